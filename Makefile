@@ -1,0 +1,95 @@
+# mtest: plain GNU make. `make` builds build/mtest; `make run` runs it on the
+# bundled demo suite; `make check` runs every test (see README.md).
+# Project flags and yours are kept apart: set CFLAGS, CPPFLAGS, LDFLAGS at will.
+
+CROSS_COMPILE ?=
+CC := $(CROSS_COMPILE)gcc
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+
+CFLAGS ?= -O2 -g
+MT_WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral -Wundef -Wcast-align -Wwrite-strings \
+	-Wimplicit-fallthrough -Wno-format-truncation -Wstack-usage=131072
+MT_CFLAGS := -std=c11 -D_GNU_SOURCE $(MT_WARN) -Iinclude -Ibuild/gen
+MT_LDLIBS :=
+
+BUILD := build
+SRC := $(wildcard src/*.c)
+OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
+LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps run check unit e2e bench asan valgrind analyze install clean
+
+all: $(BUILD)/mtest
+
+$(BUILD)/gen/plugin_src.h: src/plugin/mtest_plugin.py src/plugin/mtest_boot.py tools/embed.sh
+	@mkdir -p $(dir $@)
+	{ tools/embed.sh src/plugin/mtest_plugin.py mt_plugin_source && \
+	  tools/embed.sh src/plugin/mtest_boot.py mt_boot_source; } > $@
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/mtest/*.h) $(BUILD)/gen/plugin_src.h
+	@mkdir -p $(dir $@)
+	$(CC) $(MT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmtest.a: $(LIBOBJ)
+	$(CROSS_COMPILE)ar rcs $@ $^
+
+$(BUILD)/mtest: $(BUILD)/obj/main.o $(BUILD)/libmtest.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(MT_LDLIBS)
+
+# --- the project's own set-up: install what is missing (Debian packages) --
+deps:
+	@tools/install-deps
+
+# --- the main job: mtest on the bundled tower-like demo suite -------------
+run: deps all
+	tools/run-demo $(BUILD)/mtest
+
+# --- every test -------------------------------------------------------------
+check: deps all unit e2e
+
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+
+$(BUILD)/unit-tests: $(UNIT_SRC) $(BUILD)/libmtest.a
+	$(CC) $(MT_CFLAGS) $(CHECK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) \
+		-o $@ $(UNIT_SRC) $(BUILD)/libmtest.a $(CHECK_LIBS)
+
+$(BUILD)/heapcheck.so: tests/heapcheck.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -shared -fPIC -o $@ $< -ldl
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+e2e: $(BUILD)/mtest $(BUILD)/heapcheck.so
+	MTEST_BIN=$(abspath $(BUILD)/mtest) MTEST_HEAPCHECK_SO=$(abspath $(BUILD)/heapcheck.so) \
+		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e
+
+bench: deps all
+	tools/bench $(BUILD)/mtest
+
+# --- sanitizers and analyzers -------------------------------------------------
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" all unit
+	MTEST_BIN=$(abspath build-asan/mtest) ASAN_OPTIONS=detect_leaks=0 \
+		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e -k "not heap and not memory"
+
+valgrind: all $(BUILD)/unit-tests
+	CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(BUILD)/unit-tests
+	tools/valgrind-run $(BUILD)/mtest
+
+analyze:
+	$(MAKE) BUILD=build-analyze CFLAGS="-O1 -fanalyzer" all
+
+install: all
+	install -d $(DESTDIR)/usr/bin
+	install -m 755 $(BUILD)/mtest $(DESTDIR)/usr/bin/mtest
+	install -d $(DESTDIR)/usr/share/man/man1
+	install -m 644 docs/mtest.1 $(DESTDIR)/usr/share/man/man1/mtest.1
+
+clean:
+	rm -rf build build-asan build-analyze

@@ -1,0 +1,49 @@
+/* mtest: the command line and the config file. */
+#ifndef MTEST_CLI_H
+#define MTEST_CLI_H
+
+#include <stdint.h>
+
+#include "mtest/limits.h"
+
+#define MT_VERSION "0.1.0"
+#define MT_DEFAULT_CONFIG "/etc/mtest/mtest.conf"
+#define MT_DEFAULT_PYTHON "/usr/bin/python3"
+#define MT_DEFAULT_TIMEOUT_US (60 * 1000000LL)
+#define MT_DEFAULT_KILL_GRACE_US (5 * 1000000LL)
+#define MT_DEFAULT_COLLECT_TIMEOUT_US (60 * 1000000LL)
+
+enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN,
+			MT_PROGRESS_QUIET };
+
+struct mt_opts {
+	int report;		/* --report */
+	int help, version;
+	const char *python;	/* resolved: see mt_opts_resolve */
+	const char *python_how;	/* where it came from */
+	const char *state_dir;	/* --state-dir, MTEST_STATE_DIR or config */
+	const char *config;	/* the config file read, or NULL */
+	int64_t timeout_us;	/* --timeout; -1 when not given */
+	int64_t kill_grace_us;
+	int64_t collect_timeout_us;
+	int64_t run_timeout_us;	/* -1: none */
+	uint32_t max_tests;	/* --max-tests, at most MT_TESTS_MAX */
+	enum mt_progress_mode progress;
+	char **paths;		/* positional: paths and node ids */
+	int npaths;
+	char **pytest_args;	/* after "--" */
+	int npytest;
+	char **argv;		/* the whole command line */
+	int argc;
+};
+
+/* Parse argv and the config file. Returns 1, or 0 after printing one line
+ * naming the problem (exit code MT_EXIT_USAGE). */
+int mt_cli_parse(struct mt_opts *o, int argc, char **argv);
+void mt_cli_help(void);
+/* The pytest option that fights mtest in args, or NULL. */
+const char *mt_cli_refused(char **args, int n);
+/* Seconds ("2", "1.5", "500ms", "2s", "5m", "1h") to microseconds. */
+int mt_parse_duration(const char *s, int64_t *us);
+
+#endif

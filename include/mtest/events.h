@@ -1,0 +1,67 @@
+/* mtest: the plugin's event lines (docs/protocol.md), parsed into one
+ * typed struct. Each line is a JSON object with "t" (its type) and "k"
+ * (the worker's token); a line with a wrong token is not the worker's. */
+#ifndef MTEST_EVENTS_H
+#define MTEST_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtest/limits.h"
+
+enum mt_ev {
+	MT_EV_BAD = 0,		/* not JSON, no type, or a foreign token */
+	MT_EV_UNKNOWN,		/* a type this mtest does not know */
+	MT_EV_HELLO,
+	MT_EV_CONFIG,
+	MT_EV_COLLECTING,
+	MT_EV_COLLECT_ERROR,
+	MT_EV_ITEM,
+	MT_EV_COLLECTED,
+	MT_EV_START,
+	MT_EV_PHASE,
+	MT_EV_DONE,
+	MT_EV_FENCE,
+	MT_EV_EXIT,
+	MT_EV_BYE,
+	MT_EV_NOPYTEST,
+	MT_EV_EXECFAIL,
+	MT_EV_WARN,
+};
+
+#define MT_EV_TEXT (MT_TEXT_MAX + 256)
+#define MT_EV_TAIL (MT_TAIL_MAX + 256)
+
+struct mt_event {
+	enum mt_ev type;
+	int64_t i;			/* item index; -1 when absent */
+	int64_t n, deselected, pid, rc, err_no, line;
+	int64_t out_fd, err_fd;		/* -1 when absent */
+	int64_t dur_us;			/* of a phase */
+	int64_t phase_us[3];		/* of a whole test (done) */
+	int64_t timeout_us;		/* item's marker; -1 when absent */
+	int64_t suite_timeout_us;	/* -1 when absent */
+	int64_t session_timeout_us;	/* -1 when absent */
+	int phase, outcome, wasxfail;
+	int conftest, initial, aborted;	/* of a collection error */
+	int nmarkers;
+	char markers[MT_MARKERS_MAX][MT_MARKER_NAME_MAX];
+	char id[MT_ID_MAX + 32];
+	char file[MT_PATH_MAX];
+	char path[MT_PATH_MAX];
+	char exc[MT_REASON_MAX];
+	char skip[MT_REASON_MAX];
+	char xfail[MT_REASON_MAX];
+	char crash[MT_DETAIL_MAX];
+	char text[MT_EV_TEXT];		/* longrepr, or a message */
+	char out[MT_EV_TAIL], err[MT_EV_TAIL], log[MT_EV_TAIL];
+	char python[64], pytest[64], timeout_plugin[64], what[64];
+	char executable[MT_PATH_MAX], rootdir[MT_PATH_MAX], inifile[MT_PATH_MAX];
+	char threads[MT_EVENT_TEXT_MAX];	/* names, comma-separated */
+};
+
+/* Parse one line (without its newline). Returns e->type. */
+enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
+			  const char *token);
+
+#endif

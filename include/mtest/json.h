@@ -1,0 +1,44 @@
+/* mtest: reading JSON with jsmn (Debian's jsmn 1.1.0, strict mode), over
+ * a fixed token array; strings are unescaped into caller buffers. */
+#ifndef MTEST_JSON_H
+#define MTEST_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mtest/limits.h"
+
+#define JSMN_HEADER
+#define JSMN_STRICT
+#include <jsmn.h>
+
+struct mt_json {
+	const char *s;
+	int n;
+	jsmntok_t tok[MT_JSON_TOKENS];
+};
+
+/* Parse one JSON object. Returns 1, or 0 if it is not a valid object or
+ * has more than MT_JSON_TOKENS tokens. */
+int mt_json_parse(struct mt_json *j, const char *s, size_t len);
+/* The value token of `key` in the object at token `obj`, or -1. */
+int mt_json_get(const struct mt_json *j, int obj, const char *key);
+/* The token after the subtree rooted at token i. */
+int mt_json_next(const struct mt_json *j, int i);
+int mt_json_is_str(const struct mt_json *j, int t);
+/* Unescape a string token into out (NUL-terminated, cut at cap on a UTF-8
+ * boundary). Returns the length, or 0 for a missing or non-string token. */
+size_t mt_json_str(const struct mt_json *j, int t, char *out, size_t cap);
+/* String value of a key, "" when absent. */
+size_t mt_json_get_str(const struct mt_json *j, int obj, const char *key,
+		       char *out, size_t cap);
+/* Integer value of a key; returns 1 if present and numeric. */
+int mt_json_get_int(const struct mt_json *j, int obj, const char *key, int64_t *v);
+/* A number of seconds (such as 1.5) as microseconds; 1 if present. */
+int mt_json_get_us(const struct mt_json *j, int obj, const char *key, int64_t *us);
+/* true/false; 1 if present. */
+int mt_json_get_bool(const struct mt_json *j, int obj, const char *key, int *v);
+/* Token text equals the literal (raw bytes, no unescaping). */
+int mt_json_eq(const struct mt_json *j, int t, const char *lit);
+
+#endif

@@ -1,0 +1,79 @@
+/* mtest: every table and buffer size, in one place.
+ *
+ * The supervisor allocates nothing after start-up: each table below is a
+ * static array of this size. When a table is full, mtest says which limit
+ * was hit (by the macro's name) and the run goes on; tests that do not fit
+ * end as not_run with reason "over a limit". Raise a limit here and rebuild.
+ */
+#ifndef MTEST_LIMITS_H
+#define MTEST_LIMITS_H
+
+/* Tests (collected items plus files that failed to collect) in one run. */
+#define MT_TESTS_MAX 16384
+/* Distinct test files in one run. */
+#define MT_FILES_MAX 4096
+/* Bytes of node ids, file paths, reasons and details, stored once per run. */
+#define MT_ARENA_BYTES (4u << 20)
+/* A node id longer than this (bytes) is cut and ends in "~" + 16 hex digits
+ * of a hash of the whole id, so that it stays unique. */
+#define MT_ID_MAX 1024
+/* A file path (bytes). */
+#define MT_PATH_MAX 4096
+
+/* One event line from the plugin, newline included. The plugin caps its
+ * fields so that every line fits; a longer line is a protocol error. */
+#define MT_LINE_MAX (64u << 10)
+/* jsmn tokens for one event line or one record. */
+#define MT_JSON_TOKENS 256
+/* Failure text (pytest's longrepr) kept per failing phase. */
+#define MT_TEXT_MAX (16u << 10)
+/* Captured stdout, stderr and log text kept per failure (tail). */
+#define MT_TAIL_MAX (4u << 10)
+/* All failure text of the test in flight (phases, output tails). */
+#define MT_FAILBUF_MAX (64u << 10)
+/* Short reason of a verdict ("setup: RuntimeError"). */
+#define MT_REASON_MAX 160
+/* Crash line of a failure ("path:line: message"). */
+#define MT_DETAIL_MAX 512
+/* Last lines of a traceback kept in the run record for --report. */
+#define MT_TBTAIL_MAX 1024
+/* Markers reported per test, and the length of one marker name. */
+#define MT_MARKERS_MAX 16
+#define MT_MARKER_NAME_MAX 64
+
+/* Ring buffer of a worker's console (stdout and stderr of pytest). */
+#define MT_CONSOLE_RING (64u << 10)
+/* Bytes of all workers' console kept in last-run/console.log. */
+#define MT_CONSOLE_LOG_MAX (16u << 20)
+
+/* Worker command line: arguments and their bytes. */
+#define MT_ARGV_MAX 1024
+#define MT_ARGV_BYTES (256u << 10)
+/* Worker environment: variables and their bytes. */
+#define MT_ENV_MAX 1024
+#define MT_ENV_BYTES (256u << 10)
+/* Files that failed to collect by hanging or crashing a worker, passed to
+ * the next worker as --ignore. */
+#define MT_IGNORES_MAX 256
+/* Test indices in one control line to a worker. */
+#define MT_CONTROL_BATCH 256
+/* Control bytes queued for a worker that has not read them yet. */
+#define MT_CONTROL_BUF (64u << 10)
+
+/* Processes seen in one /proc scan when sweeping a run's leftovers. */
+#define MT_PROCS_MAX 4096
+/* Passes of kill-and-rescan before mtest gives up on a process tree. */
+#define MT_SWEEP_PASSES 50
+
+/* One record in run.jsonl (a test verdict with its traceback tail). */
+#define MT_RECORD_MAX (32u << 10)
+/* Run events (worker restarts, orphans, limits) kept for the summary. */
+#define MT_EVENTS_MAX 256
+#define MT_EVENT_TEXT_MAX 256
+/* Output buffer for summary.md, bundles and --report (flushed when full). */
+#define MT_OUTBUF 8192
+
+/* A worker that dies twice in a row without a new verdict stops the run. */
+#define MT_DEATHS_WITHOUT_PROGRESS 2
+
+#endif

@@ -1,0 +1,16 @@
+/* mtest: the pytest plugin and the worker's entry point, built into the
+ * binary from src/plugin/ and written next to the records at start-up. */
+#ifndef MTEST_PLUGIN_H
+#define MTEST_PLUGIN_H
+
+/* Write <dir>/mtest_plugin.py and <dir>/mtest_boot.py unless they hold
+ * these bytes already. Returns 1, or 0 with errno. */
+int mt_plugin_install(const char *dir);
+#define MT_PLUGIN_MODULE "mtest_plugin"
+/* The worker runs `python -m mtest_boot`: pytest's own main, after a
+ * check that reports a missing pytest as an event. */
+#define MT_BOOT_MODULE "mtest_boot"
+/* Exit status of the boot program when pytest cannot be imported. */
+#define MT_BOOT_NO_PYTEST 121
+
+#endif

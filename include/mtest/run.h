@@ -1,0 +1,136 @@
+/* mtest: the table of a run's tests and their verdicts.
+ *
+ * mt_run_decide() is the only place that gives a test its verdict, and it
+ * gives each test exactly one: a second decision is refused and reported.
+ * Strings live in one arena, filled as the run goes and never freed.
+ */
+#ifndef MTEST_RUN_H
+#define MTEST_RUN_H
+
+#include <stdint.h>
+
+#include "mtest/limits.h"
+
+enum mt_verdict {
+	MT_V_NONE = 0,
+	MT_V_PASSED,
+	MT_V_FAILED,
+	MT_V_ERROR,
+	MT_V_SKIPPED,
+	MT_V_XFAILED,
+	MT_V_XPASSED,
+	MT_V_HUNG,
+	MT_V_CRASHED,
+	MT_V_NOT_RUN,
+	MT_V_COLLECTION_ERROR,
+	MT_V_COUNT
+};
+
+enum mt_kind { MT_KIND_TEST = 0, MT_KIND_FILE = 1 };
+
+#define MT_NONE UINT32_MAX
+
+struct mt_test {
+	uint32_t id;		/* arena offsets; 0 is the empty string */
+	uint32_t reason;
+	uint32_t detail;
+	uint32_t tbtail;
+	uint32_t bundle;
+	uint32_t file;		/* index in files, or MT_NONE */
+	uint32_t line;
+	int64_t timeout_us;	/* from its timeout marker, or -1 */
+	int64_t duration_us;
+	uint16_t worker;
+	uint8_t kind;
+	uint8_t verdict;
+	uint8_t attempt;
+	uint8_t started;
+};
+
+struct mt_file {
+	uint32_t rel;		/* as pytest names it, relative to rootdir */
+	uint32_t abs;		/* absolute path, for later workers */
+	uint32_t pending;	/* its tests still without a verdict */
+};
+
+/* What a verdict says; strings are copied into the arena. */
+struct mt_vinfo {
+	enum mt_verdict verdict;
+	const char *reason;
+	const char *detail;	/* crash line: "path:line: message" */
+	const char *tbtail;	/* last lines of the traceback */
+	const char *bundle;	/* path of its bundle, relative to last-run */
+	int64_t duration_us;
+	int64_t start_wall_us;
+	int64_t end_wall_us;
+	int worker;
+	int attempt;
+	const char *id;		/* only for a test without a slot */
+	const char *file;	/* likewise */
+};
+
+struct mt_run;
+typedef void mt_verdict_fn(void *ctx, struct mt_run *run, uint32_t slot,
+			   const struct mt_vinfo *v);
+
+struct mt_run {
+	struct mt_test t[MT_TESTS_MAX];
+	uint32_t n;
+	struct mt_file f[MT_FILES_MAX];
+	uint32_t nf;
+	uint32_t tidx[2 * MT_TESTS_MAX];	/* open hashing: slot + 1 */
+	uint32_t fidx[2 * MT_FILES_MAX];
+	char arena[MT_ARENA_BYTES];
+	uint32_t arena_len;
+	uint32_t count[MT_V_COUNT];
+	uint32_t ntests;	/* tests (not files) known, stored or not */
+	uint32_t nfiles_bad;	/* collection errors */
+	uint32_t decided;	/* tests (not files) with a verdict */
+	uint32_t over_limit;	/* tests that did not fit a table */
+	const char *limit;	/* name of the first limit hit */
+	uint32_t refused;	/* second decisions refused (bugs) */
+	mt_verdict_fn *on_verdict;
+	void *ctx;
+};
+
+void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx);
+const char *mt_run_str(const struct mt_run *r, uint32_t off);
+/* Copy a string into the arena; 0 (the empty string) if it is full. */
+uint32_t mt_run_intern(struct mt_run *r, const char *s);
+
+/* Add a test or a file entry; returns its slot, or MT_NONE when a table
+ * or the arena is full (then r->limit names the limit). */
+uint32_t mt_run_add(struct mt_run *r, enum mt_kind kind, const char *id,
+		    const char *file_rel, const char *file_abs, uint32_t line,
+		    int64_t timeout_us);
+uint32_t mt_run_find(const struct mt_run *r, enum mt_kind kind, const char *id);
+uint32_t mt_run_find_file(const struct mt_run *r, const char *rel);
+
+/* Give a stored test its verdict. Returns 1, or 0 if it already had one. */
+int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v);
+/* A test that did not fit: counted, and reported through the callback
+ * with slot MT_NONE (the callback gets its id from `id`). */
+void mt_run_decide_unstored(struct mt_run *r, const char *id, const struct mt_vinfo *v);
+/* not_run with `reason` for every test still without a verdict. */
+void mt_run_settle_rest(struct mt_run *r, const char *reason, const char *detail);
+/* Tests still without a verdict. */
+uint32_t mt_run_left(const struct mt_run *r);
+
+const char *mt_verdict_name(enum mt_verdict v);
+enum mt_verdict mt_verdict_parse(const char *s);
+/* failed, error, hung, crashed, collection_error: a reason for exit 1. */
+int mt_verdict_is_bad(enum mt_verdict v);
+
+/* Exit codes (docs/exit-codes.md); precedence: 3 > 2 > 4 > 1 > 6 > 5 > 0. */
+enum mt_exit {
+	MT_EXIT_OK = 0,
+	MT_EXIT_FAILED = 1,
+	MT_EXIT_INTERRUPTED = 2,
+	MT_EXIT_INTERNAL = 3,
+	MT_EXIT_USAGE = 4,
+	MT_EXIT_NO_TESTS = 5,
+	MT_EXIT_INCOMPLETE = 6,
+};
+int mt_run_exit_code(const struct mt_run *r);
+
+#endif

@@ -1,0 +1,14 @@
+/* mtest: the supervisor. One poll loop over a signalfd and the worker's
+ * pipes, with one deadline; every source becomes an event handled by a
+ * small function. It starts workers, feeds them tests, ends hung tests,
+ * replaces dead workers, and gives each collected test one verdict
+ * (docs/architecture.md). */
+#ifndef MTEST_SUPER_H
+#define MTEST_SUPER_H
+
+#include "mtest/cli.h"
+
+/* Run the suite; returns the exit code (enum mt_exit). */
+int mt_super_main(const struct mt_opts *o);
+
+#endif

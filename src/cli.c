@@ -1,0 +1,400 @@
+/* mtest: options, environment and the config file, in that precedence. */
+#include "mtest/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtest/fsx.h"
+#include "mtest/msg.h"
+#include "mtest/run.h"
+
+static const char help_text[] =
+"usage: mtest [options] [path or node id ...] [-- pytest options ...]\n"
+"       mtest --report [--state-dir DIR]\n"
+"\n"
+"Runs a pytest suite from the outside: each collected test ends with one\n"
+"verdict (passed, failed, error, skipped, xfailed, xpassed, hung, crashed,\n"
+"not_run, collection_error), recorded in the state directory as it is known.\n"
+"Hung tests are killed with their whole process tree, crashed workers are\n"
+"replaced, and the run goes on.\n"
+"\n"
+"options:\n"
+"  --python PATH          Python with pytest (else MTEST_PYTHON, the config\n"
+"                         file's python, $VIRTUAL_ENV/bin/python, then\n"
+"                         /usr/bin/python3)\n"
+"  --state-dir DIR        where records go (else MTEST_STATE_DIR, the config\n"
+"                         file's state_dir, then .gates/ in the suite's root)\n"
+"  --config FILE          config file (else MTEST_CONFIG, then\n"
+"                         /etc/mtest/mtest.conf if it exists)\n"
+"  --timeout SECS         per-test timeout for tests without a timeout marker\n"
+"                         (default: the suite's pytest-timeout setting, else 60)\n"
+"  --kill-grace SECS      SIGTERM to SIGKILL delay for a worker (default 5)\n"
+"  --collect-timeout SECS limit for collecting one file (default 60)\n"
+"  --run-timeout SECS     limit for the whole run; the rest become not_run\n"
+"  --max-tests N          run at most N tests; the rest become not_run\n"
+"  --progress MODE        auto, tty (one live line), plain (a line per\n"
+"                         verdict) or quiet (default auto)\n"
+"  --report               show the last run (from any directory) and exit\n"
+"                         with the exit code of that run\n"
+"  -h, --help             this help\n"
+"  --version              mtest's version\n"
+"\n"
+"SECS take a unit: 90, 1.5, 500ms, 2s, 5m, 1h; 0 means no limit.\n"
+"Options after \"--\" go to pytest unchanged, except those that would fight\n"
+"mtest, which are refused: -x/--exitfirst, --maxfail, -n/--numprocesses,\n"
+"--dist, --pdb, --pdbcls, --trace, -s, --capture, --co/--collect-only,\n"
+"--setup-only, --setup-plan, --sw/--stepwise, -f/--looponfail, --forked.\n"
+"The same options in a suite's addopts are neutralised (docs/options.md).\n"
+"\n"
+"exit codes (first that applies: 3, 2, 4, 1, 6, 5, 0):\n"
+"  0  every test passed, skipped, xfailed or xpassed\n"
+"  1  a test failed, errored, hung or crashed, or a file could not be collected\n"
+"  2  interrupted (SIGINT, SIGTERM, SIGHUP)\n"
+"  3  internal error\n"
+"  4  usage error: bad option or config, no usable Python or pytest, or\n"
+"     pytest refused its arguments\n"
+"  5  no tests collected\n"
+"  6  incomplete: tests left not_run by --run-timeout, --max-tests, a table\n"
+"     limit, or workers that kept dying\n";
+
+void mt_cli_help(void)
+{
+	if (write(1, help_text, sizeof help_text - 1) < 0) {
+	}
+}
+
+int mt_parse_duration(const char *s, int64_t *us)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || v < 0 || v > 1e9)
+		return 0;
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600;
+	else if (*end && strcmp(end, "s") != 0)
+		return 0;
+	*us = (int64_t)(v * 1e6 + 0.5);
+	return 1;
+}
+
+/* Long options that fight mtest, with or without "=value". */
+static const char *const refused_long[] = {
+	"--exitfirst", "--maxfail", "--numprocesses", "--dist", "--pdb",
+	"--pdbcls", "--trace", "--capture", "--co", "--collect-only",
+	"--collectonly", "--setup-only", "--setup-plan", "--sw", "--stepwise",
+	"--sw-skip", "--stepwise-skip", "--looponfail", "--forked", "--tx",
+};
+
+const char *mt_cli_refused(char **args, int n)
+{
+	int i;
+	unsigned k;
+	size_t len;
+	const char *a, *c;
+
+	for (i = 0; i < n; i++) {
+		a = args[i];
+		if (a[0] != '-' || a[1] == '\0')
+			continue;
+		if (a[1] == '-') {
+			for (k = 0; k < sizeof refused_long / sizeof refused_long[0]; k++) {
+				len = strlen(refused_long[k]);
+				if (strncmp(a, refused_long[k], len) == 0 &&
+				    (a[len] == '\0' || a[len] == '='))
+					return refused_long[k];
+			}
+			continue;
+		}
+		/* A cluster of short flags: -xvs. Letters that take a value
+		 * end the cluster (-k expr, -m mark, -p name, ...). */
+		for (c = a + 1; *c; c++) {
+			if (strchr("xsnf", *c)) {
+				static char one[3] = "-?";
+
+				one[1] = *c;
+				return one;
+			}
+			if (strchr("kmpcoWrP", *c))
+				break;
+		}
+		/* -p, -k and friends take the next argument as their value. */
+		if (a[2] == '\0' && strchr("kmpcoWrP", a[1]))
+			i++;
+	}
+	return NULL;
+}
+
+/* The config file: "key = value" lines, "#" comments. */
+static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX];
+static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int conf_duration(const char *path, int lineno, const char *key,
+			 const char *val, int64_t *out)
+{
+	if (mt_parse_duration(val, out))
+		return 1;
+	mt_msg("%s:%d: %s: not a duration: '%s'", path, lineno, key, val);
+	return 0;
+}
+
+static int conf_load(const char *path, int must_exist)
+{
+	static char text[65536];
+	char *line, *next, *eq, *key, *val;
+	int lineno = 0;
+	ssize_t n = mt_read_file(path, text, sizeof text);
+
+	if (n < 0) {
+		if (!must_exist && errno == ENOENT)
+			return 2;
+		mt_msg_sys("cannot read config file %s", path);
+		return 0;
+	}
+	for (line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		line = trim(line);
+		if (!*line || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq) {
+			mt_msg("%s:%d: expected 'key = value'", path, lineno);
+			return 0;
+		}
+		*eq = '\0';
+		key = trim(line);
+		val = trim(eq + 1);
+		if (strcmp(key, "python") == 0)
+			snprintf(conf_python, sizeof conf_python, "%s", val);
+		else if (strcmp(key, "state_dir") == 0)
+			snprintf(conf_state_dir, sizeof conf_state_dir, "%s", val);
+		else if (strcmp(key, "timeout") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_timeout))
+				return 0;
+		} else if (strcmp(key, "kill_grace") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_grace))
+				return 0;
+		} else if (strcmp(key, "collect_timeout") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_collect))
+				return 0;
+		} else if (strcmp(key, "run_timeout") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_run))
+				return 0;
+		} else {
+			mt_msg("%s:%d: unknown key '%s'", path, lineno, key);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static char venv_python[MT_PATH_MAX];
+
+static void resolve_python(struct mt_opts *o)
+{
+	const char *env;
+
+	if (o->python) {
+		o->python_how = "--python";
+		return;
+	}
+	if ((env = getenv("MTEST_PYTHON")) && *env) {
+		o->python = env;
+		o->python_how = "MTEST_PYTHON";
+	} else if (conf_python[0]) {
+		o->python = conf_python;
+		o->python_how = "the config file";
+	} else if ((env = getenv("VIRTUAL_ENV")) && *env &&
+		   snprintf(venv_python, sizeof venv_python, "%s/bin/python", env) <
+			   (int)sizeof venv_python) {
+		o->python = venv_python;
+		o->python_how = "VIRTUAL_ENV";
+	} else {
+		o->python = MT_DEFAULT_PYTHON;
+		o->python_how = "the default";
+	}
+}
+
+enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
+       OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ "state-dir", required_argument, NULL, OPT_STATE },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "kill-grace", required_argument, NULL, OPT_GRACE },
+	{ "collect-timeout", required_argument, NULL, OPT_COLLECT },
+	{ "run-timeout", required_argument, NULL, OPT_RUN },
+	{ "max-tests", required_argument, NULL, OPT_MAXTESTS },
+	{ "progress", required_argument, NULL, OPT_PROGRESS },
+	{ "report", no_argument, NULL, OPT_REPORT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int duration_opt(const char *name, const char *val, int64_t *out)
+{
+	if (mt_parse_duration(val, out))
+		return 1;
+	mt_msg("--%s: not a duration: '%s' (try 2, 1.5, 500ms, 5m)", name, val);
+	return 0;
+}
+
+int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
+{
+	static char *own[MT_ARGV_MAX];
+	const char *refused, *env, *config = NULL;
+	int own_argc, i, c, dashdash = argc, explicit_config = 0, r;
+	int64_t grace = -1, collect = -1, run = -1, v;
+	char *end;
+	unsigned long n;
+
+	memset(o, 0, sizeof *o);
+	o->timeout_us = -1;
+	o->argv = argv;
+	o->argc = argc;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = i;
+			break;
+		}
+	if (dashdash >= MT_ARGV_MAX) {
+		mt_msg("too many arguments (MT_ARGV_MAX=%d)", MT_ARGV_MAX);
+		return 0;
+	}
+	for (own_argc = 0; own_argc < dashdash; own_argc++)
+		own[own_argc] = argv[own_argc];
+	own[own_argc] = NULL;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(own_argc, own, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PYTHON: o->python = optarg; break;
+		case OPT_STATE: o->state_dir = optarg; break;
+		case OPT_CONFIG: config = optarg; explicit_config = 1; break;
+		case OPT_TIMEOUT:
+			if (!duration_opt("timeout", optarg, &o->timeout_us))
+				return 0;
+			break;
+		case OPT_GRACE:
+			if (!duration_opt("kill-grace", optarg, &grace))
+				return 0;
+			break;
+		case OPT_COLLECT:
+			if (!duration_opt("collect-timeout", optarg, &collect))
+				return 0;
+			break;
+		case OPT_RUN:
+			if (!duration_opt("run-timeout", optarg, &run))
+				return 0;
+			break;
+		case OPT_MAXTESTS:
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (*end || errno || n == 0 || n > MT_TESTS_MAX) {
+				mt_msg("--max-tests: want a number from 1 to %d (MT_TESTS_MAX), got '%s'",
+				       MT_TESTS_MAX, optarg);
+				return 0;
+			}
+			o->max_tests = (uint32_t)n;
+			break;
+		case OPT_PROGRESS:
+			if (strcmp(optarg, "auto") == 0)
+				o->progress = MT_PROGRESS_AUTO;
+			else if (strcmp(optarg, "tty") == 0)
+				o->progress = MT_PROGRESS_TTY;
+			else if (strcmp(optarg, "plain") == 0)
+				o->progress = MT_PROGRESS_PLAIN;
+			else if (strcmp(optarg, "quiet") == 0)
+				o->progress = MT_PROGRESS_QUIET;
+			else {
+				mt_msg("--progress: want auto, tty, plain or quiet, got '%s'", optarg);
+				return 0;
+			}
+			break;
+		case OPT_REPORT: o->report = 1; break;
+		case 'h': o->help = 1; return 1;
+		case OPT_VERSION: o->version = 1; return 1;
+		case ':':
+			mt_msg("option %s needs a value (see mtest --help)", own[optind - 1]);
+			return 0;
+		default:
+			if (optopt && optopt < 256)
+				mt_msg("unknown option -%c (see mtest --help; pytest options go after --)",
+				       optopt);
+			else
+				mt_msg("unknown option %s (see mtest --help; pytest options go after --)",
+				       own[optind - 1]);
+			return 0;
+		}
+	}
+	o->paths = own + optind;
+	o->npaths = own_argc - optind;
+	o->pytest_args = argv + dashdash + (dashdash < argc);
+	o->npytest = argc - dashdash - (dashdash < argc);
+	refused = mt_cli_refused(o->pytest_args, o->npytest);
+	if (refused) {
+		mt_msg("pytest option %s fights mtest and is refused (see mtest --help)", refused);
+		return 0;
+	}
+	for (i = 0; i < o->npaths; i++)
+		if (!o->paths[i][0]) {
+			mt_msg("an empty path argument");
+			return 0;
+		}
+
+	if (!config && (env = getenv("MTEST_CONFIG")) && *env) {
+		config = env;
+		explicit_config = 1;
+	}
+	if (!config)
+		config = MT_DEFAULT_CONFIG;
+	r = conf_load(config, explicit_config);
+	if (r == 0)
+		return 0;
+	o->config = r == 1 ? config : NULL;
+
+	if (!o->state_dir && (env = getenv("MTEST_STATE_DIR")) && *env)
+		o->state_dir = env;
+	if (!o->state_dir && conf_state_dir[0])
+		o->state_dir = conf_state_dir;
+	if (o->timeout_us < 0 && conf_timeout >= 0)
+		o->timeout_us = conf_timeout;
+	v = grace >= 0 ? grace : conf_grace;
+	o->kill_grace_us = v >= 0 ? v : MT_DEFAULT_KILL_GRACE_US;
+	v = collect >= 0 ? collect : conf_collect;
+	o->collect_timeout_us = v >= 0 ? v : MT_DEFAULT_COLLECT_TIMEOUT_US;
+	v = run >= 0 ? run : conf_run;
+	o->run_timeout_us = v > 0 ? v : -1;
+	if (!o->max_tests)
+		o->max_tests = MT_TESTS_MAX;
+	resolve_python(o);
+	return 1;
+}

@@ -1,0 +1,197 @@
+/* mtest: event lines from the plugin. */
+#include "mtest/events.h"
+
+#include <string.h>
+
+#include "mtest/buf.h"
+#include "mtest/json.h"
+#include "mtest/verdict.h"
+
+static struct mt_json js;	/* one parse at a time, no stack giant */
+
+static const struct { const char *name; enum mt_ev type; } types[] = {
+	{ "start", MT_EV_START }, { "done", MT_EV_DONE }, { "phase", MT_EV_PHASE },
+	{ "item", MT_EV_ITEM }, { "fence", MT_EV_FENCE },
+	{ "collecting", MT_EV_COLLECTING }, { "collected", MT_EV_COLLECTED },
+	{ "collect_error", MT_EV_COLLECT_ERROR }, { "hello", MT_EV_HELLO },
+	{ "config", MT_EV_CONFIG }, { "exit", MT_EV_EXIT }, { "bye", MT_EV_BYE },
+	{ "nopytest", MT_EV_NOPYTEST }, { "execfail", MT_EV_EXECFAIL },
+	{ "warn", MT_EV_WARN },
+};
+
+static int64_t get_int(const char *key, int64_t dflt)
+{
+	int64_t v;
+
+	return mt_json_get_int(&js, 0, key, &v) ? v : dflt;
+}
+
+static int64_t get_us(const char *key)
+{
+	int64_t v;
+
+	return mt_json_get_us(&js, 0, key, &v) ? v : -1;
+}
+
+#define STR(key, field) mt_json_get_str(&js, 0, key, e->field, sizeof e->field)
+
+static void parse_markers(struct mt_event *e)
+{
+	int t = mt_json_get(&js, 0, "m"), i, k;
+
+	e->nmarkers = 0;
+	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
+		return;
+	for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i))
+		if (e->nmarkers < MT_MARKERS_MAX &&
+		    mt_json_str(&js, i, e->markers[e->nmarkers], MT_MARKER_NAME_MAX))
+			e->nmarkers++;
+}
+
+static void parse_durations(struct mt_event *e)
+{
+	int t = mt_json_get(&js, 0, "d"), i, k;
+	struct mt_json one;
+
+	e->phase_us[0] = e->phase_us[1] = e->phase_us[2] = 0;
+	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
+		return;
+	/* Reuse the number parser: wrap each element as {"v":...}. */
+	for (i = t + 1, k = 0; k < js.tok[t].size && k < 3; k++, i++) {
+		char tmp[48];
+		int len = js.tok[i].end - js.tok[i].start;
+
+		if (js.tok[i].type != JSMN_PRIMITIVE || len <= 0 || len > 32)
+			continue;
+		memcpy(tmp, "{\"v\":", 5);
+		memcpy(tmp + 5, js.s + js.tok[i].start, (size_t)len);
+		tmp[5 + len] = '}';
+		if (mt_json_parse(&one, tmp, (size_t)len + 6))
+			mt_json_get_us(&one, 0, "v", &e->phase_us[k]);
+	}
+}
+
+static void parse_threads(struct mt_event *e)
+{
+	int t = mt_json_get(&js, 0, "threads"), i, k;
+	struct mt_buf b;
+	char name[128];
+
+	mt_buf_init(&b, e->threads, sizeof e->threads, -1);
+	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
+		return;
+	for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i)) {
+		mt_json_str(&js, i, name, sizeof name);
+		if (k)
+			mt_buf_puts(&b, ", ");
+		mt_buf_puts(&b, name);
+	}
+}
+
+enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
+			  const char *token)
+{
+	char kind[32], tok[48];
+	unsigned k;
+	int b;
+
+	e->type = MT_EV_BAD;
+	if (!mt_json_parse(&js, line, len))
+		return e->type;
+	mt_json_get_str(&js, 0, "k", tok, sizeof tok);
+	if (strcmp(tok, token) != 0 ||
+	    !mt_json_get_str(&js, 0, "t", kind, sizeof kind))
+		return e->type;
+	e->type = MT_EV_UNKNOWN;
+	for (k = 0; k < sizeof types / sizeof types[0]; k++)
+		if (strcmp(kind, types[k].name) == 0)
+			e->type = types[k].type;
+	e->i = get_int("i", -1);
+	switch (e->type) {
+	case MT_EV_START:
+	case MT_EV_FENCE:
+		break;
+	case MT_EV_DONE:
+		parse_durations(e);
+		break;
+	case MT_EV_PHASE: {
+		char when[16], outcome[16];
+
+		mt_json_get_str(&js, 0, "w", when, sizeof when);
+		mt_json_get_str(&js, 0, "o", outcome, sizeof outcome);
+		e->phase = mt_phase_parse(when);
+		e->outcome = strcmp(outcome, "failed") == 0 ? MT_O_FAILED :
+			     strcmp(outcome, "skipped") == 0 ? MT_O_SKIPPED : MT_O_PASSED;
+		e->dur_us = get_us("d");
+		e->wasxfail = mt_json_get(&js, 0, "xf") >= 0;
+		STR("xf", xfail);
+		STR("skip", skip);
+		STR("exc", exc);
+		STR("crash", crash);
+		STR("lr", text);
+		STR("out", out);
+		STR("err", err);
+		STR("log", log);
+		break;
+	}
+	case MT_EV_ITEM:
+		STR("id", id);
+		STR("file", file);
+		STR("path", path);
+		e->line = get_int("line", 0);
+		e->timeout_us = get_us("to");
+		parse_markers(e);
+		break;
+	case MT_EV_COLLECTING:
+		STR("nodeid", id);
+		STR("path", path);
+		STR("what", what);
+		break;
+	case MT_EV_COLLECT_ERROR:
+		STR("nodeid", id);
+		STR("path", path);
+		STR("exc", exc);
+		STR("lr", text);
+		e->conftest = mt_json_get_bool(&js, 0, "conftest", &b) && b;
+		e->initial = mt_json_get_bool(&js, 0, "initial", &b) && b;
+		e->aborted = mt_json_get_bool(&js, 0, "aborted", &b) && b;
+		break;
+	case MT_EV_COLLECTED:
+		e->n = get_int("n", 0);
+		e->deselected = get_int("deselected", 0);
+		break;
+	case MT_EV_HELLO:
+		e->pid = get_int("pid", 0);
+		STR("python", python);
+		STR("pytest", pytest);
+		STR("executable", executable);
+		break;
+	case MT_EV_CONFIG:
+		STR("rootdir", rootdir);
+		STR("inifile", inifile);
+		STR("timeout_plugin", timeout_plugin);
+		e->suite_timeout_us = get_us("suite_timeout");
+		e->session_timeout_us = get_us("session_timeout");
+		e->out_fd = get_int("out_fd", -1);
+		e->err_fd = get_int("err_fd", -1);
+		break;
+	case MT_EV_EXIT:
+		STR("exc", exc);
+		STR("msg", text);
+		e->rc = get_int("rc", -1);
+		break;
+	case MT_EV_BYE:
+		parse_threads(e);
+		break;
+	case MT_EV_NOPYTEST:
+	case MT_EV_WARN:
+		STR("msg", text);
+		break;
+	case MT_EV_EXECFAIL:
+		e->err_no = get_int("errno", 0);
+		break;
+	default:
+		break;
+	}
+	return e->type;
+}

@@ -1,0 +1,28 @@
+/* mtest: runs a pytest suite from the outside and tells the truth about
+ * every test. The only place that exits. */
+#include <unistd.h>
+
+#include "mtest/cli.h"
+#include "mtest/report.h"
+#include "mtest/run.h"
+#include "mtest/super.h"
+
+int main(int argc, char **argv)
+{
+	static struct mt_opts opts;
+
+	if (!mt_cli_parse(&opts, argc, argv))
+		return MT_EXIT_USAGE;
+	if (opts.help) {
+		mt_cli_help();
+		return MT_EXIT_OK;
+	}
+	if (opts.version) {
+		static const char v[] = "mtest " MT_VERSION "\n";
+
+		return write(1, v, sizeof v - 1) < 0 ? MT_EXIT_INTERNAL : MT_EXIT_OK;
+	}
+	if (opts.report)
+		return mt_report_main(&opts);
+	return mt_super_main(&opts);
+}

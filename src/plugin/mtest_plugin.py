@@ -1,0 +1,550 @@
+"""mtest's pytest plugin: the worker's half of the protocol.
+
+mtest starts pytest with ``-p mtest_plugin``. This plugin reports to mtest,
+as JSON lines on an inherited pipe, what was collected and how each test
+went, and takes from mtest, on a second pipe, which tests to run and when to
+stop. It decides nothing: timeouts, hangs, crashes and verdicts are mtest's.
+It uses only hooks that exist from pytest 7.0 to 9.x (docs/plugin.md).
+"""
+
+import json
+import os
+import select
+import sys
+import threading
+
+import pytest
+
+_STATE = None  # the _Channel of this worker process, once configured
+
+
+def _limits():
+    out = {"line": 65536, "text": 16384, "tail": 4096, "id": 1024,
+           "reason": 160, "detail": 512, "markers": 16, "marker": 64}
+    for part in os.environ.get("MTEST_LIMITS", "").split(","):
+        key, _, val = part.partition(":")
+        if key in out and val.isdigit():
+            out[key] = int(val)
+    return out
+
+
+def _utf8_cut(text, limit):
+    """At most `limit` bytes of text, cut on a character boundary."""
+    raw = text.encode("utf-8", "backslashreplace")
+    if len(raw) <= limit:
+        return text if isinstance(text, str) else raw.decode("utf-8", "replace")
+    return raw[:limit].decode("utf-8", "ignore")
+
+
+def _tail(text, limit):
+    """The last `limit` bytes of text, marked when cut."""
+    raw = text.encode("utf-8", "backslashreplace")
+    if len(raw) <= limit:
+        return raw.decode("utf-8", "replace")
+    cut = len(raw) - limit + 40
+    return "[mtest: %d bytes cut]\n" % cut + raw[cut:].decode("utf-8", "ignore")
+
+
+def _cap(text, limit):
+    """Head and tail of text within `limit` bytes: tracebacks end with the
+    line that matters, so the tail gets three quarters."""
+    raw = text.encode("utf-8", "backslashreplace")
+    if len(raw) <= limit:
+        return raw.decode("utf-8", "replace")
+    head = limit // 4
+    tail = limit - head - 48
+    mark = "\n[mtest: %d bytes cut]\n" % (len(raw) - head - tail)
+    return (raw[:head].decode("utf-8", "ignore") + mark +
+            raw[len(raw) - tail:].decode("utf-8", "ignore"))
+
+
+def _short_id(nodeid, limit):
+    """Node ids over the limit keep a prefix and a hash of the whole id."""
+    raw = nodeid.encode("utf-8", "backslashreplace")
+    if len(raw) <= limit:
+        return raw.decode("utf-8", "replace")
+    import hashlib
+    digest = hashlib.sha1(raw).hexdigest()[:16]
+    return raw[:limit - 17].decode("utf-8", "ignore") + "~" + digest
+
+
+def _exc_name(exc):
+    """The name of the exception that matters: the cause of pytest's own
+    collection wrappers, the original error of a failed conftest import."""
+    info = getattr(exc, "excinfo", None)
+    if isinstance(info, tuple) and info and isinstance(info[0], type):
+        return info[0].__name__
+    if type(exc).__name__ in ("CollectError", "ConftestImportFailure"):
+        inner = exc.__cause__ or exc.__context__
+        if inner is not None:
+            return type(inner).__name__
+    return type(exc).__name__
+
+
+class _Channel:
+    """The two pipes to mtest. Lines are written only from the process that
+    opened the channel (a forked child must not speak for the worker) and
+    carry the worker's token."""
+
+    def __init__(self, event_fd, control_fd, token):
+        self.pid = os.getpid()
+        self.event_fd = event_fd
+        self.control_fd = control_fd
+        self.token = token
+        self.limits = _limits()
+        self.inbox = b""
+        for fd in (event_fd, control_fd):
+            os.set_inheritable(fd, False)
+
+    def send(self, kind, **fields):
+        if os.getpid() != self.pid:
+            return
+        fields["t"] = kind
+        fields["k"] = self.token
+        line = self._encode(fields)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.event_fd, view):]
+        except OSError:
+            pass  # mtest is gone; PR_SET_PDEATHSIG ends us soon
+
+    def _encode(self, fields):
+        limit = self.limits["line"]
+        while True:
+            line = (json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+                    + "\n").encode("utf-8", "backslashreplace")
+            if len(line) <= limit:
+                return line
+            # Halve the biggest string field until the line fits.
+            key = max((k for k, v in fields.items() if isinstance(v, str)),
+                      key=lambda k: len(fields[k]), default=None)
+            if key is None or len(fields[key]) < 64:
+                return (json.dumps({"t": "warn", "k": self.token,
+                                    "msg": "event too long"}) + "\n").encode()
+            fields[key] = _cap(fields[key], len(fields[key].encode("utf-8",
+                               "backslashreplace")) // 2)
+
+    def commands(self, block):
+        """Complete control lines from mtest; waits for one if `block`."""
+        while b"\n" not in self.inbox:
+            ready, _, _ = select.select([self.control_fd], [], [],
+                                        None if block else 0)
+            if not ready:
+                break
+            chunk = os.read(self.control_fd, 65536)
+            if not chunk:
+                self.inbox += b"s\n"  # mtest went away: stop
+                break
+            self.inbox += chunk
+        lines, _, self.inbox = self.inbox.rpartition(b"\n")
+        return lines.split(b"\n") if lines else []
+
+
+def _open_channel():
+    env = os.environ
+    try:
+        event_fd = int(env.pop("MTEST_EVENT_FD"))
+        control_fd = int(env.pop("MTEST_CONTROL_FD"))
+    except (KeyError, ValueError):
+        return None
+    return _Channel(event_fd, control_fd, env.pop("MTEST_TOKEN", ""))
+
+
+# The channel opens when the plugin is imported, before pytest parses its
+# configuration, so that mtest hears from the worker even when pytest
+# fails early.
+_STATE = _open_channel()
+if _STATE is not None:
+    _STATE.send("hello", pid=os.getpid(), python=sys.version.split()[0],
+                executable=sys.executable, pytest=pytest.__version__)
+
+
+def _ch():
+    return _STATE
+
+
+def _capture_fds(config):
+    """pytest keeps a running test's output in temp files behind fd 1 and 2;
+    mtest opens them through /proc so that a crash or a kill cannot take
+    the output with it."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    fds = {}
+    try:
+        multi = capman._global_capturing
+        for name in ("out", "err"):
+            cap = getattr(multi, name, None)
+            tmp = getattr(cap, "tmpfile", None)
+            if tmp is not None and hasattr(tmp, "fileno"):
+                fds[name + "_fd"] = tmp.fileno()
+    except Exception:
+        pass
+    return fds
+
+
+def _plugin_version(name):
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:
+        return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """Neutralise options that would fight mtest (docs/options.md)."""
+    opt = config.option
+    for name, value in (("maxfail", 0), ("usepdb", False), ("trace", False),
+                        ("numprocesses", None), ("dist", "no"),
+                        ("stepwise", False), ("looponfail", False)):
+        if hasattr(opt, name):
+            setattr(opt, name, value)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    ch = _ch()
+    if ch is not None:
+        ch.send("collecting", nodeid="", path=os.getcwd(),
+                what="initial conftest files")
+    outcome = yield
+    if ch is not None and outcome.excinfo is not None:
+        # pytest ends here ("ImportError while loading conftest", exit 4).
+        _conftest_error(ch, outcome.excinfo[1], initial=True,
+                        text="".join(_format_exc(outcome.excinfo)))
+
+
+def _format_exc(excinfo):
+    import traceback
+    return traceback.format_exception(*excinfo)
+
+
+_ROOT = [os.getcwd()]
+
+
+def _rel(path):
+    """A path relative to pytest's rootdir when it lies below it."""
+    path = str(path)
+    root = _ROOT[0]
+    if path == root:
+        return "."
+    if path.startswith(root + os.sep):
+        return path[len(root) + 1:]
+    return path
+
+
+def _conftest_error(ch, exc, initial, text, aborted=False):
+    """A conftest.py that fails to import hides every test below its
+    directory: report it against that directory."""
+    lim = ch.limits
+    conftest = str(getattr(exc, "path", "") or "")
+    where = os.path.dirname(conftest) if conftest else os.getcwd()
+    ch.send("collect_error", nodeid=_short_id(_rel(where), lim["id"]), path=where,
+            exc=_utf8_cut(_exc_name(exc), lim["reason"]), conftest=True,
+            initial=initial, aborted=aborted or initial,
+            lr=_cap(text, lim["text"]))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    ch = _ch()
+    if ch is None:
+        return
+    suite_timeout = None
+    for getter in (lambda: config.getoption("timeout", None),
+                   lambda: os.environ.get("PYTEST_TIMEOUT"),
+                   lambda: config.getini("timeout")):
+        try:
+            value = getter()
+        except (ValueError, KeyError):
+            value = None
+        if value not in (None, ""):
+            try:
+                suite_timeout = float(value)
+            except (TypeError, ValueError):
+                suite_timeout = None
+            break
+    session_timeout = None
+    try:
+        session_timeout = config.getoption("session_timeout", None)
+    except ValueError:
+        pass
+    inifile = getattr(config, "inipath", None)
+    _ROOT[0] = str(config.rootpath)
+    ch.send("config", rootdir=str(config.rootpath),
+            inifile=str(inifile) if inifile else None,
+            suite_timeout=suite_timeout,
+            session_timeout=float(session_timeout) if session_timeout else None,
+            timeout_plugin=_plugin_version("pytest-timeout"),
+            **_capture_fds(config))
+
+
+# --- pytest-timeout and faulthandler_timeout stay valid but never act -------
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_set_timer(item, settings):
+    return True
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_cancel_timer(item):
+    return True
+
+
+# --- collection -------------------------------------------------------------
+
+@pytest.hookimpl
+def pytest_collectstart(collector):
+    ch = _ch()
+    if ch is None or isinstance(collector, pytest.Class):
+        return
+    path = getattr(collector, "path", None)
+    if path is None:
+        return
+    ch.send("collecting", nodeid=_short_id(collector.nodeid, ch.limits["id"]),
+            path=str(path))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    rep = outcome.get_result()
+    call = getattr(rep, "call", None)
+    if rep.failed and call is not None and call.excinfo is not None:
+        rep._mtest_error = call.excinfo.value
+
+
+@pytest.hookimpl
+def pytest_collectreport(report):
+    ch = _ch()
+    if ch is None or not report.failed:
+        return
+    lim = ch.limits
+    error = getattr(report, "_mtest_error", None)
+    if type(error).__name__ == "ConftestImportFailure":
+        # pytest 7 fails the whole session's collection here (node id
+        # ""); pytest 8 and later fail only the directory.
+        _conftest_error(ch, error, initial=False, text=str(report.longrepr),
+                        aborted=report.nodeid == "")
+        return
+    path = getattr(report, "fspath", None) or report.nodeid
+    ch.send("collect_error", nodeid=_short_id(report.nodeid or "<session>", lim["id"]),
+            path=os.path.abspath(str(path)),
+            exc=_utf8_cut(_exc_name(error) if error is not None else "error",
+                          lim["reason"]),
+            conftest=False, aborted=report.nodeid == "",
+            lr=_cap(str(report.longrepr), lim["text"]))
+
+
+_DESELECTED = [0]
+
+
+@pytest.hookimpl
+def pytest_deselected(items):
+    _DESELECTED[0] += len(items)
+
+
+def _item_timeout(item):
+    marker = item.get_closest_marker("timeout")
+    if marker is None:
+        return None
+    value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    ch = _ch()
+    if ch is None:
+        return
+    lim = ch.limits
+    for index, item in enumerate(session.items):
+        path, line, _ = item.location
+        names = []
+        for mark in item.iter_markers():
+            if mark.name not in names and len(names) < lim["markers"]:
+                names.append(_utf8_cut(mark.name, lim["marker"]))
+        fields = dict(i=index, id=_short_id(item.nodeid, lim["id"]),
+                      file=_utf8_cut(path, 4096),
+                      path=str(getattr(item, "path", "") or ""),
+                      line=(line + 1) if isinstance(line, int) else 0, m=names)
+        timeout = _item_timeout(item)
+        if timeout is not None:
+            fields["to"] = timeout
+        ch.send("item", **fields)
+    ch.send("collected", n=len(session.items), deselected=_DESELECTED[0])
+
+
+# --- running what mtest asks for ---------------------------------------------
+
+_FENCE = -1
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Run the tests mtest sends, in its order. Control lines:
+    ``r I J ...`` queue items by index, ``f`` a fence (report, then wait for
+    ``g`` go or ``s`` stop), ``s`` stop after the current test, ``e`` no
+    more items. Each test runs with the next queued item as `nextitem`, so
+    fixtures are torn down as pytest would; at a stop, pytest's session
+    finish tears down what is left."""
+    ch = _ch()
+    if ch is None or session.config.option.collectonly:
+        return None
+    items = session.items
+    queue = []
+    head = 0
+    state = {"ended": False, "stopped": False, "go": False}
+
+    def take(block):
+        for line in ch.commands(block):
+            word, _, rest = line.partition(b" ")
+            if word == b"r":
+                queue.extend(int(x) for x in rest.split())
+            elif word == b"f":
+                queue.append(_FENCE)
+            elif word == b"g":
+                state["go"] = True
+            elif word == b"s":
+                state["stopped"] = True
+            elif word == b"e":
+                state["ended"] = True
+
+    def lookahead(pos):
+        while pos < len(queue):
+            if queue[pos] != _FENCE:
+                return items[queue[pos]]
+            pos += 1
+        return None
+
+    while True:
+        take(block=False)
+        if state["stopped"]:
+            break
+        if head < len(queue) and queue[head] == _FENCE:
+            head += 1
+            ch.send("fence")
+            state["go"] = False
+            while not (state["go"] or state["stopped"]):
+                take(block=True)
+            continue
+        # Wait until the next item is known, so that nextitem is right.
+        if head >= len(queue) or (lookahead(head + 1) is None and
+                                  not state["ended"]):
+            if state["ended"] and head >= len(queue):
+                break
+            take(block=True)
+            continue
+        index = queue[head]
+        head += 1
+        item = items[index]
+        _CURRENT["i"] = index
+        item.config.hook.pytest_runtest_protocol(item=item,
+                                                 nextitem=lookahead(head))
+    return True
+
+
+# --- reporting each test -------------------------------------------------------
+
+_CURRENT = {"i": None, "d": [0.0, 0.0, 0.0]}
+_WHEN = {"setup": 0, "call": 1, "teardown": 2}
+
+
+@pytest.hookimpl
+def pytest_runtest_logstart(nodeid, location):
+    ch = _ch()
+    if ch is None:
+        return
+    _CURRENT["d"] = [0.0, 0.0, 0.0]
+    ch.send("start", i=_CURRENT["i"])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if call.excinfo is not None:
+        rep._mtest_exc = _exc_name(call.excinfo.value)
+
+
+def _sections(report, kind, limit):
+    parts = [body for title, body in report.sections if kind in title]
+    return _tail("\n".join(parts), limit) if parts else None
+
+
+@pytest.hookimpl
+def pytest_runtest_logreport(report):
+    ch = _ch()
+    if ch is None:
+        return
+    when = _WHEN.get(report.when)
+    if when is None:
+        return
+    _CURRENT["d"][when] = float(report.duration)
+    wasxfail = getattr(report, "wasxfail", None)
+    if report.passed and wasxfail is None:
+        return
+    lim = ch.limits
+    fields = dict(i=_CURRENT["i"], w=report.when, o=report.outcome,
+                  d=float(report.duration))
+    if wasxfail is not None:
+        reason = str(wasxfail)
+        if reason.startswith("reason: "):
+            reason = reason[len("reason: "):]
+        fields["xf"] = _utf8_cut(reason, lim["reason"])
+    if report.skipped and wasxfail is None:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 \
+            else str(longrepr)
+        if reason.startswith("Skipped: "):
+            reason = reason[len("Skipped: "):]
+        fields["skip"] = _utf8_cut(reason, lim["reason"])
+    if report.failed:
+        text = str(report.longrepr)
+        exc = getattr(report, "_mtest_exc", None)
+        if exc is None and text.startswith("[XPASS(strict)]"):
+            exc = "XPASS(strict)"
+        fields["exc"] = _utf8_cut(exc or "error", lim["reason"])
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if crash is not None:
+            fields["crash"] = _utf8_cut("%s:%s: %s" % (_rel(crash.path), crash.lineno,
+                                                       crash.message), lim["detail"])
+        fields["lr"] = _cap(text, lim["text"])
+        for key, kind in (("out", "stdout"), ("err", "stderr"), ("log", "log")):
+            body = _sections(report, kind, lim["tail"])
+            if body:
+                fields[key] = body
+    ch.send("phase", **fields)
+
+
+@pytest.hookimpl
+def pytest_runtest_logfinish(nodeid, location):
+    ch = _ch()
+    if ch is None:
+        return
+    ch.send("done", i=_CURRENT["i"], d=_CURRENT["d"])
+    _CURRENT["i"] = None
+
+
+@pytest.hookimpl
+def pytest_keyboard_interrupt(excinfo):
+    ch = _ch()
+    if ch is None:
+        return
+    value = excinfo.value
+    ch.send("exit", exc=type(value).__name__,
+            msg=_utf8_cut(str(getattr(value, "msg", value)), 512),
+            rc=getattr(value, "returncode", None), i=_CURRENT["i"])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    ch = _ch()
+    if ch is None:
+        return
+    holders = [t.name for t in threading.enumerate()
+               if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    ch.send("bye", threads=holders[:32])

@@ -1,0 +1,209 @@
+/* mtest: --report. The journal is replayed into the same test table the
+ * supervisor uses, and rendered by the same summary code. */
+#include "mtest/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtest/buf.h"
+#include "mtest/clock.h"
+#include "mtest/json.h"
+#include "mtest/msg.h"
+#include "mtest/run.h"
+#include "mtest/statedir.h"
+#include "mtest/summary.h"
+
+struct replay {
+	struct mt_run run;
+	struct mt_notes notes;
+	struct mt_meta meta;
+	struct mt_json js;
+	int ended;
+	int64_t last_wall_us;
+	char python[64], pytest[64], stopped[64], fatal[1024];
+	/* Decoded fields of one record. */
+	char id[MT_ID_MAX + 32], file[MT_PATH_MAX], reason[MT_REASON_MAX * 2];
+	char detail[MT_DETAIL_MAX * 2], tb[MT_TBTAIL_MAX * 2], bundle[MT_PATH_MAX];
+	char text[MT_EVENT_TEXT_MAX], kind[16], verdict[32], what[32], stamp[40];
+};
+
+static struct replay R;
+static char line[MT_RECORD_MAX];
+
+static int64_t get_time(struct replay *p, const char *key)
+{
+	int64_t us = 0;
+
+	mt_json_get_str(&p->js, 0, key, p->stamp, sizeof p->stamp);
+	return mt_parse_utc(p->stamp, &us) ? us : 0;
+}
+
+static void replay_test(struct replay *p)
+{
+	struct mt_json *j = &p->js;
+	struct mt_vinfo v = { 0 };
+	int64_t x;
+	uint32_t slot;
+	enum mt_kind kind;
+
+	mt_json_get_str(j, 0, "id", p->id, sizeof p->id);
+	mt_json_get_str(j, 0, "file", p->file, sizeof p->file);
+	mt_json_get_str(j, 0, "kind", p->kind, sizeof p->kind);
+	mt_json_get_str(j, 0, "verdict", p->verdict, sizeof p->verdict);
+	mt_json_get_str(j, 0, "reason", p->reason, sizeof p->reason);
+	mt_json_get_str(j, 0, "detail", p->detail, sizeof p->detail);
+	mt_json_get_str(j, 0, "tb", p->tb, sizeof p->tb);
+	mt_json_get_str(j, 0, "bundle", p->bundle, sizeof p->bundle);
+	v.verdict = mt_verdict_parse(p->verdict);
+	if (v.verdict == MT_V_NONE)
+		return;
+	kind = strcmp(p->kind, "file") == 0 ? MT_KIND_FILE : MT_KIND_TEST;
+	slot = mt_run_add(&p->run, kind, p->id, kind == MT_KIND_TEST ? p->file : NULL, NULL,
+			  mt_json_get_int(j, 0, "line", &x) ? (uint32_t)x : 0, -1);
+	v.reason = p->reason;
+	v.detail = p->detail;
+	v.tbtail = p->tb;
+	v.bundle = p->bundle;
+	if (mt_json_get_us(j, 0, "duration", &x))
+		v.duration_us = x;
+	if (mt_json_get_int(j, 0, "worker", &x))
+		v.worker = (int)x;
+	if (mt_json_get_int(j, 0, "attempt", &x))
+		v.attempt = (int)x;
+	if (slot == MT_NONE)
+		mt_run_decide_unstored(&p->run, p->id, &v);
+	else
+		mt_run_decide(&p->run, slot, &v);
+}
+
+static void replay_line(struct replay *p, const char *s, size_t n)
+{
+	struct mt_json *j = &p->js;
+	char type[32];
+	int64_t x;
+
+	if (!mt_json_parse(j, s, n))
+		return;		/* a torn last line after a crash: skip it */
+	mt_json_get_str(j, 0, "type", type, sizeof type);
+	x = get_time(p, "time");
+	if (x)
+		p->last_wall_us = x;
+	if (strcmp(type, "test") == 0) {
+		replay_test(p);
+	} else if (strcmp(type, "run_start") == 0) {
+		p->meta.start_wall_us = x;
+		if (mt_json_get_int(j, 0, "pid", &x))
+			p->meta.pid = (int)x;
+	} else if (strcmp(type, "worker") == 0) {
+		p->meta.workers++;
+		mt_json_get_str(j, 0, "python", p->python, sizeof p->python);
+		mt_json_get_str(j, 0, "pytest", p->pytest, sizeof p->pytest);
+	} else if (strcmp(type, "collected") == 0) {
+		p->meta.collected_known = 1;
+		if (mt_json_get_int(j, 0, "tests", &x))
+			p->meta.collected = (uint32_t)x;
+		if (mt_json_get_int(j, 0, "deselected", &x))
+			p->meta.deselected = (uint32_t)x;
+	} else if (strcmp(type, "event") == 0) {
+		mt_json_get_str(j, 0, "what", p->what, sizeof p->what);
+		mt_json_get_str(j, 0, "text", p->text, sizeof p->text);
+		mt_notes_add(&p->notes, p->what, p->text);
+	} else if (strcmp(type, "run_end") == 0) {
+		p->ended = 1;
+		if (mt_json_get_int(j, 0, "exit", &x))
+			p->meta.exit_code = (int)x;
+		if (mt_json_get_us(j, 0, "duration", &x))
+			p->meta.elapsed_us = x;
+		if (mt_json_get_int(j, 0, "vmhwm_kb", &x))
+			p->meta.vmhwm_kb = x;
+		if (mt_json_get_str(j, 0, "stopped", p->stopped, sizeof p->stopped))
+			p->meta.stopped = p->stopped;
+		if (mt_json_get_str(j, 0, "fatal", p->fatal, sizeof p->fatal))
+			p->meta.fatal = p->fatal;
+	}
+}
+
+static int replay_file(struct replay *p, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, used;
+	ssize_t r;
+	char *nl, *start;
+	int skipping = 0;
+
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		r = read(fd, line + len, sizeof line - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		start = line;
+		while ((nl = memchr(start, '\n', len - (size_t)(start - line)))) {
+			if (!skipping)
+				replay_line(p, start, (size_t)(nl - start));
+			skipping = 0;
+			start = nl + 1;
+		}
+		used = (size_t)(start - line);
+		memmove(line, start, len - used);
+		len -= used;
+		if (len == sizeof line) {
+			skipping = 1;	/* longer than any record mtest writes */
+			len = 0;
+		}
+	}
+	if (len && !skipping)
+		replay_line(p, line, len);	/* no newline: maybe torn */
+	close(fd);
+	return 1;
+}
+
+int mt_report_main(const struct mt_opts *o)
+{
+	static char out_bytes[MT_OUTBUF];
+	struct replay *p = &R;
+	struct mt_statedir sd;
+	char looked[2048], path[MT_PATH_MAX + 16];
+	struct mt_buf out;
+	int code;
+
+	if (!mt_statedir_find(&sd, o, looked, sizeof looked)) {
+		mt_msg("no run to report; looked in %s", looked);
+		return MT_EXIT_USAGE;
+	}
+	memset(&p->meta, 0, sizeof p->meta);
+	p->notes.len = p->notes.dropped = 0;
+	p->ended = 0;
+	p->meta.vmhwm_kb = -1;
+	mt_run_init(&p->run, NULL, NULL);
+	snprintf(path, sizeof path, "%s/run.jsonl", sd.last);
+	if (!replay_file(p, path)) {
+		mt_msg_sys("cannot read %s", path);
+		return MT_EXIT_INTERNAL;
+	}
+	p->meta.python = p->python;
+	p->meta.pytest = p->pytest;
+	p->meta.last_dir = sd.last;
+	p->meta.notes = &p->notes;
+	if (p->ended) {
+		p->meta.state = MT_RUN_DONE;
+		code = p->meta.exit_code;
+	} else {
+		p->meta.state = mt_statedir_busy(&sd) ? MT_RUN_LIVE : MT_RUN_DEAD;
+		p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
+				     p->meta.start_wall_us;
+		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
+			p->run.ntests = p->meta.collected;	/* tests with no record yet */
+		code = mt_run_exit_code(&p->run);
+	}
+	mt_buf_init(&out, out_bytes, sizeof out_bytes, 1);
+	mt_summary_render(&out, &p->run, &p->meta, isatty(1));
+	mt_buf_flush(&out);
+	return code;
+}

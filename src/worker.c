@@ -1,0 +1,256 @@
+/* mtest: worker processes. */
+#include "mtest/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "mtest/fsx.h"
+
+void mt_worker_reset(struct mt_worker *w, int num)
+{
+	w->num = num;
+	w->pid = -1;
+	w->state = MT_W_NONE;
+	w->ev_fd = w->ctl_fd = w->con_fd = -1;
+	w->cap_fd[0] = w->cap_fd[1] = -1;
+	w->token[0] = '\0';
+	w->spawned_us = 0;
+	w->status = 0;
+	w->killing = 0;
+	w->kill_sent = 0;
+	w->kill_at_us = 0;
+	w->line_len = 0;
+	w->line_dropping = 0;
+	w->bad_lines = 0;
+	w->ctl_len = 0;
+	mt_ring_reset(&w->console);
+	w->nitems = w->qlen = w->qsent = w->qdone = 0;
+	w->ended = 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void child_exec(int ev, int ctl, int con, int null, pid_t parent,
+		       char *const argv[], char *const envp[], const char *token)
+{
+	sigset_t none;
+	int sig, hi[4], targets[4] = { MT_WORKER_EVENT_FD, MT_WORKER_CONTROL_FD, 1, 0 };
+	int src[4] = { ev, ctl, con, null }, i;
+	char msg[160];
+	int n;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	/* Lift the sources above the targets first, so that no dup2 can
+	 * clobber a source that still has to move. */
+	for (i = 0; i < 4; i++) {
+		hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
+		if (hi[i] < 0)
+			_exit(127);
+	}
+	for (i = 0; i < 4; i++)
+		if (dup2(hi[i], targets[i]) < 0)
+			_exit(127);
+	if (dup2(1, 2) < 0)
+		_exit(127);
+	execve(argv[0], argv, envp);
+	n = snprintf(msg, sizeof msg, "{\"t\":\"execfail\",\"k\":\"%s\",\"errno\":%d}\n",
+		     token, errno);
+	if (n > 0 && write(MT_WORKER_EVENT_FD, msg, (size_t)n) < 0) {
+	}
+	_exit(127);
+}
+
+int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
+{
+	int ev[2] = { -1, -1 }, ctl[2] = { -1, -1 }, con[2] = { -1, -1 }, null = -1;
+	pid_t parent = getpid(), pid;
+	int e;
+
+	if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 ||
+	    pipe2(con, O_CLOEXEC) < 0)
+		goto fail;
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null < 0)
+		goto fail;
+	pid = fork();
+	if (pid < 0)
+		goto fail;
+	if (pid == 0)
+		child_exec(ev[1], ctl[0], con[1], null, parent, argv, envp, w->token);
+	/* Both sides set the group, so that no signal can race the child's. */
+	setpgid(pid, pid);
+	close(ev[1]);
+	close(ctl[0]);
+	close(con[1]);
+	close(null);
+	w->pid = pid;
+	w->ev_fd = ev[0];
+	w->ctl_fd = ctl[1];
+	w->con_fd = con[0];
+	mt_set_nonblock(w->ev_fd);
+	mt_set_nonblock(w->ctl_fd);
+	mt_set_nonblock(w->con_fd);
+	w->state = MT_W_STARTING;
+	return 1;
+fail:
+	e = errno;
+	close_fd(&ev[0]);
+	close_fd(&ev[1]);
+	close_fd(&ctl[0]);
+	close_fd(&ctl[1]);
+	close_fd(&con[0]);
+	close_fd(&con[1]);
+	close_fd(&null);
+	errno = e;
+	return 0;
+}
+
+int mt_worker_read_events(struct mt_worker *w, mt_line_fn *fn, void *ctx)
+{
+	ssize_t r;
+	char *nl, *start;
+	size_t used;
+
+	if (w->ev_fd < 0)
+		return 0;
+	for (;;) {
+		r = read(w->ev_fd, w->line + w->line_len, sizeof w->line - w->line_len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;	/* EAGAIN: all read for now */
+		}
+		if (r == 0) {
+			close_fd(&w->ev_fd);
+			return 0;
+		}
+		w->line_len += (size_t)r;
+		start = w->line;
+		while ((nl = memchr(start, '\n', w->line_len - (size_t)(start - w->line)))) {
+			if (w->line_dropping)
+				w->line_dropping = 0;	/* end of an overlong line */
+			else
+				fn(ctx, w, start, (size_t)(nl - start));
+			start = nl + 1;
+		}
+		used = (size_t)(start - w->line);
+		memmove(w->line, start, w->line_len - used);
+		w->line_len -= used;
+		if (w->line_len == sizeof w->line) {
+			/* No newline in a full buffer: the plugin broke its
+			 * promise to cap lines. Drop the line, count it. */
+			w->bad_lines++;
+			w->line_dropping = 1;
+			w->line_len = 0;
+		}
+	}
+}
+
+int mt_worker_read_console(struct mt_worker *w, int logfd, uint64_t *logged)
+{
+	static char chunk[65536];
+	ssize_t r;
+	size_t keep;
+
+	if (w->con_fd < 0)
+		return 0;
+	for (;;) {
+		r = read(w->con_fd, chunk, sizeof chunk);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (r == 0) {
+			close_fd(&w->con_fd);
+			return 0;
+		}
+		mt_ring_push(&w->console, chunk, (size_t)r);
+		if (logfd >= 0 && *logged < MT_CONSOLE_LOG_MAX) {
+			keep = (size_t)r;
+			if (keep > MT_CONSOLE_LOG_MAX - *logged)
+				keep = (size_t)(MT_CONSOLE_LOG_MAX - *logged);
+			/* The log is a convenience: a failed write only
+			 * stops it, never the run. */
+			if (mt_write_all(logfd, chunk, keep))
+				*logged += keep;
+			else
+				*logged = MT_CONSOLE_LOG_MAX;
+		}
+	}
+}
+
+void mt_worker_flush(struct mt_worker *w)
+{
+	ssize_t r;
+
+	while (w->ctl_len && w->ctl_fd >= 0) {
+		r = write(w->ctl_fd, w->ctl, w->ctl_len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				w->ctl_len = 0;	/* EPIPE: the worker is gone */
+			return;
+		}
+		memmove(w->ctl, w->ctl + r, w->ctl_len - (size_t)r);
+		w->ctl_len -= (size_t)r;
+	}
+}
+
+int mt_worker_send(struct mt_worker *w, const char *s, size_t n)
+{
+	if (n > sizeof w->ctl - w->ctl_len)
+		return 0;
+	memcpy(w->ctl + w->ctl_len, s, n);
+	w->ctl_len += n;
+	mt_worker_flush(w);
+	return 1;
+}
+
+void mt_worker_signal(struct mt_worker *w, int sig)
+{
+	if (w->pid <= 0 || w->state == MT_W_DEAD)
+		return;
+	/* The group may be gone while the leader lingers: signal both. */
+	killpg(w->pid, sig);
+	kill(w->pid, sig);
+}
+
+void mt_worker_open_capture(struct mt_worker *w, int which, int fd)
+{
+	char path[64];
+
+	if (which < 0 || which > 1 || fd < 0)
+		return;
+	close_fd(&w->cap_fd[which]);
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)w->pid, fd);
+	w->cap_fd[which] = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void mt_worker_close(struct mt_worker *w)
+{
+	close_fd(&w->ev_fd);
+	close_fd(&w->ctl_fd);
+	close_fd(&w->con_fd);
+	close_fd(&w->cap_fd[0]);
+	close_fd(&w->cap_fd[1]);
+}

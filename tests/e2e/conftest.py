@@ -1,0 +1,154 @@
+"""Harness for the end-to-end tests: run the real mtest binary on the
+fixture suites in tests/suites/ and read what it recorded.
+
+Waiting is on events with a bound (a file appearing, a process ending),
+never on a sleep that hopes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "tests" / "suites"
+MTEST = os.environ.get("MTEST_BIN", str(ROOT / "build" / "mtest"))
+
+sys.path.insert(0, str(ROOT / "tools"))
+from expect_verdicts import read_expected  # noqa: E402
+
+
+def expected(suite):
+    """{node id: (verdict, reason)} from a suite's expected.tsv."""
+    return read_expected(SUITES / suite / "expected.tsv")
+
+
+class Run:
+    def __init__(self, proc, state, stdout, stderr):
+        self.code = proc.returncode
+        self.state = state
+        self.last = state / "last-run"
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def pid(self):
+        return self.of_type("run_start")[0]["pid"]
+
+    @property
+    def records(self):
+        text = (self.last / "run.jsonl").read_text()
+        return [json.loads(line) for line in text.splitlines()]
+
+    def of_type(self, kind):
+        return [r for r in self.records if r["type"] == kind]
+
+    @property
+    def verdicts(self):
+        out = {}
+        for r in self.of_type("test"):
+            assert r["id"] not in out, "two verdicts for " + r["id"]
+            out[r["id"]] = (r["verdict"], r["reason"])
+        return out
+
+    def record(self, nodeid):
+        (r,) = [r for r in self.of_type("test") if r["id"] == nodeid]
+        return r
+
+    def bundle(self, nodeid):
+        return (self.last / self.record(nodeid)["bundle"]).read_text()
+
+    def report(self, *args, env=None):
+        return subprocess.run([MTEST, "--report", "--state-dir", str(self.state), *args],
+                              capture_output=True, text=True, env=env, timeout=60)
+
+
+def _env(extra):
+    env = dict(os.environ)
+    for var in ("MTEST_STATE_DIR", "MTEST_PYTHON", "MTEST_CONFIG", "VIRTUAL_ENV"):
+        env.pop(var, None)
+    env["MTEST_CONFIG"] = "/dev/null"  # no /etc/mtest/mtest.conf in tests
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def mtest(tmp_path):
+    """mtest(suite, *args) runs mtest to its end on tests/suites/<suite>."""
+
+    def run(suite, *args, env=None, timeout=300, cwd=None):
+        state = tmp_path / "state"
+        argv = [MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
+                "--progress", "plain", *args]
+        proc = subprocess.run(argv, cwd=cwd or SUITES / suite, capture_output=True,
+                              text=True, env=_env(env), timeout=timeout)
+        return Run(proc, state, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def mtest_bg(tmp_path):
+    """Start mtest in the background; returns (Popen, state dir, mark file)."""
+    started = []
+
+    def start(suite, *args, env=None):
+        state = tmp_path / "state"
+        mark = tmp_path / "mark"
+        argv = [MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
+                "--progress", "plain", *args]
+        proc = subprocess.Popen(argv, cwd=SUITES / suite, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env=_env(dict(env or {}, MTEST_E2E_MARK=str(mark))))
+        started.append(proc)
+        return proc, state, mark
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def wait_for(predicate, bound=60.0, what="condition"):
+    """Wait for an event, polling, with a bound that fails the test."""
+    deadline = time.monotonic() + bound
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("gave up waiting for " + what)
+        time.sleep(0.02)
+
+
+def leftovers(mtest_pid):
+    """Processes that still carry the run tag of mtest `mtest_pid`."""
+    found = []
+    tag = ("MTEST_RUN=%d:" % mtest_pid).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if tag in env:
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def kill_leftovers(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass

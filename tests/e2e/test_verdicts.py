@@ -1,0 +1,61 @@
+"""Each fixture suite ends with exactly the verdicts its expected.tsv lists,
+the tests after every hang and crash run, and no process of the run is
+left alive."""
+
+import pytest
+
+from conftest import expected, kill_leftovers, leftovers
+
+CASES = [
+    # suite, extra mtest arguments, exit code
+    ("basic", [], 1),
+    ("collect", ["--collect-timeout", "2"], 1),
+    ("hang", [], 1),
+    ("crash", [], 1),
+    ("procs", [], 0),
+    ("output", [], 1),
+    ("seedini", ["--timeout", "2"], 1),
+    ("allpass", [], 0),
+]
+
+
+@pytest.mark.parametrize("suite,args,code", CASES, ids=[c[0] for c in CASES])
+def test_suite_verdicts(mtest, suite, args, code):
+    run = mtest(suite, *args)
+    left = leftovers(run.pid)
+    kill_leftovers(left)
+    assert run.verdicts == expected(suite), run.stdout + run.stderr
+    assert run.code == code, run.stdout + run.stderr
+    assert left == [], "processes of the run still alive"
+    end = run.of_type("run_end")[0]
+    assert sum(end["counts"].values()) == end["tests"] + sum(
+        1 for r in run.of_type("test") if r.get("kind") == "file")
+
+
+def test_crash_keeps_last_line(mtest):
+    run = mtest("crash")
+    assert "LAST LINE BEFORE CRASH" in run.bundle("test_crash.py::test_segfault")
+    assert "SIGSEGV" in run.bundle("test_crash.py::test_segfault")
+
+
+def test_seed_ini_runs_unchanged(mtest):
+    """The tower's addopts (--timeout=60 --timeout-method=thread) stay valid,
+    but pytest-timeout never acts: mtest ends the hang and says so."""
+    run = mtest("seedini", "--timeout", "2")
+    hung = [r for r in run.of_type("test") if r["verdict"] == "hung"]
+    assert hung and all("mtest killed the worker" in r["detail"] for r in hung)
+    console = (run.last / "console.log").read_text(errors="replace")
+    assert "Timeout +++" not in console
+    assert "Stack of" not in console
+
+
+def test_failure_in_report_and_bundle(mtest):
+    run = mtest("basic")
+    report = run.report()
+    assert report.returncode == run.code == 1
+    record = run.record("test_basic.py::test_fail")
+    assert "assert" in record["detail"]
+    assert record["detail"] in report.stdout
+    bundle = run.bundle("test_basic.py::test_fail")
+    assert "Traceback" in bundle or "def test_fail" in bundle
+    assert record["detail"].split(": ", 1)[1] in bundle

@@ -1,0 +1,2 @@
+"""A conftest.py that raises at import: its directory fails to collect."""
+raise RuntimeError("conftest blew up")

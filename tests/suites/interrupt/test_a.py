@@ -1,0 +1,5 @@
+"""Passes before the interruption."""
+
+
+def test_first():
+    pass

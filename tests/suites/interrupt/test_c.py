@@ -1,0 +1,5 @@
+"""Would pass, but comes after the interruption."""
+
+
+def test_after():
+    pass
