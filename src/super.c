@@ -549,6 +549,10 @@ static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 	struct inflight *c = &s->cur;
 	uint32_t slot;
 
+	/* A worker being killed may still start its next test (its SIGTERM
+	 * handler failed the hung one): that test never ran under mtest. */
+	if (s->w.state != MT_W_RUNNING)
+		return;
 	if (e->i < 0 || (uint64_t)e->i >= s->w.nitems || s->w.map[e->i] == MT_NONE)
 		return;
 	slot = s->w.map[e->i];
@@ -968,6 +972,7 @@ static void on_worker_dead(struct super *s, int64_t now)
 	mt_worker_close(w);
 	w->state = MT_W_NONE;
 	sweep(s, whose);
+	w->pid = -1;	/* never signal a pid that may be reused */
 
 	settled = s->run.decided + s->run.nfiles_bad;
 	s->deaths = settled == s->settled_at_spawn ? s->deaths + 1 : 0;

@@ -228,7 +228,7 @@ int mt_worker_send(struct mt_worker *w, const char *s, size_t n)
 
 void mt_worker_signal(struct mt_worker *w, int sig)
 {
-	if (w->pid <= 0 || w->state == MT_W_DEAD)
+	if (w->pid <= 0 || w->state == MT_W_DEAD || w->state == MT_W_NONE)
 		return;
 	/* The group may be gone while the leader lingers: signal both. */
 	killpg(w->pid, sig);

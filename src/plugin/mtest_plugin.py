@@ -93,15 +93,29 @@ class _Channel:
         self.token = token
         self.limits = _limits()
         self.inbox = b""
+        self.pending = []
         for fd in (event_fd, control_fd):
             os.set_inheritable(fd, False)
 
     def send(self, kind, **fields):
-        if os.getpid() != self.pid:
-            return
         fields["t"] = kind
         fields["k"] = self.token
-        line = self._encode(fields)
+        self.pending.append(self._encode(fields))
+        self.flush()
+
+    def send_raw(self, line, flush=True):
+        """A line already formatted (the per-test hot path). A pipe write
+        wakes mtest, which costs more than the write: a test's "done" waits
+        for the next "start" (or any other line, or a wait) to go with it."""
+        self.pending.append(line.encode())
+        if flush:
+            self.flush()
+
+    def flush(self):
+        if not self.pending or os.getpid() != self.pid:
+            return
+        line = b"".join(self.pending)
+        self.pending = []
         try:
             view = memoryview(line)
             while view:
@@ -127,6 +141,8 @@ class _Channel:
 
     def commands(self, block):
         """Complete control lines from mtest; waits for one if `block`."""
+        if block:
+            self.flush()
         while b"\n" not in self.inbox:
             ready, _, _ = select.select([self.control_fd], [], [],
                                         None if block else 0)
@@ -444,12 +460,13 @@ def pytest_runtestloop(session):
         _CURRENT["i"] = index
         item.config.hook.pytest_runtest_protocol(item=item,
                                                  nextitem=lookahead(head))
+    ch.flush()
     return True
 
 
 # --- reporting each test -------------------------------------------------------
 
-_CURRENT = {"i": None, "d": [0.0, 0.0, 0.0]}
+_CURRENT = {"i": -1, "d": [0.0, 0.0, 0.0], "exc": None}
 _WHEN = {"setup": 0, "call": 1, "teardown": 2}
 
 
@@ -459,15 +476,14 @@ def pytest_runtest_logstart(nodeid, location):
     if ch is None:
         return
     _CURRENT["d"] = [0.0, 0.0, 0.0]
-    ch.send("start", i=_CURRENT["i"])
+    _CURRENT["exc"] = None
+    ch.send_raw('{"t":"start","k":"%s","i":%d}\n' % (ch.token, _CURRENT["i"]))
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    if call.excinfo is not None:
-        rep._mtest_exc = _exc_name(call.excinfo.value)
+    # Only looks: the exception type is gone from the report pytest makes.
+    _CURRENT["exc"] = None if call.excinfo is None else _exc_name(call.excinfo.value)
 
 
 def _sections(report, kind, limit):
@@ -504,7 +520,7 @@ def pytest_runtest_logreport(report):
         fields["skip"] = _utf8_cut(reason, lim["reason"])
     if report.failed:
         text = str(report.longrepr)
-        exc = getattr(report, "_mtest_exc", None)
+        exc = _CURRENT.get("exc")
         if exc is None and text.startswith("[XPASS(strict)]"):
             exc = "XPASS(strict)"
         fields["exc"] = _utf8_cut(exc or "error", lim["reason"])
@@ -525,8 +541,10 @@ def pytest_runtest_logfinish(nodeid, location):
     ch = _ch()
     if ch is None:
         return
-    ch.send("done", i=_CURRENT["i"], d=_CURRENT["d"])
-    _CURRENT["i"] = None
+    d = _CURRENT["d"]
+    ch.send_raw('{"t":"done","k":"%s","i":%d,"d":[%.6f,%.6f,%.6f]}\n'
+                % (ch.token, _CURRENT["i"], d[0], d[1], d[2]), flush=False)
+    _CURRENT["i"] = -1
 
 
 @pytest.hookimpl

@@ -1,0 +1,38 @@
+"""Fixed memory: no heap use by the supervisor after start-up, and peak
+memory within the binary's static size plus 4 MiB, even when a test prints
+200 MB."""
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import MTEST
+
+HEAPCHECK = os.environ.get("MTEST_HEAPCHECK_SO")
+
+
+def static_size():
+    """text + data + bss of the mtest binary, from `size`."""
+    out = subprocess.run(["size", MTEST], capture_output=True, text=True, check=True).stdout
+    text, data, bss = out.splitlines()[1].split()[:3]
+    return int(text) + int(data) + int(bss)
+
+
+@pytest.mark.skipif(not HEAPCHECK, reason="needs MTEST_HEAPCHECK_SO (make e2e sets it)")
+@pytest.mark.parametrize("suite", ["crash", "hang", "collect", "basic"])
+def test_no_heap_after_startup(mtest, tmp_path, suite):
+    out = tmp_path / "heapcheck.txt"
+    run = mtest(suite, "--collect-timeout", "2",
+                env={"LD_PRELOAD": HEAPCHECK, "MTEST_HEAPCHECK_OUT": str(out)})
+    assert run.code == 1
+    assert out.read_text().startswith("allocations 0 "), out.read_text()
+
+
+def test_peak_memory_with_huge_output(mtest):
+    run = mtest("output")
+    end = run.of_type("run_end")[0]
+    assert end["vmhwm_kb"] > 0
+    assert end["vmhwm_kb"] * 1024 <= static_size() + 4 * 1024 * 1024
+    # 200 MB went through mtest's console pipe; the log kept a bounded part.
+    assert (run.last / "console.log").stat().st_size <= 16 * 1024 * 1024

@@ -1,0 +1,18 @@
+/* mtest unit tests (Check): one suite per module, run by main.c. */
+#ifndef MTEST_UNIT_SUITES_H
+#define MTEST_UNIT_SUITES_H
+
+#include <check.h>
+
+Suite *buf_suite(void);
+Suite *json_suite(void);
+Suite *clock_suite(void);
+Suite *run_suite(void);
+Suite *verdict_suite(void);
+Suite *ring_suite(void);
+Suite *bundle_suite(void);
+Suite *cli_suite(void);
+Suite *procs_suite(void);
+Suite *events_suite(void);
+
+#endif
