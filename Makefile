@@ -69,7 +69,7 @@ e2e: $(BUILD)/mtest $(BUILD)/heapcheck.so
 		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e
 
 bench: deps all
-	tools/bench $(BUILD)/mtest
+	$(PYTHON) tools/bench.py $(BUILD)/mtest
 
 # --- sanitizers and analyzers -------------------------------------------------
 asan:

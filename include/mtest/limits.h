@@ -73,6 +73,25 @@
 /* Output buffer for summary.md, bundles and --report (flushed when full). */
 #define MT_OUTBUF 8192
 
+/* Threads of a worker seen in one sample, and named by the plugin. */
+#define MT_THREADS_MAX 1024
+/* Processes below a worker seen in one sample. */
+#define MT_CHILDREN_MAX 64
+/* A stuck test is sampled at this interval (microseconds), starting once
+ * it has run this long. */
+#define MT_SAMPLE_EVERY_US 500000
+#define MT_WATCH_AFTER_US 500000
+/* Native and Python frames kept per thread by the stack capture. */
+#define MT_FRAMES_MAX 64
+/* Bytes of one capture's text (diagnosis, stacks of every thread). */
+#define MT_CAPTURE_MAX (1u << 20)
+/* A capture helper that has not finished after this long is killed. */
+#define MT_CAPTURE_TIMEOUT_US 10000000
+
+/* How long mtest lets a running worker's events gather before reading
+ * them (microseconds): fewer wake-ups, less overhead per test. */
+#define MT_COALESCE_US 2000
+
 /* A worker that dies twice in a row without a new verdict stops the run. */
 #define MT_DEATHS_WITHOUT_PROGRESS 2
 

@@ -42,7 +42,7 @@ END_TEST
 /* An object of `pairs` "kN":N members. */
 static const char *object_of(int pairs)
 {
-	static char s[8192];
+	static char s[32768];
 	struct mt_buf b = MT_BUF_INIT(s);
 	int i;
 

@@ -7,7 +7,7 @@
 static struct mt_phases P;
 static char reason[MT_REASON_MAX], note[MT_REASON_MAX];
 
-static void fail(int ph, const char *exc)
+static void phase_failed(int ph, const char *exc)
 {
 	P.outcome[ph] = MT_O_FAILED;
 	strcpy(P.exc[ph], exc);
@@ -32,7 +32,7 @@ END_TEST
 START_TEST(test_setup_error)
 {
 	mt_phases_reset(&P);
-	fail(MT_SETUP, "RuntimeError");
+	phase_failed(MT_SETUP, "RuntimeError");
 	ck_assert_int_eq(verdict(), MT_V_ERROR);
 	ck_assert_str_eq(reason, "setup: RuntimeError");
 	ck_assert_str_eq(note, "");
@@ -42,8 +42,8 @@ END_TEST
 START_TEST(test_setup_and_teardown_error)
 {
 	mt_phases_reset(&P);
-	fail(MT_SETUP, "RuntimeError");
-	fail(MT_TEARDOWN, "OSError");
+	phase_failed(MT_SETUP, "RuntimeError");
+	phase_failed(MT_TEARDOWN, "OSError");
 	ck_assert_int_eq(verdict(), MT_V_ERROR);
 	ck_assert_str_eq(reason, "setup: RuntimeError");
 	ck_assert_ptr_nonnull(strstr(note, "teardown"));
@@ -54,8 +54,8 @@ END_TEST
 START_TEST(test_call_failure_and_teardown_error)
 {
 	mt_phases_reset(&P);
-	fail(MT_CALL, "AssertionError");
-	fail(MT_TEARDOWN, "OSError");
+	phase_failed(MT_CALL, "AssertionError");
+	phase_failed(MT_TEARDOWN, "OSError");
 	ck_assert_int_eq(verdict(), MT_V_FAILED);
 	ck_assert_str_eq(reason, "AssertionError");
 	ck_assert_ptr_nonnull(strstr(note, "teardown"));
@@ -66,7 +66,7 @@ END_TEST
 START_TEST(test_call_failure)
 {
 	mt_phases_reset(&P);
-	fail(MT_CALL, "ZeroDivisionError");
+	phase_failed(MT_CALL, "ZeroDivisionError");
 	ck_assert_int_eq(verdict(), MT_V_FAILED);
 	ck_assert_str_eq(reason, "ZeroDivisionError");
 	ck_assert_str_eq(note, "");
@@ -76,7 +76,7 @@ END_TEST
 START_TEST(test_teardown_error_after_pass)
 {
 	mt_phases_reset(&P);
-	fail(MT_TEARDOWN, "ValueError");
+	phase_failed(MT_TEARDOWN, "ValueError");
 	ck_assert_int_eq(verdict(), MT_V_ERROR);
 	ck_assert_str_eq(reason, "teardown: ValueError");
 	ck_assert_str_eq(note, "");
@@ -139,7 +139,7 @@ END_TEST
 START_TEST(test_strict_xpass)
 {
 	mt_phases_reset(&P);
-	fail(MT_CALL, "XPASS(strict)");
+	phase_failed(MT_CALL, "XPASS(strict)");
 	ck_assert_int_eq(verdict(), MT_V_FAILED);
 	ck_assert_str_eq(reason, "XPASS(strict)");
 	/* even if the report also carried wasxfail */
@@ -155,7 +155,7 @@ START_TEST(test_skipped_then_teardown_error)
 	mt_phases_reset(&P);
 	P.outcome[MT_SETUP] = MT_O_SKIPPED;
 	strcpy(P.skip, "skip me");
-	fail(MT_TEARDOWN, "KeyError");
+	phase_failed(MT_TEARDOWN, "KeyError");
 	ck_assert_int_eq(verdict(), MT_V_ERROR);
 	ck_assert_str_eq(reason, "teardown: KeyError");
 }
@@ -167,7 +167,7 @@ START_TEST(test_xfailed_then_teardown_error)
 	P.outcome[MT_CALL] = MT_O_SKIPPED;
 	P.wasxfail[MT_CALL] = 1;
 	strcpy(P.xfail, "expected");
-	fail(MT_TEARDOWN, "KeyError");
+	phase_failed(MT_TEARDOWN, "KeyError");
 	ck_assert_int_eq(verdict(), MT_V_ERROR);
 	ck_assert_str_eq(reason, "teardown: KeyError");
 }
@@ -197,8 +197,8 @@ START_TEST(test_small_buffers)
 	char r[8], n[4];
 
 	mt_phases_reset(&P);
-	fail(MT_SETUP, "AVeryLongExceptionName");
-	fail(MT_TEARDOWN, "AnotherLongName");
+	phase_failed(MT_SETUP, "AVeryLongExceptionName");
+	phase_failed(MT_TEARDOWN, "AnotherLongName");
 	memset(r, 'x', sizeof r);
 	memset(n, 'x', sizeof n);
 	ck_assert_int_eq(mt_verdict_of(&P, r, sizeof r, n, sizeof n), MT_V_ERROR);
@@ -221,7 +221,7 @@ END_TEST
 
 START_TEST(test_reset_clears)
 {
-	fail(MT_CALL, "X");
+	phase_failed(MT_CALL, "X");
 	P.wasxfail[MT_SETUP] = 1;
 	strcpy(P.skip, "s");
 	mt_phases_reset(&P);

@@ -1,0 +1,1 @@
+"""Retrowaves tower (cut down to what the mtest demo needs)."""

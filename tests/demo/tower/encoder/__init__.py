@@ -1,0 +1,1 @@
+"""Encoder pipeline: MP3 packetizer, frame buffer, FFmpeg supervisor."""
