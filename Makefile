@@ -11,8 +11,8 @@ CFLAGS ?= -O2 -g
 MT_WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wundef -Wcast-align -Wwrite-strings \
 	-Wimplicit-fallthrough -Wno-format-truncation -Wstack-usage=131072
-MT_CFLAGS := -std=c11 -D_GNU_SOURCE $(MT_WARN) -Iinclude -Ibuild/gen
-MT_LDLIBS :=
+MT_CFLAGS := -std=c11 -D_GNU_SOURCE -DMT_HAVE_LIBDW $(MT_WARN) -Iinclude -Ibuild/gen
+MT_LDLIBS := -ldw -lelf
 
 BUILD := build
 SRC := $(wildcard src/*.c)
@@ -22,7 +22,7 @@ LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 .DELETE_ON_ERROR:
 .PHONY: all deps run check unit e2e bench asan valgrind analyze install clean
 
-all: $(BUILD)/mtest
+all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
 $(BUILD)/gen/plugin_src.h: src/plugin/mtest_plugin.py src/plugin/mtest_boot.py tools/embed.sh
 	@mkdir -p $(dir $@)
@@ -38,6 +38,12 @@ $(BUILD)/libmtest.a: $(LIBOBJ)
 
 $(BUILD)/mtest: $(BUILD)/obj/main.o $(BUILD)/libmtest.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(MT_LDLIBS)
+
+# The crash handler preloaded into workers (src/crash/mtest_crash.c).
+$(BUILD)/mtest_crash.so: src/crash/mtest_crash.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(MT_WARN) $(CPPFLAGS) $(CFLAGS) -shared -fPIC \
+		$(LDFLAGS) -o $@ $<
 
 # --- the project's own set-up: install what is missing (Debian packages) --
 deps:
@@ -56,7 +62,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 
 $(BUILD)/unit-tests: $(UNIT_SRC) $(BUILD)/libmtest.a
 	$(CC) $(MT_CFLAGS) $(CHECK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) \
-		-o $@ $(UNIT_SRC) $(BUILD)/libmtest.a $(CHECK_LIBS)
+		-o $@ $(UNIT_SRC) $(BUILD)/libmtest.a $(CHECK_LIBS) $(MT_LDLIBS)
 
 $(BUILD)/heapcheck.so: tests/heapcheck.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -shared -fPIC -o $@ $< -ldl
@@ -86,8 +92,9 @@ analyze:
 	$(MAKE) BUILD=build-analyze CFLAGS="-O1 -fanalyzer" all
 
 install: all
-	install -d $(DESTDIR)/usr/bin
+	install -d $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/mtest
 	install -m 755 $(BUILD)/mtest $(DESTDIR)/usr/bin/mtest
+	install -m 644 $(BUILD)/mtest_crash.so $(DESTDIR)/usr/lib/mtest/mtest_crash.so
 	install -d $(DESTDIR)/usr/share/man/man1
 	install -m 644 docs/mtest.1 $(DESTDIR)/usr/share/man/man1/mtest.1
 

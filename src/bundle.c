@@ -1,8 +1,10 @@
 /* mtest: failure bundles. */
 #include "mtest/bundle.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mtest/buf.h"
 #include "mtest/clock.h"
@@ -75,6 +77,21 @@ static void section(struct mt_buf *o, const char *title, const char *text)
 		mt_buf_putc(o, '\n');
 }
 
+/* Copy a file into the bundle, in pieces through a fixed buffer. */
+static void include_file(struct mt_buf *o, const char *title, const char *path)
+{
+	static char chunk[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	mt_buf_printf(o, "\n== %s ==\n", title);
+	while ((n = mt_read_full(fd, chunk, sizeof chunk)) > 0)
+		mt_buf_put(o, chunk, (size_t)n);
+	close(fd);
+}
+
 int mt_bundle_write(const char *dir, const char *name, const struct mt_bundle *b)
 {
 	static struct mt_atomic a;
@@ -113,6 +130,8 @@ int mt_bundle_write(const char *dir, const char *name, const struct mt_bundle *b
 		mt_buf_printf(o, "host:      %s %s (%s)\n", fp->kernel, fp->machine, fp->host);
 	}
 	section(o, "failure", b->failure);
+	if (b->stacks_path)
+		include_file(o, "threads (captured before the kill)", b->stacks_path);
 	section(o, "captured stdout of the test in flight (tail)", b->cap_out);
 	section(o, "captured stderr of the test in flight (tail)", b->cap_err);
 	section(o, "worker console (tail)", b->console);

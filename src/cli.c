@@ -36,6 +36,13 @@ static const char help_text[] =
 "  --collect-timeout SECS limit for collecting one file (default 60)\n"
 "  --run-timeout SECS     limit for the whole run; the rest become not_run\n"
 "  --max-tests N          run at most N tests; the rest become not_run\n"
+"  --deadlock-after SECS  end a test that is certainly deadlocked after this\n"
+"                         long without progress (default 5)\n"
+"  --likely-after SECS    end a likely deadlock after this long without\n"
+"                         progress (default 3 x --deadlock-after); joins,\n"
+"                         queue gets and condition waits run to their timeout\n"
+"  --capture-after SECS   capture the stacks of any test still running after\n"
+"                         this long, hung or not\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
 "  --report               show the last run (from any directory) and exit\n"
@@ -74,7 +81,7 @@ int mt_parse_duration(const char *s, int64_t *us)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || errno || v < 0 || v > 1e9)
+	if (end == s || errno || !(v >= 0 && v <= 1e9))	/* NaN fails too */
 		return 0;
 	if (strcmp(end, "ms") == 0)
 		v /= 1000;
@@ -241,7 +248,8 @@ static void resolve_python(struct mt_opts *o)
 }
 
 enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
-       OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION };
+       OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
+       OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -253,6 +261,9 @@ static const struct option longopts[] = {
 	{ "run-timeout", required_argument, NULL, OPT_RUN },
 	{ "max-tests", required_argument, NULL, OPT_MAXTESTS },
 	{ "progress", required_argument, NULL, OPT_PROGRESS },
+	{ "deadlock-after", required_argument, NULL, OPT_DEADLOCK },
+	{ "likely-after", required_argument, NULL, OPT_LIKELY },
+	{ "capture-after", required_argument, NULL, OPT_CAPTURE },
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -272,12 +283,15 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	static char *own[MT_ARGV_MAX];
 	const char *refused, *env, *config = NULL;
 	int own_argc, i, c, dashdash = argc, explicit_config = 0, r;
-	int64_t grace = -1, collect = -1, run = -1, v;
+	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
+		capture = -1;
 	char *end;
 	unsigned long n;
 
 	memset(o, 0, sizeof *o);
 	o->timeout_us = -1;
+	conf_python[0] = conf_state_dir[0] = '\0';
+	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	o->argv = argv;
 	o->argc = argc;
 	for (i = 1; i < argc; i++)
@@ -293,7 +307,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		own[own_argc] = argv[own_argc];
 	own[own_argc] = NULL;
 	opterr = 0;
-	optind = 1;
+	optind = 0;	/* 0, not 1: glibc then forgets a previous parse entirely */
 	while ((c = getopt_long(own_argc, own, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PYTHON: o->python = optarg; break;
@@ -313,6 +327,18 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_RUN:
 			if (!duration_opt("run-timeout", optarg, &run))
+				return 0;
+			break;
+		case OPT_DEADLOCK:
+			if (!duration_opt("deadlock-after", optarg, &deadlock))
+				return 0;
+			break;
+		case OPT_LIKELY:
+			if (!duration_opt("likely-after", optarg, &likely))
+				return 0;
+			break;
+		case OPT_CAPTURE:
+			if (!duration_opt("capture-after", optarg, &capture))
 				return 0;
 			break;
 		case OPT_MAXTESTS:
@@ -395,6 +421,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->run_timeout_us = v > 0 ? v : -1;
 	if (!o->max_tests)
 		o->max_tests = MT_TESTS_MAX;
+	o->deadlock_after_us = deadlock >= 0 ? deadlock : MT_DEFAULT_DEADLOCK_AFTER_US;
+	o->likely_after_us = likely >= 0 ? likely : 3 * o->deadlock_after_us;
+	o->capture_after_us = capture > 0 ? capture : -1;
 	resolve_python(o);
 	return 1;
 }

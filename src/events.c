@@ -16,7 +16,8 @@ static const struct { const char *name; enum mt_ev type; } types[] = {
 	{ "collect_error", MT_EV_COLLECT_ERROR }, { "hello", MT_EV_HELLO },
 	{ "config", MT_EV_CONFIG }, { "exit", MT_EV_EXIT }, { "bye", MT_EV_BYE },
 	{ "nopytest", MT_EV_NOPYTEST }, { "execfail", MT_EV_EXECFAIL },
-	{ "warn", MT_EV_WARN },
+	{ "warn", MT_EV_WARN }, { "thread", MT_EV_THREAD },
+	{ "fatal", MT_EV_FATAL },
 };
 
 static int64_t get_int(const char *key, int64_t dflt)
@@ -160,8 +161,19 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		e->n = get_int("n", 0);
 		e->deselected = get_int("deselected", 0);
 		break;
+	case MT_EV_FATAL:
+		e->tid = get_int("tid", 0);
+		e->sig = get_int("sig", 0);
+		break;
+	case MT_EV_THREAD:
+		e->tid = get_int("tid", 0);
+		STR("name", name);
+		e->daemon = mt_json_get_bool(&js, 0, "daemon", &b) && b;
+		break;
 	case MT_EV_HELLO:
 		e->pid = get_int("pid", 0);
+		e->hexversion = get_int("hexversion", 0);
+		e->interp = (uint64_t)get_int("interp", 0);
 		STR("python", python);
 		STR("pytest", pytest);
 		STR("executable", executable);

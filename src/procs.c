@@ -122,7 +122,8 @@ int mt_procs_mark_descendants(const struct mt_proc *all, int n, pid_t root,
 			      unsigned char *mark)
 {
 	/* mark: 0 unknown, 1 descendant, 2 not; walk up each chain once. */
-	int i, j, depth, count = 0, chain[64], len;
+	static int chain[MT_PROCS_MAX];
+	int i, j, depth, count = 0, len;
 	unsigned char verdict;
 
 	index_pids(all, n);
@@ -132,7 +133,7 @@ int mt_procs_mark_descendants(const struct mt_proc *all, int n, pid_t root,
 	for (i = 0; i < n; i++) {
 		len = 0;
 		verdict = 2;
-		for (j = i, depth = 0; j >= 0 && depth < 64; depth++) {
+		for (j = i, depth = 0; j >= 0 && depth < n; depth++) {
 			if (mark[j]) {
 				verdict = mark[j];
 				break;

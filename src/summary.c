@@ -116,8 +116,12 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 		tb = mt_run_str(r, t->tbtail);
 		bundle = mt_run_str(r, t->bundle);
 		mt_buf_printf(o, "- %s\n", mt_run_str(r, t->id));
-		if (*detail && *reason && (kind == MT_KIND_FILE || v == MT_V_HUNG ||
-					   v == MT_V_CRASHED)) {
+		if (*detail && v == MT_V_HUNG) {
+			/* The watchdog's diagnosis says it all. */
+			mt_buf_puts(o, "  ");
+			mt_buf_line(o, detail, WIDTH * 4);
+			mt_buf_putc(o, '\n');
+		} else if (*detail && *reason && (kind == MT_KIND_FILE || v == MT_V_CRASHED)) {
 			mt_buf_printf(o, "  %s: ", reason);
 			mt_buf_line(o, detail, WIDTH * 2);
 			mt_buf_putc(o, '\n');

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mtest/bundle.h"
+#include "mtest/capture.h"
 #include "mtest/clock.h"
 #include "mtest/events.h"
 #include "mtest/fsx.h"
@@ -31,6 +32,7 @@
 #include "mtest/statedir.h"
 #include "mtest/summary.h"
 #include "mtest/verdict.h"
+#include "mtest/watch.h"
 #include "mtest/worker.h"
 
 extern char **environ;
@@ -57,6 +59,38 @@ struct inflight {
 	struct mt_buf fb;
 };
 
+/* Why a capture was started, and so what its end means. */
+enum capture_for {
+	CAPTURE_NONE = 0,
+	CAPTURE_DEADLOCK,	/* a certain deadlock: end the test */
+	CAPTURE_LIKELY,		/* a likely one: keep the evidence, wait */
+	CAPTURE_TIMEOUT,	/* the test's timeout: end it */
+	CAPTURE_AFTER,		/* --capture-after: evidence only */
+	CAPTURE_CRASH,		/* stopped by its crash handler: then SIGCONT */
+};
+
+/* The watch over the test in flight (docs/watchdog.md). */
+struct watch {
+	struct mt_sample sample[2];
+	int newest;			/* index of the newest sample */
+	int samples;			/* taken for this test */
+	int64_t next_us;		/* next sample, MT_NEVER when idle */
+	struct mt_diag diag;
+	int have_diag;
+	int64_t stall_since_us;		/* 0 unless deadlocked so far */
+	int likely_captured, legit_wait, after_captured, timed_out;
+	uint32_t slot;			/* the test a capture is for */
+
+	pid_t helper;			/* capture in progress, or 0 */
+	enum capture_for why;
+	int64_t helper_deadline_us;
+	int helper_status;
+	int helper_done;
+	char path[MT_PATH_MAX];		/* the capture being written */
+	char kept[MT_PATH_MAX];		/* the last finished one */
+	char headline[MT_DETAIL_MAX];
+};
+
 struct super {
 	const struct mt_opts *o;
 	struct mt_statedir sd;
@@ -68,6 +102,16 @@ struct super {
 	struct mt_worker w;
 	struct inflight cur;
 	struct mt_event ev;
+	struct watch watch;
+	struct mt_names names;
+	uint64_t interp;		/* the worker's PyInterpreterState */
+	long hexversion;
+	int ncaptures;
+	const char *capture_for_bundle;	/* stacks to put in the next bundle */
+	char preload[MT_PATH_MAX];	/* the crash handler, "" if not found */
+	pid_t crash_tid;		/* the worker's crash handler spoke */
+	int crash_sig;
+	char crash_capture[MT_PATH_MAX];
 
 	int sigfd;
 	int console_fd;
@@ -105,6 +149,8 @@ struct super {
 };
 
 static struct super S;
+
+static void watch_reset(struct super *s, int64_t start_us);
 
 /* Scratch for texts read at a hang or a crash. */
 static char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
@@ -163,6 +209,8 @@ static void on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct 
 	mt_rec_int(b, "attempt", v->attempt ? v->attempt : 1);
 	if (v->bundle && *v->bundle)
 		mt_rec_str(b, "bundle", v->bundle, 2048);
+	if (v->capture && *v->capture)
+		mt_rec_str(b, "capture", v->capture, 2048);
 	mt_records_end(&s->rec, now);
 	mt_progress_verdict(&s->prog, r, slot, id, v, now);
 }
@@ -195,6 +243,7 @@ static void bundle(struct super *s, const char *id, struct mt_vinfo *v, const ch
 	}
 	mt_ring_tail(&s->w.console, console_tail, sizeof console_tail);
 	b.console = console_tail;
+	b.stacks_path = s->capture_for_bundle;
 	b.fp = &s->fp;
 	if (!mt_bundle_write(dir, file, &b)) {
 		note(s, "bundle", "cannot write bundle %s/%s: %s", dir, file,
@@ -216,13 +265,42 @@ static void read_inflight_output(struct super *s)
 		cap_err[0] = '\0';
 }
 
-static void inflight_reset(struct inflight *c)
+static void inflight_reset(struct super *s)
 {
+	struct inflight *c = &s->cur;
+
 	c->slot = MT_NONE;
 	c->deadline_us = MT_NEVER;
 	mt_phases_reset(&c->ph);
 	c->crash[0] = c->tb[0] = '\0';
 	mt_buf_init(&c->fb, c->fail, sizeof c->fail, -1);
+	s->watch.next_us = MT_NEVER;
+}
+
+/* Stacks that --capture-after took of a test that then ended: kept in
+ * last-run/captures/ (a hung test's go into its bundle instead); stacks of
+ * a likely deadlock that came to nothing are dropped. */
+static void keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char *name,
+			 size_t cap)
+{
+	struct watch *wt = &s->watch;
+	char file[512], path[MT_PATH_MAX + 600];
+
+	if (!wt->kept[0])
+		return;
+	if (wt->after_captured) {
+		mt_bundle_name(id, file, sizeof file);
+		snprintf(path, sizeof path, "%s/captures", s->sd.last);
+		if (mt_mkdir_p(path, 0755)) {
+			snprintf(path, sizeof path, "%s/captures/%s", s->sd.last, file);
+			if (rename(wt->kept, path) == 0) {
+				snprintf(name, cap, "captures/%s", file);
+				v->capture = name;
+			}
+		}
+	}
+	unlink(wt->kept);	/* gone already if it was moved */
+	wt->kept[0] = '\0';
 }
 
 /* Give the test in flight its verdict, with a bundle when it is bad. */
@@ -231,7 +309,7 @@ static void settle_inflight(struct super *s, enum mt_verdict verdict, const char
 {
 	struct inflight *c = &s->cur;
 	struct mt_vinfo v = { 0 };
-	char name[600];
+	char name[600], capname[600];
 	int64_t now = mt_now_us();
 
 	if (c->slot == MT_NONE)
@@ -247,13 +325,15 @@ static void settle_inflight(struct super *s, enum mt_verdict verdict, const char
 	v.attempt = 1;
 	bundle(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, c->fail, with_output,
 	       name, sizeof name);
+	keep_capture(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,
+		     sizeof capname);
 	mt_run_decide(&s->run, c->slot, &v);
-	inflight_reset(c);
+	inflight_reset(s);
 }
 
 /* ---- stopping and killing --------------------------------------------- */
 
-static void kill_worker(struct super *s, int64_t now)
+static void kill_worker(struct super *s, int64_t now, const char *why)
 {
 	struct mt_worker *w = &s->w;
 
@@ -261,6 +341,9 @@ static void kill_worker(struct super *s, int64_t now)
 		return;
 	w->state = MT_W_KILLING;
 	w->killing = 1;
+	snprintf(w->kill_reason, sizeof w->kill_reason, "%s", why);
+	if (s->watch.helper)
+		kill(s->watch.helper, SIGKILL);	/* it detaches as it dies */
 	if (s->o->kill_grace_us == 0) {
 		mt_worker_signal(w, SIGKILL);
 		w->kill_sent = 1;
@@ -279,7 +362,7 @@ static void stop_run(struct super *s, enum stop why, const char *reason, int64_t
 	s->stop_reason = reason;
 	/* The test in flight did not fail: the run was stopped around it. */
 	settle_inflight(s, MT_V_NOT_RUN, reason, NULL, 0);
-	kill_worker(s, now);
+	kill_worker(s, now, reason);
 }
 
 static void fatal(struct super *s, int code, const char *fmt, ...)
@@ -366,6 +449,8 @@ static void ev_hello(struct super *s, const struct mt_event *e)
 	snprintf(s->fp.python, sizeof s->fp.python, "%s", e->python);
 	snprintf(s->fp.pytest, sizeof s->fp.pytest, "%s", e->pytest);
 	snprintf(s->fp.executable, sizeof s->fp.executable, "%s", e->executable);
+	s->interp = e->interp;
+	s->hexversion = (long)e->hexversion;
 	b = mt_records_begin(&s->rec, "worker");
 	mt_rec_int(b, "worker", s->w.num);
 	mt_rec_int(b, "pid", s->w.pid);
@@ -557,13 +642,14 @@ static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 	if (e->i < 0 || (uint64_t)e->i >= s->w.nitems || s->w.map[e->i] == MT_NONE)
 		return;
 	slot = s->w.map[e->i];
-	inflight_reset(c);
+	inflight_reset(s);
 	c->slot = slot;
 	s->run.t[slot].started = 1;
 	c->start_us = now;
 	c->start_wall_us = mt_wall_us();
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
+	watch_reset(s, now);
 	mt_progress_start(&s->prog, &s->run, slot, now);
 }
 
@@ -679,6 +765,13 @@ static void on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	case MT_EV_WARN:
 		note(s, "plugin", "worker %d: %s", w->num, e->text);
 		break;
+	case MT_EV_THREAD:
+		mt_names_set(&s->names, (pid_t)e->tid, e->name, e->daemon);
+		break;
+	case MT_EV_FATAL:
+		s->crash_tid = (pid_t)e->tid;
+		s->crash_sig = (int)e->sig;
+		break;
 	case MT_EV_UNKNOWN:
 		break;
 	case MT_EV_BAD:
@@ -754,6 +847,7 @@ static int build_argv(struct super *s)
 static const char *const own_vars[] = {
 	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=",
 	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
+	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=",
 };
 
 static int build_env(struct super *s)
@@ -795,6 +889,17 @@ static int build_env(struct super *s)
 	PUT(tmp);
 	/* A breakpoint() in a worker without a terminal would wait forever. */
 	PUT("PYTHONBREAKPOINT=0");
+	snprintf(tmp, sizeof tmp, "MTEST_PID=%d", (int)getpid());
+	PUT(tmp);
+	if (s->preload[0]) {
+		const char *old_pl = getenv("LD_PRELOAD");
+
+		snprintf(tmp, sizeof tmp, "LD_PRELOAD=%s%s%s", s->preload,
+			 old_pl && *old_pl ? ":" : "", old_pl ? old_pl : "");
+		PUT(tmp);
+		snprintf(tmp, sizeof tmp, "MTEST_PRELOAD=%s", s->preload);
+		PUT(tmp);
+	}
 #undef PUT
 	s->envp[n] = NULL;
 	if (!ok)
@@ -829,7 +934,10 @@ static void spawn_worker(struct super *s, int64_t now)
 	s->exit_deadline_us = MT_NEVER;
 	s->collecting_id[0] = s->collecting_path[0] = '\0';
 	s->settled_at_spawn = s->run.decided + s->run.nfiles_bad;
-	inflight_reset(&s->cur);
+	inflight_reset(s);
+	mt_names_reset(&s->names);
+	s->interp = 0;
+	s->hexversion = 0;
 	if (!build_argv(s) || !build_env(s)) {
 		fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");
 		return;
@@ -862,11 +970,20 @@ static void reap(void *ctx)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
+		if (WIFSTOPPED(status)) {
+			if (pid == s->w.pid)
+				s->w.stopped = 1;
+			continue;
+		}
 		if (pid == s->w.pid && s->w.state != MT_W_DEAD) {
 			s->w.status = status;
 			s->w.died_in = s->w.state;
 			s->w.state = MT_W_DEAD;
+		} else if (pid == s->watch.helper) {
+			s->watch.helper_done = 1;
+			s->watch.helper_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+						 128 + WTERMSIG(status);
 		}
 	}
 }
@@ -941,8 +1058,10 @@ static void on_worker_dead(struct super *s, int64_t now)
 	} else if (s->cur.slot != MT_NONE) {
 		/* Died in a test. A pytest.exit() is the test's doing too. */
 		read_inflight_output(s);
+		s->capture_for_bundle = s->crash_capture[0] ? s->crash_capture : NULL;
 		settle_inflight(s, MT_V_CRASHED, s->exit_event ? "pytest.exit" : why,
 				s->exit_event ? s->exit_msg : "", 1);
+		s->capture_for_bundle = NULL;
 		note(s, "worker", "%s died (%s) in a test; %s", whose, why,
 		     mt_run_left(&s->run) ? "a new worker takes the rest" : "no tests were left");
 	} else if (w->died_in == MT_W_STARTING || w->died_in == MT_W_COLLECTING) {
@@ -966,10 +1085,17 @@ static void on_worker_dead(struct super *s, int64_t now)
 		} else if (!by_us) {
 			note(s, "worker", "%s died (%s) before it collected any test", whose, why);
 		}
-	} else if (!by_us && (w->qdone < w->qlen || WIFSIGNALED(w->status))) {
+	} else if (by_us) {
+		note(s, "worker", "mtest ended %s (%s)%s%s", whose, why,
+		     w->kill_reason[0] ? ": " : "", w->kill_reason);
+	} else if (w->qdone < w->qlen || WIFSIGNALED(w->status)) {
 		note(s, "worker", "%s ended (%s) between tests, with %u of its tests left", whose,
 		     why, w->qlen - w->qdone);
 	}
+	if (s->crash_capture[0])
+		unlink(s->crash_capture);
+	s->crash_capture[0] = '\0';
+	s->crash_tid = 0;
 	mt_worker_close(w);
 	w->state = MT_W_NONE;
 	sweep(s, whose);
@@ -988,20 +1114,249 @@ static void on_worker_dead(struct super *s, int64_t now)
 	(void)now;
 }
 
+/* ---- the watch over a stuck test, and captures ------------------------ */
+
+static int64_t sample_every(const struct super *s)
+{
+	int64_t every = MT_SAMPLE_EVERY_US, half = s->o->deadlock_after_us / 2;
+
+	if (half > 0 && half < every)
+		every = half < 100000 ? 100000 : half;
+	return every;
+}
+
+static void watch_reset(struct super *s, int64_t start_us)
+{
+	struct watch *wt = &s->watch;
+
+	wt->samples = wt->have_diag = 0;
+	wt->stall_since_us = 0;
+	wt->likely_captured = wt->legit_wait = wt->after_captured = 0;
+	wt->timed_out = 0;
+	wt->kept[0] = wt->headline[0] = '\0';
+	wt->next_us = start_us == MT_NEVER ? MT_NEVER : start_us + MT_WATCH_AFTER_US;
+}
+
+static const char *const legit_reasons[] = {
+	NULL, "waiting in a join", "waiting on a queue", "waiting on a condition",
+};
+
+/* The reason of a test that ran to its timeout: what it was doing. */
+static const char *timeout_reason(const struct super *s)
+{
+	const struct watch *wt = &s->watch;
+
+	if (!wt->have_diag)
+		return "timeout";
+	switch (wt->diag.hang) {
+	case MT_HANG_PROGRESS:
+	case MT_HANG_UNKNOWN:
+		return "timeout";
+	case MT_HANG_LIKELY:
+		/* A join, a queue or a condition that never ended: not called
+		 * a deadlock, for another thread might have ended it. */
+		if (wt->legit_wait > 0 && wt->legit_wait < 4)
+			return legit_reasons[wt->legit_wait];
+		return mt_hang_name(wt->diag.hang);
+	default:
+		return mt_hang_name(wt->diag.hang);
+	}
+}
+
+static void capture_begin(struct super *s, enum capture_for why, const char *kind,
+			  const char *hang, int64_t now)
+{
+	struct watch *wt = &s->watch;
+	struct mt_capture_req r = { 0 };
+	pid_t pid;
+
+	if (wt->helper)
+		return;
+	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.last,
+		 ++s->ncaptures);
+	r.pid = s->w.pid;
+	r.interp = s->interp;
+	r.hexversion = s->hexversion;
+	r.diag = wt->have_diag ? &wt->diag : NULL;
+	r.sample = wt->samples ? &wt->sample[wt->newest] : NULL;
+	r.names = &s->names;
+	r.kind = kind;
+	r.hang = hang;
+	r.stalled_us = (why == CAPTURE_DEADLOCK || why == CAPTURE_LIKELY) ?
+		       now - wt->stall_since_us : now - s->cur.start_us;
+	r.crash_tid = s->crash_tid;
+	r.crash_sig = s->crash_sig;
+	r.path = wt->path;
+	pid = mt_capture_start(&r);
+	if (pid < 0) {
+		note(s, "capture", "cannot start the stack capture: %s", mt_strerror(errno));
+		snprintf(wt->headline, sizeof wt->headline, "%s (no stacks: cannot fork)", kind);
+		wt->path[0] = '\0';
+		wt->why = why;
+		wt->helper_done = 1;
+		wt->helper_status = -1;
+		return;
+	}
+	wt->helper = pid;
+	wt->why = why;
+	wt->slot = s->cur.slot;
+	wt->helper_done = 0;
+	wt->helper_deadline_us = now + MT_CAPTURE_TIMEOUT_US;
+}
+
+/* End the test in flight as hung, with the evidence kept so far. */
+static void finish_hung(struct super *s, const char *reason, int64_t now)
+{
+	struct watch *wt = &s->watch;
+
+	read_inflight_output(s);	/* before the kill takes it */
+	s->capture_for_bundle = wt->kept[0] ? wt->kept : NULL;
+	settle_inflight(s, MT_V_HUNG, reason, wt->headline, 1);
+	s->capture_for_bundle = NULL;
+	if (wt->kept[0])
+		unlink(wt->kept);
+	wt->kept[0] = '\0';
+	kill_worker(s, now, "its test hung");
+}
+
+static void capture_done(struct super *s, int64_t now)
+{
+	struct watch *wt = &s->watch;
+	int legit = 0;
+
+	wt->helper = 0;
+	wt->helper_done = 0;
+	if (wt->why == CAPTURE_CRASH) {
+		/* Keep it for the crashed test's bundle, and let it die. */
+		snprintf(s->crash_capture, sizeof s->crash_capture, "%s", wt->path);
+		s->w.stopped = 0;
+		kill(s->w.pid, SIGCONT);
+		return;
+	}
+	if (s->cur.slot == MT_NONE || s->cur.slot != wt->slot || s->w.state != MT_W_RUNNING) {
+		if (wt->path[0])
+			unlink(wt->path);	/* the test ended meanwhile */
+		return;
+	}
+	if (wt->path[0] && mt_capture_result(wt->path, wt->headline, sizeof wt->headline, &legit)) {
+		if (wt->kept[0] && strcmp(wt->kept, wt->path) != 0)
+			unlink(wt->kept);
+		snprintf(wt->kept, sizeof wt->kept, "%s", wt->path);
+	} else if (wt->path[0]) {
+		note(s, "capture", "the stack capture of worker %d failed (status %d)", s->w.num,
+		     wt->helper_status);
+	}
+	wt->legit_wait = legit;
+	/* A capture stops every thread for a moment, which a stalled thread
+	 * may see as a wake-up: start the comparison afresh. */
+	wt->samples = 0;
+	wt->next_us = now + sample_every(s);
+	if (wt->timed_out) {
+		finish_hung(s, timeout_reason(s), now);
+		return;
+	}
+	switch (wt->why) {
+	case CAPTURE_DEADLOCK:
+		finish_hung(s, "deadlock (certain)", now);
+		break;
+	case CAPTURE_LIKELY:
+		wt->likely_captured = 1;
+		break;
+	case CAPTURE_TIMEOUT:
+		finish_hung(s, timeout_reason(s), now);
+		break;
+	case CAPTURE_AFTER:
+		wt->after_captured = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+static void watch_sample(struct super *s, int64_t now)
+{
+	struct watch *wt = &s->watch;
+	const struct mt_diag *d = &wt->diag;
+	const struct mt_opts *o = s->o;
+	int stalled;
+
+	wt->next_us = now + sample_every(s);
+	if (wt->samples)
+		wt->newest ^= 1;
+	if (!mt_sample_take(&wt->sample[wt->newest], s->w.pid, now))
+		return;
+	if (++wt->samples < 2)
+		goto after;
+	mt_diagnose(&wt->diag, &wt->sample[!wt->newest], &wt->sample[wt->newest]);
+	wt->have_diag = 1;
+	stalled = (d->hang == MT_HANG_CERTAIN || d->hang == MT_HANG_LIKELY) && !d->progress;
+	if (!stalled) {
+		wt->stall_since_us = 0;
+		wt->likely_captured = 0;
+		goto after;
+	}
+	if (!wt->stall_since_us)
+		wt->stall_since_us = wt->sample[!wt->newest].at_us;
+	if (o->deadlock_after_us <= 0)
+		goto after;
+	if (d->hang == MT_HANG_CERTAIN && now - wt->stall_since_us >= o->deadlock_after_us) {
+		capture_begin(s, CAPTURE_DEADLOCK, "DEADLOCK (certain)", NULL, now);
+		return;
+	}
+	if (d->hang == MT_HANG_LIKELY && now - wt->stall_since_us >= o->deadlock_after_us) {
+		/* The evidence now; the end only at --likely-after, and never
+		 * for a join, a queue or a condition (its timeout decides). */
+		if (!wt->likely_captured) {
+			capture_begin(s, CAPTURE_LIKELY, "DEADLOCK (likely)", NULL, now);
+			return;
+		}
+		if (!wt->legit_wait && now - wt->stall_since_us >= o->likely_after_us) {
+			finish_hung(s, "deadlock (likely)", now);
+			return;
+		}
+	}
+after:
+	if (o->capture_after_us > 0 && !wt->after_captured &&
+	    now - s->cur.start_us >= o->capture_after_us)
+		capture_begin(s, CAPTURE_AFTER, "STILL RUNNING",
+			      wt->have_diag ? mt_hang_name(d->hang) : "running", now);
+}
+
+/* The worker's crash handler stopped it: capture its stacks, then let it
+ * die (capture_done sends SIGCONT). A stop without the handler's word is
+ * not ours to judge: the test's timeout will. */
+static void on_worker_stopped(struct super *s, int64_t now)
+{
+	static char signame[16];
+	struct watch *wt = &s->watch;
+
+	if (!s->crash_tid || wt->helper)
+		return;
+	if (s->cur.slot == MT_NONE || s->w.state == MT_W_KILLING) {
+		s->w.stopped = 0;
+		kill(s->w.pid, SIGCONT);
+		return;
+	}
+	wt->helper_done = 0;
+	capture_begin(s, CAPTURE_CRASH, "CRASH", mt_signame(s->crash_sig, signame, sizeof signame),
+		      now);
+	if (!wt->helper) {	/* could not start: do not keep it stopped */
+		s->w.stopped = 0;
+		kill(s->w.pid, SIGCONT);
+	}
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
+/* The evidence first, then the verdict and the kill (capture_done). */
 static void on_test_timeout(struct super *s, int64_t now)
 {
-	char detail[128];
-	struct mt_buf b;
+	struct watch *wt = &s->watch;
 
-	mt_buf_init(&b, detail, sizeof detail, -1);
-	mt_buf_puts(&b, "no verdict within ");
-	mt_buf_secs(&b, s->cur.timeout_us, 1);
-	mt_buf_puts(&b, " s; mtest killed the worker");
-	read_inflight_output(s);	/* before the kill takes it */
-	settle_inflight(s, MT_V_HUNG, "timeout", detail, 1);
-	kill_worker(s, now);
+	s->cur.deadline_us = MT_NEVER;
+	wt->timed_out = 1;
+	if (!wt->helper)
+		capture_begin(s, CAPTURE_TIMEOUT, "TIMEOUT", timeout_reason(s), now);
 }
 
 static void on_collect_timeout(struct super *s, int64_t now)
@@ -1016,7 +1371,7 @@ static void on_collect_timeout(struct super *s, int64_t now)
 		note(s, "worker", "worker %d did not start within --collect-timeout", s->w.num);
 	}
 	s->collect_deadline_us = MT_NEVER;
-	kill_worker(s, now);
+	kill_worker(s, now, "collection hung");
 }
 
 static int64_t next_deadline(struct super *s)
@@ -1032,7 +1387,13 @@ static int64_t next_deadline(struct super *s)
 		MIN(s->collect_deadline_us);
 		break;
 	case MT_W_RUNNING:
-		MIN(s->cur.deadline_us);
+		if (s->watch.helper) {
+			MIN(s->watch.helper_deadline_us);
+		} else {
+			MIN(s->cur.deadline_us);
+			if (s->cur.slot != MT_NONE)
+				MIN(s->watch.next_us);
+		}
 		break;
 	case MT_W_STOPPING:
 		MIN(s->exit_deadline_us);
@@ -1067,15 +1428,23 @@ static void on_timers(struct super *s, int64_t now)
 			on_collect_timeout(s, now);
 		break;
 	case MT_W_RUNNING:
-		if (now >= s->cur.deadline_us)
+		if (s->watch.helper) {
+			if (now >= s->watch.helper_deadline_us) {
+				kill(s->watch.helper, SIGKILL);	/* its tracees run on */
+				s->watch.helper_deadline_us = MT_NEVER;
+			}
+		} else if (now >= s->cur.deadline_us) {
 			on_test_timeout(s, now);
+		} else if (s->cur.slot != MT_NONE && now >= s->watch.next_us) {
+			watch_sample(s, now);
+		}
 		break;
 	case MT_W_STOPPING:
 		if (now >= s->exit_deadline_us) {
 			note(s, "worker", "worker %d did not exit after its session%s%s; killed",
 			     w->num, s->holders[0] ? ": threads alive: " : "", s->holders);
 			s->exit_deadline_us = MT_NEVER;
-			kill_worker(s, now);
+			kill_worker(s, now, "it did not exit after its session");
 		}
 		break;
 	case MT_W_KILLING:
@@ -1126,6 +1495,10 @@ static int advance(struct super *s, int64_t now)
 {
 	struct mt_worker *w = &s->w;
 
+	if (s->watch.helper_done)
+		capture_done(s, now);
+	if (w->stopped && w->state != MT_W_DEAD)
+		on_worker_stopped(s, now);
 	if (w->state == MT_W_DEAD)
 		on_worker_dead(s, now);
 	if (w->state == MT_W_RUNNING && w->ended && w->qdone >= w->qlen &&
@@ -1293,6 +1666,31 @@ static void record_run_start(struct super *s)
 	mt_records_end(&s->rec, mt_now_us());
 }
 
+/* The crash handler lives next to mtest (the build tree), or in
+ * ../lib/mtest/ (installed). Without it, crashes keep their Python
+ * traceback (faulthandler) but lose the native stacks. */
+static void find_preload(struct super *s)
+{
+	static const char *const where[] = { "%s/mtest_crash.so", "%s/../lib/mtest/mtest_crash.so" };
+	char exe[MT_PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	unsigned k;
+
+	s->preload[0] = '\0';
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	for (k = 0; k < sizeof where / sizeof where[0]; k++) {
+		snprintf(s->preload, sizeof s->preload, where[k], exe);
+		if (access(s->preload, R_OK) == 0)
+			return;
+	}
+	s->preload[0] = '\0';
+}
+
 static int startup(struct super *s, const struct mt_opts *o)
 {
 	char path[MT_PATH_MAX + 32];
@@ -1308,7 +1706,7 @@ static int startup(struct super *s, const struct mt_opts *o)
 	s->rec.fd = -1;
 	s->rec.sync_due_us = MT_NEVER;
 	mt_run_init(&s->run, on_verdict, s);
-	inflight_reset(&s->cur);
+	inflight_reset(s);
 	mt_worker_reset(&s->w, 0);
 	fingerprint(s);
 	mt_progress_init(&s->prog, o->progress, s->start_us);
@@ -1338,6 +1736,7 @@ static int startup(struct super *s, const struct mt_opts *o)
 	s->console_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	mt_statedir_remember(&s->sd);
 	mt_procs_self_tag(s->run_tag, sizeof s->run_tag);
+	find_preload(s);
 	record_run_start(s);
 	/* Processes of an earlier mtest that died by kill -9 (its workers
 	 * die with it, their children do not). */

@@ -34,6 +34,7 @@ struct mt_bundle {
 	const char *cap_out;	/* captured output of a test in flight */
 	const char *cap_err;
 	const char *console;	/* the worker's console tail */
+	const char *stacks_path;	/* a capture file to include, or NULL */
 	const struct mt_fingerprint *fp;
 };
 

@@ -12,6 +12,7 @@
 #define MT_DEFAULT_TIMEOUT_US (60 * 1000000LL)
 #define MT_DEFAULT_KILL_GRACE_US (5 * 1000000LL)
 #define MT_DEFAULT_COLLECT_TIMEOUT_US (60 * 1000000LL)
+#define MT_DEFAULT_DEADLOCK_AFTER_US (5 * 1000000LL)
 
 enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN,
 			MT_PROGRESS_QUIET };
@@ -28,6 +29,9 @@ struct mt_opts {
 	int64_t collect_timeout_us;
 	int64_t run_timeout_us;	/* -1: none */
 	uint32_t max_tests;	/* --max-tests, at most MT_TESTS_MAX */
+	int64_t deadlock_after_us;	/* a certain deadlock ends the test */
+	int64_t likely_after_us;	/* a likely one, unless a legitimate wait */
+	int64_t capture_after_us;	/* stacks of any test running longer; -1 */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */
 	int npaths;

@@ -27,6 +27,8 @@ enum mt_ev {
 	MT_EV_NOPYTEST,
 	MT_EV_EXECFAIL,
 	MT_EV_WARN,
+	MT_EV_THREAD,
+	MT_EV_FATAL,		/* from the preloaded crash handler */
 };
 
 #define MT_EV_TEXT (MT_TEXT_MAX + 256)
@@ -44,6 +46,9 @@ struct mt_event {
 	int64_t session_timeout_us;	/* -1 when absent */
 	int phase, outcome, wasxfail;
 	int conftest, initial, aborted;	/* of a collection error */
+	int daemon;
+	int64_t tid, hexversion, sig;
+	uint64_t interp;
 	int nmarkers;
 	char markers[MT_MARKERS_MAX][MT_MARKER_NAME_MAX];
 	char id[MT_ID_MAX + 32];
@@ -55,7 +60,7 @@ struct mt_event {
 	char crash[MT_DETAIL_MAX];
 	char text[MT_EV_TEXT];		/* longrepr, or a message */
 	char out[MT_EV_TAIL], err[MT_EV_TAIL], log[MT_EV_TAIL];
-	char python[64], pytest[64], timeout_plugin[64], what[64];
+	char python[64], pytest[64], timeout_plugin[64], what[64], name[128];
 	char executable[MT_PATH_MAX], rootdir[MT_PATH_MAX], inifile[MT_PATH_MAX];
 	char threads[MT_EVENT_TEXT_MAX];	/* names, comma-separated */
 };

@@ -60,6 +60,7 @@ struct mt_vinfo {
 	const char *detail;	/* crash line: "path:line: message" */
 	const char *tbtail;	/* last lines of the traceback */
 	const char *bundle;	/* path of its bundle, relative to last-run */
+	const char *capture;	/* stacks taken by --capture-after, likewise */
 	int64_t duration_us;
 	int64_t start_wall_us;
 	int64_t end_wall_us;

@@ -38,7 +38,9 @@ struct mt_worker {
 	int64_t spawned_us;
 	int status;		/* wait status, once dead */
 	enum mt_wstate died_in;	/* its state when it died */
+	int stopped;		/* stopped by a signal (its crash handler) */
 	int killing;		/* mtest decided to kill it */
+	char kill_reason[64];
 	int kill_sent;
 	int64_t kill_at_us;	/* SIGKILL deadline while killing */
 

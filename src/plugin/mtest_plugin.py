@@ -166,8 +166,21 @@ class _Channel:
         return lines.split(b"\n") if lines else []
 
 
+def _forget_preload(env):
+    """mtest preloads its crash handler into this worker only: the
+    programs the tests run must not inherit it."""
+    ours = env.pop("MTEST_PRELOAD", None)
+    if ours and "LD_PRELOAD" in env:
+        rest = [p for p in env["LD_PRELOAD"].split(":") if p and p != ours]
+        if rest:
+            env["LD_PRELOAD"] = ":".join(rest)
+        else:
+            del env["LD_PRELOAD"]
+
+
 def _open_channel():
     env = os.environ
+    _forget_preload(env)
     try:
         event_fd = int(env.pop("MTEST_EVENT_FD"))
         control_fd = int(env.pop("MTEST_CONTROL_FD"))

@@ -1,0 +1,85 @@
+"""The deadlock watchdog: early, explained hang verdicts with every thread's
+Python and native stacks (issue 3). Durations are compared with the
+configured timeout, never with the wall clock."""
+
+import re
+import subprocess
+
+from conftest import MTEST, SUITES, expected, kill_leftovers, leftovers
+
+TIMEOUT = 30  # the deadlock and legitwait suites' pytest.ini
+
+
+def test_deadlocks_end_early_and_legit_waits_pass(mtest, tmp_path):
+    # The legitimate waits take ~8 s each: run them beside the deadlocks.
+    legit_state = tmp_path / "legit"
+    legit = subprocess.Popen([MTEST, "--state-dir", str(legit_state), "--deadlock-after", "1",
+                              "--kill-grace", "0.5", "--progress", "quiet"],
+                             cwd=SUITES / "legitwait", stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True,
+                             env={"PATH": "/usr/bin:/bin", "MTEST_CONFIG": "/dev/null"})
+    run = mtest("deadlock", "--deadlock-after", "1")
+    assert run.verdicts == expected("deadlock"), run.stdout
+    for r in run.of_type("test"):
+        if r["verdict"] == "hung":
+            assert r["duration"] < TIMEOUT / 2, r
+    abba = run.bundle("test_deadlock.py::test_abba")
+    assert re.search(r'Thread \d+ "MainThread" \(the test thread\): waits for a lock', abba)
+    assert re.search(r'Thread \d+ "abba-helper": waits for a lock', abba)
+    assert "test_deadlock.py:20" in run.record("test_deadlock.py::test_abba")["detail"]
+    assert "in take_b_then_a (test_deadlock.py:14)" in abba
+    assert "Native:" in abba and "__futex" in abba  # native frames, symbolised
+    seed = run.record("test_deadlock.py::test_seed_picture")["detail"]
+    assert seed.startswith("DEADLOCK (likely) after 1.")
+    assert "MainThread waits for a lock in _transition_to_running (test_deadlock.py:43)" in seed
+    assert re.search(r"(StartupTimeoutMonitor and FFmpegStdoutDrain|FFmpegStdoutDrain and "
+                     r"StartupTimeoutMonitor) wait for the same lock in _handle_failure", seed)
+    assert "10 other threads sleep in timed waits" in seed
+    report = run.report()
+    for r in run.of_type("test"):
+        if r["verdict"] == "hung":
+            assert r["detail"][:60] in report.stdout
+
+    assert legit.wait(timeout=180) == 0, legit.stderr.read()
+    from expect_verdicts import read_verdicts
+    assert read_verdicts(legit_state) == expected("legitwait")
+    import json
+    for line in (legit_state / "last-run" / "run.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r["type"] == "test":
+            assert r["duration"] >= 7.5, r  # waited its ~8 s, never cut
+
+
+def test_timeouts_say_what_the_test_was_doing(mtest):
+    run = mtest("hang")
+    busy = run.record("test_hang.py::test_busy_loop")
+    assert busy["reason"] == "busy loop"
+    assert "MainThread runs" in busy["detail"]
+    assert run.record("test_hang.py::test_pipe_never_delivers")["detail"].startswith(
+        "TIMEOUT after 2.0 s (waiting on I/O): MainThread waits on I/O in "
+        "test_pipe_never_delivers")
+
+
+def test_capture_of_128_threads(mtest):
+    run = mtest("manythreads", "--capture-after", "1")
+    assert run.verdicts == expected("manythreads")  # ran on, and passed
+    record = run.record("test_many.py::test_128_threads_survive_a_capture")
+    text = (run.last / record["capture"]).read_text()
+    assert "# capture: 128 threads" in text
+    for i in range(127):
+        assert '"worker-%03d"' % i in text
+    assert text.count("\nThread ") == 128
+    assert len(re.findall(r"Python \(most recent call first\)", text)) == 128
+    # The helper did the work: mtest's own peak memory stays small.
+    assert run.of_type("run_end")[0]["vmhwm_kb"] < 8 * 1024
+
+
+def test_crash_bundle_has_python_and_native_frames(mtest):
+    run = mtest("crash")
+    bundle = run.bundle("test_crash.py::test_segfault")
+    assert "(crashed here)" in bundle
+    assert 'in string_at' in bundle and "test_segfault" in bundle
+    assert re.search(r"#\d+ +0x[0-9a-f]+ \S+\+0x[0-9a-f]+ \(libc\.so\.6\)", bundle)
+    left = leftovers(run.pid)
+    kill_leftovers(left)
+    assert left == []

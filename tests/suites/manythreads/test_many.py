@@ -1,0 +1,22 @@
+"""128 named threads; mtest captures their stacks (--capture-after 1) and the
+test must still be running afterwards, and pass."""
+import os
+import threading
+import time
+
+
+def test_128_threads_survive_a_capture():
+    stop = threading.Event()
+    threads = [threading.Thread(target=stop.wait, name="worker-%03d" % i, daemon=True)
+               for i in range(127)]
+    for t in threads:
+        t.start()
+    # Long enough for mtest to sample (from 0.5 s) and capture (at 1 s).
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert all(not t.is_alive() for t in threads)
+    assert os.getpid() > 0
