@@ -11,8 +11,16 @@ CFLAGS ?= -O2 -g
 MT_WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wundef -Wcast-align -Wwrite-strings \
 	-Wimplicit-fallthrough -Wno-format-truncation -Wstack-usage=131072
-MT_CFLAGS := -std=c11 -D_GNU_SOURCE -DMT_HAVE_LIBDW $(MT_WARN) -Iinclude -Ibuild/gen
-MT_LDLIBS := -ldw -lelf
+# The native unwinder of the stack capture: libdw (elfutils) by default,
+# libunwind on 32-bit ARM (only it reads the ARM EHABI tables), or none.
+TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+UNWIND ?= $(if $(findstring arm-linux-gnueabi,$(TARGET)),libunwind,libdw)
+UNWIND_CFLAGS_libdw := -DMT_HAVE_LIBDW
+UNWIND_LIBS_libdw := -ldw -lelf
+UNWIND_CFLAGS_libunwind := -DMT_HAVE_LIBUNWIND
+UNWIND_LIBS_libunwind := -lunwind-ptrace -lunwind-generic -lunwind
+MT_CFLAGS = -std=c11 -D_GNU_SOURCE $(UNWIND_CFLAGS_$(UNWIND)) $(MT_WARN) -Iinclude -I$(BUILD)/gen
+MT_LDLIBS := $(UNWIND_LIBS_$(UNWIND))
 
 BUILD := build
 SRC := $(wildcard src/*.c)
@@ -20,7 +28,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check unit e2e bench asan valgrind analyze install clean
+.PHONY: all deps run check unit e2e bench asan valgrind analyze cross install clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -91,6 +99,14 @@ valgrind: all $(BUILD)/unit-tests
 analyze:
 	$(MAKE) BUILD=build-analyze CFLAGS="-O1 -fanalyzer" all
 
+# The same code for the tower's architectures. Without the target's
+# libraries installed (Debian multiarch), the unwinder is left out here;
+# on the box itself, `make` picks libdw (arm64) or libunwind (armhf).
+cross:
+	$(MAKE) BUILD=build-arm64 CROSS_COMPILE=aarch64-linux-gnu- UNWIND=none all
+	$(MAKE) BUILD=build-armhf CROSS_COMPILE=arm-linux-gnueabihf- UNWIND=none all
+	file build-arm64/mtest build-armhf/mtest
+
 install: all
 	install -d $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/mtest
 	install -m 755 $(BUILD)/mtest $(DESTDIR)/usr/bin/mtest
@@ -99,4 +115,4 @@ install: all
 	install -m 644 docs/mtest.1 $(DESTDIR)/usr/share/man/man1/mtest.1
 
 clean:
-	rm -rf build build-asan build-analyze
+	rm -rf build build-asan build-analyze build-arm64 build-armhf build-libunwind

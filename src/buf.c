@@ -77,33 +77,40 @@ void mt_buf_putc(struct mt_buf *b, char c)
 
 void mt_buf_printf(struct mt_buf *b, const char *fmt, ...)
 {
+	static char big[65536];	/* for fd buffers, when a line is long */
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(b->p + b->len, room(b) + 1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->p[b->len] = '\0';
 		return;
+	}
 	if ((size_t)n <= room(b)) {
 		b->len += (size_t)n;
 		return;
 	}
-	b->p[b->len] = '\0';
-	if (b->fd >= 0) {
-		mt_buf_flush(b);
-		va_start(ap, fmt);
-		n = vsnprintf(b->p, b->cap, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-	}
-	if ((size_t)n > room(b)) {
+	if (b->fd < 0) {
+		/* vsnprintf kept what fits, NUL-terminated. */
 		b->cut += (size_t)n - room(b);
-		n = (int)room(b);
+		b->len = b->cap - 1;
+		return;
 	}
-	b->len += (size_t)n;
-	b->p[b->len] = '\0';
+	b->p[b->len] = '\0';	/* forget the partial text, write the rest */
+	mt_buf_flush(b);
+	va_start(ap, fmt);
+	if ((size_t)n <= room(b)) {
+		vsnprintf(b->p, b->cap, fmt, ap);
+		b->len = (size_t)n;
+	} else {
+		vsnprintf(big, sizeof big, fmt, ap);
+		if ((size_t)n >= sizeof big)
+			b->cut += (size_t)n - (sizeof big - 1);
+		mt_buf_put(b, big, (size_t)n < sizeof big ? (size_t)n : sizeof big - 1);
+	}
+	va_end(ap);
 }
 
 /* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
@@ -139,14 +146,26 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* The length a lead byte announces (1 for a byte that leads nothing). */
+static size_t utf8_want(unsigned char c)
+{
+	return c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+	       c >= 0xf0 && c <= 0xf4 ? 4 : 1;
+}
+
 size_t mt_utf8_cut(const char *s, size_t n, size_t max)
 {
 	size_t i = 0, k;
 
 	while (i < n) {
 		k = utf8_seq((const unsigned char *)s + i, n - i);
-		if (k == 0)
+		if (k == 0) {
+			/* A sequence cut short by the end is dropped whole;
+			 * a byte that is simply invalid stands alone. */
+			if (utf8_want((unsigned char)s[i]) > n - i)
+				break;
 			k = 1;
+		}
 		if (i + k > max)
 			break;
 		i += k;

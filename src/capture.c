@@ -401,7 +401,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	char err[256] = "", pyerr[256] = "", uwerr[256] = "";
 	struct mt_buf o;
 	struct thread *main_t = NULL;
-	int64_t t0, t_stopped, t_detached, t_end;
+	int64_t t0, t_stopped, t_detached, t_end, t_sym;
 	int i, j, fd, partial = 0, unwinding;
 
 	unsetenv("DEBUGINFOD_URLS");	/* never the network */
@@ -425,6 +425,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	detach_all();
 	t_detached = mt_now_us();
 	/* The worker runs again; now the slow part. */
+	t_sym = mt_now_us();
 	for (i = 0; i < nth; i++) {
 		const char *name = r->names ? mt_names_get(r->names, th[i].tid, r->pid) : NULL;
 
@@ -445,6 +446,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 		if (!th[i].seized)
 			partial = 1;
 	}
+	t_sym = mt_now_us() - t_sym;
 	mt_unwind_end();
 
 	snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
@@ -459,7 +461,8 @@ int mt_capture_run(const struct mt_capture_req *r)
 	mt_buf_puts(&o, " s, whole capture ");
 	t_end = mt_now_us();
 	mt_buf_secs(&o, t_end - t0, 4);
-	mt_buf_printf(&o, " s, unwinder %s\n", mt_unwind_backend());
+	mt_buf_printf(&o, " s (set-up %.1f ms, symbols %.1f ms), unwinder %s\n",
+		      (double)(t_stopped - t0) / 1000, (double)t_sym / 1000, mt_unwind_backend());
 	if (err[0])
 		mt_buf_printf(&o, "# %s\n", err);
 	if (pyerr[0])

@@ -134,7 +134,7 @@ const char *mt_dir_next(struct mt_dir *d, unsigned char *type)
 			d->len = n;
 			d->pos = 0;
 		}
-		e = (struct linux_dirent64 *)(d->buf + d->pos);
+		e = (struct linux_dirent64 *)(void *)(d->buf + d->pos);	/* aligned: see fsx.h */
 		d->pos += e->d_reclen;
 		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
 		    (e->d_name[1] == '.' && e->d_name[2] == '\0')))

@@ -172,7 +172,7 @@ size_t mt_json_str(const struct mt_json *j, int t, char *out, size_t cap)
 		s++;
 	}
 	/* A cut must not leave half a UTF-8 sequence behind. */
-	n = b.cut ? mt_utf8_cut(out, b.len, b.len) : b.len;
+	n = b.cut || b.len == cap - 1 ? mt_utf8_cut(out, b.len, b.len) : b.len;
 	out[n] = '\0';
 	return n;
 }
@@ -253,7 +253,7 @@ int mt_json_get_bool(const struct mt_json *j, int obj, const char *key, int *v)
 {
 	int t = mt_json_get(j, obj, key);
 
-	if (t < 0)
+	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
 		return 0;
 	if (mt_json_eq(j, t, "true"))
 		*v = 1;

@@ -81,7 +81,28 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Threads of one process share most of their frames: symbolise each
+ * address once. */
+#define CACHE_SIZE 4096
+static struct mt_nframe cache[CACHE_SIZE];
+static unsigned char cached[CACHE_SIZE];
+
+static void lookup(struct mt_nframe *f);
+
 void mt_unwind_symbol(struct mt_nframe *f)
+{
+	unsigned h = (unsigned)((f->pc * 0x9e3779b97f4a7c15ULL) >> 52) & (CACHE_SIZE - 1);
+
+	if (cached[h] && cache[h].pc == f->pc && cache[h].activation == f->activation) {
+		*f = cache[h];
+		return;
+	}
+	lookup(f);
+	cache[h] = *f;
+	cached[h] = 1;
+}
+
+static void lookup(struct mt_nframe *f)
 {
 	/* A return address points after the call: look up the call. */
 	Dwarf_Addr pc = f->activation ? f->pc : f->pc - 1;
@@ -118,6 +139,123 @@ void mt_unwind_end(void)
 	if (dwfl)
 		dwfl_end(dwfl);
 	dwfl = NULL;
+	memset(cached, 0, sizeof cached);	/* addresses mean nothing elsewhere */
+}
+
+#elif defined(MT_HAVE_LIBUNWIND)
+/* libunwind reads ARM's EHABI tables (.ARM.exidx), which libdw does not:
+ * the unwinder for armhf. Names come from the nearest symbol, and are
+ * looked up while the thread is stopped (libunwind reads its memory). */
+#include <fcntl.h>
+#include <libunwind-ptrace.h>
+#include <stdlib.h>
+
+#include "mtest/fsx.h"
+
+#define MAPS_MAX 1024
+
+static unw_addr_space_t as;
+static struct { uint64_t lo, hi; char name[96]; } maps[MAPS_MAX];
+static int nmaps;
+
+const char *mt_unwind_backend(void)
+{
+	return "libunwind";
+}
+
+/* Executable mappings from /proc/PID/maps, for module names. */
+static void read_maps(pid_t pid)
+{
+	static char text[1 << 18];
+	char path[64], *line, *next, *name;
+	unsigned long long lo, hi;
+	char perms[8];
+
+	nmaps = 0;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	if (mt_read_file(path, text, sizeof text) <= 0)
+		return;
+	for (line = text; line && *line && nmaps < MAPS_MAX; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3 || perms[2] != 'x')
+			continue;
+		name = strchr(line, '/');
+		maps[nmaps].lo = lo;
+		maps[nmaps].hi = hi;
+		snprintf(maps[nmaps].name, sizeof maps[nmaps].name, "%s",
+			 name ? (strrchr(name, '/') + 1) : "?");
+		nmaps++;
+	}
+}
+
+int mt_unwind_begin(pid_t pid, char *err, size_t cap)
+{
+	as = unw_create_addr_space(&_UPT_accessors, 0);
+	if (!as) {
+		snprintf(err, cap, "libunwind: cannot create an address space");
+		return 0;
+	}
+	unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+	read_maps(pid);
+	return 1;
+}
+
+int mt_unwind_attach(pid_t pid, char *err, size_t cap)
+{
+	(void)pid;
+	if (!as)
+		snprintf(err, cap, "libunwind: not begun");
+	return as != NULL;
+}
+
+int mt_unwind_pcs(pid_t tid, struct mt_nframe *out, int max)
+{
+	void *ui = _UPT_create(tid);
+	unw_cursor_t c;
+	unw_word_t ip, off;
+	int n = 0;
+
+	if (!ui || !as)
+		return 0;
+	if (unw_init_remote(&c, as, ui) == 0) {
+		do {
+			if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+				break;
+			memset(&out[n], 0, sizeof out[n]);
+			out[n].pc = ip;
+			out[n].activation = n == 0;
+			if (unw_get_proc_name(&c, out[n].sym, sizeof out[n].sym, &off) == 0)
+				out[n].off = off;
+			else
+				out[n].sym[0] = '\0';
+			n++;
+		} while (n < max && unw_step(&c) > 0);
+	}
+	_UPT_destroy(ui);
+	return n;
+}
+
+void mt_unwind_symbol(struct mt_nframe *f)
+{
+	int i;
+
+	for (i = 0; i < nmaps; i++)
+		if (f->pc >= maps[i].lo && f->pc < maps[i].hi) {
+			snprintf(f->module, sizeof f->module, "%s", maps[i].name);
+			if (!f->sym[0])
+				f->off = f->pc - maps[i].lo;
+			return;
+		}
+	snprintf(f->module, sizeof f->module, "?");
+}
+
+void mt_unwind_end(void)
+{
+	if (as)
+		unw_destroy_addr_space(as);
+	as = NULL;
 }
 
 #else	/* no unwinder in this build */
@@ -147,7 +285,28 @@ int mt_unwind_pcs(pid_t tid, struct mt_nframe *out, int max)
 	return 0;
 }
 
+/* Threads of one process share most of their frames: symbolise each
+ * address once. */
+#define CACHE_SIZE 4096
+static struct mt_nframe cache[CACHE_SIZE];
+static unsigned char cached[CACHE_SIZE];
+
+static void lookup(struct mt_nframe *f);
+
 void mt_unwind_symbol(struct mt_nframe *f)
+{
+	unsigned h = (unsigned)((f->pc * 0x9e3779b97f4a7c15ULL) >> 52) & (CACHE_SIZE - 1);
+
+	if (cached[h] && cache[h].pc == f->pc && cache[h].activation == f->activation) {
+		*f = cache[h];
+		return;
+	}
+	lookup(f);
+	cache[h] = *f;
+	cached[h] = 1;
+}
+
+static void lookup(struct mt_nframe *f)
 {
 	f->sym[0] = f->module[0] = f->src[0] = '\0';
 }

@@ -26,7 +26,7 @@ int mt_set_nonblock(int fd);
 struct mt_dir {
 	int fd;
 	long pos, len;
-	char buf[8192];
+	char buf[8192] __attribute__((aligned(8)));
 };
 int mt_dir_open(struct mt_dir *d, int atfd, const char *path);
 /* Next entry name, skipping "." and ".."; NULL at the end or on error

@@ -574,9 +574,14 @@ START_TEST(test_utf8_cut)
 	ck_assert_uint_eq(mt_utf8_cut(e, 8, 3), 0);
 	ck_assert_uint_eq(mt_utf8_cut(e, 8, 7), 4);
 	ck_assert_uint_eq(mt_utf8_cut(e, 8, 8), 8);
-	/* a sequence cut by n itself does not count as whole: its bytes are
-	 * single invalid bytes, each a unit of its own */
+	/* an invalid byte is a unit of its own; a sequence cut short by n
+	 * (as by a full buffer) is dropped whole */
 	ck_assert_uint_eq(mt_utf8_cut("a\xff" "b", 3, 2), 2);
+	ck_assert_uint_eq(mt_utf8_cut("a\xff" "b", 3, 3), 3);
+	ck_assert_uint_eq(mt_utf8_cut("\xc3(", 2, 2), 2);
+	ck_assert_uint_eq(mt_utf8_cut("a\xc3", 2, 2), 1);
+	ck_assert_uint_eq(mt_utf8_cut("a\xe2\x82", 3, 3), 1);
+	ck_assert_uint_eq(mt_utf8_cut("a\xf0\x9f\x98", 4, 10), 1);
 	ck_assert_uint_eq(mt_utf8_cut("ab", 2, 5), 2);
 }
 END_TEST

@@ -364,6 +364,28 @@ START_TEST(test_parse_options)
 }
 END_TEST
 
+START_TEST(test_parse_deadlock_options)
+{
+	use_conf("");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_int_eq(O.deadlock_after_us, MT_DEFAULT_DEADLOCK_AFTER_US);
+	ck_assert_int_eq(O.likely_after_us, 3 * MT_DEFAULT_DEADLOCK_AFTER_US);
+	ck_assert_int_eq(O.capture_after_us, -1);
+	ck_assert_int_eq(PARSE("--deadlock-after", "2", "--capture-after", "30s"), 1);
+	ck_assert_int_eq(O.deadlock_after_us, 2000000);
+	ck_assert_int_eq(O.likely_after_us, 6000000);	/* 3 x --deadlock-after */
+	ck_assert_int_eq(O.capture_after_us, 30000000);
+	ck_assert_int_eq(PARSE("--deadlock-after=500ms", "--likely-after", "1m",
+			       "--capture-after", "0"), 1);
+	ck_assert_int_eq(O.deadlock_after_us, 500000);
+	ck_assert_int_eq(O.likely_after_us, 60000000);
+	ck_assert_int_eq(O.capture_after_us, -1);
+	USAGE_ERROR("abc", "--deadlock-after", "abc");
+	USAGE_ERROR("5x", "--likely-after", "5x");
+	USAGE_ERROR("--capture-after", "--capture-after");
+}
+END_TEST
+
 START_TEST(test_parse_help_version_report)
 {
 	use_conf("");
@@ -633,6 +655,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_parse_paths_and_pytest_args);
 	tcase_add_test(tc, test_parse_dashdash_alone);
 	tcase_add_test(tc, test_parse_options);
+	tcase_add_test(tc, test_parse_deadlock_options);
 	tcase_add_test(tc, test_parse_help_version_report);
 	tcase_add_test(tc, test_parse_unknown_option);
 	tcase_add_test(tc, test_parse_bad_values);

@@ -130,6 +130,32 @@ START_TEST(test_kinds_distinct)
 }
 END_TEST
 
+/* Many ids with both kinds: probing chains cross the other kind's entry
+ * of the same id, which must never be taken for its own. */
+START_TEST(test_kinds_distinct_many)
+{
+	static uint32_t tslot[3000];
+	char id[32];
+	uint32_t i, f;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "d/test_%u.py", i);
+		tslot[i] = add(id, id);
+		ck_assert_uint_eq(tslot[i], 2 * i);
+		f = mt_run_add(&R, MT_KIND_FILE, id, id, "/abs", 0, -1);
+		ck_assert_msg(f == 2 * i + 1, "file entry of %s got slot %u", id, f);
+	}
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "d/test_%u.py", i);
+		ck_assert_uint_eq(mt_run_find(&R, MT_KIND_TEST, id), tslot[i]);
+		ck_assert_uint_eq(mt_run_find(&R, MT_KIND_FILE, id), tslot[i] + 1);
+		ck_assert_int_eq(R.t[tslot[i] + 1].kind, MT_KIND_FILE);
+	}
+	ck_assert_uint_eq(R.ntests, 3000);
+	ck_assert_uint_eq(R.nf, 3000);
+}
+END_TEST
+
 START_TEST(test_intern)
 {
 	uint32_t a = mt_run_intern(&R, "hello"), b = mt_run_intern(&R, "world");
@@ -488,6 +514,7 @@ Suite *run_suite(void)
 	tcase_add_test(tc, test_add_without_file);
 	tcase_add_test(tc, test_duplicates_same_slot);
 	tcase_add_test(tc, test_kinds_distinct);
+	tcase_add_test(tc, test_kinds_distinct_many);
 	tcase_add_test(tc, test_intern);
 	tcase_add_test(tc, test_tests_max);
 	tcase_add_test(tc, test_arena_full_on_add);
