@@ -31,6 +31,8 @@ void mt_bundle_name(const char *id, char *out, size_t cap)
 	}
 	if (n && prefix[0] == '.')
 		prefix[0] = '_';	/* never a hidden file */
+	if (n == 0)
+		prefix[n++] = '_';	/* nor one that starts with a dash */
 	prefix[n] = '\0';
 	snprintf(out, cap, "%s-%016llx.txt", prefix,
 		 (unsigned long long)mt_hash64(id, strlen(id)));

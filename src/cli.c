@@ -123,8 +123,9 @@ const char *mt_cli_refused(char **args, int n)
 			}
 			continue;
 		}
-		/* A cluster of short flags: -xvs. Letters that take a value
-		 * end the cluster (-k expr, -m mark, -p name, ...). */
+		/* A cluster of short flags: -xvs. A letter that takes a value
+		 * ends the cluster (-k expr, -m mark, -p name, ...), and takes
+		 * the next argument when nothing follows it (-vk expr). */
 		for (c = a + 1; *c; c++) {
 			if (strchr("xsnf", *c)) {
 				static char one[3] = "-?";
@@ -132,12 +133,12 @@ const char *mt_cli_refused(char **args, int n)
 				one[1] = *c;
 				return one;
 			}
-			if (strchr("kmpcoWrP", *c))
+			if (strchr("kmpcoWrP", *c)) {
+				if (c[1] == '\0')
+					i++;
 				break;
+			}
 		}
-		/* -p, -k and friends take the next argument as their value. */
-		if (a[2] == '\0' && strchr("kmpcoWrP", a[1]))
-			i++;
 	}
 	return NULL;
 }

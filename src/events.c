@@ -1,6 +1,7 @@
 /* mtest: event lines from the plugin. */
 #include "mtest/events.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "mtest/buf.h"
@@ -17,7 +18,8 @@ static const struct { const char *name; enum mt_ev type; } types[] = {
 	{ "config", MT_EV_CONFIG }, { "exit", MT_EV_EXIT }, { "bye", MT_EV_BYE },
 	{ "nopytest", MT_EV_NOPYTEST }, { "execfail", MT_EV_EXECFAIL },
 	{ "warn", MT_EV_WARN }, { "thread", MT_EV_THREAD },
-	{ "fatal", MT_EV_FATAL },
+	{ "fatal", MT_EV_FATAL }, { "fixture", MT_EV_FIXTURE },
+	{ "fixture_end", MT_EV_FIXTURE_END },
 };
 
 static int64_t get_int(const char *key, int64_t dflt)
@@ -58,7 +60,7 @@ static void parse_durations(struct mt_event *e)
 	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
 		return;
 	/* Reuse the number parser: wrap each element as {"v":...}. */
-	for (i = t + 1, k = 0; k < js.tok[t].size && k < 3; k++, i++) {
+	for (i = t + 1, k = 0; k < js.tok[t].size && k < 3; k++, i = mt_json_next(&js, i)) {
 		char tmp[48];
 		int len = js.tok[i].end - js.tok[i].start;
 
@@ -70,6 +72,44 @@ static void parse_durations(struct mt_event *e)
 		if (mt_json_parse(&one, tmp, (size_t)len + 6))
 			mt_json_get_us(&one, 0, "v", &e->phase_us[k]);
 	}
+}
+
+/* "tids": [1, 2], "pids": [[pid, start], ...] */
+static void parse_owned(struct mt_event *e)
+{
+	int t, i, k;
+	int64_t v;
+	struct mt_json one;
+	char tmp[64];
+
+	e->ntids = e->npids = 0;
+	t = mt_json_get(&js, 0, "tids");
+	if (t >= 0 && js.tok[t].type == JSMN_ARRAY)
+		for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i)) {
+			int len = js.tok[i].end - js.tok[i].start;
+
+			if (e->ntids >= 32 || len <= 0 || len > 20)
+				continue;
+			snprintf(tmp, sizeof tmp, "{\"v\":%.*s}", len, js.s + js.tok[i].start);
+			if (mt_json_parse(&one, tmp, strlen(tmp)) && mt_json_get_int(&one, 0, "v", &v))
+				e->tids[e->ntids++] = (int)v;
+		}
+	t = mt_json_get(&js, 0, "pids");
+	if (t >= 0 && js.tok[t].type == JSMN_ARRAY)
+		for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i)) {
+			int64_t pid, start;
+
+			if (e->npids >= 32 || js.tok[i].type != JSMN_ARRAY || js.tok[i].size != 2)
+				continue;
+			snprintf(tmp, sizeof tmp, "{\"p\":%.*s,\"s\":%.*s}",
+				 js.tok[i + 1].end - js.tok[i + 1].start, js.s + js.tok[i + 1].start,
+				 js.tok[i + 2].end - js.tok[i + 2].start, js.s + js.tok[i + 2].start);
+			if (mt_json_parse(&one, tmp, strlen(tmp)) &&
+			    mt_json_get_int(&one, 0, "p", &pid) && mt_json_get_int(&one, 0, "s", &start)) {
+				e->pids[e->npids] = (int)pid;
+				e->pid_starts[e->npids++] = (unsigned long long)start;
+			}
+		}
 }
 
 static void parse_threads(struct mt_event *e)
@@ -160,6 +200,15 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 	case MT_EV_COLLECTED:
 		e->n = get_int("n", 0);
 		e->deselected = get_int("deselected", 0);
+		break;
+	case MT_EV_FIXTURE:
+		e->key = get_int("key", 0);
+		STR("name", name);
+		STR("scope", scope);
+		parse_owned(e);
+		break;
+	case MT_EV_FIXTURE_END:
+		e->key = get_int("key", 0);
 		break;
 	case MT_EV_FATAL:
 		e->tid = get_int("tid", 0);

@@ -460,6 +460,69 @@ def pytest_collection_finish(session):
     ch.send("collected", n=len(session.items), deselected=_DESELECTED[0])
 
 
+# --- what module and session fixtures own --------------------------------------
+
+def _tasks():
+    try:
+        return set(int(t) for t in os.listdir("/proc/self/task"))
+    except OSError:
+        return set()
+
+
+def _children(pid, out, depth=0):
+    """(pid, start time) of every process below `pid`."""
+    if depth > 8:
+        return out
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids = f.read().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                with open("/proc/%s/stat" % kid) as f:
+                    start = int(f.read().rsplit(")", 1)[1].split()[19])
+            except (OSError, ValueError, IndexError):
+                continue
+            out.add((int(kid), start))
+            _children(int(kid), out, depth + 1)
+    return out
+
+
+_OWNING = {}  # id(fixturedef) -> True for fixtures that own threads or processes
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A module or session fixture's threads and processes are not leaks
+    while its scope lives: tell mtest which they are."""
+    ch = _ch()
+    if ch is None or fixturedef.scope == "function":
+        yield
+        return
+    threads, procs = _tasks(), _children(os.getpid(), set())
+    yield
+    new_threads = sorted(_tasks() - threads)
+    new_procs = sorted(_children(os.getpid(), set()) - procs)
+    if new_threads or new_procs:
+        _OWNING[id(fixturedef)] = True
+        ch.send("fixture", key=id(fixturedef), name=_utf8_cut(fixturedef.argname, 60),
+                scope=fixturedef.scope, tids=new_threads[:32],
+                pids=[[p, t] for p, t in new_procs[:32]])
+
+
+@pytest.hookimpl
+def pytest_fixture_post_finalizer(fixturedef, request):
+    ch = _ch()
+    if ch is not None and _OWNING.pop(id(fixturedef), None):
+        ch.send("fixture_end", key=id(fixturedef))
+
+
 # --- running what mtest asks for ---------------------------------------------
 
 _FENCE = -1

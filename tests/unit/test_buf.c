@@ -341,7 +341,8 @@ START_TEST(test_json_utf8_passes)
 {
 	static const char in[] = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
 
-	ck_assert_str_eq(json_of(in, sizeof in - 1), "\"" "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" "\"");
+	ck_assert_str_eq(json_of(in, sizeof in - 1),
+			 "\"" "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" "\"");
 }
 END_TEST
 

@@ -179,7 +179,8 @@ END_TEST
 
 START_TEST(test_quote_special)
 {
-	char *argv[] = { S("a b"), S("it's"), S("x\ny"), S(""), S("say \"hi\""), S("$HOME"), S("*"), NULL };
+	char *argv[] = { S("a b"), S("it's"), S("x\ny"), S(""), S("say \"hi\""), S("$HOME"),
+			 S("*"), NULL };
 
 	ck_assert_str_eq(quote(argv),
 			 "'a b' 'it'\\''s' 'x'$'\\n''y' '' 'say \"hi\"' '$HOME' '*'");

@@ -161,34 +161,45 @@ static char err_path[128];
 static char errtext[4096];
 static int saved_stderr = -1;
 
-static void cli_setup(void)
+/* The temporary directory of the test case: an unchecked fixture, made
+ * and removed by the runner itself, so that a failed test (whose process
+ * ends at once) leaves nothing behind. */
+static void cli_dir_setup(void)
 {
-	unsetenv("MTEST_PYTHON");
-	unsetenv("MTEST_STATE_DIR");
-	unsetenv("MTEST_CONFIG");
-	unsetenv("VIRTUAL_ENV");
 	strcpy(tmpdir, "/tmp/mtest-unit-cli-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(err_path, sizeof err_path, "%s/stderr", tmpdir);
-	conf_path[0] = '\0';
 }
 
-static void cli_teardown(void)
+static void cli_dir_teardown(void)
 {
 	char path[160];
 	int i;
 
-	if (saved_stderr >= 0) {	/* a test that failed while capturing */
-		dup2(saved_stderr, 2);
-		close(saved_stderr);
-		saved_stderr = -1;
-	}
 	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof path, "%s/mtest%d.conf", tmpdir, i);
 		unlink(path);
 	}
 	unlink(err_path);
 	rmdir(tmpdir);
+}
+
+static void cli_setup(void)
+{
+	unsetenv("MTEST_PYTHON");
+	unsetenv("MTEST_STATE_DIR");
+	unsetenv("MTEST_CONFIG");
+	unsetenv("VIRTUAL_ENV");
+	conf_path[0] = '\0';
+}
+
+static void cli_teardown(void)
+{
+	if (saved_stderr >= 0) {	/* CK_FORK=no: a test failed while capturing */
+		dup2(saved_stderr, 2);
+		close(saved_stderr);
+		saved_stderr = -1;
+	}
 }
 
 /* Write a config file; returns its path. */
@@ -650,6 +661,7 @@ Suite *cli_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parse");
+	tcase_add_unchecked_fixture(tc, cli_dir_setup, cli_dir_teardown);
 	tcase_add_checked_fixture(tc, cli_setup, cli_teardown);
 	tcase_add_test(tc, test_parse_defaults);
 	tcase_add_test(tc, test_parse_paths_and_pytest_args);
