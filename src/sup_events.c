@@ -1,0 +1,401 @@
+/* mtest: the plugin's events, and feeding tests to a worker (src/sup.h tells how the supervisor is cut). */
+#include "sup.h"
+
+/* ---- feeding the worker ------------------------------------------------ */
+
+static uint32_t item_file(struct super *s, uint32_t item)
+{
+	uint32_t slot = s->w.map[item];
+
+	return slot == MT_NONE ? MT_NONE : s->run.t[slot].file;
+}
+
+/* Keep about two batches of tests queued in the worker, with a fence at
+ * each file boundary; "e" once all are sent. */
+void sup_top_up(struct super *s)
+{
+	struct mt_worker *w = &s->w;
+	char line[MT_CONTROL_BATCH * 8 + 16];
+	struct mt_buf b;
+	uint32_t sent = 0;
+
+	if (s->stop != STOP_NONE || w->state != MT_W_RUNNING)
+		return;
+	while (w->qsent < w->qlen && w->qsent - w->qdone < 2 * MT_CONTROL_BATCH) {
+		mt_buf_init(&b, line, sizeof line, -1);
+		if (w->qsent > 0 &&
+		    item_file(s, w->queue[w->qsent]) != item_file(s, w->queue[w->qsent - 1]))
+			mt_buf_puts(&b, "f\n");
+		mt_buf_putc(&b, 'r');
+		for (sent = 0; w->qsent < w->qlen && sent < MT_CONTROL_BATCH; sent++) {
+			if (sent && item_file(s, w->queue[w->qsent]) !=
+					    item_file(s, w->queue[w->qsent - 1]))
+				break;	/* the fence goes on the next line */
+			mt_buf_printf(&b, " %u", w->queue[w->qsent++]);
+		}
+		mt_buf_putc(&b, '\n');
+		if (!mt_worker_send(w, b.p, b.len)) {
+			sup_fatal(s, MT_EXIT_INTERNAL, "control pipe to worker %d is full", w->num);
+			return;
+		}
+	}
+	if (w->qsent == w->qlen && !w->ended) {
+		mt_worker_send(w, "e\n", 2);
+		w->ended = 1;
+	}
+}
+
+/* ---- events from the plugin -------------------------------------------- */
+
+static int64_t test_timeout(struct super *s, uint32_t slot)
+{
+	int64_t t = s->run.t[slot].timeout_us;
+
+	if (t >= 0)
+		return t;	/* its marker */
+	if (s->o->timeout_us >= 0)
+		return s->o->timeout_us;
+	if (s->suite_timeout_us >= 0)
+		return s->suite_timeout_us;
+	return MT_DEFAULT_TIMEOUT_US;
+}
+
+static void ev_hello(struct super *s, const struct mt_event *e)
+{
+	struct mt_buf *b;
+
+	snprintf(s->fp.python, sizeof s->fp.python, "%s", e->python);
+	snprintf(s->fp.pytest, sizeof s->fp.pytest, "%s", e->pytest);
+	snprintf(s->fp.executable, sizeof s->fp.executable, "%s", e->executable);
+	s->interp = e->interp;
+	s->hexversion = (long)e->hexversion;
+	b = mt_records_begin(&s->rec, "worker");
+	mt_rec_int(b, "worker", s->w.num);
+	mt_rec_int(b, "pid", s->w.pid);
+	mt_rec_str(b, "python", e->python, 64);
+	mt_rec_str(b, "executable", e->executable, 1024);
+	mt_rec_str(b, "pytest", e->pytest, 64);
+	mt_rec_str(b, "command", s->fp.cmdline, 8192);
+	mt_records_end(&s->rec, mt_now_us());
+}
+
+static void ev_config(struct super *s, const struct mt_event *e, int64_t now)
+{
+	s->got_config = 1;
+	snprintf(s->fp.rootdir, sizeof s->fp.rootdir, "%s", e->rootdir);
+	snprintf(s->fp.timeout_plugin, sizeof s->fp.timeout_plugin, "%s", e->timeout_plugin);
+	if (!s->rootdir[0])
+		snprintf(s->rootdir, sizeof s->rootdir, "%s", e->rootdir);
+	if (s->suite_timeout_us < 0)
+		s->suite_timeout_us = e->suite_timeout_us;
+	/* pytest-timeout's --session-timeout becomes mtest's run limit. */
+	if (s->o->run_timeout_us < 0 && e->session_timeout_us > 0 &&
+	    s->run_deadline_us == MT_NEVER)
+		s->run_deadline_us = s->start_us + e->session_timeout_us;
+	mt_worker_open_capture(&s->w, 0, (int)e->out_fd);
+	mt_worker_open_capture(&s->w, 1, (int)e->err_fd);
+	s->w.state = MT_W_COLLECTING;
+	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
+				 now + s->o->collect_timeout_us : MT_NEVER;
+}
+
+static void ev_collecting(struct super *s, const struct mt_event *e, int64_t now)
+{
+	snprintf(s->collecting_id, sizeof s->collecting_id, "%s",
+		 e->id[0] ? e->id : e->what[0] ? e->what : e->path);
+	snprintf(s->collecting_path, sizeof s->collecting_path, "%s", e->path);
+	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
+				 now + s->o->collect_timeout_us : MT_NEVER;
+}
+
+/* A file (or a directory, through its conftest) that cannot be collected. */
+void sup_collection_error(struct super *s, const char *id, const char *path,
+			  const char *reason, const char *detail, const char *text)
+{
+	struct mt_vinfo v = { 0 };
+	uint32_t slot = mt_run_find(&s->run, MT_KIND_FILE, id);
+	char name[600];
+
+	if (slot != MT_NONE && s->run.t[slot].verdict != MT_V_NONE)
+		return;		/* a later worker met it again */
+	if (slot == MT_NONE)
+		slot = mt_run_add(&s->run, MT_KIND_FILE, id, NULL, path, 0, -1);
+	v.verdict = MT_V_COLLECTION_ERROR;
+	v.reason = reason;
+	v.detail = detail;
+	v.worker = s->w.num;
+	v.attempt = 1;
+	v.end_wall_us = mt_wall_us();
+	sup_bundle(s, id, &v, text, 0, name, sizeof name);
+	if (slot == MT_NONE) {
+		v.id = id;
+		v.file = id;
+		mt_run_decide_unstored(&s->run, id, &v);
+		return;
+	}
+	mt_run_decide(&s->run, slot, &v);
+}
+
+void sup_ignore_path(struct super *s, const char *path)
+{
+	if (s->nignores < MT_IGNORES_MAX)
+		s->ignore[s->nignores++] = mt_run_intern(&s->run, path);
+	else
+		sup_note(s, "limit", "cannot leave out %s: MT_IGNORES_MAX reached", path);
+}
+
+static void ev_collect_error(struct super *s, const struct mt_event *e)
+{
+	sup_collection_error(s, e->id, e->path, e->exc, e->conftest ?
+			     "its conftest.py failed to import, which hides every test below it" :
+			     "", e->text);
+	if (e->initial)
+		s->hopeless = 1;	/* pytest cannot start without it */
+	else if (e->aborted && e->conftest) {
+		/* pytest 7 drops the whole collection for one bad conftest:
+		 * collect again without that directory. */
+		sup_ignore_path(s, e->path);
+		s->recollect = 1;
+	}
+}
+
+static void ev_item(struct super *s, const struct mt_event *e)
+{
+	struct mt_worker *w = &s->w;
+	uint32_t slot = MT_NONE;
+	struct mt_vinfo v = { 0 };
+
+	if (e->i < 0 || e->i >= MT_TESTS_MAX || (uint64_t)e->i != w->nitems) {
+		if (e->i >= MT_TESTS_MAX && !s->table_closed) {
+			/* Beyond the table: a verdict now, never a slot. */
+			v.verdict = MT_V_NOT_RUN;
+			v.reason = "over a limit";
+			v.detail = "MT_TESTS_MAX";
+			v.id = e->id;
+			v.file = e->file;
+			s->run.ntests++;
+			if (!s->run.limit)
+				s->run.limit = "MT_TESTS_MAX";
+			mt_run_decide_unstored(&s->run, e->id, &v);
+		}
+		return;
+	}
+	if (s->table_closed) {
+		slot = mt_run_find(&s->run, MT_KIND_TEST, e->id);
+	} else if (mt_run_find(&s->run, MT_KIND_TEST, e->id) != MT_NONE) {
+		slot = mt_run_find(&s->run, MT_KIND_TEST, e->id);
+	} else if (s->run.ntests >= s->o->max_tests) {
+		v.verdict = MT_V_NOT_RUN;
+		v.reason = "over a limit";
+		v.detail = s->o->max_tests < MT_TESTS_MAX ? "--max-tests" : "MT_TESTS_MAX";
+		v.id = e->id;
+		v.file = e->file;
+		s->run.ntests++;
+		if (!s->run.limit)
+			s->run.limit = v.detail;
+		mt_run_decide_unstored(&s->run, e->id, &v);
+	} else {
+		slot = mt_run_add(&s->run, MT_KIND_TEST, e->id, e->file, e->path,
+				  (uint32_t)e->line, e->timeout_us);
+		if (slot == MT_NONE) {
+			v.verdict = MT_V_NOT_RUN;
+			v.reason = "over a limit";
+			v.detail = s->run.limit;
+			v.id = e->id;
+			v.file = e->file;
+			mt_run_decide_unstored(&s->run, e->id, &v);
+		}
+	}
+	w->map[w->nitems++] = slot;
+}
+
+static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
+{
+	struct mt_worker *w = &s->w;
+	struct mt_buf *b;
+	uint32_t k, slot;
+
+	s->collecting_id[0] = '\0';
+	s->collect_deadline_us = MT_NEVER;
+	if (s->recollect) {
+		/* This collection is incomplete: let the worker go. */
+		s->recollect = 0;
+		w->state = MT_W_STOPPING;
+		s->exit_deadline_us = now + MT_DEFAULT_TIMEOUT_US;
+		mt_worker_send(w, "e\n", 2);
+		w->ended = 1;
+		return;
+	}
+	if (!s->table_closed) {
+		s->table_closed = 1;
+		s->collected = (uint32_t)e->n;
+		s->deselected = (uint32_t)e->deselected;
+		b = mt_records_begin(&s->rec, "collected");
+		mt_rec_int(b, "tests", e->n);
+		mt_rec_int(b, "deselected", e->deselected);
+		mt_rec_int(b, "files", s->run.nf);
+		mt_rec_int(b, "collection_errors", s->run.nfiles_bad);
+		mt_records_end(&s->rec, now);
+	}
+	w->qlen = 0;
+	for (k = 0; k < w->nitems; k++) {
+		slot = w->map[k];
+		if (slot != MT_NONE && s->run.t[slot].verdict == MT_V_NONE &&
+		    !s->run.t[slot].started)
+			w->queue[w->qlen++] = k;
+	}
+	w->state = MT_W_RUNNING;
+	sup_top_up(s);
+}
+
+static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
+{
+	struct inflight *c = &s->cur;
+	uint32_t slot;
+
+	/* A worker being killed may still start its next test (its SIGTERM
+	 * handler failed the hung one): that test never ran under mtest. */
+	if (s->w.state != MT_W_RUNNING)
+		return;
+	if (e->i < 0 || (uint64_t)e->i >= s->w.nitems || s->w.map[e->i] == MT_NONE)
+		return;
+	slot = s->w.map[e->i];
+	sup_inflight_reset(s);
+	c->slot = slot;
+	s->run.t[slot].started = 1;
+	c->start_us = now;
+	c->start_wall_us = mt_wall_us();
+	c->timeout_us = test_timeout(s, slot);
+	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
+	sup_watch_reset(s, now);
+	mt_progress_start(&s->prog, &s->run, slot, now);
+}
+
+/* The last `max` bytes of text, starting on a line. */
+static void keep_tail(char *out, size_t max, const char *text)
+{
+	size_t n = strlen(text);
+	const char *p = text;
+
+	if (n >= max) {
+		p = text + n - (max - 1);
+		while (*p && (*p & 0xc0) == 0x80)
+			p++;
+		if (strchr(p, '\n'))
+			p = strchr(p, '\n') + 1;
+	}
+	snprintf(out, max, "%s", p);
+}
+
+static void ev_phase(struct super *s, const struct mt_event *e)
+{
+	struct inflight *c = &s->cur;
+	static const char *const when[] = { "setup", "call", "teardown" };
+
+	if (c->slot == MT_NONE || e->phase < 0)
+		return;
+	c->ph.outcome[e->phase] = (unsigned char)e->outcome;
+	c->ph.wasxfail[e->phase] = (unsigned char)e->wasxfail;
+	snprintf(c->ph.exc[e->phase], sizeof c->ph.exc[0], "%s", e->exc);
+	if (e->skip[0])
+		snprintf(c->ph.skip, sizeof c->ph.skip, "%s", e->skip);
+	if (e->wasxfail)
+		snprintf(c->ph.xfail, sizeof c->ph.xfail, "%s", e->xfail);
+	if (e->outcome != MT_O_FAILED)
+		return;
+	if (!c->crash[0])
+		snprintf(c->crash, sizeof c->crash, "%s", e->crash);
+	if (!c->tb[0])
+		keep_tail(c->tb, sizeof c->tb, e->text);
+	mt_buf_printf(&c->fb, "--- %s failed ---\n%s\n", when[e->phase], e->text);
+	if (e->out[0])
+		mt_buf_printf(&c->fb, "--- captured stdout ---\n%s\n", e->out);
+	if (e->err[0])
+		mt_buf_printf(&c->fb, "--- captured stderr ---\n%s\n", e->err);
+	if (e->log[0])
+		mt_buf_printf(&c->fb, "--- captured log ---\n%s\n", e->log);
+}
+
+static void ev_done(struct super *s, const struct mt_event *e)
+{
+	struct inflight *c = &s->cur;
+	char reason[MT_REASON_MAX + 16], extra[MT_REASON_MAX + 32], detail[MT_DETAIL_MAX + 64];
+	enum mt_verdict v;
+
+	(void)e;
+	s->w.qdone++;
+	if (c->slot != MT_NONE) {
+		v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
+		if (extra[0])
+			snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);
+		else
+			snprintf(detail, sizeof detail, "%s", c->crash);
+		sup_settle(s, v, reason, detail, 0);
+	}
+	sup_top_up(s);
+}
+
+static void ev_fence(struct super *s)
+{
+	mt_worker_send(&s->w, s->stop == STOP_NONE ? "g\n" : "s\n", 2);
+}
+
+static void ev_exit(struct super *s, const struct mt_event *e)
+{
+	s->exit_event = 1;
+	snprintf(s->exit_msg, sizeof s->exit_msg, "%s: %s",
+		 strcmp(e->exc, "Exit") == 0 ? "pytest.exit" : e->exc, e->text);
+}
+
+void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
+{
+	struct super *s = ctx;
+	struct mt_event *e = &s->ev;
+	int64_t now = mt_now_us();
+
+	switch (mt_event_parse(e, line, len, w->token)) {
+	case MT_EV_HELLO: ev_hello(s, e); break;
+	case MT_EV_CONFIG: ev_config(s, e, now); break;
+	case MT_EV_COLLECTING: ev_collecting(s, e, now); break;
+	case MT_EV_COLLECT_ERROR: ev_collect_error(s, e); break;
+	case MT_EV_ITEM: ev_item(s, e); break;
+	case MT_EV_COLLECTED: ev_collected(s, e, now); break;
+	case MT_EV_START: ev_start(s, e, now); break;
+	case MT_EV_PHASE: ev_phase(s, e); break;
+	case MT_EV_DONE: ev_done(s, e); break;
+	case MT_EV_FENCE: ev_fence(s); break;
+	case MT_EV_EXIT: ev_exit(s, e); break;
+	case MT_EV_BYE:
+		snprintf(s->holders, sizeof s->holders, "%s", e->threads);
+		if (w->state != MT_W_KILLING) {
+			w->state = MT_W_STOPPING;
+			s->exit_deadline_us = now + s->o->kill_grace_us;
+		}
+		break;
+	case MT_EV_NOPYTEST:
+		sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) cannot run pytest: %s", s->o->python,
+			  s->o->python_how, e->text);
+		break;
+	case MT_EV_EXECFAIL:
+		sup_fatal(s, MT_EXIT_USAGE, "cannot run %s (from %s): %s", s->o->python,
+			  s->o->python_how, mt_strerror((int)e->err_no));
+		break;
+	case MT_EV_WARN:
+		sup_note(s, "plugin", "worker %d: %s", w->num, e->text);
+		break;
+	case MT_EV_THREAD:
+		mt_names_set(&s->names, (pid_t)e->tid, e->name, e->daemon);
+		break;
+	case MT_EV_FATAL:
+		s->crash_tid = (pid_t)e->tid;
+		s->crash_sig = (int)e->sig;
+		break;
+	case MT_EV_UNKNOWN:
+		break;
+	case MT_EV_BAD:
+		if (w->bad_lines++ == 0)
+			sup_note(s, "protocol", "worker %d wrote a line that is not an event of its own",
+				 w->num);
+		break;
+	}
+}

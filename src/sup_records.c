@@ -1,0 +1,232 @@
+/* mtest: verdicts, records, bundles and notes; stopping and killing (src/sup.h tells how the supervisor is cut). */
+#include "sup.h"
+
+char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
+char console_tail[MT_TAIL_MAX + 1];
+
+/* ---- notes, bundles and verdicts ------------------------------------- */
+
+void sup_note(struct super *s, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void sup_note(struct super *s, const char *what, const char *fmt, ...)
+{
+	char text[MT_EVENT_TEXT_MAX];
+	struct mt_buf *b;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	mt_notes_add(&s->notes, what, text);
+	b = mt_records_begin(&s->rec, "event");
+	mt_rec_str(b, "what", what, 64);
+	mt_rec_str(b, "text", text, 2048);
+	mt_records_end(&s->rec, mt_now_us());
+	mt_progress_note(&s->prog, text);
+}
+
+/* The record of a verdict, and its progress line: run.c calls this once
+ * per test, from mt_run_decide. */
+void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
+{
+	struct super *s = ctx;
+	const struct mt_test *t = slot != MT_NONE ? &r->t[slot] : NULL;
+	const char *id = t ? mt_run_str(r, t->id) : v->id;
+	const char *file = t && t->file != MT_NONE ? mt_run_str(r, r->f[t->file].rel) : v->file;
+	struct mt_buf *b = mt_records_begin(&s->rec, "test");
+	int64_t now = mt_now_us();
+
+	mt_rec_str(b, "id", id, 8192);
+	if (t && t->kind == MT_KIND_FILE)
+		mt_rec_str(b, "kind", "file", 8);
+	mt_rec_str(b, "file", file, 4096);
+	if (t)
+		mt_rec_int(b, "line", t->line);
+	mt_rec_str(b, "verdict", mt_verdict_name(v->verdict), 32);
+	mt_rec_str(b, "reason", v->reason, 1024);
+	if (v->detail && *v->detail)
+		mt_rec_str(b, "detail", v->detail, 2048);
+	if (v->tbtail && *v->tbtail)
+		mt_rec_str(b, "tb", v->tbtail, 6144);
+	mt_rec_secs(b, "duration", v->duration_us);
+	if (v->start_wall_us)
+		mt_rec_time(b, "start", v->start_wall_us);
+	mt_rec_time(b, "end", v->end_wall_us ? v->end_wall_us : mt_wall_us());
+	mt_rec_int(b, "worker", v->worker);
+	mt_rec_int(b, "attempt", v->attempt ? v->attempt : 1);
+	if (v->bundle && *v->bundle)
+		mt_rec_str(b, "bundle", v->bundle, 2048);
+	if (v->capture && *v->capture)
+		mt_rec_str(b, "capture", v->capture, 2048);
+	mt_records_end(&s->rec, now);
+	mt_progress_verdict(&s->prog, r, slot, id, v, now);
+}
+
+/* Write the bundle of a bad verdict and point the verdict at it. */
+void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char *failure,
+		int with_inflight_output, char *name, size_t cap)
+{
+	struct mt_bundle b = { 0 };
+	char dir[MT_PATH_MAX + 16], file[512];
+
+	if (!mt_verdict_is_bad(v->verdict))
+		return;
+	mt_bundle_name(id, file, sizeof file);
+	snprintf(dir, sizeof dir, "%s/failures", s->sd.last);
+	b.id = id;
+	b.verdict = mt_verdict_name(v->verdict);
+	b.reason = v->reason;
+	b.detail = v->detail;
+	b.duration_us = v->duration_us;
+	b.timeout_us = s->cur.slot != MT_NONE ? s->cur.timeout_us : 0;
+	b.start_wall_us = v->start_wall_us ? v->start_wall_us : mt_wall_us();
+	b.worker = v->worker;
+	b.attempt = v->attempt ? v->attempt : 1;
+	b.pid = s->w.pid;
+	b.failure = failure;
+	if (with_inflight_output) {
+		b.cap_out = cap_out;
+		b.cap_err = cap_err;
+	}
+	mt_ring_tail(&s->w.console, console_tail, sizeof console_tail);
+	b.console = console_tail;
+	b.stacks_path = s->capture_for_bundle;
+	b.fp = &s->fp;
+	if (!mt_bundle_write(dir, file, &b)) {
+		sup_note(s, "bundle", "cannot write bundle %s/%s: %s", dir, file,
+			 mt_strerror(errno));
+		return;
+	}
+	snprintf(name, cap, "failures/%s", file);
+	v->bundle = name;
+}
+
+/* Output of the test in flight, from pytest's capture files: read before
+ * a kill, or after a death (mtest holds the files open). */
+void sup_read_output(struct super *s)
+{
+	cap_out[0] = cap_err[0] = '\0';
+	if (s->w.cap_fd[0] >= 0 && mt_read_tail(s->w.cap_fd[0], cap_out, MT_TAIL_MAX) < 0)
+		cap_out[0] = '\0';
+	if (s->w.cap_fd[1] >= 0 && mt_read_tail(s->w.cap_fd[1], cap_err, MT_TAIL_MAX) < 0)
+		cap_err[0] = '\0';
+}
+
+void sup_inflight_reset(struct super *s)
+{
+	struct inflight *c = &s->cur;
+
+	c->slot = MT_NONE;
+	c->deadline_us = MT_NEVER;
+	mt_phases_reset(&c->ph);
+	c->crash[0] = c->tb[0] = '\0';
+	mt_buf_init(&c->fb, c->fail, sizeof c->fail, -1);
+	s->watch.next_us = MT_NEVER;
+}
+
+/* Stacks that --capture-after took of a test that then ended: kept in
+ * last-run/captures/ (a hung test's go into its bundle instead); stacks of
+ * a likely deadlock that came to nothing are dropped. */
+void sup_keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char *name,
+		      size_t cap)
+{
+	struct watch *wt = &s->watch;
+	char file[512], path[MT_PATH_MAX + 600];
+
+	if (!wt->kept[0])
+		return;
+	if (wt->after_captured) {
+		mt_bundle_name(id, file, sizeof file);
+		snprintf(path, sizeof path, "%s/captures", s->sd.last);
+		if (mt_mkdir_p(path, 0755)) {
+			snprintf(path, sizeof path, "%s/captures/%s", s->sd.last, file);
+			if (rename(wt->kept, path) == 0) {
+				snprintf(name, cap, "captures/%s", file);
+				v->capture = name;
+			}
+		}
+	}
+	unlink(wt->kept);	/* gone already if it was moved */
+	wt->kept[0] = '\0';
+}
+
+/* Give the test in flight its verdict, with a bundle when it is bad. */
+void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason,
+		const char *detail, int with_output)
+{
+	struct inflight *c = &s->cur;
+	struct mt_vinfo v = { 0 };
+	char name[600], capname[600];
+	int64_t now = mt_now_us();
+
+	if (c->slot == MT_NONE)
+		return;
+	v.verdict = verdict;
+	v.reason = reason;
+	v.detail = detail && *detail ? detail : c->crash;
+	v.tbtail = c->tb;
+	v.duration_us = now - c->start_us;
+	v.start_wall_us = c->start_wall_us;
+	v.end_wall_us = mt_wall_us();
+	v.worker = s->w.num;
+	v.attempt = 1;
+	sup_bundle(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, c->fail, with_output,
+		   name, sizeof name);
+	sup_keep_capture(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,
+			 sizeof capname);
+	mt_run_decide(&s->run, c->slot, &v);
+	sup_inflight_reset(s);
+}
+
+/* ---- stopping and killing --------------------------------------------- */
+
+void sup_kill_worker(struct super *s, int64_t now, const char *why)
+{
+	struct mt_worker *w = &s->w;
+
+	if (w->state == MT_W_NONE || w->state == MT_W_DEAD || w->state == MT_W_KILLING)
+		return;
+	w->state = MT_W_KILLING;
+	w->killing = 1;
+	snprintf(w->kill_reason, sizeof w->kill_reason, "%s", why);
+	if (s->watch.helper)
+		kill(s->watch.helper, SIGKILL);	/* it detaches as it dies */
+	if (s->o->kill_grace_us == 0) {
+		mt_worker_signal(w, SIGKILL);
+		w->kill_sent = 1;
+		w->kill_at_us = MT_NEVER;
+		return;
+	}
+	mt_worker_signal(w, SIGTERM);
+	w->kill_at_us = now + s->o->kill_grace_us;
+}
+
+void sup_stop(struct super *s, enum stop why, const char *reason, int64_t now)
+{
+	if (s->stop != STOP_NONE)
+		return;
+	s->stop = why;
+	s->stop_reason = reason;
+	/* The test in flight did not fail: the run was stopped around it. */
+	sup_settle(s, MT_V_NOT_RUN, reason, NULL, 0);
+	sup_kill_worker(s, now, reason);
+}
+
+void sup_fatal(struct super *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void sup_fatal(struct super *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->stop == STOP_FATAL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->fatal, sizeof s->fatal, fmt, ap);
+	va_end(ap);
+	mt_msg("%s", s->fatal);
+	s->exit_code = code;
+	s->stop = STOP_NONE;	/* a fatal error outranks any earlier stop */
+	sup_stop(s, STOP_FATAL, "fatal error", mt_now_us());
+}

@@ -1,0 +1,234 @@
+/* mtest: the watch over a stuck test, and stack captures (src/sup.h tells how the supervisor is cut). */
+#include "sup.h"
+
+/* ---- the watch over a stuck test, and captures ------------------------ */
+
+int64_t sup_sample_every(const struct super *s)
+{
+	int64_t every = MT_SAMPLE_EVERY_US, half = s->o->deadlock_after_us / 2;
+
+	if (half > 0 && half < every)
+		every = half < 100000 ? 100000 : half;
+	return every;
+}
+
+void sup_watch_reset(struct super *s, int64_t start_us)
+{
+	struct watch *wt = &s->watch;
+
+	wt->samples = wt->have_diag = 0;
+	wt->stall_since_us = 0;
+	wt->likely_captured = wt->legit_wait = wt->after_captured = 0;
+	wt->timed_out = 0;
+	wt->kept[0] = wt->headline[0] = '\0';
+	wt->next_us = start_us == MT_NEVER ? MT_NEVER : start_us + MT_WATCH_AFTER_US;
+}
+
+static const char *const legit_reasons[] = {
+	NULL, "waiting in a join", "waiting on a queue", "waiting on a condition",
+};
+
+/* The reason of a test that ran to its timeout: what it was doing. */
+const char * sup_timeout_reason(const struct super *s)
+{
+	const struct watch *wt = &s->watch;
+
+	if (!wt->have_diag)
+		return "timeout";
+	switch (wt->diag.hang) {
+	case MT_HANG_PROGRESS:
+	case MT_HANG_UNKNOWN:
+		return "timeout";
+	case MT_HANG_LIKELY:
+		/* A join, a queue or a condition that never ended: not called
+		 * a deadlock, for another thread might have ended it. */
+		if (wt->legit_wait > 0 && wt->legit_wait < 4)
+			return legit_reasons[wt->legit_wait];
+		return mt_hang_name(wt->diag.hang);
+	default:
+		return mt_hang_name(wt->diag.hang);
+	}
+}
+
+void sup_capture_begin(struct super *s, enum capture_for why, const char *kind,
+		       const char *hang, int64_t now)
+{
+	struct watch *wt = &s->watch;
+	struct mt_capture_req r = { 0 };
+	pid_t pid;
+
+	if (wt->helper)
+		return;
+	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.last,
+		 ++s->ncaptures);
+	r.pid = s->w.pid;
+	r.interp = s->interp;
+	r.hexversion = s->hexversion;
+	r.diag = wt->have_diag ? &wt->diag : NULL;
+	r.sample = wt->samples ? &wt->sample[wt->newest] : NULL;
+	r.names = &s->names;
+	r.kind = kind;
+	r.hang = hang;
+	r.stalled_us = (why == CAPTURE_DEADLOCK || why == CAPTURE_LIKELY) ?
+		       now - wt->stall_since_us : now - s->cur.start_us;
+	r.crash_tid = s->crash_tid;
+	r.crash_sig = s->crash_sig;
+	r.path = wt->path;
+	pid = mt_capture_start(&r);
+	if (pid < 0) {
+		sup_note(s, "capture", "cannot start the stack capture: %s", mt_strerror(errno));
+		snprintf(wt->headline, sizeof wt->headline, "%s (no stacks: cannot fork)", kind);
+		wt->path[0] = '\0';
+		wt->why = why;
+		wt->helper_done = 1;
+		wt->helper_status = -1;
+		return;
+	}
+	wt->helper = pid;
+	wt->why = why;
+	wt->slot = s->cur.slot;
+	wt->helper_done = 0;
+	wt->helper_deadline_us = now + MT_CAPTURE_TIMEOUT_US;
+}
+
+/* End the test in flight as hung, with the evidence kept so far. */
+void sup_finish_hung(struct super *s, const char *reason, int64_t now)
+{
+	struct watch *wt = &s->watch;
+
+	sup_read_output(s);	/* before the kill takes it */
+	s->capture_for_bundle = wt->kept[0] ? wt->kept : NULL;
+	sup_settle(s, MT_V_HUNG, reason, wt->headline, 1);
+	s->capture_for_bundle = NULL;
+	if (wt->kept[0])
+		unlink(wt->kept);
+	wt->kept[0] = '\0';
+	sup_kill_worker(s, now, "its test hung");
+}
+
+void sup_capture_done(struct super *s, int64_t now)
+{
+	struct watch *wt = &s->watch;
+	int legit = 0;
+
+	wt->helper = 0;
+	wt->helper_done = 0;
+	if (wt->why == CAPTURE_CRASH) {
+		/* Keep it for the crashed test's bundle, and let it die. */
+		snprintf(s->crash_capture, sizeof s->crash_capture, "%s", wt->path);
+		s->w.stopped = 0;
+		kill(s->w.pid, SIGCONT);
+		return;
+	}
+	if (s->cur.slot == MT_NONE || s->cur.slot != wt->slot || s->w.state != MT_W_RUNNING) {
+		if (wt->path[0])
+			unlink(wt->path);	/* the test ended meanwhile */
+		return;
+	}
+	if (wt->path[0] && mt_capture_result(wt->path, wt->headline, sizeof wt->headline, &legit)) {
+		if (wt->kept[0] && strcmp(wt->kept, wt->path) != 0)
+			unlink(wt->kept);
+		snprintf(wt->kept, sizeof wt->kept, "%s", wt->path);
+	} else if (wt->path[0]) {
+		sup_note(s, "capture", "the stack capture of worker %d failed (status %d)", s->w.num,
+			 wt->helper_status);
+	}
+	wt->legit_wait = legit;
+	/* A capture stops every thread for a moment, which a stalled thread
+	 * may see as a wake-up: start the comparison afresh. */
+	wt->samples = 0;
+	wt->next_us = now + sup_sample_every(s);
+	if (wt->timed_out) {
+		sup_finish_hung(s, sup_timeout_reason(s), now);
+		return;
+	}
+	switch (wt->why) {
+	case CAPTURE_DEADLOCK:
+		sup_finish_hung(s, "deadlock (certain)", now);
+		break;
+	case CAPTURE_LIKELY:
+		wt->likely_captured = 1;
+		break;
+	case CAPTURE_TIMEOUT:
+		sup_finish_hung(s, sup_timeout_reason(s), now);
+		break;
+	case CAPTURE_AFTER:
+		wt->after_captured = 1;
+		break;
+	default:
+		break;
+	}
+}
+
+void sup_watch_sample(struct super *s, int64_t now)
+{
+	struct watch *wt = &s->watch;
+	const struct mt_diag *d = &wt->diag;
+	const struct mt_opts *o = s->o;
+	int stalled;
+
+	wt->next_us = now + sup_sample_every(s);
+	if (wt->samples)
+		wt->newest ^= 1;
+	if (!mt_sample_take(&wt->sample[wt->newest], s->w.pid, now))
+		return;
+	if (++wt->samples < 2)
+		goto after;
+	mt_diagnose(&wt->diag, &wt->sample[!wt->newest], &wt->sample[wt->newest]);
+	wt->have_diag = 1;
+	stalled = (d->hang == MT_HANG_CERTAIN || d->hang == MT_HANG_LIKELY) && !d->progress;
+	if (!stalled) {
+		wt->stall_since_us = 0;
+		wt->likely_captured = 0;
+		goto after;
+	}
+	if (!wt->stall_since_us)
+		wt->stall_since_us = wt->sample[!wt->newest].at_us;
+	if (o->deadlock_after_us <= 0)
+		goto after;
+	if (d->hang == MT_HANG_CERTAIN && now - wt->stall_since_us >= o->deadlock_after_us) {
+		sup_capture_begin(s, CAPTURE_DEADLOCK, "DEADLOCK (certain)", NULL, now);
+		return;
+	}
+	if (d->hang == MT_HANG_LIKELY && now - wt->stall_since_us >= o->deadlock_after_us) {
+		/* The evidence now; the end only at --likely-after, and never
+		 * for a join, a queue or a condition (its timeout decides). */
+		if (!wt->likely_captured) {
+			sup_capture_begin(s, CAPTURE_LIKELY, "DEADLOCK (likely)", NULL, now);
+			return;
+		}
+		if (!wt->legit_wait && now - wt->stall_since_us >= o->likely_after_us) {
+			sup_finish_hung(s, "deadlock (likely)", now);
+			return;
+		}
+	}
+after:
+	if (o->capture_after_us > 0 && !wt->after_captured &&
+	    now - s->cur.start_us >= o->capture_after_us)
+		sup_capture_begin(s, CAPTURE_AFTER, "STILL RUNNING",
+				  wt->have_diag ? mt_hang_name(d->hang) : "running", now);
+}
+
+/* The worker's crash handler stopped it: capture its stacks, then let it
+ * die (capture_done sends SIGCONT). A stop without the handler's word is
+ * not ours to judge: the test's timeout will. */
+void sup_worker_stopped(struct super *s, int64_t now)
+{
+	static char signame[16];
+	struct watch *wt = &s->watch;
+
+	if (!s->crash_tid || wt->helper)
+		return;
+	if (s->cur.slot == MT_NONE || s->w.state == MT_W_KILLING) {
+		s->w.stopped = 0;
+		kill(s->w.pid, SIGCONT);
+		return;
+	}
+	wt->helper_done = 0;
+	sup_capture_begin(s, CAPTURE_CRASH, "CRASH", mt_signame(s->crash_sig, signame, sizeof signame),
+			  now);
+	if (!wt->helper) {	/* could not start: do not keep it stopped */
+		s->w.stopped = 0;
+		kill(s->w.pid, SIGCONT);
+	}
+}

@@ -1,0 +1,336 @@
+/* mtest: starting a worker, and a worker's end (src/sup.h tells how the supervisor is cut). */
+#include "sup.h"
+
+extern char **environ;
+
+/* ---- spawning ----------------------------------------------------------- */
+
+static char *arg_copy(struct super *s, size_t *used, const char *a)
+{
+	size_t n = strlen(a) + 1;
+	char *p;
+
+	if (n > sizeof s->argbytes - *used)
+		return NULL;
+	p = s->argbytes + *used;
+	memcpy(p, a, n);
+	*used += n;
+	return p;
+}
+
+/* The worker's command line. Later workers get only the files whose tests
+ * still wait (and pytest's rootdir, so node ids stay the same); a worker
+ * after a failed collection gets the original paths with --ignore for
+ * the files that hung or crashed it. */
+static int build_argv(struct super *s)
+{
+	const struct mt_opts *o = s->o;
+	char opt[MT_PATH_MAX + 16];
+	size_t used = 0;
+	int n = 0, i, ok = 1;
+	uint32_t f;
+
+#define ADD(str) do { if (n >= MT_ARGV_MAX || !(s->argv[n++] = arg_copy(s, &used, (str)))) ok = 0; } while (0)
+	ADD(o->python);
+	ADD("-m");
+	ADD(MT_BOOT_MODULE);
+	ADD("-p");
+	ADD(MT_PLUGIN_MODULE);
+	for (i = 0; i < o->npytest && ok; i++)
+		ADD(o->pytest_args[i]);
+	if (s->table_closed && s->rootdir[0]) {
+		snprintf(opt, sizeof opt, "--rootdir=%s", s->rootdir);
+		ADD(opt);
+		for (f = 0; f < s->run.nf && ok; f++)
+			if (s->run.f[f].pending)
+				ADD(mt_run_str(&s->run, s->run.f[f].abs));
+	} else {
+		for (i = 0; i < o->npaths && ok; i++)
+			ADD(o->paths[i]);
+	}
+	for (i = 0; i < s->nignores && ok; i++) {
+		snprintf(opt, sizeof opt, "--ignore=%s", mt_run_str(&s->run, s->ignore[i]));
+		ADD(opt);
+	}
+	/* Last, so that they win over addopts and the arguments above. */
+	ADD("--capture=fd");
+	ADD("-o");
+	ADD("faulthandler_timeout=0");
+	ADD("--continue-on-collection-errors");
+#undef ADD
+	s->argv[n] = NULL;
+	if (!ok)
+		mt_msg("worker command line too long (MT_ARGV_MAX=%d, MT_ARGV_BYTES=%u)",
+		       MT_ARGV_MAX, MT_ARGV_BYTES);
+	return ok;
+}
+
+static const char *const own_vars[] = {
+	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=",
+	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
+	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=",
+};
+
+static int build_env(struct super *s)
+{
+	size_t used = 0, len;
+	int n = 0, ok = 1;
+	unsigned k;
+	char **e;
+	const char *old_pp = getenv("PYTHONPATH");
+	char tmp[MT_PATH_MAX * 2];
+
+#define PUT(str) do { len = strlen(str) + 1; \
+	if (n >= MT_ENV_MAX || len > sizeof s->envbytes - used) ok = 0; \
+	else { memcpy(s->envbytes + used, (str), len); s->envp[n++] = s->envbytes + used; used += len; } } while (0)
+	for (e = environ; *e && ok; e++) {
+		for (k = 0; k < sizeof own_vars / sizeof own_vars[0]; k++)
+			if (strncmp(*e, own_vars[k], strlen(own_vars[k])) == 0)
+				break;
+		if (k == sizeof own_vars / sizeof own_vars[0])
+			PUT(*e);
+	}
+	snprintf(tmp, sizeof tmp, "MTEST_EVENT_FD=%d", MT_WORKER_EVENT_FD);
+	PUT(tmp);
+	snprintf(tmp, sizeof tmp, "MTEST_CONTROL_FD=%d", MT_WORKER_CONTROL_FD);
+	PUT(tmp);
+	snprintf(tmp, sizeof tmp, "MTEST_TOKEN=%s", s->w.token);
+	PUT(tmp);
+	snprintf(tmp, sizeof tmp, "MTEST_LIMITS=line:%u,text:%u,tail:%u,id:%u,reason:%u,"
+		 "detail:%u,markers:%u,marker:%u", MT_LINE_MAX, MT_TEXT_MAX, MT_TAIL_MAX,
+		 MT_ID_MAX, MT_REASON_MAX - 1, MT_DETAIL_MAX - 1, MT_MARKERS_MAX,
+		 MT_MARKER_NAME_MAX - 1);
+	PUT(tmp);
+	snprintf(tmp, sizeof tmp, "MTEST_WORKER=%d", s->w.num);
+	PUT(tmp);
+	snprintf(tmp, sizeof tmp, RUN_TAG_VAR "=%s", s->run_tag);
+	PUT(tmp);
+	snprintf(tmp, sizeof tmp, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
+		 old_pp ? old_pp : "");
+	PUT(tmp);
+	/* A breakpoint() in a worker without a terminal would wait forever. */
+	PUT("PYTHONBREAKPOINT=0");
+	snprintf(tmp, sizeof tmp, "MTEST_PID=%d", (int)getpid());
+	PUT(tmp);
+	if (s->preload[0]) {
+		const char *old_pl = getenv("LD_PRELOAD");
+
+		snprintf(tmp, sizeof tmp, "LD_PRELOAD=%s%s%s", s->preload,
+			 old_pl && *old_pl ? ":" : "", old_pl ? old_pl : "");
+		PUT(tmp);
+		snprintf(tmp, sizeof tmp, "MTEST_PRELOAD=%s", s->preload);
+		PUT(tmp);
+	}
+#undef PUT
+	s->envp[n] = NULL;
+	if (!ok)
+		mt_msg("worker environment too big (MT_ENV_MAX=%d, MT_ENV_BYTES=%u)",
+		       MT_ENV_MAX, MT_ENV_BYTES);
+	return ok;
+}
+
+static void new_token(struct super *s)
+{
+	unsigned char r[8];
+	unsigned k;
+
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		uint64_t x = (uint64_t)mt_now_us() ^ ((uint64_t)getpid() << 32);
+
+		memcpy(r, &x, sizeof r);
+	}
+	for (k = 0; k < sizeof r; k++)
+		snprintf(s->w.token + 2 * k, 3, "%02x", r[k]);
+}
+
+void sup_spawn(struct super *s, int64_t now)
+{
+	struct mt_worker *w = &s->w;
+
+	mt_worker_reset(w, ++s->nworkers);
+	new_token(s);
+	s->got_config = 0;
+	s->exit_event = 0;
+	s->holders[0] = '\0';
+	s->exit_deadline_us = MT_NEVER;
+	s->collecting_id[0] = s->collecting_path[0] = '\0';
+	s->settled_at_spawn = s->run.decided + s->run.nfiles_bad;
+	sup_inflight_reset(s);
+	mt_names_reset(&s->names);
+	s->interp = 0;
+	s->hexversion = 0;
+	if (!build_argv(s) || !build_env(s)) {
+		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");
+		return;
+	}
+	mt_bundle_quote_argv(s->fp.cmdline, sizeof s->fp.cmdline, s->argv);
+	if (!mt_worker_spawn(w, s->argv, s->envp)) {
+		sup_fatal(s, MT_EXIT_INTERNAL, "cannot start a worker: %s", mt_strerror(errno));
+		return;
+	}
+	w->spawned_us = now;
+	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
+				 now + s->o->collect_timeout_us : MT_NEVER;
+}
+
+/* ---- a worker's end ------------------------------------------------------ */
+
+static void describe_status(int status, char *out, size_t cap)
+{
+	char scratch[16];
+
+	if (WIFSIGNALED(status))
+		snprintf(out, cap, "%s", mt_signame(WTERMSIG(status), scratch, sizeof scratch));
+	else
+		snprintf(out, cap, "exit %d", WEXITSTATUS(status));
+}
+
+void sup_reap(void *ctx)
+{
+	struct super *s = ctx;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
+		if (WIFSTOPPED(status)) {
+			if (pid == s->w.pid)
+				s->w.stopped = 1;
+			continue;
+		}
+		if (pid == s->w.pid && s->w.state != MT_W_DEAD) {
+			s->w.status = status;
+			s->w.died_in = s->w.state;
+			s->w.state = MT_W_DEAD;
+		} else if (pid == s->watch.helper) {
+			s->watch.helper_done = 1;
+			s->watch.helper_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+						 128 + WTERMSIG(status);
+		}
+	}
+}
+
+struct mt_buf left_text;
+char left_bytes[MT_EVENT_TEXT_MAX];
+int left_count;
+
+void sup_on_leftover(void *ctx, const struct mt_proc *p)
+{
+	(void)ctx;
+	if (left_count++ < 6)
+		mt_buf_printf(&left_text, "%s%s (pid %d)", left_count > 1 ? ", " : "", p->comm,
+			      (int)p->pid);
+}
+
+/* Kill every process the worker left behind: setsid daemons and children
+ * re-parented to mtest (a child subreaper) included. */
+void sup_sweep(struct super *s, const char *whose)
+{
+	int alive;
+
+	mt_buf_init(&left_text, left_bytes, sizeof left_bytes, -1);
+	left_count = 0;
+	alive = mt_procs_sweep(0, sup_on_leftover, sup_reap, s);
+	if (left_count)
+		sup_note(s, "leftovers", "%s left %d process%s behind, killed: %s%s", whose,
+			 left_count, left_count == 1 ? "" : "es", left_text.p,
+			 left_count > 6 ? ", ..." : "");
+	if (alive)
+		sup_note(s, "leftovers", "%d process%s of %s could not be killed", alive,
+			 alive == 1 ? "" : "es", whose);
+}
+
+/* The first line of the console tail that says why pytest refused to
+ * start ("...: error: ..."), for a one-line message. */
+static void refusal_line(struct super *s, char *out, size_t cap)
+{
+	char *line, *next, *best = NULL;
+
+	mt_ring_tail(&s->w.console, console_tail, sizeof console_tail);
+	for (line = console_tail; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strstr(line, "error:") || strncmp(line, "ERROR:", 6) == 0) {
+			best = line;
+			if (strstr(line, ": error: "))
+				break;
+		}
+		if (!best && *line)
+			best = line;
+	}
+	snprintf(out, cap, "%s", best ? best : "(no message)");
+}
+
+void sup_worker_dead(struct super *s, int64_t now)
+{
+	struct mt_worker *w = &s->w;
+	char why[64], whose[48], line[512];
+	int by_us = w->killing;
+	uint32_t settled;
+
+	/* Whatever the worker said before dying is in the pipes: hear it. */
+	mt_worker_read_events(w, sup_on_line, s);
+	mt_worker_read_console(w, s->console_fd, &s->console_logged);
+	describe_status(w->status, why, sizeof why);
+	snprintf(whose, sizeof whose, "worker %d (pid %d)", w->num, (int)w->pid);
+
+	if (s->stop == STOP_FATAL) {
+		/* Said already. */
+	} else if (s->cur.slot != MT_NONE) {
+		/* Died in a test. A pytest.exit() is the test's doing too. */
+		sup_read_output(s);
+		s->capture_for_bundle = s->crash_capture[0] ? s->crash_capture : NULL;
+		sup_settle(s, MT_V_CRASHED, s->exit_event ? "pytest.exit" : why,
+			   s->exit_event ? s->exit_msg : "", 1);
+		s->capture_for_bundle = NULL;
+		sup_note(s, "worker", "%s died (%s) in a test; %s", whose, why,
+			 mt_run_left(&s->run) ? "a new worker takes the rest" : "no tests were left");
+	} else if (w->died_in == MT_W_STARTING || w->died_in == MT_W_COLLECTING) {
+		if (s->hopeless) {
+			/* An initial conftest failed: nothing can be collected. */
+			s->table_closed = 1;
+		} else if (!by_us && WIFEXITED(w->status) &&
+			   WEXITSTATUS(w->status) == MT_BOOT_NO_PYTEST) {
+			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) cannot import pytest", s->o->python,
+				  s->o->python_how);
+		} else if (!by_us && !s->got_config && WIFEXITED(w->status) &&
+			   (WEXITSTATUS(w->status) == 4 || WEXITSTATUS(w->status) == 2)) {
+			refusal_line(s, line, sizeof line);
+			sup_fatal(s, MT_EXIT_USAGE, "pytest refused its arguments: %s", line);
+		} else if (s->collecting_id[0] && !by_us) {
+			sup_collection_error(s, s->collecting_id, s->collecting_path, "crashed", why,
+					     NULL);
+			sup_ignore_path(s, s->collecting_path);
+			sup_note(s, "worker", "%s died (%s) collecting %s; it is left out", whose, why,
+				 s->collecting_id);
+		} else if (!by_us) {
+			sup_note(s, "worker", "%s died (%s) before it collected any test", whose, why);
+		}
+	} else if (by_us) {
+		sup_note(s, "worker", "mtest ended %s (%s)%s%s", whose, why,
+			 w->kill_reason[0] ? ": " : "", w->kill_reason);
+	} else if (w->qdone < w->qlen || WIFSIGNALED(w->status)) {
+		sup_note(s, "worker", "%s ended (%s) between tests, with %u of its tests left", whose,
+			 why, w->qlen - w->qdone);
+	}
+	if (s->crash_capture[0])
+		unlink(s->crash_capture);
+	s->crash_capture[0] = '\0';
+	s->crash_tid = 0;
+	mt_worker_close(w);
+	w->state = MT_W_NONE;
+	sup_sweep(s, whose);
+	w->pid = -1;	/* never signal a pid that may be reused */
+
+	settled = s->run.decided + s->run.nfiles_bad;
+	s->deaths = settled == s->settled_at_spawn ? s->deaths + 1 : 0;
+	if (s->deaths >= MT_DEATHS_WITHOUT_PROGRESS && s->stop == STOP_NONE) {
+		snprintf(line, sizeof line, "%d workers in a row ended without a verdict; "
+			 "the last: %s", s->deaths, why);
+		sup_note(s, "worker", "%s", line);
+		s->stop = STOP_NO_PROGRESS;
+		s->stop_reason = "no progress";
+		mt_run_settle_rest(&s->run, "no progress", line);
+	}
+	(void)now;
+}
