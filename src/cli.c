@@ -43,6 +43,16 @@ static const char help_text[] =
 "                         queue gets and condition waits run to their timeout\n"
 "  --capture-after SECS   capture the stacks of any test still running after\n"
 "                         this long, hung or not\n"
+"  --leak-grace SECS      how long after its end a test's threads and\n"
+"                         processes may live before they count as leaked\n"
+"                         (default 0.5)\n"
+"  --restart-on-dirty WHEN  after a leak, a dead session helper, a hang or a\n"
+"                         crash: a fresh worker for the next file (file, the\n"
+"                         default), the next test (test), or none (never)\n"
+"  --isolate WHAT         a fresh worker for every file or every test\n"
+"  --recheck              run each failed, hung or crashed test alone, twice,\n"
+"                         and say whether it fails alone, passes alone\n"
+"                         (order-dependent) or is flaky\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
 "  --report               show the last run (from any directory) and exit\n"
@@ -250,7 +260,8 @@ static void resolve_python(struct mt_opts *o)
 
 enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
-       OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE };
+       OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
+       OPT_RECHECK };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -265,6 +276,10 @@ static const struct option longopts[] = {
 	{ "deadlock-after", required_argument, NULL, OPT_DEADLOCK },
 	{ "likely-after", required_argument, NULL, OPT_LIKELY },
 	{ "capture-after", required_argument, NULL, OPT_CAPTURE },
+	{ "leak-grace", required_argument, NULL, OPT_LEAK },
+	{ "restart-on-dirty", required_argument, NULL, OPT_RESTART },
+	{ "isolate", required_argument, NULL, OPT_ISOLATE },
+	{ "recheck", no_argument, NULL, OPT_RECHECK },
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -285,7 +300,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	const char *refused, *env, *config = NULL;
 	int own_argc, i, c, dashdash = argc, explicit_config = 0, r;
 	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
-		capture = -1;
+		capture = -1, leak = -1;
 	char *end;
 	unsigned long n;
 
@@ -341,6 +356,35 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		case OPT_CAPTURE:
 			if (!duration_opt("capture-after", optarg, &capture))
 				return 0;
+			break;
+		case OPT_LEAK:
+			if (!duration_opt("leak-grace", optarg, &leak))
+				return 0;
+			break;
+		case OPT_RESTART:
+			if (strcmp(optarg, "file") == 0)
+				o->restart_on_dirty = MT_RESTART_FILE;
+			else if (strcmp(optarg, "test") == 0)
+				o->restart_on_dirty = MT_RESTART_TEST;
+			else if (strcmp(optarg, "never") == 0)
+				o->restart_on_dirty = MT_RESTART_NEVER;
+			else {
+				mt_msg("--restart-on-dirty: want file, test or never, got '%s'", optarg);
+				return 0;
+			}
+			break;
+		case OPT_ISOLATE:
+			if (strcmp(optarg, "file") == 0)
+				o->isolate = MT_ISOLATE_FILE;
+			else if (strcmp(optarg, "test") == 0)
+				o->isolate = MT_ISOLATE_TEST;
+			else {
+				mt_msg("--isolate: want file or test, got '%s'", optarg);
+				return 0;
+			}
+			break;
+		case OPT_RECHECK:
+			o->recheck = 1;
 			break;
 		case OPT_MAXTESTS:
 			errno = 0;
@@ -425,6 +469,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->deadlock_after_us = deadlock >= 0 ? deadlock : MT_DEFAULT_DEADLOCK_AFTER_US;
 	o->likely_after_us = likely >= 0 ? likely : 3 * o->deadlock_after_us;
 	o->capture_after_us = capture > 0 ? capture : -1;
+	o->leak_grace_us = leak >= 0 ? leak : MT_DEFAULT_LEAK_GRACE_US;
 	resolve_python(o);
 	return 1;
 }

@@ -33,7 +33,8 @@ void mt_dirt_reset(struct mt_dirt *d, pid_t worker)
 	if (d->hz <= 0)
 		d->hz = 100;
 	d->boot_offset_us = read_clock_us(CLOCK_BOOTTIME) - read_clock_us(CLOCK_MONOTONIC);
-	d->nfx = d->nck = d->nhp = d->nleaked = d->nborn = d->dropped = 0;
+	d->nfx = d->nck = d->nhp = d->nleaked = d->nborn = d->nkids = d->dropped = 0;
+	d->first_test_us = 0;
 }
 
 int64_t mt_dirt_ticks_to_us(const struct mt_dirt *d, unsigned long long start)
@@ -55,6 +56,8 @@ void mt_dirt_thread(struct mt_dirt *d, pid_t tid, uint32_t slot)
 	d->born[i].tid = tid;
 	d->born[i].slot = slot;
 }
+
+static void watch(struct mt_dirt *d, pid_t pid, unsigned long long start, const char *comm);
 
 void mt_dirt_fixture(struct mt_dirt *d, int64_t key, const char *name, const char *scope,
 		     const int *tids, int nt, const int *pids, const unsigned long long *starts,
@@ -80,8 +83,11 @@ void mt_dirt_fixture(struct mt_dirt *d, int64_t key, const char *name, const cha
 		f->t[i].start = 0;
 	}
 	for (i = 0; i < f->np; i++) {
+		struct mt_proc st;
+
 		f->p[i].pid = pids[i];
 		f->p[i].start = starts[i];
+		watch(d, pids[i], starts[i], mt_proc_stat(pids[i], &st) ? st.comm : name);
 	}
 }
 
@@ -255,6 +261,16 @@ static void mark_reported(struct mt_dirt *d, const struct seen *x)
 	}
 }
 
+static int check_of(const struct mt_dirt *d, uint32_t slot)
+{
+	int k;
+
+	for (k = 0; k < d->nck; k++)
+		if (d->ck[k].slot == slot)
+			return k;
+	return -1;
+}
+
 /* Which check's test started this thread or process? */
 static int owner_check(const struct mt_dirt *d, const struct seen *x)
 {
@@ -263,19 +279,18 @@ static int owner_check(const struct mt_dirt *d, const struct seen *x)
 
 	if (x->thread)
 		for (i = 0; i < d->nborn; i++)
-			if (d->born[i].tid == x->pid) {
-				int k;
-
-				for (k = 0; k < d->nck; k++)
-					if (d->ck[k].slot == d->born[i].slot)
-						return k;
-				return -1;
-			}
-	/* By start time: the kernel counts in clock ticks (10 ms at 100 Hz),
-	 * so a window is widened by one tick on each side. */
+			if (d->born[i].tid == x->pid)
+				return check_of(d, d->born[i].slot);
+	for (i = 0; !x->thread && i < d->nkids; i++)
+		if (d->kids[i].pid == x->pid && d->kids[i].start == x->start)
+			return check_of(d, d->kids[i].slot);
+	/* By start time. The kernel counts it in clock ticks (10 ms at
+	 * 100 Hz), rounded down: the birth lies in [born, born + tick). The
+	 * test is the last one that started before that interval ended and
+	 * had not ended before it began. */
 	born = mt_dirt_ticks_to_us(d, x->start);
-	for (i = 0; i < d->nck; i++)
-		if (born >= d->ck[i].start_us - tick_us && born <= d->ck[i].end_us + tick_us)
+	for (i = d->nck - 1; i >= 0; i--)
+		if (d->ck[i].start_us <= born + tick_us && d->ck[i].end_us >= born - tick_us)
 			return i;
 	/* A fixture that ended in a test's teardown left it behind. */
 	for (i = 0; i < d->nfx; i++) {
@@ -296,7 +311,10 @@ static int owner_check(const struct mt_dirt *d, const struct seen *x)
 	return -1;
 }
 
-static void cmdline(pid_t pid, const char *comm, char *out, size_t cap)
+/* Returns 1 if the command line was read, 0 if `comm` stands in. Right
+ * after a vfork and exec, the new program's arguments are briefly not set
+ * up yet, and read as nothing: callers try again later. */
+static int cmdline(pid_t pid, const char *comm, char *out, size_t cap)
 {
 	char path[64], text[512];
 	ssize_t n, i;
@@ -304,20 +322,54 @@ static void cmdline(pid_t pid, const char *comm, char *out, size_t cap)
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
 	n = mt_read_file(path, text, sizeof text);
 	if (n <= 0) {
-		snprintf(out, cap, "%s", comm);
-		return;
+		/* The executable is known from the start of the exec. */
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+		n = readlink(path, text, sizeof text - 1);
+		if (n > 0) {
+			text[n] = '\0';
+			snprintf(out, cap, "%s", text);
+		} else if (comm != out) {
+			snprintf(out, cap, "%s", comm);
+		}
+		return 0;
 	}
 	for (i = 0; i < n - 1; i++)
 		if (text[i] == '\0')
 			text[i] = ' ';
 	snprintf(out, cap, "%s", text);
+	return 1;
+}
+
+/* Watch a long-lived child for its death. */
+static void watch(struct mt_dirt *d, pid_t pid, unsigned long long start, const char *comm)
+{
+	int k;
+
+	for (k = 0; k < d->nhp; k++)
+		if (d->hp[k].pid == pid && d->hp[k].start == start)
+			return;
+	if (d->nhp == MT_HELPERS_MAX) {
+		d->dropped++;
+		return;
+	}
+	d->hp[d->nhp].pid = pid;
+	d->hp[d->nhp].start = start;
+#ifdef SYS_pidfd_open
+	d->hp[d->nhp].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (d->hp[d->nhp].pidfd >= 0)
+		fcntl(d->hp[d->nhp].pidfd, F_SETFD, FD_CLOEXEC);
+#else
+	d->hp[d->nhp].pidfd = -1;
+#endif
+	d->hp[d->nhp].cmd_known = cmdline(pid, comm, d->hp[d->nhp].cmd, sizeof d->hp[0].cmd);
+	d->nhp++;
 }
 
 void mt_dirt_test_end(struct mt_dirt *d, uint32_t slot, int64_t start_us, int64_t end_us,
 		      int64_t grace_us, int64_t now)
 {
 	struct mt_check *c;
-	int i, k;
+	int i;
 
 	if (d->nck == MT_CHECKS_MAX) {
 		d->dropped++;	/* the oldest check goes first, unchecked */
@@ -325,41 +377,47 @@ void mt_dirt_test_end(struct mt_dirt *d, uint32_t slot, int64_t start_us, int64_
 		d->nck--;
 	}
 	c = &d->ck[d->nck++];
+	if (!d->first_test_us)
+		d->first_test_us = start_us;
 	c->slot = slot;
 	c->start_us = start_us;
 	c->end_us = end_us;
 	c->due_us = now + grace_us;
 
-	/* Children alive across this boundary (born before this test) are
-	 * the session's helpers: watch them for their death. */
-	nseen = 0;
-	scan_children(d->worker, 0);
+	/* A command line may be unreadable for an instant after a fork. */
+	for (i = 0; i < d->nhp; i++)
+		if (!d->hp[i].cmd_known)
+			d->hp[i].cmd_known = cmdline(d->hp[i].pid, d->hp[i].cmd, d->hp[i].cmd,
+						     sizeof d->hp[i].cmd);
+
+	/* Processes first seen now were born in this test (the scan at the
+	 * last boundary did not see them): finer than start times in clock
+	 * ticks. Those born before any test (at import) and alive across a
+	 * boundary are the session's helpers: watch them for their death
+	 * (fixtures' own are watched from the plugin's word, mt_dirt_fixture).
+	 * Others born in a test are leaks, not helpers. */
+	scan(d);	/* the worker's processes, and daemons adopted by mtest */
 	for (i = 0; i < nseen; i++) {
 		struct seen *x = &seen[i];
-		int64_t born = mt_dirt_ticks_to_us(d, x->start);
+		int k, known = 0;
 
-		if (born >= start_us - (int64_t)(1000000 / d->hz) || reported(d, x))
+		if (x->thread)
 			continue;
-		for (k = 0; k < d->nhp && !(d->hp[k].pid == x->pid && d->hp[k].start == x->start);
-		     k++)
-			;
-		if (k < d->nhp)
+		for (k = 0; k < d->nkids; k++)
+			known |= d->kids[k].pid == x->pid && d->kids[k].start == x->start;
+		if (known || reported(d, x))
 			continue;
-		if (d->nhp == MT_HELPERS_MAX) {
-			d->dropped++;
-			continue;
+		if (mt_dirt_ticks_to_us(d, x->start) >= d->first_test_us -
+							 (int64_t)(1000000 / d->hz)) {
+			if (d->nkids < (int)(sizeof d->kids / sizeof d->kids[0])) {
+				d->kids[d->nkids].pid = x->pid;
+				d->kids[d->nkids].start = x->start;
+				d->kids[d->nkids].slot = slot;
+				d->nkids++;
+			}
+		} else if (x->ppid == d->worker || x->ppid == getpid()) {
+			watch(d, x->pid, x->start, x->name);
 		}
-		d->hp[d->nhp].pid = x->pid;
-		d->hp[d->nhp].start = x->start;
-#ifdef SYS_pidfd_open
-		d->hp[d->nhp].pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
-		if (d->hp[d->nhp].pidfd >= 0)
-			fcntl(d->hp[d->nhp].pidfd, F_SETFD, FD_CLOEXEC);
-#else
-		d->hp[d->nhp].pidfd = -1;
-#endif
-		cmdline(x->pid, x->name, d->hp[d->nhp].cmd, sizeof d->hp[0].cmd);
-		d->nhp++;
 	}
 }
 
@@ -502,6 +560,27 @@ int mt_dirt_helpers_dead(struct mt_dirt *d, struct mt_helper_death *out, int max
 	}
 	d->nhp = keep;
 	return n;
+}
+
+uint32_t mt_dirt_born_in(const struct mt_dirt *d, pid_t pid, unsigned long long start)
+{
+	int i;
+
+	for (i = 0; i < d->nkids; i++)
+		if (d->kids[i].pid == pid && d->kids[i].start == start)
+			return d->kids[i].slot;
+	return MT_NONE;
+}
+
+int mt_dirt_fixture_ended_owns(const struct mt_dirt *d, pid_t pid)
+{
+	int i, k;
+
+	for (i = 0; i < d->nfx; i++)
+		for (k = 0; d->fx[i].ended && k < d->fx[i].np; k++)
+			if (d->fx[i].p[k].pid == pid)
+				return 1;
+	return 0;
 }
 
 void mt_dirt_close(struct mt_dirt *d)

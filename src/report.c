@@ -19,6 +19,7 @@
 struct replay {
 	struct mt_run run;
 	struct mt_notes notes;
+	struct mt_dirties dirties;
 	struct mt_meta meta;
 	struct mt_json js;
 	int ended;
@@ -77,6 +78,40 @@ static void replay_test(struct replay *p)
 		mt_run_decide_unstored(&p->run, p->id, &v);
 	else
 		mt_run_decide(&p->run, slot, &v);
+	/* Which dirty event it started after: its shadow, or its restart. */
+	if (mt_json_get_int(j, 0, "dirty_event", &x) && x >= 1 && x <= p->dirties.n) {
+		mt_json_get_str(j, 0, "started", p->kind, sizeof p->kind);
+		if (strcmp(p->kind, "dirty") == 0)
+			p->dirties.d[x - 1].shadow++;
+		else if (strcmp(p->kind, "restarted") == 0)
+			p->dirties.d[x - 1].restarted = 1;
+	}
+}
+
+static void replay_dirty(struct replay *p)
+{
+	struct mt_dirty *d;
+
+	if (p->dirties.n == MT_DIRTY_MAX) {
+		p->dirties.dropped++;
+		return;
+	}
+	d = &p->dirties.d[p->dirties.n++];
+	d->id = p->dirties.n;
+	d->shadow = 0;
+	d->restarted = 0;
+	mt_json_get_str(&p->js, 0, "cause", d->cause, sizeof d->cause);
+}
+
+static void replay_recheck(struct replay *p)
+{
+	uint32_t slot;
+
+	mt_json_get_str(&p->js, 0, "id", p->id, sizeof p->id);
+	mt_json_get_str(&p->js, 0, "class", p->verdict, sizeof p->verdict);
+	slot = mt_run_find(&p->run, MT_KIND_TEST, p->id);
+	if (slot != MT_NONE)
+		p->run.t[slot].recheck = mt_run_intern(&p->run, p->verdict);
 }
 
 static void replay_line(struct replay *p, const char *s, size_t n)
@@ -93,6 +128,10 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 		p->last_wall_us = x;
 	if (strcmp(type, "test") == 0) {
 		replay_test(p);
+	} else if (strcmp(type, "dirty") == 0) {
+		replay_dirty(p);
+	} else if (strcmp(type, "recheck_class") == 0) {
+		replay_recheck(p);
 	} else if (strcmp(type, "run_start") == 0) {
 		p->meta.start_wall_us = x;
 		if (mt_json_get_int(j, 0, "pid", &x))
@@ -179,6 +218,7 @@ int mt_report_main(const struct mt_opts *o)
 	}
 	memset(&p->meta, 0, sizeof p->meta);
 	p->notes.len = p->notes.dropped = 0;
+	p->dirties.n = p->dirties.dropped = 0;
 	p->ended = 0;
 	p->meta.vmhwm_kb = -1;
 	mt_run_init(&p->run, NULL, NULL);
@@ -191,6 +231,7 @@ int mt_report_main(const struct mt_opts *o)
 	p->meta.pytest = p->pytest;
 	p->meta.last_dir = sd.last;
 	p->meta.notes = &p->notes;
+	p->meta.dirties = &p->dirties;
 	if (p->ended) {
 		p->meta.state = MT_RUN_DONE;
 		code = p->meta.exit_code;

@@ -134,6 +134,12 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 		}
 		if (*tb && v != MT_V_HUNG && v != MT_V_CRASHED)
 			tail_lines(o, tb, TB_LINES, "  | ");
+		if (t->recheck && *mt_run_str(r, t->recheck))
+			mt_buf_printf(o, "  recheck: %s%s\n", mt_run_str(r, t->recheck),
+				      strcmp(mt_run_str(r, t->recheck), "passes alone") == 0 ?
+				      " (order-dependent: earlier tests polluted it)" :
+				      strcmp(mt_run_str(r, t->recheck), "flaky") == 0 ?
+				      " (passed once, failed once)" : "");
 		if (*bundle)
 			mt_buf_printf(o, "  bundle: %s\n", bundle);
 	}
@@ -230,6 +236,20 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 	list_tests(o, r, MT_V_HUNG, MT_KIND_TEST, "hung", color);
 	list_tests(o, r, MT_V_CRASHED, MT_KIND_TEST, "crashed", color);
 	list_not_run(o, r, color);
+	if (m->dirties && m->dirties->n) {
+		mt_buf_printf(o, "\n## dirty events (%d)\n\n", m->dirties->n);
+		for (i = 0; i < (uint32_t)m->dirties->n; i++) {
+			const struct mt_dirty *d = &m->dirties->d[i];
+
+			mt_buf_printf(o, "- #%d ", d->id);
+			mt_buf_line(o, d->cause, WIDTH * 3);
+			mt_buf_printf(o, "\n  %u test%s ran in its shadow%s\n", d->shadow,
+				      d->shadow == 1 ? "" : "s",
+				      d->restarted ? "; then a fresh worker" : "");
+		}
+		if (m->dirties->dropped)
+			mt_buf_printf(o, "- ... %d more (MT_DIRTY_MAX)\n", m->dirties->dropped);
+	}
 	if (m->notes && (m->notes->len || m->notes->dropped)) {
 		mt_buf_puts(o, "\n## run events\n\n");
 		for (i = 0; i < m->notes->len; i++) {

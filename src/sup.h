@@ -31,6 +31,7 @@
 
 #include "mtest/bundle.h"
 #include "mtest/capture.h"
+#include "mtest/dirt.h"
 #include "mtest/clock.h"
 #include "mtest/events.h"
 #include "mtest/fsx.h"
@@ -61,6 +62,8 @@ enum stop {
 /* The test a worker is running. */
 struct inflight {
 	uint32_t slot;		/* MT_NONE when idle */
+	const char *started;	/* "clean", "dirty" or "restarted" */
+	int started_event;	/* the dirty event's id, or 0 */
 	int64_t start_us, start_wall_us, deadline_us, timeout_us;
 	struct mt_phases ph;
 	char crash[MT_DETAIL_MAX];
@@ -101,6 +104,12 @@ struct watch {
 	char headline[MT_DETAIL_MAX];
 };
 
+/* A test that --recheck runs alone, twice. */
+struct recheck {
+	uint32_t slot;
+	unsigned char v[2];		/* the two verdicts, MT_V_NONE until known */
+};
+
 struct super {
 	const struct mt_opts *o;
 	struct mt_statedir sd;
@@ -118,6 +127,18 @@ struct super {
 	long hexversion;
 	int ncaptures;
 	const char *capture_for_bundle;	/* stacks to put in the next bundle */
+
+	struct mt_dirt dirt;		/* leaks and helpers of the current worker */
+	int64_t dirt_next_us;		/* next leak check or helper poll */
+	struct mt_dirties dirties;
+	int active_dirty;		/* unresolved event of this worker, or -1 */
+	int restart_for;		/* the event the last worker retired for, or -1 */
+	int fence_waiting;		/* a fence waits for leak checks */
+	char hung_id[MT_ID_MAX + 32];	/* the test the worker was killed for */
+
+	int rechecking;			/* the main run is over: rechecks */
+	int nrc, rc_index, rc_attempt;
+	struct recheck rc[MT_RECHECKS_MAX];
 	char preload[MT_PATH_MAX];	/* the crash handler, "" if not found */
 	pid_t crash_tid;		/* the worker's crash handler spoke */
 	int crash_sig;
@@ -200,5 +221,20 @@ void sup_test_timeout(struct super *s, int64_t now);
 
 void sup_collection_error(struct super *s, const char *id, const char *path,
 			  const char *reason, const char *detail, const char *text);
+
+/* sup_dirt.c */
+void sup_dirt_spawned(struct super *s);
+void sup_dirt_test_start(struct super *s);
+void sup_dirt_test_end(struct super *s, uint32_t slot, int64_t now);
+void sup_dirt_timer(struct super *s, int64_t now);
+void sup_dirt_helpers(struct super *s, int64_t now);
+void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed);
+int sup_dirty_event(struct super *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sup_fence(struct super *s);
+void sup_fence_answer(struct super *s);
+int sup_fence_every_test(const struct super *s);
+int sup_recheck_next(struct super *s, int64_t now);
+void sup_recheck_result(struct super *s, const struct mt_vinfo *v);
+void sup_orphan(struct super *s, const struct mt_proc *p);
 
 #endif

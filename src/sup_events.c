@@ -10,8 +10,15 @@ static uint32_t item_file(struct super *s, uint32_t item)
 	return slot == MT_NONE ? MT_NONE : s->run.t[slot].file;
 }
 
+/* A fence between two queued items: at each file boundary, and at every
+ * test when workers are retired (or isolated) test by test. */
+static int fence_between(struct super *s, uint32_t a, uint32_t b)
+{
+	return sup_fence_every_test(s) || item_file(s, a) != item_file(s, b);
+}
+
 /* Keep about two batches of tests queued in the worker, with a fence at
- * each file boundary; "e" once all are sent. */
+ * each boundary where it may be retired; "e" once all are sent. */
 void sup_top_up(struct super *s)
 {
 	struct mt_worker *w = &s->w;
@@ -23,13 +30,11 @@ void sup_top_up(struct super *s)
 		return;
 	while (w->qsent < w->qlen && w->qsent - w->qdone < 2 * MT_CONTROL_BATCH) {
 		mt_buf_init(&b, line, sizeof line, -1);
-		if (w->qsent > 0 &&
-		    item_file(s, w->queue[w->qsent]) != item_file(s, w->queue[w->qsent - 1]))
+		if (w->qsent > 0 && fence_between(s, w->queue[w->qsent - 1], w->queue[w->qsent]))
 			mt_buf_puts(&b, "f\n");
 		mt_buf_putc(&b, 'r');
 		for (sent = 0; w->qsent < w->qlen && sent < MT_CONTROL_BATCH; sent++) {
-			if (sent && item_file(s, w->queue[w->qsent]) !=
-					    item_file(s, w->queue[w->qsent - 1]))
+			if (sent && fence_between(s, w->queue[w->qsent - 1], w->queue[w->qsent]))
 				break;	/* the fence goes on the next line */
 			mt_buf_printf(&b, " %u", w->queue[w->qsent++]);
 		}
@@ -240,9 +245,13 @@ static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
 	w->qlen = 0;
 	for (k = 0; k < w->nitems; k++) {
 		slot = w->map[k];
-		if (slot != MT_NONE && s->run.t[slot].verdict == MT_V_NONE &&
-		    !s->run.t[slot].started)
+		if (slot == MT_NONE)
+			continue;
+		if (s->rechecking ? slot == s->rc[s->rc_index].slot :
+		    s->run.t[slot].verdict == MT_V_NONE && !s->run.t[slot].started)
 			w->queue[w->qlen++] = k;
+		if (s->rechecking && w->qlen)
+			break;
 	}
 	w->state = MT_W_RUNNING;
 	sup_top_up(s);
@@ -263,11 +272,14 @@ static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 	sup_inflight_reset(s);
 	c->slot = slot;
 	s->run.t[slot].started = 1;
+	if (!s->rechecking)
+		s->run.t[slot].start_us = now;
 	c->start_us = now;
 	c->start_wall_us = mt_wall_us();
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
 	sup_watch_reset(s, now);
+	sup_dirt_test_start(s);
 	mt_progress_start(&s->prog, &s->run, slot, now);
 }
 
@@ -322,22 +334,20 @@ static void ev_done(struct super *s, const struct mt_event *e)
 	char reason[MT_REASON_MAX + 16], extra[MT_REASON_MAX + 32], detail[MT_DETAIL_MAX + 64];
 	enum mt_verdict v;
 
+	uint32_t slot = c->slot;
+
 	(void)e;
 	s->w.qdone++;
-	if (c->slot != MT_NONE) {
+	if (slot != MT_NONE) {
 		v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 		if (extra[0])
 			snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);
 		else
 			snprintf(detail, sizeof detail, "%s", c->crash);
 		sup_settle(s, v, reason, detail, 0);
+		sup_dirt_test_end(s, slot, mt_now_us());
 	}
 	sup_top_up(s);
-}
-
-static void ev_fence(struct super *s)
-{
-	mt_worker_send(&s->w, s->stop == STOP_NONE ? "g\n" : "s\n", 2);
 }
 
 static void ev_exit(struct super *s, const struct mt_event *e)
@@ -363,7 +373,7 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	case MT_EV_START: ev_start(s, e, now); break;
 	case MT_EV_PHASE: ev_phase(s, e); break;
 	case MT_EV_DONE: ev_done(s, e); break;
-	case MT_EV_FENCE: ev_fence(s); break;
+	case MT_EV_FENCE: sup_fence(s); break;
 	case MT_EV_EXIT: ev_exit(s, e); break;
 	case MT_EV_BYE:
 		snprintf(s->holders, sizeof s->holders, "%s", e->threads);
@@ -385,6 +395,14 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		break;
 	case MT_EV_THREAD:
 		mt_names_set(&s->names, (pid_t)e->tid, e->name, e->daemon);
+		mt_dirt_thread(&s->dirt, (pid_t)e->tid, s->cur.slot);
+		break;
+	case MT_EV_FIXTURE:
+		mt_dirt_fixture(&s->dirt, e->key, e->name, e->scope, e->tids, e->ntids, e->pids,
+				e->pid_starts, e->npids);
+		break;
+	case MT_EV_FIXTURE_END:
+		mt_dirt_fixture_end(&s->dirt, e->key, s->cur.slot);
 		break;
 	case MT_EV_FATAL:
 		s->crash_tid = (pid_t)e->tid;

@@ -59,6 +59,11 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		mt_rec_str(b, "bundle", v->bundle, 2048);
 	if (v->capture && *v->capture)
 		mt_rec_str(b, "capture", v->capture, 2048);
+	if (v->started) {
+		mt_rec_str(b, "started", v->started, 16);
+		if (v->dirty_event)
+			mt_rec_int(b, "dirty_event", v->dirty_event);
+	}
 	mt_records_end(&s->rec, now);
 	mt_progress_verdict(&s->prog, r, slot, id, v, now);
 }
@@ -171,6 +176,13 @@ void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason,
 	v.end_wall_us = mt_wall_us();
 	v.worker = s->w.num;
 	v.attempt = 1;
+	v.started = c->started;
+	v.dirty_event = c->started_event;
+	if (s->rechecking) {
+		sup_recheck_result(s, &v);
+		sup_inflight_reset(s);
+		return;
+	}
 	sup_bundle(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, c->fail, with_output,
 		   name, sizeof name);
 	sup_keep_capture(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,

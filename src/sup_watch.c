@@ -97,6 +97,7 @@ void sup_finish_hung(struct super *s, const char *reason, int64_t now)
 	struct watch *wt = &s->watch;
 
 	sup_read_output(s);	/* before the kill takes it */
+	snprintf(s->hung_id, sizeof s->hung_id, "%s", mt_run_str(&s->run, s->run.t[s->cur.slot].id));
 	s->capture_for_bundle = wt->kept[0] ? wt->kept : NULL;
 	sup_settle(s, MT_V_HUNG, reason, wt->headline, 1);
 	s->capture_for_bundle = NULL;

@@ -38,7 +38,13 @@ static int build_argv(struct super *s)
 	ADD(MT_PLUGIN_MODULE);
 	for (i = 0; i < o->npytest && ok; i++)
 		ADD(o->pytest_args[i]);
-	if (s->table_closed && s->rootdir[0]) {
+	if (s->rechecking) {
+		/* One test, alone: its file, and only it is sent. */
+		snprintf(opt, sizeof opt, "--rootdir=%s", s->rootdir);
+		ADD(opt);
+		f = s->run.t[s->rc[s->rc_index].slot].file;
+		ADD(mt_run_str(&s->run, s->run.f[f].abs));
+	} else if (s->table_closed && s->rootdir[0]) {
 		snprintf(opt, sizeof opt, "--rootdir=%s", s->rootdir);
 		ADD(opt);
 		for (f = 0; f < s->run.nf && ok; f++)
@@ -169,6 +175,7 @@ void sup_spawn(struct super *s, int64_t now)
 		return;
 	}
 	w->spawned_us = now;
+	sup_dirt_spawned(s);
 	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
 				 now + s->o->collect_timeout_us : MT_NEVER;
 }
@@ -215,7 +222,7 @@ int left_count;
 
 void sup_on_leftover(void *ctx, const struct mt_proc *p)
 {
-	(void)ctx;
+	sup_orphan(ctx, p);
 	if (left_count++ < 6)
 		mt_buf_printf(&left_text, "%s%s (pid %d)", left_count > 1 ? ", " : "", p->comm,
 			      (int)p->pid);
@@ -280,9 +287,12 @@ void sup_worker_dead(struct super *s, int64_t now)
 		/* Died in a test. A pytest.exit() is the test's doing too. */
 		sup_read_output(s);
 		s->capture_for_bundle = s->crash_capture[0] ? s->crash_capture : NULL;
+		snprintf(line, sizeof line, "crashed (%s) in %s", why,
+			 mt_run_str(&s->run, s->run.t[s->cur.slot].id));
 		sup_settle(s, MT_V_CRASHED, s->exit_event ? "pytest.exit" : why,
 			   s->exit_event ? s->exit_msg : "", 1);
 		s->capture_for_bundle = NULL;
+		sup_dirt_worker_gone(s, line, 1);
 		sup_note(s, "worker", "%s died (%s) in a test; %s", whose, why,
 			 mt_run_left(&s->run) ? "a new worker takes the rest" : "no tests were left");
 	} else if (w->died_in == MT_W_STARTING || w->died_in == MT_W_COLLECTING) {
@@ -309,10 +319,16 @@ void sup_worker_dead(struct super *s, int64_t now)
 	} else if (by_us) {
 		sup_note(s, "worker", "mtest ended %s (%s)%s%s", whose, why,
 			 w->kill_reason[0] ? ": " : "", w->kill_reason);
-	} else if (w->qdone < w->qlen || WIFSIGNALED(w->status)) {
+		if (s->hung_id[0]) {
+			snprintf(line, sizeof line, "was ended by mtest: %s hung", s->hung_id);
+			sup_dirt_worker_gone(s, line, 1);
+		}
+	} else if (!w->retiring && (w->qdone < w->qlen || WIFSIGNALED(w->status))) {
 		sup_note(s, "worker", "%s ended (%s) between tests, with %u of its tests left", whose,
 			 why, w->qlen - w->qdone);
 	}
+	sup_dirt_worker_gone(s, NULL, 0);	/* no-op after the calls above */
+	s->hung_id[0] = '\0';
 	if (s->crash_capture[0])
 		unlink(s->crash_capture);
 	s->crash_capture[0] = '\0';
@@ -323,7 +339,7 @@ void sup_worker_dead(struct super *s, int64_t now)
 	w->pid = -1;	/* never signal a pid that may be reused */
 
 	settled = s->run.decided + s->run.nfiles_bad;
-	s->deaths = settled == s->settled_at_spawn ? s->deaths + 1 : 0;
+	s->deaths = settled == s->settled_at_spawn && !s->rechecking ? s->deaths + 1 : 0;
 	if (s->deaths >= MT_DEATHS_WITHOUT_PROGRESS && s->stop == STOP_NONE) {
 		snprintf(line, sizeof line, "%d workers in a row ended without a verdict; "
 			 "the last: %s", s->deaths, why);

@@ -38,6 +38,8 @@ static int64_t next_deadline(struct super *s)
 #define MIN(x) do { if ((x) < d) d = (x); } while (0)
 	MIN(s->rec.sync_due_us);
 	MIN(s->prog.next_tick_us);
+	if (s->w.state == MT_W_RUNNING || s->w.state == MT_W_STOPPING)
+		MIN(s->dirt_next_us);
 	switch (s->w.state) {
 	case MT_W_STARTING:
 	case MT_W_COLLECTING:
@@ -71,6 +73,9 @@ static void on_timers(struct super *s, int64_t now)
 
 	if (now >= s->rec.sync_due_us)
 		mt_records_sync(&s->rec);
+	if (now >= s->dirt_next_us &&
+	    (w->state == MT_W_RUNNING || w->state == MT_W_STOPPING))
+		sup_dirt_timer(s, now);
 	if (now >= s->prog.next_tick_us)
 		mt_progress_tick(&s->prog, &s->run, now);
 	if (now >= s->run_deadline_us) {
@@ -169,7 +174,8 @@ static int advance(struct super *s, int64_t now)
 	if (s->stop != STOP_NONE)
 		return 0;
 	if (s->table_closed && mt_run_left(&s->run) == 0)
-		return 0;
+		/* Every test has its verdict; --recheck runs the bad ones. */
+		return s->o->recheck && sup_recheck_next(s, now) && w->state != MT_W_NONE;
 	sup_spawn(s, now);
 	return w->state != MT_W_NONE;
 }
@@ -189,10 +195,11 @@ static void coalesce(struct super *s)
 
 static int loop(struct super *s)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[4 + MT_HELPERS_MAX];
+	int helper_fds[MT_HELPERS_MAX];
 	struct mt_worker *w = &s->w;
 	int64_t now, deadline;
-	int n, timeout_ms, r;
+	int n, nh, timeout_ms, r, i, dead_helper;
 
 	for (;;) {
 		now = mt_now_us();
@@ -203,6 +210,11 @@ static int loop(struct super *s)
 		pfd[n++] = (struct pollfd){ .fd = w->ev_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = w->con_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = w->ctl_len ? w->ctl_fd : -1, .events = POLLOUT };
+		/* A session helper's pidfd turns readable when it dies. */
+		nh = w->state == MT_W_NONE ? 0 : mt_dirt_helper_fds(&s->dirt, helper_fds,
+								    MT_HELPERS_MAX);
+		for (i = 0; i < nh; i++)
+			pfd[n++] = (struct pollfd){ .fd = helper_fds[i], .events = POLLIN };
 		deadline = next_deadline(s);
 		timeout_ms = deadline == MT_NEVER ? -1 :
 			     deadline <= now ? 0 :
@@ -225,6 +237,10 @@ static int loop(struct super *s)
 				mt_worker_read_console(w, s->console_fd, &s->console_logged);
 			if (pfd[3].revents)
 				mt_worker_flush(w);
+			for (i = 4, dead_helper = 0; i < n; i++)
+				dead_helper |= pfd[i].revents != 0;
+			if (dead_helper)
+				sup_dirt_helpers(s, now);
 		}
 		on_timers(s, mt_now_us());
 	}
@@ -359,6 +375,8 @@ static int startup(struct super *s, const struct mt_opts *o)
 	s->start_wall_us = mt_wall_us();
 	s->run_deadline_us = o->run_timeout_us > 0 ? s->start_us + o->run_timeout_us : MT_NEVER;
 	s->suite_timeout_us = -1;
+	s->active_dirty = s->restart_for = -1;
+	s->dirt_next_us = MT_NEVER;
 	s->console_fd = -1;
 	s->rec.fd = -1;
 	s->rec.sync_due_us = MT_NEVER;
@@ -449,6 +467,7 @@ static void finish(struct super *s, int code)
 	m.last_dir = s->sd.last;
 	m.vmhwm_kb = vmhwm_kb();
 	m.notes = &s->notes;
+	m.dirties = &s->dirties;
 
 	b = mt_records_begin(&s->rec, "run_end");
 	mt_rec_int(b, "exit", code);

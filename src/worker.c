@@ -22,6 +22,7 @@ void mt_worker_reset(struct mt_worker *w, int num)
 	w->spawned_us = 0;
 	w->status = 0;
 	w->killing = 0;
+	w->retiring = 0;
 	w->kill_reason[0] = '\0';
 	w->stopped = 0;
 	w->kill_sent = 0;

@@ -13,6 +13,10 @@
 #define MT_DEFAULT_KILL_GRACE_US (5 * 1000000LL)
 #define MT_DEFAULT_COLLECT_TIMEOUT_US (60 * 1000000LL)
 #define MT_DEFAULT_DEADLOCK_AFTER_US (5 * 1000000LL)
+#define MT_DEFAULT_LEAK_GRACE_US (500 * 1000LL)
+
+enum mt_restart { MT_RESTART_FILE = 0, MT_RESTART_TEST, MT_RESTART_NEVER };
+enum mt_isolate { MT_ISOLATE_NONE = 0, MT_ISOLATE_FILE, MT_ISOLATE_TEST };
 
 enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN,
 			MT_PROGRESS_QUIET };
@@ -32,6 +36,10 @@ struct mt_opts {
 	int64_t deadlock_after_us;	/* a certain deadlock ends the test */
 	int64_t likely_after_us;	/* a likely one, unless a legitimate wait */
 	int64_t capture_after_us;	/* stacks of any test running longer; -1 */
+	int64_t leak_grace_us;		/* how long a test's threads may outlive it */
+	enum mt_restart restart_on_dirty;
+	enum mt_isolate isolate;
+	int recheck;
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */
 	int npaths;

@@ -29,6 +29,8 @@ enum mt_ev {
 	MT_EV_WARN,
 	MT_EV_THREAD,
 	MT_EV_FATAL,		/* from the preloaded crash handler */
+	MT_EV_FIXTURE,		/* a module or session fixture owns these */
+	MT_EV_FIXTURE_END,
 };
 
 #define MT_EV_TEXT (MT_TEXT_MAX + 256)
@@ -47,7 +49,12 @@ struct mt_event {
 	int phase, outcome, wasxfail;
 	int conftest, initial, aborted;	/* of a collection error */
 	int daemon;
-	int64_t tid, hexversion, sig;
+	int64_t tid, hexversion, sig, key;
+	int ntids, npids;
+	int tids[32];
+	int pids[32];
+	unsigned long long pid_starts[32];
+	char scope[16];
 	uint64_t interp;
 	int nmarkers;
 	char markers[MT_MARKERS_MAX][MT_MARKER_NAME_MAX];

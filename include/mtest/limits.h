@@ -88,6 +88,18 @@
 /* A capture helper that has not finished after this long is killed. */
 #define MT_CAPTURE_TIMEOUT_US 10000000
 
+/* Dirty state (docs/dirt.md): module and session fixtures that own
+ * threads or processes, and how many of each one reports; tests whose
+ * leak check waits; long-lived children watched for their death; dirty
+ * events of a run; tests rechecked by --recheck. */
+#define MT_FIXTURES_MAX 64
+#define MT_FIXTURE_ITEMS 32
+#define MT_CHECKS_MAX 512
+#define MT_HELPERS_MAX 16
+#define MT_LEAKED_MAX 256
+#define MT_DIRTY_MAX 128
+#define MT_RECHECKS_MAX 256
+
 /* How long mtest lets a running worker's events gather before reading
  * them (microseconds): fewer wake-ups, less overhead per test. */
 #define MT_COALESCE_US 2000

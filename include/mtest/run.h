@@ -40,6 +40,8 @@ struct mt_test {
 	uint32_t line;
 	int64_t timeout_us;	/* from its timeout marker, or -1 */
 	int64_t duration_us;
+	int64_t start_us;	/* monotonic, when it started (0 if never) */
+	uint32_t recheck;	/* --recheck's class, arena offset */
 	uint16_t worker;
 	uint8_t kind;
 	uint8_t verdict;
@@ -66,6 +68,8 @@ struct mt_vinfo {
 	int64_t end_wall_us;
 	int worker;
 	int attempt;
+	const char *started;	/* "clean", "dirty", "restarted", or NULL */
+	int dirty_event;	/* the dirty event it started after, or 0 */
 	const char *id;		/* only for a test without a slot */
 	const char *file;	/* likewise */
 };

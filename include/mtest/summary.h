@@ -22,6 +22,18 @@ struct mt_notes {
 };
 void mt_notes_add(struct mt_notes *ns, const char *what, const char *text);
 
+/* Dirty events: what may have made later tests start dirty. */
+struct mt_dirty {
+	int id;
+	char cause[MT_EVENT_TEXT_MAX];
+	uint32_t shadow;	/* tests that started in its shadow */
+	int restarted;		/* a fresh worker came after it */
+};
+struct mt_dirties {
+	int n, dropped;
+	struct mt_dirty d[MT_DIRTY_MAX];
+};
+
 enum mt_run_state { MT_RUN_DONE = 0, MT_RUN_LIVE, MT_RUN_DEAD };
 
 struct mt_meta {
@@ -41,6 +53,7 @@ struct mt_meta {
 	const char *last_dir;
 	int64_t vmhwm_kb;	/* -1 unknown */
 	const struct mt_notes *notes;
+	const struct mt_dirties *dirties;
 };
 
 /* "329 collected: 320 passed, 3 failed, 1 hung" */

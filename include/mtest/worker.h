@@ -40,6 +40,7 @@ struct mt_worker {
 	enum mt_wstate died_in;	/* its state when it died */
 	int stopped;		/* stopped by a signal (its crash handler) */
 	int killing;		/* mtest decided to kill it */
+	int retiring;		/* told to stop at a boundary */
 	char kill_reason[64];
 	int kill_sent;
 	int64_t kill_at_us;	/* SIGKILL deadline while killing */

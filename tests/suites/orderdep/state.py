@@ -1,0 +1,2 @@
+"""Module-level state that tests share, on purpose."""
+ENCODER = {"bitrate": 128}
