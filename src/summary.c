@@ -126,8 +126,10 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 			mt_buf_line(o, detail, WIDTH * 2);
 			mt_buf_putc(o, '\n');
 		} else if (*detail) {
+			/* pytest's crash line: its first line is the message. */
 			mt_buf_puts(o, "  ");
-			mt_buf_line(o, detail, WIDTH * 2);
+			mt_buf_line(o, detail, strcspn(detail, "\n") < WIDTH * 2 ?
+					       strcspn(detail, "\n") : WIDTH * 2);
 			mt_buf_putc(o, '\n');
 		} else if (*reason) {
 			mt_buf_printf(o, "  %s\n", reason);
