@@ -81,27 +81,6 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Threads of one process share most of their frames: symbolise each
- * address once. */
-#define CACHE_SIZE 4096
-static struct mt_nframe cache[CACHE_SIZE];
-static unsigned char cached[CACHE_SIZE];
-
-static void lookup(struct mt_nframe *f);
-
-void mt_unwind_symbol(struct mt_nframe *f)
-{
-	unsigned h = (unsigned)((f->pc * 0x9e3779b97f4a7c15ULL) >> 52) & (CACHE_SIZE - 1);
-
-	if (cached[h] && cache[h].pc == f->pc && cache[h].activation == f->activation) {
-		*f = cache[h];
-		return;
-	}
-	lookup(f);
-	cache[h] = *f;
-	cached[h] = 1;
-}
-
 static void lookup(struct mt_nframe *f)
 {
 	/* A return address points after the call: look up the call. */
@@ -134,12 +113,11 @@ static void lookup(struct mt_nframe *f)
 	}
 }
 
-void mt_unwind_end(void)
+static void end_backend(void)
 {
 	if (dwfl)
 		dwfl_end(dwfl);
 	dwfl = NULL;
-	memset(cached, 0, sizeof cached);	/* addresses mean nothing elsewhere */
 }
 
 #elif defined(MT_HAVE_LIBUNWIND)
@@ -237,7 +215,7 @@ int mt_unwind_pcs(pid_t tid, struct mt_nframe *out, int max)
 	return n;
 }
 
-void mt_unwind_symbol(struct mt_nframe *f)
+static void lookup(struct mt_nframe *f)
 {
 	int i;
 
@@ -251,7 +229,7 @@ void mt_unwind_symbol(struct mt_nframe *f)
 	snprintf(f->module, sizeof f->module, "?");
 }
 
-void mt_unwind_end(void)
+static void end_backend(void)
 {
 	if (as)
 		unw_destroy_addr_space(as);
@@ -285,13 +263,24 @@ int mt_unwind_pcs(pid_t tid, struct mt_nframe *out, int max)
 	return 0;
 }
 
+static void lookup(struct mt_nframe *f)
+{
+	f->sym[0] = f->module[0] = f->src[0] = '\0';
+}
+
+static void end_backend(void)
+{
+}
+
+#endif
+
+/* ---- every backend ------------------------------------------------------ */
+
 /* Threads of one process share most of their frames: symbolise each
  * address once. */
 #define CACHE_SIZE 4096
 static struct mt_nframe cache[CACHE_SIZE];
 static unsigned char cached[CACHE_SIZE];
-
-static void lookup(struct mt_nframe *f);
 
 void mt_unwind_symbol(struct mt_nframe *f)
 {
@@ -306,13 +295,8 @@ void mt_unwind_symbol(struct mt_nframe *f)
 	cached[h] = 1;
 }
 
-static void lookup(struct mt_nframe *f)
-{
-	f->sym[0] = f->module[0] = f->src[0] = '\0';
-}
-
 void mt_unwind_end(void)
 {
+	end_backend();
+	memset(cached, 0, sizeof cached);	/* addresses mean nothing elsewhere */
 }
-
-#endif
