@@ -50,8 +50,8 @@ $(BUILD)/mtest: $(BUILD)/obj/main.o $(BUILD)/libmtest.a
 # The crash handler preloaded into workers (src/crash/mtest_crash.c).
 $(BUILD)/mtest_crash.so: src/crash/mtest_crash.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(MT_WARN) $(CPPFLAGS) $(CFLAGS) -shared -fPIC \
-		$(LDFLAGS) -o $@ $<
+	$(CC) -std=c11 -D_GNU_SOURCE $(MT_WARN) $(CPPFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) \
+		-shared -fPIC $(filter-out -fsanitize=%,$(LDFLAGS)) -o $@ $<
 
 # --- the project's own set-up: install what is missing (Debian packages) --
 deps:
@@ -89,7 +89,7 @@ bench: deps all
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
-	MTEST_BIN=$(abspath build-asan/mtest) ASAN_OPTIONS=detect_leaks=0 \
+	MTEST_BIN=$(abspath build-asan/mtest) MTEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
 		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e -k "not heap and not memory"
 
 valgrind: all $(BUILD)/unit-tests
@@ -97,7 +97,7 @@ valgrind: all $(BUILD)/unit-tests
 	tools/valgrind-run $(BUILD)/mtest
 
 analyze:
-	$(MAKE) BUILD=build-analyze CFLAGS="-O1 -fanalyzer" all
+	$(MAKE) BUILD=build-analyze CFLAGS="-O1 -fanalyzer -Werror" all
 
 # The same code for the tower's architectures. Without the target's
 # libraries installed (Debian multiarch), the unwinder is left out here;
