@@ -202,6 +202,7 @@ void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason, co
 void sup_kill_worker(struct super *s, int64_t now, const char *why);
 void sup_stop(struct super *s, enum stop why, const char *reason, int64_t now);
 void sup_top_up(struct super *s);
+int sup_fence_due(struct super *s, uint32_t k);
 void sup_ignore_path(struct super *s, const char *path);
 void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);
 void sup_spawn(struct super *s, int64_t now);

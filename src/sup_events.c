@@ -17,6 +17,12 @@ static int fence_between(struct super *s, uint32_t a, uint32_t b)
 	return sup_fence_every_test(s) || item_file(s, a) != item_file(s, b);
 }
 
+/* Is there a fence right after the queue's k-th item? */
+int sup_fence_due(struct super *s, uint32_t k)
+{
+	return k + 1 < s->w.qlen && fence_between(s, s->w.queue[k], s->w.queue[k + 1]);
+}
+
 /* Keep about two batches of tests queued in the worker, with a fence at
  * each boundary where it may be retired; "e" once all are sent. */
 void sup_top_up(struct super *s)

@@ -187,10 +187,16 @@ static int advance(struct super *s, int64_t now)
 static void coalesce(struct super *s)
 {
 	struct timespec pause = { 0, MT_COALESCE_US * 1000 };
+	struct mt_worker *w = &s->w;
 
-	if (s->w.state == MT_W_RUNNING && s->w.ctl_len == 0 && s->stop == STOP_NONE &&
-	    s->cur.slot != MT_NONE)
-		nanosleep(&pause, NULL);
+	if (w->state != MT_W_RUNNING || w->ctl_len || s->stop != STOP_NONE ||
+	    s->cur.slot == MT_NONE)
+		return;
+	/* The test in flight is the last before a fence: the worker will
+	 * soon wait for our answer there. */
+	if (w->qdone + 1 < w->qsent && sup_fence_due(s, w->qdone))
+		return;
+	nanosleep(&pause, NULL);
 }
 
 static int loop(struct super *s)

@@ -99,12 +99,14 @@ class _Channel:
         self.lock = threading.Lock()
         for fd in (event_fd, control_fd):
             os.set_inheritable(fd, False)
+        os.set_blocking(control_fd, False)
 
-    def send(self, kind, **fields):
+    def send(self, kind, flush=True, **fields):
         fields["t"] = kind
         fields["k"] = self.token
         self.pending.append(self._encode(fields))
-        self.flush()
+        if flush or len(self.pending) >= 256:
+            self.flush()
 
     def send_raw(self, line, flush=True):
         """A line already formatted (the per-test hot path). A pipe write
@@ -153,11 +155,16 @@ class _Channel:
         if block:
             self.flush()
         while b"\n" not in self.inbox:
-            ready, _, _ = select.select([self.control_fd], [], [],
-                                        None if block else 0)
-            if not ready:
+            if block:
+                select.select([self.control_fd], [], [])
+            try:
+                # Non-blocking: a read that finds nothing is cheaper than a
+                # select() per test.
+                chunk = os.read(self.control_fd, 65536)
+            except BlockingIOError:
+                if block:
+                    continue
                 break
-            chunk = os.read(self.control_fd, 65536)
             if not chunk:
                 self.inbox += b"s\n"  # mtest went away: stop
                 break
@@ -456,7 +463,7 @@ def pytest_collection_finish(session):
         timeout = _item_timeout(item)
         if timeout is not None:
             fields["to"] = timeout
-        ch.send("item", **fields)
+        ch.send("item", flush=False, **fields)  # sent with "collected"
     ch.send("collected", n=len(session.items), deselected=_DESELECTED[0])
 
 
