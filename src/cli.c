@@ -156,6 +156,8 @@ const char *mt_cli_refused(char **args, int n)
 /* The config file: "key = value" lines, "#" comments. */
 static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
+static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
+static int conf_restart = -1;
 
 static char *trim(char *s)
 {
@@ -223,6 +225,24 @@ static int conf_load(const char *path, int must_exist)
 		} else if (strcmp(key, "run_timeout") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_run))
 				return 0;
+		} else if (strcmp(key, "deadlock_after") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_deadlock))
+				return 0;
+		} else if (strcmp(key, "likely_after") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_likely))
+				return 0;
+		} else if (strcmp(key, "leak_grace") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_leak))
+				return 0;
+		} else if (strcmp(key, "restart_on_dirty") == 0) {
+			conf_restart = strcmp(val, "file") == 0 ? MT_RESTART_FILE :
+				       strcmp(val, "test") == 0 ? MT_RESTART_TEST :
+				       strcmp(val, "never") == 0 ? MT_RESTART_NEVER : -1;
+			if (conf_restart < 0) {
+				mt_msg("%s:%d: restart_on_dirty: want file, test or never, got '%s'",
+				       path, lineno, val);
+				return 0;
+			}
 		} else {
 			mt_msg("%s:%d: unknown key '%s'", path, lineno, key);
 			return 0;
@@ -301,6 +321,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	int own_argc, i, c, dashdash = argc, explicit_config = 0, r;
 	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
 		capture = -1, leak = -1;
+	int restart_given = 0;
 	char *end;
 	unsigned long n;
 
@@ -308,6 +329,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->timeout_us = -1;
 	conf_python[0] = conf_state_dir[0] = '\0';
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
+	conf_deadlock = conf_likely = conf_leak = -1;
+	conf_restart = -1;
 	o->argv = argv;
 	o->argc = argc;
 	for (i = 1; i < argc; i++)
@@ -362,6 +385,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 				return 0;
 			break;
 		case OPT_RESTART:
+			restart_given = 1;
 			if (strcmp(optarg, "file") == 0)
 				o->restart_on_dirty = MT_RESTART_FILE;
 			else if (strcmp(optarg, "test") == 0)
@@ -466,10 +490,15 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->run_timeout_us = v > 0 ? v : -1;
 	if (!o->max_tests)
 		o->max_tests = MT_TESTS_MAX;
-	o->deadlock_after_us = deadlock >= 0 ? deadlock : MT_DEFAULT_DEADLOCK_AFTER_US;
-	o->likely_after_us = likely >= 0 ? likely : 3 * o->deadlock_after_us;
+	v = deadlock >= 0 ? deadlock : conf_deadlock;
+	o->deadlock_after_us = v >= 0 ? v : MT_DEFAULT_DEADLOCK_AFTER_US;
+	v = likely >= 0 ? likely : conf_likely;
+	o->likely_after_us = v >= 0 ? v : 3 * o->deadlock_after_us;
+	if (!restart_given && conf_restart >= 0)
+		o->restart_on_dirty = (enum mt_restart)conf_restart;
 	o->capture_after_us = capture > 0 ? capture : -1;
-	o->leak_grace_us = leak >= 0 ? leak : MT_DEFAULT_LEAK_GRACE_US;
+	v = leak >= 0 ? leak : conf_leak;
+	o->leak_grace_us = v >= 0 ? v : MT_DEFAULT_LEAK_GRACE_US;
 	resolve_python(o);
 	return 1;
 }

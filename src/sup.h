@@ -230,7 +230,8 @@ void sup_dirt_test_end(struct super *s, uint32_t slot, int64_t now);
 void sup_dirt_timer(struct super *s, int64_t now);
 void sup_dirt_helpers(struct super *s, int64_t now);
 void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed);
-int sup_dirty_event(struct super *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sup_dirty_event(struct super *s, int show, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void sup_fence(struct super *s);
 void sup_fence_answer(struct super *s);
 int sup_fence_every_test(const struct super *s);

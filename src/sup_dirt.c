@@ -4,7 +4,7 @@
 
 /* ---- dirty events ------------------------------------------------------- */
 
-int sup_dirty_event(struct super *s, const char *fmt, ...)
+int sup_dirty_event(struct super *s, int show, const char *fmt, ...)
 {
 	struct mt_dirty *d;
 	struct mt_buf *b;
@@ -26,7 +26,8 @@ int sup_dirty_event(struct super *s, const char *fmt, ...)
 	mt_rec_str(b, "cause", d->cause, 2048);
 	mt_rec_int(b, "worker", s->w.num);
 	mt_records_end(&s->rec, mt_now_us());
-	mt_progress_note(&s->prog, d->cause);
+	if (show)
+		mt_progress_note(&s->prog, d->cause);
 	return s->dirties.n++;
 }
 
@@ -149,7 +150,7 @@ static void on_leak(void *ctx, const struct mt_leak *l)
 	mt_buf_putc(b, ']');
 	mt_records_end(&s->rec, mt_now_us());
 	append_to_bundle(s, l->slot, text, l);
-	s->active_dirty = sup_dirty_event(s, "%s %s", id, text);
+	s->active_dirty = sup_dirty_event(s, 1, "%s %s", id, text);
 }
 
 void sup_dirt_test_end(struct super *s, uint32_t slot, int64_t now)
@@ -198,7 +199,7 @@ static void resolve_deaths(struct super *s, int drop)
 		if (mt_dirt_fixture_ended_owns(&s->dirt, deaths[i].d.pid))
 			continue;
 		s->active_dirty = sup_dirty_event(
-			s, "session helper %s (pid %d) died (%s) while %s%s", deaths[i].d.cmd,
+			s, 1, "session helper %s (pid %d) died (%s) while %s%s", deaths[i].d.cmd,
 			(int)deaths[i].d.pid, deaths[i].d.status,
 			deaths[i].during[0] ? deaths[i].during : "no test ran",
 			deaths[i].during[0] ? " was running" : "");
@@ -239,7 +240,8 @@ void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed)
 	if (s->rechecking)
 		return;
 	if (hung_or_crashed) {
-		s->restart_for = sup_dirty_event(s, "worker %d %s", s->w.num, why);
+		/* Its note says so already: no second line on the screen. */
+		s->restart_for = sup_dirty_event(s, 0, "worker %d %s", s->w.num, why);
 		s->dirties.d[s->restart_for].restarted = 1;
 	} else if (s->active_dirty >= 0 && s->w.retiring) {
 		s->restart_for = s->active_dirty;

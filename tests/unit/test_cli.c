@@ -578,6 +578,22 @@ START_TEST(test_config_values)
 }
 END_TEST
 
+START_TEST(test_config_watchdog_and_dirt)
+{
+	use_conf("deadlock_after = 2\nleak_grace = 250ms\nrestart_on_dirty = never\n");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_int_eq(O.deadlock_after_us, 2000000);
+	ck_assert_int_eq(O.likely_after_us, 6000000);	/* 3 x deadlock_after */
+	ck_assert_int_eq(O.leak_grace_us, 250000);
+	ck_assert_int_eq(O.restart_on_dirty, MT_RESTART_NEVER);
+	ck_assert_int_eq(PARSE("--restart-on-dirty", "test", "--deadlock-after", "1"), 1);
+	ck_assert_int_eq(O.restart_on_dirty, MT_RESTART_TEST);
+	ck_assert_int_eq(O.deadlock_after_us, 1000000);
+	use_conf("restart_on_dirty = sometimes\n");
+	ck_assert_int_eq(PARSE0(), 0);
+}
+END_TEST
+
 START_TEST(test_config_overridden)
 {
 	use_conf("timeout = 7\nkill_grace = 2\nstate_dir = /conf/state\nrun_timeout = 10m\n");
@@ -682,6 +698,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_python_default_last);
 	tcase_add_test(tc, test_config_values);
 	tcase_add_test(tc, test_config_overridden);
+	tcase_add_test(tc, test_config_watchdog_and_dirt);
 	tcase_add_test(tc, test_state_dir_precedence);
 	tcase_add_test(tc, test_config_option_beats_env);
 	tcase_add_test(tc, test_config_unknown_key);
