@@ -98,3 +98,12 @@ def test_recheck_classifies_failures(mtest):
     report = run.report().stdout
     assert "recheck: passes alone (order-dependent" in report
     assert "recheck: fails alone" in report
+
+
+def test_worker_held_by_a_thread_is_killed_and_named(mtest):
+    run = mtest("holdsexit")
+    assert run.verdicts == expected("holdsexit")
+    events = [r["text"] for r in run.of_type("event")]
+    assert any("did not exit after its session: threads alive: NeverJoined" in e
+               for e in events), events
+    assert leftovers(run.pid) == []
