@@ -22,6 +22,7 @@ void mt_buf_reset(struct mt_buf *b)
 	b->len = 0;
 	b->err = 0;
 	b->cut = 0;
+	b->flushed = 0;
 	if (b->cap)
 		b->p[0] = '\0';
 }
@@ -32,6 +33,7 @@ int mt_buf_flush(struct mt_buf *b)
 		return 1;
 	if (!b->err && !mt_write_all(b->fd, b->p, b->len))
 		b->err = errno;
+	b->flushed += b->len;
 	b->len = 0;
 	if (b->err) {
 		errno = b->err;
@@ -53,6 +55,7 @@ void mt_buf_put(struct mt_buf *b, const char *s, size_t n)
 		if (n > room(b)) {
 			if (!b->err && !mt_write_all(b->fd, s, n))
 				b->err = errno;
+			b->flushed += n;
 			return;
 		}
 	}

@@ -94,6 +94,33 @@ static void include_file(struct mt_buf *o, const char *title, const char *path)
 	close(fd);
 }
 
+int mt_bundle_append(const char *dir, const char *name, const char *text)
+{
+	static struct mt_atomic a;
+	static char chunk[8192];
+	char path[MT_PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (!mt_atomic_open(&a, path)) {
+		close(fd);
+		return 0;
+	}
+	while ((n = mt_read_full(fd, chunk, sizeof chunk)) > 0)
+		mt_buf_put(&a.out, chunk, (size_t)n);
+	close(fd);
+	mt_buf_puts(&a.out, text);
+	if (n < 0 || !mt_atomic_commit(&a)) {
+		mt_atomic_abort(&a);
+		return 0;
+	}
+	return 1;
+}
+
 int mt_bundle_write(const char *dir, const char *name, const struct mt_bundle *b)
 {
 	static struct mt_atomic a;

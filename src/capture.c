@@ -148,7 +148,7 @@ static void capture_child(struct mt_buf *o, const struct mt_psample *p)
 {
 	struct mt_nframe frames[MT_FRAMES_MAX];
 	char err[160] = "";
-	int n = 0, st, i;
+	int n = 0, st, i, sig = 0;
 
 	mt_buf_printf(o, "\nProcess %d %s (state %c, parent %d): %s\n", (int)p->pid, p->comm,
 		      p->state, (int)p->ppid, mt_wait_name(p->wait));
@@ -158,10 +158,14 @@ static void capture_child(struct mt_buf *o, const struct mt_psample *p)
 	}
 	if (ptrace(PTRACE_SEIZE, p->pid, 0, 0) == 0) {
 		ptrace(PTRACE_INTERRUPT, p->pid, 0, 0);
-		if (waitpid(p->pid, &st, __WALL) == p->pid && WIFSTOPPED(st) &&
-		    mt_unwind_attach(p->pid, err, sizeof err))
-			n = mt_unwind_pcs(p->pid, frames, MT_FRAMES_MAX);
-		ptrace(PTRACE_DETACH, p->pid, 0, 0);
+		if (waitpid(p->pid, &st, __WALL) == p->pid && WIFSTOPPED(st)) {
+			/* A signal that stopped it first is handed back. */
+			if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && WSTOPSIG(st) != SIGSTOP)
+				sig = WSTOPSIG(st);
+			if (mt_unwind_attach(p->pid, err, sizeof err))
+				n = mt_unwind_pcs(p->pid, frames, MT_FRAMES_MAX);
+		}
+		ptrace(PTRACE_DETACH, p->pid, 0, (void *)(long)sig);
 	} else {
 		snprintf(err, sizeof err, "ptrace refused: %s", strerror(errno));
 	}
@@ -402,7 +406,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	struct mt_buf o;
 	struct thread *main_t = NULL;
 	int64_t t0, t_stopped, t_detached, t_end, t_sym;
-	int i, j, fd, partial = 0, unwinding;
+	int i, j, k, fd, partial = 0, unwinding;
 
 	unsetenv("DEBUGINFOD_URLS");	/* never the network */
 	nth = npy = 0;
@@ -471,11 +475,20 @@ int mt_capture_run(const struct mt_capture_req *r)
 		mt_buf_printf(&o, "# native stacks: %s\n", uwerr);
 	/* The test thread, who waits for its lock, other stalled threads,
 	 * then the rest. */
-	for (j = 0; j < 4; j++)
+	for (j = 0, k = 0; j < 4; j++)
 		for (i = 0; i < nth; i++) {
-			if ((int)role_of(&th[i], main_t) == j)
-				write_thread(&o, &th[i], r->pid, r->crash_tid);
+			if ((int)role_of(&th[i], main_t) != j)
+				continue;
+			/* A bundle is for reading: MT_CAPTURE_MAX bytes of it. */
+			if (o.flushed + o.len > MT_CAPTURE_MAX) {
+				k++;
+				continue;
+			}
+			write_thread(&o, &th[i], r->pid, r->crash_tid);
 		}
+	if (k)
+		mt_buf_printf(&o, "\n... %d more threads (MT_CAPTURE_MAX=%u bytes)\n", k,
+			      MT_CAPTURE_MAX);
 	for (i = 0; r->sample && i < r->sample->np; i++)
 		capture_child(&o, &r->sample->p[i]);
 	if (r->sample && r->sample->pmore)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +176,28 @@ static int seen_before(pid_t pid)
 	return 0;
 }
 
+/* SIGKILL the process seen in a scan, and no other: between the scan and
+ * the kill its pid may have been freed and reused. A pidfd pins the
+ * process; its start time says it is the one seen. */
+static void kill_seen(const struct mt_proc *p)
+{
+#ifdef SYS_pidfd_open
+	struct mt_proc now;
+	int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+
+	if (fd >= 0) {
+		if (mt_proc_stat(p->pid, &now) && now.start == p->start &&
+		    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+			kill(p->pid, SIGKILL);	/* no pidfd_send_signal: the old way */
+		close(fd);
+		return;
+	}
+	if (errno != ENOSYS)
+		return;	/* gone already */
+#endif
+	kill(p->pid, SIGKILL);
+}
+
 static void pause_briefly(void)
 {
 	/* Let the kernel finish tearing down what was just killed. */
@@ -209,7 +232,7 @@ int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
 			alive++;
 			if (!seen_before(scan_tab[i].pid) && killed)
 				killed(ctx, &scan_tab[i]);
-			kill(scan_tab[i].pid, SIGKILL);
+			kill_seen(&scan_tab[i]);
 		}
 		if (!alive) {
 			/* Only zombies (or nothing) left: one more reap. */
@@ -295,7 +318,7 @@ int mt_procs_kill_stale(const char *var, mt_proc_fn *killed, void *ctx)
 						if (killed)
 							killed(ctx, &scan_tab[i]);
 					}
-					kill(pid, SIGKILL);
+					kill_seen(&scan_tab[i]);
 					found++;
 				}
 				break;

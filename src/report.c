@@ -75,7 +75,7 @@ static void replay_test(struct replay *p)
 	if (mt_json_get_int(j, 0, "attempt", &x))
 		v.attempt = (int)x;
 	if (slot == MT_NONE)
-		mt_run_decide_unstored(&p->run, p->id, &v);
+		mt_run_decide_unstored(&p->run, kind, p->id, &v);
 	else
 		mt_run_decide(&p->run, slot, &v);
 	/* Which dirty event it started after: its shadow, or its restart. */

@@ -220,13 +220,15 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 	return 1;
 }
 
-void mt_run_decide_unstored(struct mt_run *r, const char *id, const struct mt_vinfo *v)
+void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const char *id,
+			    const struct mt_vinfo *v)
 {
 	(void)id;
 	if (v->verdict == MT_V_NONE || v->verdict >= MT_V_COUNT)
 		return;
-	r->over_limit++;
-	count(r, MT_KIND_TEST, v->verdict);
+	if (kind == MT_KIND_TEST)
+		r->over_limit++;
+	count(r, kind, v->verdict);
 	if (r->on_verdict)
 		r->on_verdict(r->ctx, r, MT_NONE, v);
 }

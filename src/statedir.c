@@ -134,6 +134,11 @@ int mt_statedir_open(struct mt_statedir *s)
 		mt_msg_sys("cannot create %s", path);
 		return 0;
 	}
+	/* The rotation and the new last-run survive a power cut. */
+	if (!mt_fsync_dir(s->dir)) {
+		mt_msg_sys("cannot sync %s", s->dir);
+		return 0;
+	}
 	return 1;
 }
 

@@ -138,6 +138,7 @@ struct super {
 
 	int rechecking;			/* the main run is over: rechecks */
 	int nrc, rc_index, rc_attempt;
+	int rc_waiting;			/* a recheck worker owes a result */
 	struct recheck rc[MT_RECHECKS_MAX];
 	char preload[MT_PATH_MAX];	/* the crash handler, "" if not found */
 	pid_t crash_tid;		/* the worker's crash handler spoke */
@@ -162,10 +163,12 @@ struct super {
 	int recollect;			/* collection aborted: collect again */
 	int hopeless;			/* an initial conftest failed */
 	int exit_event;			/* the worker reported pytest.exit */
+	int exit_is_pytest_exit;	/* (else a KeyboardInterrupt) */
 	char exit_msg[256];
 	char holders[MT_EVENT_TEXT_MAX];	/* threads keeping it alive */
 	int64_t exit_deadline_us;	/* for a worker that should exit */
 	char collecting_id[MT_ID_MAX + 32];
+	int collecting_file;		/* a file or directory (else: pytest's hooks) */
 	char collecting_path[MT_PATH_MAX];
 	int64_t collect_deadline_us;
 	uint32_t ignore[MT_IGNORES_MAX];	/* arena offsets of paths */
@@ -202,6 +205,9 @@ void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason, co
 void sup_kill_worker(struct super *s, int64_t now, const char *why);
 void sup_stop(struct super *s, enum stop why, const char *reason, int64_t now);
 void sup_top_up(struct super *s);
+int sup_ignored(struct super *s, const char *path);
+void sup_continue(struct super *s);
+void sup_kill_helper(struct super *s);
 int sup_fence_due(struct super *s, uint32_t k);
 void sup_ignore_path(struct super *s, const char *path);
 void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);

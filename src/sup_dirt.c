@@ -101,25 +101,21 @@ static void leak_text(struct super *s, const struct mt_leak *l, char *out, size_
 static void append_to_bundle(struct super *s, uint32_t slot, const char *text,
 			     const struct mt_leak *l)
 {
-	char path[MT_PATH_MAX + 64], section[2048];
+	char dir[MT_PATH_MAX + 16], section[2048];
 	struct mt_buf b;
 	const char *bundle = mt_run_str(&s->run, s->run.t[slot].bundle);
-	int fd, i;
+	int i;
 
 	if (!*bundle)
 		return;
-	snprintf(path, sizeof path, "%s/%s", s->sd.last, bundle);
+	snprintf(dir, sizeof dir, "%s", s->sd.last);
 	mt_buf_init(&b, section, sizeof section, -1);
 	mt_buf_printf(&b, "\n== leaks (found %.1f s after it ended) ==\n%s\n",
 		      (double)s->o->leak_grace_us / 1e6, text);
 	for (i = 0; i < l->nprocs; i++)
 		mt_buf_printf(&b, "  process %d: %s\n", (int)l->p[i].pid, l->p[i].cmd);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (!mt_write_all(fd, b.p, b.len) || fsync(fd) < 0)
+	if (!mt_bundle_append(dir, bundle, b.p))
 		sup_note(s, "bundle", "cannot add the leaks to %s: %s", bundle, mt_strerror(errno));
-	close(fd);
 }
 
 static void on_leak(void *ctx, const struct mt_leak *l)
@@ -223,6 +219,14 @@ void sup_dirt_timer(struct super *s, int64_t now)
  * is a dirty event for whoever comes next. */
 void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed)
 {
+	if (s->rechecking && s->rc_waiting) {
+		/* The test never ran alone (its file no longer collects it, or
+		 * collecting crashed or hung): that attempt is not_run. */
+		struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = "not run alone",
+				      .worker = s->w.num };
+
+		sup_recheck_result(s, &v);
+	}
 	if (s->dirt.worker <= 0)
 		return;	/* accounted for already */
 	/* Leak checks still waiting: now, while the worker's orphans (its
@@ -359,6 +363,7 @@ int sup_recheck_next(struct super *s, int64_t now)
 	}
 	if (s->rc_index >= s->nrc || s->stop != STOP_NONE)
 		return 0;
+	s->rc_waiting = 1;
 	sup_spawn(s, now);
 	return 1;
 }
@@ -387,6 +392,7 @@ void sup_recheck_result(struct super *s, const struct mt_vinfo *v)
 	const char *id = mt_run_str(&s->run, t->id), *cls;
 	struct mt_buf *b;
 
+	s->rc_waiting = 0;
 	b = mt_records_begin(&s->rec, "recheck");
 	mt_rec_str(b, "id", id, 8192);
 	mt_rec_int(b, "attempt", s->rc_attempt + 2);

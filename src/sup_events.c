@@ -115,6 +115,9 @@ static void ev_collecting(struct super *s, const struct mt_event *e, int64_t now
 	snprintf(s->collecting_id, sizeof s->collecting_id, "%s",
 		 e->id[0] ? e->id : e->what[0] ? e->what : e->path);
 	snprintf(s->collecting_path, sizeof s->collecting_path, "%s", e->path);
+	/* Only a file or a directory can be left out of the next worker;
+	 * a hang in pytest's own collection hooks cannot. */
+	s->collecting_file = e->id[0] != '\0';
 	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
 				 now + s->o->collect_timeout_us : MT_NEVER;
 }
@@ -141,18 +144,52 @@ void sup_collection_error(struct super *s, const char *id, const char *path,
 	if (slot == MT_NONE) {
 		v.id = id;
 		v.file = id;
-		mt_run_decide_unstored(&s->run, id, &v);
+		mt_run_decide_unstored(&s->run, MT_KIND_FILE, id, &v);
 		return;
 	}
 	mt_run_decide(&s->run, slot, &v);
 }
 
+/* Is this path (a file, or a directory and all below it) left out? */
+int sup_ignored(struct super *s, const char *path)
+{
+	size_t n;
+	int i;
+
+	for (i = 0; i < s->nignores; i++) {
+		const char *ig = mt_run_str(&s->run, s->ignore[i]);
+
+		n = strlen(ig);
+		if (n && strncmp(path, ig, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Leave a file (or a directory) out of later workers. Its tests that are
+ * known and still wait will not run: they are not_run, and said so. */
 void sup_ignore_path(struct super *s, const char *path)
 {
-	if (s->nignores < MT_IGNORES_MAX)
-		s->ignore[s->nignores++] = mt_run_intern(&s->run, path);
-	else
+	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = "its file no longer collects",
+			      .attempt = 1 };
+	uint32_t i;
+
+	if (!path[0] || sup_ignored(s, path))
+		return;
+	if (s->nignores >= MT_IGNORES_MAX) {
 		sup_note(s, "limit", "cannot leave out %s: MT_IGNORES_MAX reached", path);
+		return;
+	}
+	s->ignore[s->nignores++] = mt_run_intern(&s->run, path);
+	for (i = 0; i < s->run.n; i++) {
+		const struct mt_test *t = &s->run.t[i];
+
+		if (t->kind == MT_KIND_TEST && t->verdict == MT_V_NONE && t->file != MT_NONE &&
+		    i != s->cur.slot && sup_ignored(s, mt_run_str(&s->run, s->run.f[t->file].abs))) {
+			v.worker = s->w.num;
+			mt_run_decide(&s->run, i, &v);
+		}
+	}
 }
 
 static void ev_collect_error(struct super *s, const struct mt_event *e)
@@ -176,6 +213,13 @@ static void ev_item(struct super *s, const struct mt_event *e)
 	uint32_t slot = MT_NONE;
 	struct mt_vinfo v = { 0 };
 
+	if (e->i > (int64_t)w->nitems && e->i < MT_TESTS_MAX) {
+		/* Item lines were lost (the plugin broke its promise of valid
+		 * lines): ev_collected will refuse this collection. */
+		w->lost_items += (uint32_t)(e->i - w->nitems);
+		while (w->nitems < e->i)
+			w->map[w->nitems++] = MT_NONE;
+	}
 	if (e->i < 0 || e->i >= MT_TESTS_MAX || (uint64_t)e->i != w->nitems) {
 		if (e->i >= MT_TESTS_MAX && !s->table_closed) {
 			/* Beyond the table: a verdict now, never a slot. */
@@ -187,7 +231,7 @@ static void ev_item(struct super *s, const struct mt_event *e)
 			s->run.ntests++;
 			if (!s->run.limit)
 				s->run.limit = "MT_TESTS_MAX";
-			mt_run_decide_unstored(&s->run, e->id, &v);
+			mt_run_decide_unstored(&s->run, MT_KIND_TEST, e->id, &v);
 		}
 		return;
 	}
@@ -204,7 +248,7 @@ static void ev_item(struct super *s, const struct mt_event *e)
 		s->run.ntests++;
 		if (!s->run.limit)
 			s->run.limit = v.detail;
-		mt_run_decide_unstored(&s->run, e->id, &v);
+		mt_run_decide_unstored(&s->run, MT_KIND_TEST, e->id, &v);
 	} else {
 		slot = mt_run_add(&s->run, MT_KIND_TEST, e->id, e->file, e->path,
 				  (uint32_t)e->line, e->timeout_us);
@@ -214,7 +258,7 @@ static void ev_item(struct super *s, const struct mt_event *e)
 			v.detail = s->run.limit;
 			v.id = e->id;
 			v.file = e->file;
-			mt_run_decide_unstored(&s->run, e->id, &v);
+			mt_run_decide_unstored(&s->run, MT_KIND_TEST, e->id, &v);
 		}
 	}
 	w->map[w->nitems++] = slot;
@@ -228,6 +272,14 @@ static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
 
 	s->collecting_id[0] = '\0';
 	s->collect_deadline_us = MT_NEVER;
+	if (w->lost_items || (int64_t)w->nitems != (e->n < MT_TESTS_MAX ? e->n : MT_TESTS_MAX)) {
+		/* Tests mtest never heard of could get no verdict: refuse to
+		 * pretend otherwise. */
+		sup_fatal(s, MT_EXIT_INTERNAL, "worker %d collected %lld tests, but mtest read %u "
+			  "of them: event lines were lost", w->num, (long long)e->n,
+			  w->nitems - w->lost_items);
+		return;
+	}
 	if (s->recollect) {
 		/* This collection is incomplete: let the worker go. */
 		s->recollect = 0;
@@ -342,7 +394,9 @@ static void ev_done(struct super *s, const struct mt_event *e)
 
 	uint32_t slot = c->slot;
 
-	(void)e;
+	/* The end of the test in flight, and of no other. */
+	if (e->i < 0 || (uint64_t)e->i >= s->w.nitems || s->w.map[e->i] != slot)
+		return;
 	s->w.qdone++;
 	if (slot != MT_NONE) {
 		v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
@@ -361,6 +415,7 @@ static void ev_exit(struct super *s, const struct mt_event *e)
 	s->exit_event = 1;
 	snprintf(s->exit_msg, sizeof s->exit_msg, "%s: %s",
 		 strcmp(e->exc, "Exit") == 0 ? "pytest.exit" : e->exc, e->text);
+	s->exit_is_pytest_exit = strcmp(e->exc, "Exit") == 0;
 }
 
 void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
@@ -385,7 +440,8 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		snprintf(s->holders, sizeof s->holders, "%s", e->threads);
 		if (w->state != MT_W_KILLING) {
 			w->state = MT_W_STOPPING;
-			s->exit_deadline_us = now + s->o->kill_grace_us;
+			s->exit_deadline_us = now + (s->o->kill_grace_us > 0 ? s->o->kill_grace_us :
+						     MT_EXIT_GRACE_US);
 		}
 		break;
 	case MT_EV_NOPYTEST:

@@ -203,7 +203,7 @@ void sup_kill_worker(struct super *s, int64_t now, const char *why)
 	w->killing = 1;
 	snprintf(w->kill_reason, sizeof w->kill_reason, "%s", why);
 	if (s->watch.helper)
-		kill(s->watch.helper, SIGKILL);	/* it detaches as it dies */
+		sup_kill_helper(s);	/* it detaches as it dies */
 	if (s->o->kill_grace_us == 0) {
 		mt_worker_signal(w, SIGKILL);
 		w->kill_sent = 1;

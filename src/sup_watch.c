@@ -3,6 +3,22 @@
 
 /* ---- the watch over a stuck test, and captures ------------------------ */
 
+/* Let a worker stopped by its crash handler go on (to die of its signal).
+ * Never to a pid that was reaped: it may be someone else's now. */
+void sup_continue(struct super *s)
+{
+	if (s->w.pid > 0 && !s->w.reaped && s->w.state != MT_W_DEAD && s->w.state != MT_W_NONE)
+		kill(s->w.pid, SIGCONT);
+}
+
+/* Stop the capture helper (its tracees run on), unless it ended already:
+ * then its pid is not its own any more. */
+void sup_kill_helper(struct super *s)
+{
+	if (s->watch.helper > 0 && !s->watch.helper_done)
+		kill(s->watch.helper, SIGKILL);
+}
+
 int64_t sup_sample_every(const struct super *s)
 {
 	int64_t every = MT_SAMPLE_EVERY_US, half = s->o->deadlock_after_us / 2;
@@ -118,7 +134,7 @@ void sup_capture_done(struct super *s, int64_t now)
 		/* Keep it for the crashed test's bundle, and let it die. */
 		snprintf(s->crash_capture, sizeof s->crash_capture, "%s", wt->path);
 		s->w.stopped = 0;
-		kill(s->w.pid, SIGCONT);
+		sup_continue(s);
 		return;
 	}
 	if (s->cur.slot == MT_NONE || s->cur.slot != wt->slot || s->w.state != MT_W_RUNNING) {
@@ -222,7 +238,7 @@ void sup_worker_stopped(struct super *s, int64_t now)
 		return;
 	if (s->cur.slot == MT_NONE || s->w.state == MT_W_KILLING) {
 		s->w.stopped = 0;
-		kill(s->w.pid, SIGCONT);
+		sup_continue(s);
 		return;
 	}
 	wt->helper_done = 0;
@@ -230,6 +246,6 @@ void sup_worker_stopped(struct super *s, int64_t now)
 			  now);
 	if (!wt->helper) {	/* could not start: do not keep it stopped */
 		s->w.stopped = 0;
-		kill(s->w.pid, SIGCONT);
+		sup_continue(s);
 	}
 }

@@ -47,8 +47,10 @@ static int build_argv(struct super *s)
 	} else if (s->table_closed && s->rootdir[0]) {
 		snprintf(opt, sizeof opt, "--rootdir=%s", s->rootdir);
 		ADD(opt);
+		/* pytest collects an explicit path even when --ignore names it:
+		 * a left-out file is never named. */
 		for (f = 0; f < s->run.nf && ok; f++)
-			if (s->run.f[f].pending)
+			if (s->run.f[f].pending && !sup_ignored(s, mt_run_str(&s->run, s->run.f[f].abs)))
 				ADD(mt_run_str(&s->run, s->run.f[f].abs));
 	} else {
 		for (i = 0; i < o->npaths && ok; i++)
@@ -200,15 +202,16 @@ void sup_reap(void *ctx)
 
 	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
 		if (WIFSTOPPED(status)) {
-			if (pid == s->w.pid)
+			if (pid == s->w.pid && !s->w.reaped)
 				s->w.stopped = 1;
 			continue;
 		}
-		if (pid == s->w.pid && s->w.state != MT_W_DEAD) {
+		/* Only noted here: what the worker said before it died is
+		 * still in its pipes, and is heard first (advance()). */
+		if (pid == s->w.pid && !s->w.reaped) {
 			s->w.status = status;
-			s->w.died_in = s->w.state;
-			s->w.state = MT_W_DEAD;
-		} else if (pid == s->watch.helper) {
+			s->w.reaped = 1;
+		} else if (pid == s->watch.helper && !s->watch.helper_done) {
 			s->watch.helper_done = 1;
 			s->watch.helper_status = WIFEXITED(status) ? WEXITSTATUS(status) :
 						 128 + WTERMSIG(status);
@@ -289,8 +292,9 @@ void sup_worker_dead(struct super *s, int64_t now)
 		s->capture_for_bundle = s->crash_capture[0] ? s->crash_capture : NULL;
 		snprintf(line, sizeof line, "crashed (%s) in %s", why,
 			 mt_run_str(&s->run, s->run.t[s->cur.slot].id));
-		sup_settle(s, MT_V_CRASHED, s->exit_event ? "pytest.exit" : why,
-			   s->exit_event ? s->exit_msg : "", 1);
+		sup_settle(s, MT_V_CRASHED,
+			   !s->exit_event ? why : s->exit_is_pytest_exit ? "pytest.exit" :
+			   "KeyboardInterrupt", s->exit_event ? s->exit_msg : "", 1);
 		s->capture_for_bundle = NULL;
 		sup_dirt_worker_gone(s, line, 1);
 		sup_note(s, "worker", "%s died (%s) in a test; %s", whose, why,
@@ -310,12 +314,19 @@ void sup_worker_dead(struct super *s, int64_t now)
 		} else if (s->collecting_id[0] && !by_us) {
 			sup_collection_error(s, s->collecting_id, s->collecting_path, "crashed", why,
 					     NULL);
-			sup_ignore_path(s, s->collecting_path);
+			if (s->collecting_file)
+				sup_ignore_path(s, s->collecting_path);
 			sup_note(s, "worker", "%s died (%s) collecting %s; it is left out", whose, why,
 				 s->collecting_id);
 		} else if (!by_us) {
 			sup_note(s, "worker", "%s died (%s) before it collected any test", whose, why);
 		}
+	} else if (!by_us && WIFEXITED(w->status) && WEXITSTATUS(w->status) == 4 &&
+		   s->nworkers == 1 && s->run.ntests == 0 && s->run.nfiles_bad == 0) {
+		/* pytest's usage error after it started: a path that does not
+		 * exist, a node id it cannot find. */
+		refusal_line(s, line, sizeof line);
+		sup_fatal(s, MT_EXIT_USAGE, "pytest: %s", line);
 	} else if (by_us) {
 		sup_note(s, "worker", "mtest ended %s (%s)%s%s", whose, why,
 			 w->kill_reason[0] ? ": " : "", w->kill_reason);

@@ -21,7 +21,8 @@ static void on_collect_timeout(struct super *s, int64_t now)
 	if (s->collecting_id[0]) {
 		sup_collection_error(s, s->collecting_id, s->collecting_path, "hung",
 				     "collecting it took longer than --collect-timeout", NULL);
-		sup_ignore_path(s, s->collecting_path);
+		if (s->collecting_file)
+			sup_ignore_path(s, s->collecting_path);
 		sup_note(s, "worker", "worker %d hung collecting %s; it is left out", s->w.num,
 			 s->collecting_id);
 	} else {
@@ -92,7 +93,7 @@ static void on_timers(struct super *s, int64_t now)
 	case MT_W_RUNNING:
 		if (s->watch.helper) {
 			if (now >= s->watch.helper_deadline_us) {
-				kill(s->watch.helper, SIGKILL);	/* its tracees run on */
+				sup_kill_helper(s);
 				s->watch.helper_deadline_us = MT_NEVER;
 			}
 		} else if (now >= s->cur.deadline_us) {
@@ -157,9 +158,16 @@ static int advance(struct super *s, int64_t now)
 {
 	struct mt_worker *w = &s->w;
 
+	if (w->reaped && w->state != MT_W_DEAD && w->state != MT_W_NONE) {
+		/* Hear its last words in its last state, then call it dead. */
+		mt_worker_read_events(w, sup_on_line, s);
+		mt_worker_read_console(w, s->console_fd, &s->console_logged);
+		w->died_in = w->state;
+		w->state = MT_W_DEAD;
+	}
 	if (s->watch.helper_done)
 		sup_capture_done(s, now);
-	if (w->stopped && w->state != MT_W_DEAD)
+	if (w->stopped && !w->reaped && w->state != MT_W_DEAD)
 		sup_worker_stopped(s, now);
 	if (w->state == MT_W_DEAD)
 		sup_worker_dead(s, now);
@@ -445,6 +453,9 @@ static void finish(struct super *s, int code)
 				   s->stop == STOP_FATAL ? s->fatal : NULL);
 	if (s->run.refused)
 		sup_note(s, "bug", "%u second verdicts were refused (a bug in mtest)", s->run.refused);
+	if (s->prog.dropped)
+		sup_note(s, "progress", "%lu progress lines were dropped: nobody read stdout",
+			 s->prog.dropped);
 	if (s->run.over_limit)
 		sup_note(s, "limit", "%u tests were over a limit (%s)", s->run.over_limit,
 			 s->run.limit ? s->run.limit : "?");

@@ -25,6 +25,7 @@ void mt_worker_reset(struct mt_worker *w, int num)
 	w->retiring = 0;
 	w->kill_reason[0] = '\0';
 	w->stopped = 0;
+	w->reaped = 0;
 	w->kill_sent = 0;
 	w->kill_at_us = 0;
 	w->line_len = 0;
@@ -32,7 +33,7 @@ void mt_worker_reset(struct mt_worker *w, int num)
 	w->bad_lines = 0;
 	w->ctl_len = 0;
 	mt_ring_reset(&w->console);
-	w->nitems = w->qlen = w->qsent = w->qdone = 0;
+	w->nitems = w->qlen = w->qsent = w->qdone = w->lost_items = 0;
 	w->ended = 0;
 }
 
@@ -231,7 +232,7 @@ int mt_worker_send(struct mt_worker *w, const char *s, size_t n)
 
 void mt_worker_signal(struct mt_worker *w, int sig)
 {
-	if (w->pid <= 0 || w->state == MT_W_DEAD || w->state == MT_W_NONE)
+	if (w->pid <= 0 || w->reaped || w->state == MT_W_DEAD || w->state == MT_W_NONE)
 		return;
 	/* The group may be gone while the leader lingers: signal both. */
 	killpg(w->pid, sig);

@@ -16,9 +16,10 @@ struct mt_buf {
 	int fd;
 	int err;
 	size_t cut;
+	uint64_t flushed;	/* bytes written to fd so far */
 };
 
-#define MT_BUF_INIT(arr) { (arr), 0, sizeof(arr), -1, 0, 0 }
+#define MT_BUF_INIT(arr) { (arr), 0, sizeof(arr), -1, 0, 0, 0 }
 
 void mt_buf_init(struct mt_buf *b, char *p, size_t cap, int fd);
 void mt_buf_reset(struct mt_buf *b);

@@ -100,6 +100,10 @@
 #define MT_DIRTY_MAX 128
 #define MT_RECHECKS_MAX 256
 
+/* How long a worker may take to exit after its session said goodbye, when
+ * --kill-grace is 0 (which means SIGKILL at once for a kill). */
+#define MT_EXIT_GRACE_US 1000000
+
 /* How long mtest lets a running worker's events gather before reading
  * them (microseconds): fewer wake-ups, less overhead per test. */
 #define MT_COALESCE_US 2000

@@ -16,6 +16,7 @@ struct mt_progress {
 	int dead;
 	int color;
 	int shown;			/* a live line is on screen */
+	unsigned long dropped;		/* lines stdout had no room for */
 	int64_t start_us;
 	int64_t next_tick_us;		/* MT_NEVER unless live */
 	uint32_t current;		/* slot in flight, or MT_NONE */

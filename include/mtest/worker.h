@@ -39,6 +39,7 @@ struct mt_worker {
 	int status;		/* wait status, once dead */
 	enum mt_wstate died_in;	/* its state when it died */
 	int stopped;		/* stopped by a signal (its crash handler) */
+	int reaped;		/* waited for: its pid may be reused now */
 	int killing;		/* mtest decided to kill it */
 	int retiring;		/* told to stop at a boundary */
 	char kill_reason[64];
@@ -60,6 +61,7 @@ struct mt_worker {
 	/* This worker's collection: its item index -> test slot. */
 	uint32_t map[MT_TESTS_MAX];
 	uint32_t nitems;
+	uint32_t lost_items;	/* item lines that never arrived */
 	/* What it runs, as item indices in order; sent, and done so far. */
 	uint32_t queue[MT_TESTS_MAX];
 	uint32_t qlen, qsent, qdone;

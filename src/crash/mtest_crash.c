@@ -46,8 +46,10 @@ static void on_fatal(int sig)
 	int e = errno;
 
 	if (getpid() == worker_pid && event_fd >= 0) {
-		memcpy(line + n, "{\"t\":\"fatal\",\"k\":\"", 18);
-		n += 18;
+		/* A newline first: if another thread was in the middle of a
+		 * long line, that line is lost, but this one is whole. */
+		memcpy(line + n, "\n{\"t\":\"fatal\",\"k\":\"", 19);
+		n += 19;
 		memcpy(line + n, token, strlen(token));
 		n += strlen(token);
 		memcpy(line + n, "\",\"sig\":", 8);

@@ -8,6 +8,7 @@ It uses only hooks that exist from pytest 7.0 to 9.x (docs/plugin.md).
 """
 
 import json
+import math
 import os
 import select
 import sys
@@ -137,8 +138,14 @@ class _Channel:
     def _encode(self, fields):
         limit = self.limits["line"]
         while True:
-            line = (json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-                    + "\n").encode("utf-8", "backslashreplace")
+            try:
+                text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
+                                  allow_nan=False)
+            except ValueError:  # inf or nan: not JSON; mtest would lose the line
+                fields = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                          for k, v in fields.items()}
+                continue
+            line = (text + "\n").encode("utf-8", "backslashreplace")
             if len(line) <= limit:
                 return line
             # Halve the biggest string field until the line fits.
@@ -352,6 +359,8 @@ def pytest_configure(config):
                 suite_timeout = float(value)
             except (TypeError, ValueError):
                 suite_timeout = None
+            if suite_timeout is not None and not math.isfinite(suite_timeout):
+                suite_timeout = None
             break
     session_timeout = None
     try:
@@ -425,6 +434,16 @@ def pytest_collectreport(report):
             lr=_cap(str(report.longrepr), lim["text"]))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Collection's files are done; plugins now sort and filter: a hang
+    here is theirs, not the last file's."""
+    ch = _ch()
+    if ch is not None:
+        ch.send("collecting", nodeid="", path=str(config.rootpath),
+                what="collection hooks (pytest_collection_modifyitems)")
+
+
 _DESELECTED = [0]
 
 
@@ -439,9 +458,10 @@ def _item_timeout(item):
         return None
     value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
     try:
-        return float(value)
+        value = float(value)
     except (TypeError, ValueError):
         return None
+    return value if math.isfinite(value) else None
 
 
 @pytest.hookimpl(trylast=True)
@@ -593,33 +613,35 @@ def pytest_runtestloop(session):
         index = queue[head]
         head += 1
         item = items[index]
+        # One start and one done per test, around the whole protocol: a
+        # plugin that reruns a test inside it (pytest-rerunfailures) calls
+        # logstart and logfinish once per attempt.
         _CURRENT["i"] = index
+        _CURRENT["d"] = [0.0, 0.0, 0.0]
+        ch.send_raw('{"t":"start","k":"%s","i":%d}\n' % (ch.token, index))
         item.config.hook.pytest_runtest_protocol(item=item,
                                                  nextitem=lookahead(head))
+        d = _CURRENT["d"]
+        ch.send_raw('{"t":"done","k":"%s","i":%d,"d":[%.6f,%.6f,%.6f]}\n'
+                    % (ch.token, index, d[0], d[1], d[2]), flush=False)
+        _CURRENT["i"] = -1
     ch.flush()
     return True
 
 
 # --- reporting each test -------------------------------------------------------
 
-_CURRENT = {"i": -1, "d": [0.0, 0.0, 0.0], "exc": None}
+_CURRENT = {"i": -1, "d": [0.0, 0.0, 0.0], "exc": {}}
 _WHEN = {"setup": 0, "call": 1, "teardown": 2}
-
-
-@pytest.hookimpl
-def pytest_runtest_logstart(nodeid, location):
-    ch = _ch()
-    if ch is None:
-        return
-    _CURRENT["d"] = [0.0, 0.0, 0.0]
-    _CURRENT["exc"] = None
-    ch.send_raw('{"t":"start","k":"%s","i":%d}\n' % (ch.token, _CURRENT["i"]))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item, call):
     # Only looks: the exception type is gone from the report pytest makes.
-    _CURRENT["exc"] = None if call.excinfo is None else _exc_name(call.excinfo.value)
+    # Kept by phase: a rerun plugin may make every report before it logs
+    # any of them.
+    _CURRENT["exc"][call.when] = None if call.excinfo is None else \
+        _exc_name(call.excinfo.value)
 
 
 def _sections(report, kind, limit):
@@ -633,8 +655,8 @@ def pytest_runtest_logreport(report):
     if ch is None:
         return
     when = _WHEN.get(report.when)
-    if when is None:
-        return
+    if when is None or report.outcome not in ("passed", "failed", "skipped"):
+        return  # "rerun" and the like: an attempt that does not count
     _CURRENT["d"][when] = float(report.duration)
     wasxfail = getattr(report, "wasxfail", None)
     if report.passed and wasxfail is None:
@@ -656,7 +678,7 @@ def pytest_runtest_logreport(report):
         fields["skip"] = _utf8_cut(reason, lim["reason"])
     if report.failed:
         text = str(report.longrepr)
-        exc = _CURRENT.get("exc")
+        exc = _CURRENT["exc"].get(report.when)
         if exc is None and text.startswith("[XPASS(strict)]"):
             exc = "XPASS(strict)"
         fields["exc"] = _utf8_cut(exc or "error", lim["reason"])
@@ -670,17 +692,6 @@ def pytest_runtest_logreport(report):
             if body:
                 fields[key] = body
     ch.send("phase", **fields)
-
-
-@pytest.hookimpl
-def pytest_runtest_logfinish(nodeid, location):
-    ch = _ch()
-    if ch is None:
-        return
-    d = _CURRENT["d"]
-    ch.send_raw('{"t":"done","k":"%s","i":%d,"d":[%.6f,%.6f,%.6f]}\n'
-                % (ch.token, _CURRENT["i"], d[0], d[1], d[2]), flush=False)
-    _CURRENT["i"] = -1
 
 
 @pytest.hookimpl

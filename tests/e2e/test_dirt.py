@@ -107,3 +107,11 @@ def test_worker_held_by_a_thread_is_killed_and_named(mtest):
     assert any("did not exit after its session: threads alive: NeverJoined" in e
                for e in events), events
     assert leftovers(run.pid) == []
+
+
+def test_recheck_of_a_test_that_cannot_be_found_again(mtest):
+    run = mtest("recheckvanish", "--recheck")
+    assert run.code == 1
+    (cls,) = run.of_type("recheck_class")
+    assert cls["class"] == "not rechecked"
+    assert [r["reason"] for r in run.of_type("recheck")] == ["not run alone"] * 2

@@ -127,3 +127,20 @@ def test_dead_stdout_does_not_end_the_run(tmp_path):
     proc.stdout.close()
     assert proc.wait(timeout=120) == 0
     assert "3 collected: 3 passed" in (state / "last-run" / "summary.md").read_text()
+
+
+def test_pytest_usage_errors_after_start_are_one_line(tmp_path):
+    def run(*args):
+        return subprocess.run([MTEST, "--state-dir", str(tmp_path / "s"), *args],
+                              cwd=SUITES / "allpass", capture_output=True, text=True,
+                              timeout=60, env=dict(os.environ, MTEST_CONFIG="/dev/null"))
+
+    r = run("test_nope.py")
+    assert r.returncode == 4 and r.stderr.count("\n") == 1
+    assert "not found" in r.stderr and "test_nope.py" in r.stderr
+
+
+def test_kill_grace_zero_lets_workers_exit(mtest):
+    run = mtest("allpass", "--kill-grace", "0")
+    assert run.code == 0
+    assert [e for e in run.of_type("event") if "did not exit" in e["text"]] == []

@@ -61,3 +61,17 @@ def test_failure_in_report_and_bundle(mtest):
     bundle = run.bundle("test_basic.py::test_fail")
     assert "Traceback" in bundle or "def test_fail" in bundle
     assert record["detail"].split(": ", 1)[1] in bundle
+
+
+def test_rerun_plugins_and_infinite_timeouts(mtest):
+    """A rerun plugin logs each attempt; a timeout marker of inf is not JSON."""
+    run = mtest("reruns")
+    assert run.code == 1
+    assert run.verdicts == expected("reruns")
+
+
+def test_a_file_that_stops_collecting_is_left_out(mtest, tmp_path):
+    run = mtest("reimport", "--collect-timeout", "2",
+                env={"MTEST_E2E_MARK": str(tmp_path / "imported")})
+    assert run.verdicts == expected("reimport")
+    assert run.code == 1

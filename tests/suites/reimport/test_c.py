@@ -1,0 +1,6 @@
+def test_c1():
+    pass
+
+
+def test_c2():
+    pass
