@@ -66,9 +66,11 @@ struct thread {
 	char name[72];
 };
 
-static struct thread th[MT_THREADS_MAX];
+/* The helper's tables: tens of megabytes at their limits, so they live on
+ * the helper's heap (calloc at its start), never in the supervisor. */
+static struct thread *th;
 static int nth;
-static struct mt_pythread py[MT_THREADS_MAX];
+static struct mt_pythread *py;
 static int npy;
 
 static int seized(pid_t tid)
@@ -410,6 +412,10 @@ int mt_capture_run(const struct mt_capture_req *r)
 
 	unsetenv("DEBUGINFOD_URLS");	/* never the network */
 	nth = npy = 0;
+	th = calloc(MT_THREADS_MAX, sizeof *th);
+	py = calloc(MT_THREADS_MAX, sizeof *py);
+	if (!th || !py)
+		return 2;
 	t0 = mt_now_us();
 	unwinding = mt_unwind_begin(r->pid, uwerr, sizeof uwerr);
 	t_stopped = mt_now_us();

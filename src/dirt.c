@@ -440,10 +440,10 @@ static void leak_add(struct mt_leak *l, const struct seen *x)
 	}
 }
 
-static struct mt_leak found[MT_CHECKS_MAX];
-
 int64_t mt_dirt_check(struct mt_dirt *d, int64_t now, int all, mt_leak_fn *fn, void *ctx)
 {
+	static struct mt_leak found;	/* one check's leaks at a time */
+	static int owner[sizeof seen / sizeof seen[0]];
 	int i, k, ndue = 0, keep;
 	int64_t next = MT_NEVER;
 
@@ -456,25 +456,24 @@ int64_t mt_dirt_check(struct mt_dirt *d, int64_t now, int all, mt_leak_fn *fn, v
 				next = d->ck[i].due_us;
 		return next;
 	}
-	for (i = 0; i < d->nck; i++) {
-		memset(&found[i], 0, sizeof found[0]);
-		found[i].slot = d->ck[i].slot;
-	}
+	/* One scan; each thing seen belongs to one check's test, or none. */
 	scan(d);
 	for (i = 0; i < nseen; i++) {
-		struct seen *x = &seen[i];
-
-		k = owner_check(d, x);
-		if (k < 0 || !(all || d->ck[k].due_us <= now) || reported(d, x) ||
-		    owned(d, x, d->ck[k].slot))
-			continue;
-		mark_reported(d, x);
-		leak_add(&found[k], x);
+		k = owner_check(d, &seen[i]);
+		owner[i] = k >= 0 && (all || d->ck[k].due_us <= now) && !reported(d, &seen[i]) &&
+			   !owned(d, &seen[i], d->ck[k].slot) ? k : -1;
 	}
 	for (i = 0, keep = 0; i < d->nck; i++) {
 		if (all || d->ck[i].due_us <= now) {
-			if ((found[i].nthreads || found[i].nprocs) && fn)
-				fn(ctx, &found[i]);
+			memset(&found, 0, sizeof found);
+			found.slot = d->ck[i].slot;
+			for (k = 0; k < nseen; k++)
+				if (owner[k] == i) {
+					mark_reported(d, &seen[k]);
+					leak_add(&found, &seen[k]);
+				}
+			if ((found.nthreads || found.nprocs) && fn)
+				fn(ctx, &found);
 			continue;
 		}
 		if (d->ck[i].due_us < next)

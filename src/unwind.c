@@ -2,6 +2,7 @@
 #include "mtest/unwind.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef MT_HAVE_LIBDW
@@ -279,13 +280,17 @@ static void end_backend(void)
 /* Threads of one process share most of their frames: symbolise each
  * address once. */
 #define CACHE_SIZE 4096
-static struct mt_nframe cache[CACHE_SIZE];
+static struct mt_nframe *cache;	/* the helper's heap: this runs only there */
 static unsigned char cached[CACHE_SIZE];
 
 void mt_unwind_symbol(struct mt_nframe *f)
 {
 	unsigned h = (unsigned)((f->pc * 0x9e3779b97f4a7c15ULL) >> 52) & (CACHE_SIZE - 1);
 
+	if (!cache && !(cache = calloc(CACHE_SIZE, sizeof *cache))) {
+		lookup(f);
+		return;
+	}
 	if (cached[h] && cache[h].pc == f->pc && cache[h].activation == f->activation) {
 		*f = cache[h];
 		return;
