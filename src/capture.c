@@ -152,8 +152,9 @@ static void capture_child(struct mt_buf *o, const struct mt_psample *p)
 	char err[160] = "";
 	int n = 0, st, i, sig = 0;
 
-	mt_buf_printf(o, "\nProcess %d %s (state %c, parent %d): %s\n", (int)p->pid, p->comm,
-		      p->state, (int)p->ppid, mt_wait_name(p->wait));
+	mt_buf_printf(o, "\nProcess %d %s (state %c, parent %d): %s; read %llu, written %llu "
+		      "bytes\n", (int)p->pid, p->comm, p->state, (int)p->ppid, mt_wait_name(p->wait),
+		      (unsigned long long)p->rchar, (unsigned long long)p->wchar);
 	if (!mt_unwind_begin(p->pid, err, sizeof err)) {
 		mt_buf_printf(o, "  native stack: %s\n", err);
 		return;
@@ -473,6 +474,12 @@ int mt_capture_run(const struct mt_capture_req *r)
 	mt_buf_secs(&o, t_end - t0, 4);
 	mt_buf_printf(&o, " s (set-up %.1f ms, symbols %.1f ms), unwinder %s\n",
 		      (double)(t_stopped - t0) / 1000, (double)t_sym / 1000, mt_unwind_backend());
+	if (r->diag && r->diag->n)
+		mt_buf_printf(&o, "# between the last two samples, %.1f s apart: %s, %s\n",
+			      (double)r->diag->interval_us / 1e6,
+			      r->diag->progress ? "progress" : "no progress",
+			      r->diag->io_moved ? "data moved in the worker or below it" :
+			      "no data moved");
 	if (err[0])
 		mt_buf_printf(&o, "# %s\n", err);
 	if (pyerr[0])

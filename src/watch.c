@@ -159,6 +159,22 @@ static int read_small(const char *path, char *buf, size_t cap)
 	return mt_read_file(path, buf, cap) > 0;
 }
 
+/* rchar and wchar of /proc/PID/io (0 when unreadable). */
+static void read_io(pid_t pid, uint64_t *rchar, uint64_t *wchar)
+{
+	char path[64], text[512], *p;
+	unsigned long long v;
+
+	*rchar = *wchar = 0;
+	snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+	if (!read_small(path, text, sizeof text))
+		return;
+	if ((p = strstr(text, "rchar:")) && sscanf(p + 6, "%llu", &v) == 1)
+		*rchar = v;
+	if ((p = strstr(text, "wchar:")) && sscanf(p + 6, "%llu", &v) == 1)
+		*wchar = v;
+}
+
 static void sample_thread(pid_t pid, pid_t tid, struct mt_tsample *t)
 {
 	char path[96], text[512];
@@ -218,6 +234,7 @@ static void add_children(struct mt_sample *s, pid_t pid, int depth)
 				snprintf(path, sizeof path, "/proc/%ld/syscall", child);
 				ps->wait = read_small(path, sys, sizeof sys) ?
 					   mt_wait_of(sys, &nr, &addr) : MT_WAIT_OTHER;
+				read_io(ps->pid, &ps->rchar, &ps->wchar);
 				add_children(s, (pid_t)child, depth + 1);
 			}
 		}
@@ -245,6 +262,7 @@ int mt_sample_take(struct mt_sample *s, pid_t pid, int64_t now_us)
 		sample_thread(pid, (pid_t)atoi(name), &s->t[s->n++]);
 	}
 	mt_dir_close(&d);
+	read_io(pid, &s->rchar, &s->wchar);
 	add_children(s, pid, 0);
 	return s->n > 0;
 }
@@ -299,6 +317,19 @@ void mt_diagnose(struct mt_diag *d, const struct mt_sample *prev, const struct m
 	d->main_index = -1;
 	d->interval_us = cur->at_us - prev->at_us;
 	d->progress = prev->n != cur->n;	/* threads came or went */
+	/* Data moving, in the worker or below it (an encoder at work): told in
+	 * the diagnosis, but no progress for a lock wait (no other process
+	 * can release a private lock; a thread it feeds would wait on I/O). */
+	d->io_moved = cur->rchar != prev->rchar || cur->wchar != prev->wchar;
+	for (i = 0; i < cur->np; i++) {
+		int k;
+
+		for (k = 0; k < prev->np && prev->p[k].pid != cur->p[i].pid; k++)
+			;
+		if (k == prev->np || cur->p[i].rchar != prev->p[k].rchar ||
+		    cur->p[i].wchar != prev->p[k].wchar)
+			d->io_moved = 1;
+	}
 	for (i = 0; i < cur->n; i++) {
 		b = &cur->t[i];
 		a = find(prev, b->tid);

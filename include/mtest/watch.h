@@ -41,6 +41,7 @@ struct mt_psample {
 	char state;
 	char comm[32];
 	enum mt_wait wait;	/* of its main thread */
+	uint64_t rchar, wchar;	/* I/O counters (/proc/PID/io) */
 };
 
 struct mt_sample {
@@ -50,6 +51,7 @@ struct mt_sample {
 	struct mt_tsample t[MT_THREADS_MAX];
 	int np, pmore;
 	struct mt_psample p[MT_CHILDREN_MAX];
+	uint64_t rchar, wchar;	/* the worker's own I/O counters */
 };
 
 /* Sample the worker `pid`. Returns 1, or 0 if it is gone. */
@@ -94,6 +96,7 @@ struct mt_lockgroup {
 struct mt_diag {
 	enum mt_hang hang;
 	int progress;
+	int io_moved;		/* the worker or a child moved data */
 	int64_t interval_us;
 	int n;
 	struct mt_tdiag t[MT_THREADS_MAX];
