@@ -111,7 +111,7 @@ struct seen {
 	char name[64];
 };
 
-static struct seen seen[MT_THREADS_MAX + MT_PROCS_MAX / 4];
+static struct seen seen[MT_SCAN_MAX];
 static int nseen;
 
 static void add_seen(pid_t pid, pid_t ppid, unsigned long long start, int thread,
@@ -355,9 +355,9 @@ static void watch(struct mt_dirt *d, pid_t pid, unsigned long long start, const 
 	d->hp[d->nhp].pid = pid;
 	d->hp[d->nhp].start = start;
 #ifdef SYS_pidfd_open
+	/* Close-on-exec already: pidfd_open(2) sets it. A helper without a
+	 * pidfd is still checked at each test boundary. */
 	d->hp[d->nhp].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (d->hp[d->nhp].pidfd >= 0)
-		fcntl(d->hp[d->nhp].pidfd, F_SETFD, FD_CLOEXEC);
 #else
 	d->hp[d->nhp].pidfd = -1;
 #endif

@@ -88,7 +88,7 @@ static void parse_owned(struct mt_event *e)
 		for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i)) {
 			int len = js.tok[i].end - js.tok[i].start;
 
-			if (e->ntids >= 32 || len <= 0 || len > 20)
+			if (e->ntids >= MT_FIXTURE_ITEMS || len <= 0 || len > 20)
 				continue;
 			snprintf(tmp, sizeof tmp, "{\"v\":%.*s}", len, js.s + js.tok[i].start);
 			if (mt_json_parse(&one, tmp, strlen(tmp)) && mt_json_get_int(&one, 0, "v", &v))
@@ -99,7 +99,7 @@ static void parse_owned(struct mt_event *e)
 		for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i)) {
 			int64_t pid, start;
 
-			if (e->npids >= 32 || js.tok[i].type != JSMN_ARRAY || js.tok[i].size != 2)
+			if (e->npids >= MT_FIXTURE_ITEMS || js.tok[i].type != JSMN_ARRAY || js.tok[i].size != 2)
 				continue;
 			snprintf(tmp, sizeof tmp, "{\"p\":%.*s,\"s\":%.*s}",
 				 js.tok[i + 1].end - js.tok[i + 1].start, js.s + js.tok[i + 1].start,

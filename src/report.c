@@ -74,8 +74,10 @@ static void replay_test(struct replay *p)
 		v.worker = (int)x;
 	if (mt_json_get_int(j, 0, "attempt", &x))
 		v.attempt = (int)x;
+	v.id = p->id;
+	v.file = p->file;
 	if (slot == MT_NONE)
-		mt_run_decide_unstored(&p->run, kind, p->id, &v);
+		mt_run_decide_unstored(&p->run, kind, &v);
 	else
 		mt_run_decide(&p->run, slot, &v);
 	/* Which dirty event it started after: its shadow, or its restart. */

@@ -220,10 +220,8 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 	return 1;
 }
 
-void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const char *id,
-			    const struct mt_vinfo *v)
+void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const struct mt_vinfo *v)
 {
-	(void)id;
 	if (v->verdict == MT_V_NONE || v->verdict >= MT_V_COUNT)
 		return;
 	if (kind == MT_KIND_TEST)

@@ -215,7 +215,7 @@ void sup_spawn(struct super *s, int64_t now);
 void sup_reap(void *ctx);
 void sup_on_leftover(void *ctx, const struct mt_proc *p);
 void sup_sweep(struct super *s, const char *whose);
-void sup_worker_dead(struct super *s, int64_t now);
+void sup_worker_dead(struct super *s);
 int64_t sup_sample_every(const struct super *s);
 void sup_watch_reset(struct super *s, int64_t start_us);
 const char *sup_timeout_reason(const struct super *s);
@@ -234,7 +234,7 @@ void sup_dirt_spawned(struct super *s);
 void sup_dirt_test_start(struct super *s);
 void sup_dirt_test_end(struct super *s, uint32_t slot, int64_t now);
 void sup_dirt_timer(struct super *s, int64_t now);
-void sup_dirt_helpers(struct super *s, int64_t now);
+void sup_dirt_helpers(struct super *s);
 void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed);
 int sup_dirty_event(struct super *s, int show, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

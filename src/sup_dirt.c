@@ -171,12 +171,11 @@ static struct {
 static int ndeaths;
 
 /* Seen at once: which test ran when it died is noted now. */
-void sup_dirt_helpers(struct super *s, int64_t now)
+void sup_dirt_helpers(struct super *s)
 {
 	struct mt_helper_death dead[MT_HELPERS_MAX];
 	int i, n;
 
-	(void)now;
 	n = mt_dirt_helpers_dead(&s->dirt, dead, MT_HELPERS_MAX - ndeaths);
 	for (i = 0; i < n; i++) {
 		deaths[ndeaths].d = dead[i];
@@ -207,7 +206,7 @@ void sup_dirt_timer(struct super *s, int64_t now)
 {
 	s->dirt.spare = s->watch.helper;
 	s->dirt_next_us = mt_dirt_check(&s->dirt, now, 0, on_leak, s);
-	sup_dirt_helpers(s, now);
+	sup_dirt_helpers(s);
 	/* Helpers without a pidfd are looked at twice a second. */
 	if (s->dirt.nhp && s->dirt_next_us > now + MT_SAMPLE_EVERY_US)
 		s->dirt_next_us = now + MT_SAMPLE_EVERY_US;
@@ -233,7 +232,7 @@ void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed)
 	 * leaked processes, re-parented to mtest) are alive to be seen. */
 	if (!s->rechecking)
 		mt_dirt_check(&s->dirt, mt_now_us(), 1, on_leak, s);
-	sup_dirt_helpers(s, mt_now_us());
+	sup_dirt_helpers(s);
 	/* Helpers dying as the session ends are its finalisers' doing. */
 	resolve_deaths(s, s->w.retiring || s->w.ended || s->stop != STOP_NONE);
 	s->dirt.worker = 0;
@@ -320,7 +319,7 @@ void sup_fence_answer(struct super *s)
  * wait for its leak check (at most --leak-grace). */
 void sup_fence(struct super *s)
 {
-	sup_dirt_helpers(s, mt_now_us());	/* a death may race the boundary */
+	sup_dirt_helpers(s);	/* a death may race the boundary */
 	resolve_deaths(s, 0);
 	if (s->o->restart_on_dirty != MT_RESTART_NEVER && s->stop == STOP_NONE &&
 	    s->o->isolate == MT_ISOLATE_NONE) {

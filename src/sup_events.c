@@ -144,7 +144,7 @@ void sup_collection_error(struct super *s, const char *id, const char *path,
 	if (slot == MT_NONE) {
 		v.id = id;
 		v.file = id;
-		mt_run_decide_unstored(&s->run, MT_KIND_FILE, id, &v);
+		mt_run_decide_unstored(&s->run, MT_KIND_FILE, &v);
 		return;
 	}
 	mt_run_decide(&s->run, slot, &v);
@@ -207,11 +207,25 @@ static void ev_collect_error(struct super *s, const struct mt_event *e)
 	}
 }
 
+/* A test beyond a table or --max-tests: a not_run verdict now, never a slot. */
+static void ev_item_over(struct super *s, const struct mt_event *e, const char *limit)
+{
+	struct mt_vinfo v = { 0 };
+
+	if (!s->run.limit)
+		s->run.limit = limit;
+	v.verdict = MT_V_NOT_RUN;
+	v.reason = "over a limit";
+	v.detail = limit;
+	v.id = e->id;
+	v.file = e->file;
+	mt_run_decide_unstored(&s->run, MT_KIND_TEST, &v);
+}
+
 static void ev_item(struct super *s, const struct mt_event *e)
 {
 	struct mt_worker *w = &s->w;
-	uint32_t slot = MT_NONE;
-	struct mt_vinfo v = { 0 };
+	uint32_t slot;
 
 	if (e->i > (int64_t)w->nitems && e->i < MT_TESTS_MAX) {
 		/* Item lines were lost (the plugin broke its promise of valid
@@ -222,43 +236,22 @@ static void ev_item(struct super *s, const struct mt_event *e)
 	}
 	if (e->i < 0 || e->i >= MT_TESTS_MAX || (uint64_t)e->i != w->nitems) {
 		if (e->i >= MT_TESTS_MAX && !s->table_closed) {
-			/* Beyond the table: a verdict now, never a slot. */
-			v.verdict = MT_V_NOT_RUN;
-			v.reason = "over a limit";
-			v.detail = "MT_TESTS_MAX";
-			v.id = e->id;
-			v.file = e->file;
 			s->run.ntests++;
-			if (!s->run.limit)
-				s->run.limit = "MT_TESTS_MAX";
-			mt_run_decide_unstored(&s->run, MT_KIND_TEST, e->id, &v);
+			ev_item_over(s, e, "MT_TESTS_MAX");
 		}
 		return;
 	}
-	if (s->table_closed) {
-		slot = mt_run_find(&s->run, MT_KIND_TEST, e->id);
-	} else if (mt_run_find(&s->run, MT_KIND_TEST, e->id) != MT_NONE) {
-		slot = mt_run_find(&s->run, MT_KIND_TEST, e->id);
-	} else if (s->run.ntests >= s->o->max_tests) {
-		v.verdict = MT_V_NOT_RUN;
-		v.reason = "over a limit";
-		v.detail = s->o->max_tests < MT_TESTS_MAX ? "--max-tests" : "MT_TESTS_MAX";
-		v.id = e->id;
-		v.file = e->file;
-		s->run.ntests++;
-		if (!s->run.limit)
-			s->run.limit = v.detail;
-		mt_run_decide_unstored(&s->run, MT_KIND_TEST, e->id, &v);
-	} else {
-		slot = mt_run_add(&s->run, MT_KIND_TEST, e->id, e->file, e->path,
-				  (uint32_t)e->line, e->timeout_us);
-		if (slot == MT_NONE) {
-			v.verdict = MT_V_NOT_RUN;
-			v.reason = "over a limit";
-			v.detail = s->run.limit;
-			v.id = e->id;
-			v.file = e->file;
-			mt_run_decide_unstored(&s->run, MT_KIND_TEST, e->id, &v);
+	slot = mt_run_find(&s->run, MT_KIND_TEST, e->id);
+	if (slot == MT_NONE && !s->table_closed) {
+		if (s->run.ntests >= s->o->max_tests) {
+			s->run.ntests++;
+			ev_item_over(s, e, s->o->max_tests < MT_TESTS_MAX ? "--max-tests" :
+				     "MT_TESTS_MAX");
+		} else {
+			slot = mt_run_add(&s->run, MT_KIND_TEST, e->id, e->file, e->path,
+					  (uint32_t)e->line, e->timeout_us);
+			if (slot == MT_NONE)	/* mt_run_add counted it and named the table */
+				ev_item_over(s, e, s->run.limit);
 		}
 	}
 	w->map[w->nitems++] = slot;

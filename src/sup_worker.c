@@ -5,17 +5,48 @@ extern char **environ;
 
 /* ---- spawning ----------------------------------------------------------- */
 
-static char *arg_copy(struct super *s, size_t *used, const char *a)
-{
-	size_t n = strlen(a) + 1;
-	char *p;
+/* A NULL-terminated string vector packed into a fixed byte buffer: the
+ * worker's argv and envp are both built this way. A full vector or buffer
+ * clears ok and drops the string. */
+struct pack {
+	char **vec;
+	int max, n;
+	char *bytes;
+	size_t cap, used;
+	int ok;
+};
 
-	if (n > sizeof s->argbytes - *used)
-		return NULL;
-	p = s->argbytes + *used;
-	memcpy(p, a, n);
-	*used += n;
-	return p;
+/* Formats straight into the buffer: a string too long is refused, never cut. */
+__attribute__((format(printf, 2, 3)))
+static void pack_printf(struct pack *p, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (p->n >= p->max || p->used >= p->cap) {
+		p->ok = 0;
+		return;
+	}
+	va_start(ap, fmt);
+	len = vsnprintf(p->bytes + p->used, p->cap - p->used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= p->cap - p->used) {
+		p->ok = 0;
+		return;
+	}
+	p->vec[p->n++] = p->bytes + p->used;
+	p->used += (size_t)len + 1;
+}
+
+static void pack_put(struct pack *p, const char *str)
+{
+	pack_printf(p, "%s", str);
+}
+
+static int pack_end(struct pack *p)
+{
+	p->vec[p->n] = NULL;
+	return p->ok;
 }
 
 /* The worker's command line. Later workers get only the files whose tests
@@ -25,52 +56,44 @@ static char *arg_copy(struct super *s, size_t *used, const char *a)
 static int build_argv(struct super *s)
 {
 	const struct mt_opts *o = s->o;
-	char opt[MT_PATH_MAX + 16];
-	size_t used = 0;
-	int n = 0, i, ok = 1;
+	struct pack p = { s->argv, MT_ARGV_MAX, 0, s->argbytes, sizeof s->argbytes, 0, 1 };
+	int i;
 	uint32_t f;
 
-#define ADD(str) do { if (n >= MT_ARGV_MAX || !(s->argv[n++] = arg_copy(s, &used, (str)))) ok = 0; } while (0)
-	ADD(o->python);
-	ADD("-m");
-	ADD(MT_BOOT_MODULE);
-	ADD("-p");
-	ADD(MT_PLUGIN_MODULE);
-	for (i = 0; i < o->npytest && ok; i++)
-		ADD(o->pytest_args[i]);
+	pack_put(&p, o->python);
+	pack_put(&p, "-m");
+	pack_put(&p, MT_BOOT_MODULE);
+	pack_put(&p, "-p");
+	pack_put(&p, MT_PLUGIN_MODULE);
+	for (i = 0; i < o->npytest && p.ok; i++)
+		pack_put(&p, o->pytest_args[i]);
 	if (s->rechecking) {
 		/* One test, alone: its file, and only it is sent. */
-		snprintf(opt, sizeof opt, "--rootdir=%s", s->rootdir);
-		ADD(opt);
+		pack_printf(&p, "--rootdir=%s", s->rootdir);
 		f = s->run.t[s->rc[s->rc_index].slot].file;
-		ADD(mt_run_str(&s->run, s->run.f[f].abs));
+		pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
 	} else if (s->table_closed && s->rootdir[0]) {
-		snprintf(opt, sizeof opt, "--rootdir=%s", s->rootdir);
-		ADD(opt);
+		pack_printf(&p, "--rootdir=%s", s->rootdir);
 		/* pytest collects an explicit path even when --ignore names it:
 		 * a left-out file is never named. */
-		for (f = 0; f < s->run.nf && ok; f++)
+		for (f = 0; f < s->run.nf && p.ok; f++)
 			if (s->run.f[f].pending && !sup_ignored(s, mt_run_str(&s->run, s->run.f[f].abs)))
-				ADD(mt_run_str(&s->run, s->run.f[f].abs));
+				pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
 	} else {
-		for (i = 0; i < o->npaths && ok; i++)
-			ADD(o->paths[i]);
+		for (i = 0; i < o->npaths && p.ok; i++)
+			pack_put(&p, o->paths[i]);
 	}
-	for (i = 0; i < s->nignores && ok; i++) {
-		snprintf(opt, sizeof opt, "--ignore=%s", mt_run_str(&s->run, s->ignore[i]));
-		ADD(opt);
-	}
+	for (i = 0; i < s->nignores && p.ok; i++)
+		pack_printf(&p, "--ignore=%s", mt_run_str(&s->run, s->ignore[i]));
 	/* Last, so that they win over addopts and the arguments above. */
-	ADD("--capture=fd");
-	ADD("-o");
-	ADD("faulthandler_timeout=0");
-	ADD("--continue-on-collection-errors");
-#undef ADD
-	s->argv[n] = NULL;
-	if (!ok)
+	pack_put(&p, "--capture=fd");
+	pack_put(&p, "-o");
+	pack_put(&p, "faulthandler_timeout=0");
+	pack_put(&p, "--continue-on-collection-errors");
+	if (!pack_end(&p))
 		mt_msg("worker command line too long (MT_ARGV_MAX=%d, MT_ARGV_BYTES=%u)",
 		       MT_ARGV_MAX, MT_ARGV_BYTES);
-	return ok;
+	return p.ok;
 }
 
 static const char *const own_vars[] = {
@@ -81,60 +104,43 @@ static const char *const own_vars[] = {
 
 static int build_env(struct super *s)
 {
-	size_t used = 0, len;
-	int n = 0, ok = 1;
+	struct pack p = { s->envp, MT_ENV_MAX, 0, s->envbytes, sizeof s->envbytes, 0, 1 };
 	unsigned k;
 	char **e;
 	const char *old_pp = getenv("PYTHONPATH");
-	char tmp[MT_PATH_MAX * 2];
 
-#define PUT(str) do { len = strlen(str) + 1; \
-	if (n >= MT_ENV_MAX || len > sizeof s->envbytes - used) ok = 0; \
-	else { memcpy(s->envbytes + used, (str), len); s->envp[n++] = s->envbytes + used; used += len; } } while (0)
-	for (e = environ; *e && ok; e++) {
+	for (e = environ; *e && p.ok; e++) {
 		for (k = 0; k < sizeof own_vars / sizeof own_vars[0]; k++)
 			if (strncmp(*e, own_vars[k], strlen(own_vars[k])) == 0)
 				break;
 		if (k == sizeof own_vars / sizeof own_vars[0])
-			PUT(*e);
+			pack_put(&p, *e);
 	}
-	snprintf(tmp, sizeof tmp, "MTEST_EVENT_FD=%d", MT_WORKER_EVENT_FD);
-	PUT(tmp);
-	snprintf(tmp, sizeof tmp, "MTEST_CONTROL_FD=%d", MT_WORKER_CONTROL_FD);
-	PUT(tmp);
-	snprintf(tmp, sizeof tmp, "MTEST_TOKEN=%s", s->w.token);
-	PUT(tmp);
-	snprintf(tmp, sizeof tmp, "MTEST_LIMITS=line:%u,text:%u,tail:%u,id:%u,reason:%u,"
-		 "detail:%u,markers:%u,marker:%u", MT_LINE_MAX, MT_TEXT_MAX, MT_TAIL_MAX,
-		 MT_ID_MAX, MT_REASON_MAX - 1, MT_DETAIL_MAX - 1, MT_MARKERS_MAX,
-		 MT_MARKER_NAME_MAX - 1);
-	PUT(tmp);
-	snprintf(tmp, sizeof tmp, "MTEST_WORKER=%d", s->w.num);
-	PUT(tmp);
-	snprintf(tmp, sizeof tmp, RUN_TAG_VAR "=%s", s->run_tag);
-	PUT(tmp);
-	snprintf(tmp, sizeof tmp, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
-		 old_pp ? old_pp : "");
-	PUT(tmp);
+	pack_printf(&p, "MTEST_EVENT_FD=%d", MT_WORKER_EVENT_FD);
+	pack_printf(&p, "MTEST_CONTROL_FD=%d", MT_WORKER_CONTROL_FD);
+	pack_printf(&p, "MTEST_TOKEN=%s", s->w.token);
+	pack_printf(&p, "MTEST_LIMITS=line:%u,text:%u,tail:%u,id:%u,reason:%u,"
+		    "detail:%u,markers:%u,marker:%u,items:%u", MT_LINE_MAX, MT_TEXT_MAX,
+		    MT_TAIL_MAX, MT_ID_MAX, MT_REASON_MAX - 1, MT_DETAIL_MAX - 1, MT_MARKERS_MAX,
+		    MT_MARKER_NAME_MAX - 1, MT_FIXTURE_ITEMS);
+	pack_printf(&p, "MTEST_WORKER=%d", s->w.num);
+	pack_printf(&p, RUN_TAG_VAR "=%s", s->run_tag);
+	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
+		    old_pp ? old_pp : "");
 	/* A breakpoint() in a worker without a terminal would wait forever. */
-	PUT("PYTHONBREAKPOINT=0");
-	snprintf(tmp, sizeof tmp, "MTEST_PID=%d", (int)getpid());
-	PUT(tmp);
+	pack_put(&p, "PYTHONBREAKPOINT=0");
+	pack_printf(&p, "MTEST_PID=%d", (int)getpid());
 	if (s->preload[0]) {
 		const char *old_pl = getenv("LD_PRELOAD");
 
-		snprintf(tmp, sizeof tmp, "LD_PRELOAD=%s%s%s", s->preload,
-			 old_pl && *old_pl ? ":" : "", old_pl ? old_pl : "");
-		PUT(tmp);
-		snprintf(tmp, sizeof tmp, "MTEST_PRELOAD=%s", s->preload);
-		PUT(tmp);
+		pack_printf(&p, "LD_PRELOAD=%s%s%s", s->preload,
+			    old_pl && *old_pl ? ":" : "", old_pl ? old_pl : "");
+		pack_printf(&p, "MTEST_PRELOAD=%s", s->preload);
 	}
-#undef PUT
-	s->envp[n] = NULL;
-	if (!ok)
+	if (!pack_end(&p))
 		mt_msg("worker environment too big (MT_ENV_MAX=%d, MT_ENV_BYTES=%u)",
 		       MT_ENV_MAX, MT_ENV_BYTES);
-	return ok;
+	return p.ok;
 }
 
 static void new_token(struct super *s)
@@ -271,7 +277,7 @@ static void refusal_line(struct super *s, char *out, size_t cap)
 	snprintf(out, cap, "%s", best ? best : "(no message)");
 }
 
-void sup_worker_dead(struct super *s, int64_t now)
+void sup_worker_dead(struct super *s)
 {
 	struct mt_worker *w = &s->w;
 	char why[64], whose[48], line[512];
@@ -359,5 +365,4 @@ void sup_worker_dead(struct super *s, int64_t now)
 		s->stop_reason = "no progress";
 		mt_run_settle_rest(&s->run, "no progress", line);
 	}
-	(void)now;
 }

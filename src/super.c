@@ -170,7 +170,7 @@ static int advance(struct super *s, int64_t now)
 	if (w->stopped && !w->reaped && w->state != MT_W_DEAD)
 		sup_worker_stopped(s, now);
 	if (w->state == MT_W_DEAD)
-		sup_worker_dead(s, now);
+		sup_worker_dead(s);
 	if (w->state == MT_W_RUNNING && w->ended && w->qdone >= w->qlen &&
 	    s->cur.slot == MT_NONE) {
 		/* All sent tests ran: let the session end and pytest exit. */
@@ -254,7 +254,7 @@ static int loop(struct super *s)
 			for (i = 4, dead_helper = 0; i < n; i++)
 				dead_helper |= pfd[i].revents != 0;
 			if (dead_helper)
-				sup_dirt_helpers(s, now);
+				sup_dirt_helpers(s);
 		}
 		on_timers(s, mt_now_us());
 	}

@@ -91,6 +91,10 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
 	if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 ||
 	    pipe2(con, O_CLOEXEC) < 0)
 		goto fail;
+	/* mtest's ends only: each end of a pipe is its own open file, and the
+	 * plugin writes to a blocking one. */
+	if (!mt_set_nonblock(ev[0]) || !mt_set_nonblock(ctl[1]) || !mt_set_nonblock(con[0]))
+		goto fail;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null < 0)
 		goto fail;
@@ -99,8 +103,9 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
 		goto fail;
 	if (pid == 0)
 		child_exec(ev[1], ctl[0], con[1], null, parent, argv, envp, w->token);
-	/* Both sides set the group, so that no signal can race the child's. */
-	setpgid(pid, pid);
+	/* Both sides set the group, so that no signal can race the child's;
+	 * here it fails (EACCES) only when the child has exec'd, its own done. */
+	(void)setpgid(pid, pid);
 	close(ev[1]);
 	close(ctl[0]);
 	close(con[1]);
@@ -109,9 +114,6 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
 	w->ev_fd = ev[0];
 	w->ctl_fd = ctl[1];
 	w->con_fd = con[0];
-	mt_set_nonblock(w->ev_fd);
-	mt_set_nonblock(w->ctl_fd);
-	mt_set_nonblock(w->con_fd);
 	w->state = MT_W_STARTING;
 	return 1;
 fail:

@@ -74,7 +74,7 @@ struct mt_dirt {
 	int nborn;
 	struct { pid_t tid; uint32_t slot; } born[MT_THREADS_MAX];
 	int nkids;			/* processes first seen at a test's end */
-	struct { pid_t pid; unsigned long long start; uint32_t slot; } kids[MT_PROCS_MAX / 8];
+	struct { pid_t pid; unsigned long long start; uint32_t slot; } kids[MT_KIDS_MAX];
 	int dropped;			/* checks or helpers that did not fit */
 	int64_t first_test_us;		/* start of this worker's first test */
 };

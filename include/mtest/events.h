@@ -51,9 +51,9 @@ struct mt_event {
 	int daemon;
 	int64_t tid, hexversion, sig, key;
 	int ntids, npids;
-	int tids[32];
-	int pids[32];
-	unsigned long long pid_starts[32];
+	int tids[MT_FIXTURE_ITEMS];
+	int pids[MT_FIXTURE_ITEMS];
+	unsigned long long pid_starts[MT_FIXTURE_ITEMS];
 	char scope[16];
 	uint64_t interp;
 	int nmarkers;

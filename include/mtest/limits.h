@@ -99,6 +99,10 @@
 #define MT_LEAKED_MAX 256
 #define MT_DIRTY_MAX 128
 #define MT_RECHECKS_MAX 256
+/* Threads and processes below a worker in one leak scan, and processes
+ * first seen at a test's end (remembered to blame the right test). */
+#define MT_SCAN_MAX (MT_THREADS_MAX + MT_PROCS_MAX / 4)
+#define MT_KIDS_MAX 512
 
 /* How long a worker may take to exit after its session said goodbye, when
  * --kill-grace is 0 (which means SIGKILL at once for a kill). */

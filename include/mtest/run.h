@@ -114,9 +114,8 @@ uint32_t mt_run_find_file(const struct mt_run *r, const char *rel);
 /* Give a stored test its verdict. Returns 1, or 0 if it already had one. */
 int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v);
 /* A test that did not fit: counted, and reported through the callback
- * with slot MT_NONE (the callback gets its id from `id`). */
-void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const char *id,
-			    const struct mt_vinfo *v);
+ * with slot MT_NONE (the callback gets its id from v->id). */
+void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const struct mt_vinfo *v);
 /* not_run with `reason` for every test still without a verdict. */
 void mt_run_settle_rest(struct mt_run *r, const char *reason, const char *detail);
 /* Tests still without a verdict. */

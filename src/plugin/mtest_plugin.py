@@ -21,7 +21,7 @@ _STATE = None  # the _Channel of this worker process, once configured
 
 def _limits():
     out = {"line": 65536, "text": 16384, "tail": 4096, "id": 1024,
-           "reason": 160, "detail": 512, "markers": 16, "marker": 64}
+           "reason": 160, "detail": 512, "markers": 16, "marker": 64, "items": 32}
     for part in os.environ.get("MTEST_LIMITS", "").split(","):
         key, _, val = part.partition(":")
         if key in out and val.isdigit():
@@ -539,8 +539,8 @@ def pytest_fixture_setup(fixturedef, request):
     if new_threads or new_procs:
         _OWNING[id(fixturedef)] = True
         ch.send("fixture", key=id(fixturedef), name=_utf8_cut(fixturedef.argname, 60),
-                scope=fixturedef.scope, tids=new_threads[:32],
-                pids=[[p, t] for p, t in new_procs[:32]])
+                scope=fixturedef.scope, tids=new_threads[:ch.limits["items"]],
+                pids=[[p, t] for p, t in new_procs[:ch.limits["items"]]])
 
 
 @pytest.hookimpl

@@ -331,7 +331,7 @@ START_TEST(test_decide_unstored)
 	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = "over a limit",
 			      .id = "tests/z.py::t_far", .file = "tests/z.py" };
 
-	mt_run_decide_unstored(&R, MT_KIND_TEST, v.id, &v);
+	mt_run_decide_unstored(&R, MT_KIND_TEST, &v);
 	ck_assert_uint_eq(R.over_limit, 1);
 	ck_assert_uint_eq(R.count[MT_V_NOT_RUN], 1);
 	ck_assert_int_eq(heard.calls, 1);
@@ -497,7 +497,7 @@ START_TEST(test_exit_over_tests_max)
 	ck_assert_uint_eq(R.ntests, MT_TESTS_MAX + 1);
 	ck_assert_int_eq(mt_run_exit_code(&R), MT_EXIT_INCOMPLETE);
 	v.verdict = MT_V_NOT_RUN;
-	mt_run_decide_unstored(&R, MT_KIND_TEST, id, &v);
+	mt_run_decide_unstored(&R, MT_KIND_TEST, &v);
 	ck_assert_uint_eq(mt_run_left(&R), 0);
 	ck_assert_int_eq(mt_run_exit_code(&R), MT_EXIT_INCOMPLETE);
 }
