@@ -37,9 +37,11 @@ $(BUILD)/gen/plugin_src.h: src/plugin/mtest_plugin.py src/plugin/mtest_boot.py t
 	{ tools/embed.sh src/plugin/mtest_plugin.py mt_plugin_source && \
 	  tools/embed.sh src/plugin/mtest_boot.py mt_boot_source; } > $@
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard include/mtest/*.h) $(BUILD)/gen/plugin_src.h
+# Header dependencies come from the compiler (-MMD -MP): a change to any
+# header, in include/ or beside the sources, rebuilds what includes it.
+$(BUILD)/obj/%.o: src/%.c $(BUILD)/gen/plugin_src.h
 	@mkdir -p $(dir $@)
-	$(CC) $(MT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(MT_CFLAGS) -MMD -MP $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmtest.a: $(LIBOBJ)
 	$(CROSS_COMPILE)ar rcs $@ $^
@@ -64,13 +66,19 @@ run: deps all
 # --- every test -------------------------------------------------------------
 check: deps all unit e2e
 
-CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
-CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+# Recursive (=), not :=, so that pkg-config runs when the recipe does: on a
+# fresh machine, `make check` installs Check (deps) after parsing this file.
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/unit/%.o,$(UNIT_SRC))
 
-$(BUILD)/unit-tests: $(UNIT_SRC) $(BUILD)/libmtest.a
-	$(CC) $(MT_CFLAGS) $(CHECK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) \
-		-o $@ $(UNIT_SRC) $(BUILD)/libmtest.a $(CHECK_LIBS) $(MT_LDLIBS)
+$(BUILD)/unit/%.o: tests/unit/%.c $(BUILD)/gen/plugin_src.h
+	@mkdir -p $(dir $@)
+	$(CC) $(MT_CFLAGS) $(CHECK_CFLAGS) -MMD -MP $(CPPFLAGS) $(CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libmtest.a
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libmtest.a $(CHECK_LIBS) $(MT_LDLIBS)
 
 $(BUILD)/heapcheck.so: tests/heapcheck.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -shared -fPIC -o $@ $< -ldl
@@ -113,6 +121,8 @@ install: all
 	install -m 644 $(BUILD)/mtest_crash.so $(DESTDIR)/usr/lib/mtest/mtest_crash.so
 	install -d $(DESTDIR)/usr/share/man/man1
 	install -m 644 docs/mtest.1 $(DESTDIR)/usr/share/man/man1/mtest.1
+
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
 clean:
 	rm -rf build build-asan build-analyze build-arm64 build-armhf build-libunwind
