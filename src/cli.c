@@ -53,6 +53,7 @@ static const char help_text[] =
 "  --recheck              run each failed, hung or crashed test alone, twice,\n"
 "                         and say whether it fails alone, passes alone\n"
 "                         (order-dependent) or is flaky\n"
+"  --keep N               run folders kept in the state directory (default 10)\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
 "  --report               show the last run (from any directory) and exit\n"
@@ -159,6 +160,7 @@ static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1;
+static long conf_keep = -1;
 
 static char *trim(char *s)
 {
@@ -170,6 +172,20 @@ static char *trim(char *s)
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		*--e = '\0';
 	return s;
+}
+
+/* A whole number in [lo, hi], nothing else. */
+static int parse_count(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < lo || v > hi)
+		return 0;
+	*out = v;
+	return 1;
 }
 
 static int conf_duration(const char *path, int lineno, const char *key,
@@ -235,6 +251,12 @@ static int conf_load(const char *path, int must_exist)
 		} else if (strcmp(key, "leak_grace") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_leak))
 				return 0;
+		} else if (strcmp(key, "keep") == 0) {
+			if (!parse_count(val, 1, MT_RUNS_MAX, &conf_keep)) {
+				mt_msg("%s:%d: keep: want a number from 1 to %d, got '%s'", path, lineno,
+				       MT_RUNS_MAX, val);
+				return 0;
+			}
 		} else if (strcmp(key, "restart_on_dirty") == 0) {
 			conf_restart = strcmp(val, "file") == 0 ? MT_RESTART_FILE :
 				       strcmp(val, "test") == 0 ? MT_RESTART_TEST :
@@ -282,7 +304,7 @@ static void resolve_python(struct mt_opts *o)
 enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
-       OPT_RECHECK };
+       OPT_RECHECK, OPT_KEEP };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -301,6 +323,7 @@ static const struct option longopts[] = {
 	{ "restart-on-dirty", required_argument, NULL, OPT_RESTART },
 	{ "isolate", required_argument, NULL, OPT_ISOLATE },
 	{ "recheck", no_argument, NULL, OPT_RECHECK },
+	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -323,6 +346,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
 		capture = -1, leak = -1;
 	int restart_given = 0;
+	long keep = -1;
 	char *end;
 	unsigned long n;
 
@@ -332,6 +356,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = -1;
+	conf_keep = -1;
 	o->argv = argv;
 	o->argc = argc;
 	for (i = 1; i < argc; i++)
@@ -410,6 +435,12 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_RECHECK:
 			o->recheck = 1;
+			break;
+		case OPT_KEEP:
+			if (!parse_count(optarg, 1, MT_RUNS_MAX, &keep)) {
+				mt_msg("--keep: want a number from 1 to %d, got '%s'", MT_RUNS_MAX, optarg);
+				return 0;
+			}
 			break;
 		case OPT_MAXTESTS:
 			errno = 0;
@@ -500,6 +531,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->capture_after_us = capture > 0 ? capture : -1;
 	v = leak >= 0 ? leak : conf_leak;
 	o->leak_grace_us = v >= 0 ? v : MT_DEFAULT_LEAK_GRACE_US;
+	o->keep = (unsigned)(keep > 0 ? keep : conf_keep > 0 ? conf_keep : MT_DEFAULT_KEEP);
 	resolve_python(o);
 	return 1;
 }

@@ -1,67 +1,98 @@
-/* mtest: leaks, fixtures' helpers, and their deaths. */
+/* mtest: leaks, fixtures' helpers, and their deaths (include/mtest/dirt.h
+ * gives the one attribution rule). */
 #include "mtest/dirt.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mtest/clock.h"
 #include "mtest/fsx.h"
 #include "mtest/msg.h"
-#include "mtest/procs.h"
 #include "mtest/run.h"
-
-static int64_t read_clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 void mt_dirt_reset(struct mt_dirt *d, pid_t worker)
 {
 	d->worker = worker;
 	d->spare = 0;
-	d->hz = sysconf(_SC_CLK_TCK);
-	if (d->hz <= 0)
-		d->hz = 100;
-	d->boot_offset_us = read_clock_us(CLOCK_BOOTTIME) - read_clock_us(CLOCK_MONOTONIC);
-	d->nfx = d->nck = d->nhp = d->nleaked = d->nborn = d->nkids = d->dropped = 0;
-	d->first_test_us = 0;
+	d->based = 0;
+	d->cursor = -1;
+	d->nfx = d->nck = d->nhp = d->ncand = d->nwin = d->dropped = 0;
 }
 
-int64_t mt_dirt_ticks_to_us(const struct mt_dirt *d, unsigned long long start)
+/* ---- what lives under the worker ------------------------------------------ */
+
+static struct mt_seen seen[MT_SCAN_MAX];
+static int nseen;
+static struct mt_proc procs[MT_SCAN_MAX];
+
+/* The worker's threads, and every process below mtest (the worker's, and
+ * daemons re-parented to mtest) but the worker and the capture helper. */
+static void scan(struct mt_dirt *d)
 {
-	return (int64_t)(start * 1000000ULL / (unsigned long long)d->hz) - d->boot_offset_us;
+	static pid_t tids[MT_THREADS_MAX];
+	int i, n, more;
+
+	nseen = 0;
+	n = mt_proc_tasks(d->worker, tids, MT_THREADS_MAX, &more);
+	for (i = 0; i < n && nseen < MT_SCAN_MAX; i++)
+		if (tids[i] != d->worker)
+			seen[nseen++] = (struct mt_seen){ .id = tids[i], .ppid = d->worker,
+							  .thread = 1 };
+	n = mt_proc_descendants(getpid(), procs, MT_SCAN_MAX, &more);
+	for (i = 0; i < n && nseen < MT_SCAN_MAX; i++)
+		if (procs[i].pid != d->worker && procs[i].pid != d->spare)
+			seen[nseen++] = (struct mt_seen){ .id = procs[i].pid, .ppid = procs[i].ppid,
+							  .start = procs[i].start };
+	d->scans++;
 }
 
-void mt_dirt_thread(struct mt_dirt *d, pid_t tid, uint32_t slot)
+/* Is id in the window (lo, hi], which wraps when hi < lo? */
+static int in_window(const struct mt_window *w, pid_t id)
 {
-	int i;
+	if (w->lo < 0 || w->hi < 0 || w->lo == w->hi)
+		return 0;
+	return w->lo < w->hi ? id > w->lo && id <= w->hi : id > w->lo || id <= w->hi;
+}
 
-	for (i = 0; i < d->nborn && d->born[i].tid != tid; i++)
-		;
-	if (i == d->nborn) {
-		if (d->nborn == MT_THREADS_MAX)
-			return;	/* fall back on start times for the rest */
-		d->nborn++;
+/* ---- fixtures and helpers ----------------------------------------------- */
+
+static void watch(struct mt_dirt *d, pid_t pid, unsigned long long start, const char *fixture,
+		  int plugin)
+{
+	struct mt_helper *h;
+	int k;
+
+	for (k = 0; k < d->nhp; k++)
+		if (d->hp[k].pid == pid && d->hp[k].start == start)
+			return;
+	if (d->nhp == MT_HELPERS_MAX) {
+		d->dropped++;
+		return;
 	}
-	d->born[i].tid = tid;
-	d->born[i].slot = slot;
+	h = &d->hp[d->nhp++];
+	h->pid = pid;
+	h->start = start;
+	snprintf(h->fixture, sizeof h->fixture, "%s", fixture ? fixture : "");
+#ifdef SYS_pidfd_open
+	/* Close-on-exec already: pidfd_open(2) sets it. */
+	h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	h->pidfd = -1;
+#endif
+	h->plugin = plugin;
+	h->cmd[0] = '\0';
+	h->cmd_known = mt_proc_cmdline(pid, "", h->cmd, sizeof h->cmd);
 }
-
-static void watch(struct mt_dirt *d, pid_t pid, unsigned long long start, const char *comm);
 
 void mt_dirt_fixture(struct mt_dirt *d, int64_t key, const char *name, const char *scope,
 		     const int *tids, int nt, const int *pids, const unsigned long long *starts,
-		     int np)
+		     char (*cmds)[160], int np)
 {
 	struct mt_fixture *f;
 	int i;
@@ -78,187 +109,137 @@ void mt_dirt_fixture(struct mt_dirt *d, int64_t key, const char *name, const cha
 	f->ended_in = MT_NONE;
 	f->nt = nt < MT_FIXTURE_ITEMS ? nt : MT_FIXTURE_ITEMS;
 	f->np = np < MT_FIXTURE_ITEMS ? np : MT_FIXTURE_ITEMS;
-	for (i = 0; i < f->nt; i++) {
-		f->t[i].pid = tids[i];
-		f->t[i].start = 0;
-	}
+	for (i = 0; i < f->nt; i++)
+		f->t[i] = (struct mt_owned){ .pid = tids[i] };
 	for (i = 0; i < f->np; i++) {
-		struct mt_proc st;
-
-		f->p[i].pid = pids[i];
-		f->p[i].start = starts[i];
-		watch(d, pids[i], starts[i], mt_proc_stat(pids[i], &st) ? st.comm : name);
+		f->p[i] = (struct mt_owned){ .pid = pids[i], .start = starts[i] };
+		watch(d, pids[i], starts[i], f->name, 1);
+		/* The plugin read it while the process lived: better than an
+		 * exe path, and than nothing once it is dead. */
+		if (cmds && cmds[i][0] && d->nhp && d->hp[d->nhp - 1].pid == pids[i] &&
+		    !d->hp[d->nhp - 1].cmd_known) {
+			snprintf(d->hp[d->nhp - 1].cmd, sizeof d->hp[0].cmd, "%s", cmds[i]);
+			d->hp[d->nhp - 1].cmd_known = 1;
+		}
 	}
 }
 
-void mt_dirt_fixture_end(struct mt_dirt *d, int64_t key, uint32_t slot)
+static struct mt_cand *cand_of(struct mt_dirt *d, pid_t id, int thread)
 {
 	int i;
 
-	for (i = 0; i < d->nfx; i++)
-		if (d->fx[i].key == key && !d->fx[i].ended) {
-			d->fx[i].ended = 1;
-			d->fx[i].ended_in = slot;
-		}
+	for (i = 0; i < d->ncand; i++)
+		if (d->cand[i].id == id && d->cand[i].thread == thread)
+			return &d->cand[i];
+	return NULL;
 }
 
-/* ---- what lives under the worker ------------------------------------------ */
-
-struct seen {
-	pid_t pid, ppid;
-	unsigned long long start;
-	int thread;
-	char name[64];
-};
-
-static struct seen seen[MT_SCAN_MAX];
-static int nseen;
-
-static void add_seen(pid_t pid, pid_t ppid, unsigned long long start, int thread,
-		     const char *name)
+static void add_cand(struct mt_dirt *d, const struct mt_seen *x, uint32_t slot)
 {
-	if (nseen >= (int)(sizeof seen / sizeof seen[0]))
-		return;
-	seen[nseen].pid = pid;
-	seen[nseen].ppid = ppid;
-	seen[nseen].start = start;
-	seen[nseen].thread = thread;
-	snprintf(seen[nseen].name, sizeof seen[0].name, "%s", name);
-	nseen++;
+	if (d->ncand == MT_CANDS_MAX) {
+		/* The oldest goes first: its check is long done. */
+		d->dropped++;
+		memmove(&d->cand[0], &d->cand[1], sizeof d->cand[0] * (MT_CANDS_MAX - 1));
+		d->ncand--;
+	}
+	d->cand[d->ncand++] = (struct mt_cand){ .id = x->id, .ppid = x->ppid, .start = x->start,
+						.slot = slot, .thread = x->thread };
 }
 
-/* Start time (ticks after boot) of a thread of the worker. */
-static unsigned long long task_start(pid_t pid, pid_t tid)
+/* A fixture whose scope ended in a test's teardown: what it owned is that
+ * test's to account for now. */
+void mt_dirt_fixture_end(struct mt_dirt *d, int64_t key, uint32_t slot)
 {
-	char path[96], text[1024], *p;
-	unsigned long long v = 0;
-	int field;
+	struct mt_fixture *f;
+	struct mt_cand *c;
+	int i, k;
 
-	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	if (mt_read_file(path, text, sizeof text) <= 0 || !(p = strrchr(text, ')')))
-		return 0;
-	/* Field 22 (starttime) is the 20th after the ')'. */
-	for (field = 0, p += 2; *p && field < 19; p++)
-		if (*p == ' ')
-			field++;
-	sscanf(p, "%llu", &v);
-	return v;
-}
-
-static void scan_children(pid_t pid, int depth)
-{
-	struct mt_dir dir;
-	char path[96], text[2048], *p, *end;
-	const char *task;
-	struct mt_proc st;
-	long kid;
-
-	if (depth > 6)
-		return;
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	if (!mt_dir_open(&dir, AT_FDCWD, path))
-		return;
-	while ((task = mt_dir_next(&dir, NULL))) {
-		snprintf(path, sizeof path, "/proc/%d/task/%s/children", (int)pid, task);
-		if (mt_read_file(path, text, sizeof text) <= 0)
+	for (i = 0; i < d->nfx; i++) {
+		f = &d->fx[i];
+		if (f->key != key || f->ended)
 			continue;
-		for (p = text;; p = end) {
-			kid = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			if (!mt_proc_stat((pid_t)kid, &st) || st.state == 'Z')
-				continue;
-			add_seen((pid_t)kid, st.ppid, st.start, 0, st.comm);
-			scan_children((pid_t)kid, depth + 1);
+		f->ended = 1;
+		f->ended_in = slot;
+		if (slot == MT_NONE)
+			continue;	/* the session's end: the sweep follows */
+		for (k = 0; k < f->nt + f->np; k++) {
+			int thread = k < f->nt;
+			const struct mt_owned *o = thread ? &f->t[k] : &f->p[k - f->nt];
+			struct mt_seen x = { .id = o->pid, .start = o->start, .thread = (unsigned char)thread };
+			struct mt_proc st;
+
+			if (thread && mt_task_stat(d->worker, o->pid, &st))
+				x.start = st.start;
+
+			c = cand_of(d, o->pid, thread);
+			if (c)
+				c->slot = slot;
+			else
+				add_cand(d, &x, slot);
 		}
-	}
-	mt_dir_close(&dir);
-}
-
-/* The worker's threads, its processes, and processes re-parented to
- * mtest (double-forked daemons), with their descendants. */
-static void scan(struct mt_dirt *d)
-{
-	static struct mt_dir dir;
-	char path[64];
-	const char *name;
-	pid_t tid;
-
-	nseen = 0;
-	snprintf(path, sizeof path, "/proc/%d/task", (int)d->worker);
-	if (mt_dir_open(&dir, AT_FDCWD, path)) {
-		while ((name = mt_dir_next(&dir, NULL))) {
-			tid = (pid_t)atoi(name);
-			if (tid != d->worker)
-				add_seen(tid, d->worker, task_start(d->worker, tid), 1, "");
-		}
-		mt_dir_close(&dir);
-	}
-	scan_children(d->worker, 0);
-	{
-		/* mtest's own children other than the worker and its helper. */
-		pid_t self = getpid();
-		char text[2048], *p, *end;
-		long kid;
-		struct mt_proc st;
-
-		snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)self, (int)self);
-		if (mt_read_file(path, text, sizeof text) > 0)
-			for (p = text;; p = end) {
-				kid = strtol(p, &end, 10);
-				if (end == p)
-					break;
-				if (kid == d->worker || kid == d->spare || !mt_proc_stat((pid_t)kid, &st) ||
-				    st.state == 'Z')
-					continue;
-				add_seen((pid_t)kid, st.ppid, st.start, 0, st.comm);
-				scan_children((pid_t)kid, 1);
-			}
 	}
 }
 
-static int owned(const struct mt_dirt *d, const struct seen *x, uint32_t for_slot)
+/* Owned by a fixture whose scope lives (for this test: a scope that ended
+ * in its own teardown owns nothing any more). */
+static int owned(const struct mt_dirt *d, const struct mt_cand *c)
 {
 	int i, k;
 
 	for (i = 0; i < d->nfx; i++) {
 		const struct mt_fixture *f = &d->fx[i];
 
-		/* A fixture's helpers stop being its own once its scope ended
-		 * in another test's teardown... then they are that test's. */
-		if (f->ended && f->ended_in == for_slot)
+		if (f->ended && f->ended_in == c->slot)
 			continue;
-		if (x->thread) {
+		if (c->thread) {
 			for (k = 0; k < f->nt; k++)
-				if (f->t[k].pid == x->pid)
+				if (f->t[k].pid == c->id)
 					return 1;
 		} else {
 			for (k = 0; k < f->np; k++)
-				if ((f->p[k].pid == x->pid && f->p[k].start == x->start) ||
-				    f->p[k].pid == x->ppid)
+				if ((f->p[k].pid == c->id && f->p[k].start == c->start) ||
+				    f->p[k].pid == c->ppid)
 					return 1;
 		}
 	}
 	return 0;
 }
 
-static int reported(const struct mt_dirt *d, const struct seen *x)
+/* ---- windows ---------------------------------------------------------------- */
+
+/* A command line is empty for an instant after an exec: read again the
+ * ones that were not known. */
+static void refresh_cmds(struct mt_dirt *d)
 {
 	int i;
 
-	for (i = 0; i < d->nleaked; i++)
-		if (d->leaked[i].pid == x->pid && d->leaked[i].start == x->start)
-			return 1;
-	return 0;
+	for (i = 0; i < d->nhp; i++)
+		if (!d->hp[i].cmd_known)
+			d->hp[i].cmd_known = mt_proc_cmdline(d->hp[i].pid, d->hp[i].cmd, d->hp[i].cmd,
+							     sizeof d->hp[i].cmd);
 }
 
-static void mark_reported(struct mt_dirt *d, const struct seen *x)
+void mt_dirt_baseline(struct mt_dirt *d, long cursor)
 {
-	if (d->nleaked < MT_LEAKED_MAX) {
-		d->leaked[d->nleaked].pid = x->pid;
-		d->leaked[d->nleaked].start = x->start;
-		d->nleaked++;
-	}
+	int i;
+
+	if (d->based)
+		return;
+	/* What lives now was born at import or collection: the session's.
+	 * The worker's children among it are watched as helpers (the plugin
+	 * took the same list, and reports their deaths); daemons that came
+	 * back to mtest, mtest watches alone. */
+	d->based = 1;
+	d->cursor = cursor;
+	scan(d);
+	for (i = 0; i < nseen; i++)
+		if (!seen[i].thread && (seen[i].ppid == d->worker || seen[i].ppid == getpid()))
+			watch(d, seen[i].id, seen[i].start, "", seen[i].ppid == d->worker);
+}
+
+void mt_dirt_test_start(struct mt_dirt *d, long cursor)
+{
+	d->cursor = cursor;
 }
 
 static int check_of(const struct mt_dirt *d, uint32_t slot)
@@ -266,293 +247,248 @@ static int check_of(const struct mt_dirt *d, uint32_t slot)
 	int k;
 
 	for (k = 0; k < d->nck; k++)
-		if (d->ck[k].slot == slot)
+		if (d->ck[k].w.slot == slot)
 			return k;
 	return -1;
 }
 
-/* Which check's test started this thread or process? */
-static int owner_check(const struct mt_dirt *d, const struct seen *x)
+int mt_dirt_test_end(struct mt_dirt *d, uint32_t slot, long cursor, int64_t grace_us,
+		     int64_t now)
 {
-	int64_t born;
-	int i, tick_us = (int)(1000000 / d->hz);
+	struct mt_window w = { .slot = slot, .lo = d->cursor, .hi = cursor };
+	int i, any = 0;
 
-	if (x->thread)
-		for (i = 0; i < d->nborn; i++)
-			if (d->born[i].tid == x->pid)
-				return check_of(d, d->born[i].slot);
-	for (i = 0; !x->thread && i < d->nkids; i++)
-		if (d->kids[i].pid == x->pid && d->kids[i].start == x->start)
-			return check_of(d, d->kids[i].slot);
-	/* By start time. The kernel counts it in clock ticks (10 ms at
-	 * 100 Hz), rounded down: the birth lies in [born, born + tick). The
-	 * test is the last one that started before that interval ended and
-	 * had not ended before it began. */
-	born = mt_dirt_ticks_to_us(d, x->start);
-	for (i = d->nck - 1; i >= 0; i--)
-		if (d->ck[i].start_us <= born + tick_us && d->ck[i].end_us >= born - tick_us)
-			return i;
-	/* A fixture that ended in a test's teardown left it behind. */
-	for (i = 0; i < d->nfx; i++) {
-		const struct mt_fixture *f = &d->fx[i];
-		int k, mine = 0;
-
-		if (!f->ended)
-			continue;
-		for (k = 0; k < f->nt && x->thread; k++)
-			mine |= f->t[k].pid == x->pid;
-		for (k = 0; k < f->np && !x->thread; k++)
-			mine |= f->p[k].pid == x->pid;
-		if (mine)
-			for (k = 0; k < d->nck; k++)
-				if (d->ck[k].slot == f->ended_in)
-					return k;
+	refresh_cmds(d);
+	d->cursor = cursor;
+	/* Every window is kept a while, to blame the orphans a dead worker
+	 * leaves on the test that started them. */
+	if (d->nwin == MT_CHECKS_MAX) {
+		memmove(&d->win[0], &d->win[1], sizeof d->win[0] * (MT_CHECKS_MAX - 1));
+		d->nwin--;
 	}
-	return -1;
-}
-
-/* Returns 1 if the command line was read, 0 if `comm` stands in. Right
- * after a vfork and exec, the new program's arguments are briefly not set
- * up yet, and read as nothing: callers try again later. */
-static int cmdline(pid_t pid, const char *comm, char *out, size_t cap)
-{
-	char path[64], text[512];
-	ssize_t n, i;
-
-	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-	n = mt_read_file(path, text, sizeof text);
-	if (n <= 0) {
-		/* The executable is known from the start of the exec. */
-		snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-		n = readlink(path, text, sizeof text - 1);
-		if (n > 0) {
-			text[n] = '\0';
-			snprintf(out, cap, "%s", text);
-		} else if (comm != out) {
-			snprintf(out, cap, "%s", comm);
-		}
-		return 0;
-	}
-	for (i = 0; i < n - 1; i++)
-		if (text[i] == '\0')
-			text[i] = ' ';
-	snprintf(out, cap, "%s", text);
-	return 1;
-}
-
-/* Watch a long-lived child for its death. */
-static void watch(struct mt_dirt *d, pid_t pid, unsigned long long start, const char *comm)
-{
-	int k;
-
-	for (k = 0; k < d->nhp; k++)
-		if (d->hp[k].pid == pid && d->hp[k].start == start)
-			return;
-	if (d->nhp == MT_HELPERS_MAX) {
-		d->dropped++;
-		return;
-	}
-	d->hp[d->nhp].pid = pid;
-	d->hp[d->nhp].start = start;
-#ifdef SYS_pidfd_open
-	/* Close-on-exec already: pidfd_open(2) sets it. A helper without a
-	 * pidfd is still checked at each test boundary. */
-	d->hp[d->nhp].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	d->hp[d->nhp].pidfd = -1;
-#endif
-	d->hp[d->nhp].cmd_known = cmdline(pid, comm, d->hp[d->nhp].cmd, sizeof d->hp[0].cmd);
-	d->nhp++;
-}
-
-void mt_dirt_test_end(struct mt_dirt *d, uint32_t slot, int64_t start_us, int64_t end_us,
-		      int64_t grace_us, int64_t now)
-{
-	struct mt_check *c;
-	int i;
-
+	d->win[d->nwin++] = w;
+	for (i = 0; i < d->ncand; i++)
+		any |= d->cand[i].slot == slot && !d->cand[i].reported;
+	/* Nothing was born anywhere while it ran, and it holds no fixture's
+	 * leftovers: nothing to check, no scan. */
+	if ((!in_window(&w, (pid_t)cursor) && !any) || check_of(d, slot) >= 0)
+		return check_of(d, slot) >= 0;
 	if (d->nck == MT_CHECKS_MAX) {
 		d->dropped++;	/* the oldest check goes first, unchecked */
 		memmove(&d->ck[0], &d->ck[1], sizeof d->ck[0] * (MT_CHECKS_MAX - 1));
 		d->nck--;
 	}
-	c = &d->ck[d->nck++];
-	if (!d->first_test_us)
-		d->first_test_us = start_us;
-	c->slot = slot;
-	c->start_us = start_us;
-	c->end_us = end_us;
-	c->due_us = now + grace_us;
-
-	/* A command line may be unreadable for an instant after a fork. */
-	for (i = 0; i < d->nhp; i++)
-		if (!d->hp[i].cmd_known)
-			d->hp[i].cmd_known = cmdline(d->hp[i].pid, d->hp[i].cmd, d->hp[i].cmd,
-						     sizeof d->hp[i].cmd);
-
-	/* Processes first seen now were born in this test (the scan at the
-	 * last boundary did not see them): finer than start times in clock
-	 * ticks. Those born before any test (at import) and alive across a
-	 * boundary are the session's helpers: watch them for their death
-	 * (fixtures' own are watched from the plugin's word, mt_dirt_fixture).
-	 * Others born in a test are leaks, not helpers. */
-	scan(d);	/* the worker's processes, and daemons adopted by mtest */
-	for (i = 0; i < nseen; i++) {
-		struct seen *x = &seen[i];
-		int k, known = 0;
-
-		if (x->thread)
-			continue;
-		for (k = 0; k < d->nkids; k++)
-			known |= d->kids[k].pid == x->pid && d->kids[k].start == x->start;
-		if (known || reported(d, x))
-			continue;
-		if (mt_dirt_ticks_to_us(d, x->start) >= d->first_test_us -
-							 (int64_t)(1000000 / d->hz)) {
-			if (d->nkids < (int)(sizeof d->kids / sizeof d->kids[0])) {
-				d->kids[d->nkids].pid = x->pid;
-				d->kids[d->nkids].start = x->start;
-				d->kids[d->nkids].slot = slot;
-				d->nkids++;
-			}
-		} else if (x->ppid == d->worker || x->ppid == getpid()) {
-			watch(d, x->pid, x->start, x->name);
-		}
-	}
+	d->ck[d->nck++] = (struct mt_check){ .w = w, .due_us = now + grace_us };
+	return 1;
 }
 
-static void leak_add(struct mt_leak *l, const struct seen *x)
+/* ---- checks ------------------------------------------------------------------ */
+
+static int alive(const struct mt_dirt *d, const struct mt_cand *c)
 {
-	if (x->thread) {
-		if (l->nthreads < 16) {
-			l->t[l->nthreads].tid = x->pid;
-			snprintf(l->t[l->nthreads].name, sizeof l->t[0].name, "%s", x->name);
-			l->nthreads++;
-		} else {
+	struct mt_proc st;
+
+	if (c->thread)
+		return mt_task_stat(d->worker, c->id, &st) && st.start == c->start &&
+		       st.state != 'Z' && st.state != 'X';
+	return mt_proc_is(c->id, c->start);
+}
+
+static void leak_add(struct mt_leak *l, const struct mt_cand *c)
+{
+	if (c->thread) {
+		if (l->nthreads < 16)
+			l->t[l->nthreads++].tid = c->id;
+		else
 			l->more_threads++;
-		}
 	} else if (l->nprocs < 16) {
-		l->p[l->nprocs].pid = x->pid;
-		cmdline(x->pid, x->name, l->p[l->nprocs].cmd, sizeof l->p[0].cmd);
+		l->p[l->nprocs].pid = c->id;
+		mt_proc_cmdline(c->id, "?", l->p[l->nprocs].cmd, sizeof l->p[0].cmd);
 		l->nprocs++;
 	} else {
 		l->more_procs++;
 	}
 }
 
-int64_t mt_dirt_check(struct mt_dirt *d, int64_t now, int all, mt_leak_fn *fn, void *ctx)
+/* Forget candidates that died, once no check waits for them. The living
+ * stay: a fixture's, until its scope ends; a leak's, so that its
+ * children and the sweep's orphans are blamed on the same test. */
+static void compact(struct mt_dirt *d)
 {
-	static struct mt_leak found;	/* one check's leaks at a time */
-	static int owner[sizeof seen / sizeof seen[0]];
-	int i, k, ndue = 0, keep;
-	int64_t next = MT_NEVER;
+	int i, keep = 0;
 
-	for (i = 0; i < d->nck; i++)
-		if (all || d->ck[i].due_us <= now)
-			ndue++;
-	if (!ndue) {
-		for (i = 0; i < d->nck; i++)
-			if (d->ck[i].due_us < next)
-				next = d->ck[i].due_us;
-		return next;
+	for (i = 0; i < d->ncand; i++) {
+		struct mt_cand *c = &d->cand[i];
+
+		if (check_of(d, c->slot) < 0 && !alive(d, c))
+			continue;
+		d->cand[keep++] = *c;
 	}
-	/* One scan; each thing seen belongs to one check's test, or none. */
+	d->ncand = keep;
+}
+
+/* Whose is what lives now? Each thing seen goes to the pending check whose
+ * window holds its id, or whose test its parent is blamed on. */
+static int owner_check(const struct mt_dirt *d, const struct mt_seen *x)
+{
+	const struct mt_cand *parent;
+	int k;
+
+	for (k = 0; k < d->nck; k++)
+		if (in_window(&d->ck[k].w, x->id))
+			return k;
+	parent = x->thread ? NULL : cand_of((struct mt_dirt *)d, x->ppid, 0);
+	return parent ? check_of(d, parent->slot) : -1;
+}
+
+/* Blame what is seen on its check's test: each becomes a candidate once. */
+static void attribute(struct mt_dirt *d, int all, int64_t now)
+{
+	struct mt_proc st;
+	struct mt_cand *c;
+	int i, k;
+
 	scan(d);
 	for (i = 0; i < nseen; i++) {
 		k = owner_check(d, &seen[i]);
-		owner[i] = k >= 0 && (all || d->ck[k].due_us <= now) && !reported(d, &seen[i]) &&
-			   !owned(d, &seen[i], d->ck[k].slot) ? k : -1;
+		if (k < 0 || (!all && d->ck[k].due_us > now))
+			continue;
+		/* A thread's start time tells it from a later one with its id. */
+		if (seen[i].thread && mt_task_stat(d->worker, seen[i].id, &st))
+			seen[i].start = st.start;
+		c = cand_of(d, seen[i].id, seen[i].thread);
+		if (c && c->start == seen[i].start)
+			continue;	/* known: a fixture's moved, or blamed before */
+		add_cand(d, &seen[i], d->ck[k].w.slot);
 	}
+}
+
+int64_t mt_dirt_check(struct mt_dirt *d, int64_t now, int all, mt_leak_fn *fn, void *ctx)
+{
+	static struct mt_leak found;	/* one check's leaks at a time */
+	int i, k, keep, due = 0;
+	int64_t next = MT_NEVER;
+
+	for (i = 0; i < d->nck; i++)
+		due |= all || d->ck[i].due_us <= now;
+	if (due)
+		attribute(d, all, now);
 	for (i = 0, keep = 0; i < d->nck; i++) {
-		if (all || d->ck[i].due_us <= now) {
-			memset(&found, 0, sizeof found);
-			found.slot = d->ck[i].slot;
-			for (k = 0; k < nseen; k++)
-				if (owner[k] == i) {
-					mark_reported(d, &seen[k]);
-					leak_add(&found, &seen[k]);
-				}
-			if ((found.nthreads || found.nprocs) && fn)
-				fn(ctx, &found);
+		if (!all && d->ck[i].due_us > now) {
+			if (d->ck[i].due_us < next)
+				next = d->ck[i].due_us;
+			d->ck[keep++] = d->ck[i];
 			continue;
 		}
-		if (d->ck[i].due_us < next)
-			next = d->ck[i].due_us;
-		d->ck[keep++] = d->ck[i];
+		memset(&found, 0, sizeof found);
+		found.slot = d->ck[i].w.slot;
+		for (k = 0; k < d->ncand; k++) {
+			struct mt_cand *c = &d->cand[k];
+
+			if (c->slot != found.slot || c->reported || owned(d, c) || !alive(d, c))
+				continue;
+			c->reported = 1;
+			leak_add(&found, c);
+		}
+		if ((found.nthreads || found.nprocs) && fn)
+			fn(ctx, &found);
 	}
 	d->nck = keep;
+	compact(d);
 	return next;
 }
 
 int mt_dirt_undecided(struct mt_dirt *d)
 {
-	int i, k;
+	int i;
 
 	if (!d->nck)
 		return 0;
-	scan(d);
-	for (i = 0; i < nseen; i++) {
-		k = owner_check(d, &seen[i]);
-		if (k >= 0 && !reported(d, &seen[i]) && !owned(d, &seen[i], d->ck[k].slot))
+	attribute(d, 1, 0);
+	for (i = 0; i < d->ncand; i++) {
+		const struct mt_cand *c = &d->cand[i];
+
+		if (!c->reported && check_of(d, c->slot) >= 0 && !owned(d, c) && alive(d, c))
 			return 1;
 	}
 	/* Nothing that could leak: every waiting check is clean now. */
 	d->nck = 0;
+	compact(d);
 	return 0;
 }
+
+/* ---- helpers' deaths -------------------------------------------------------- */
 
 int mt_dirt_helper_fds(const struct mt_dirt *d, int *fds, int max)
 {
 	int i, n = 0;
 
+	/* The plugin's helpers are its to report (start and done events). */
 	for (i = 0; i < d->nhp && n < max; i++)
-		if (d->hp[i].pidfd >= 0)
+		if (d->hp[i].pidfd >= 0 && !d->hp[i].plugin)
 			fds[n++] = d->hp[i].pidfd;
 	return n;
 }
 
-/* The exit status of a dead process that is still a zombie (its parent,
- * the worker, has not reaped it): field 52 of /proc/PID/stat. */
-static void exit_status(pid_t pid, unsigned long long start, char *out, size_t cap)
+static void death_of(const struct mt_helper *h, struct mt_helper_death *out)
 {
-	char path[64], text[2048], *p;
-	struct mt_proc st;
-	int field, code;
-	char scratch[16];
-
-	snprintf(out, cap, "unknown");
-	if (!mt_proc_stat(pid, &st) || st.start != start || st.state != 'Z')
-		return;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (mt_read_file(path, text, sizeof text) <= 0 || !(p = strrchr(text, ')')))
-		return;
-	for (field = 0, p += 2; *p && field < 49; p++)
-		if (*p == ' ')
-			field++;
-	if (sscanf(p, "%d", &code) != 1)
-		return;
-	if (code & 0x7f)
-		snprintf(out, cap, "%s", mt_signame(code & 0x7f, scratch, sizeof scratch));
-	else
-		snprintf(out, cap, "exit %d", (code >> 8) & 0xff);
+	out->pid = h->pid;
+	snprintf(out->fixture, sizeof out->fixture, "%s", h->fixture);
+	snprintf(out->cmd, sizeof out->cmd, "%s", h->cmd[0] ? h->cmd : "?");
+	if (!mt_proc_exit_status(h->pid, h->start, out->status, sizeof out->status))
+		out->status[0] = '\0';
 }
 
-int mt_dirt_helpers_dead(struct mt_dirt *d, struct mt_helper_death *out, int max)
+int mt_dirt_helper_gone(struct mt_dirt *d, pid_t pid, unsigned long long start, int status,
+			struct mt_helper_death *out)
 {
-	struct mt_proc st;
-	int i, n = 0, keep = 0, dead;
+	char scratch[16];
+	int i;
 
 	for (i = 0; i < d->nhp; i++) {
 		struct mt_helper *h = &d->hp[i];
 
-		dead = !mt_proc_stat(h->pid, &st) || st.start != h->start || st.state == 'Z';
-		if (!dead || n >= max) {
+		if (h->pid != pid || h->start != start)
+			continue;
+		death_of(h, out);
+		if (status >= 0 && !out->status[0]) {
+			if (status & 0x7f)
+				snprintf(out->status, sizeof out->status, "%s",
+					 mt_signame(status & 0x7f, scratch, sizeof scratch));
+			else
+				snprintf(out->status, sizeof out->status, "exit %d", (status >> 8) & 0xff);
+		}
+		if (h->pidfd >= 0)
+			close(h->pidfd);
+		d->hp[i] = d->hp[--d->nhp];
+		return 1;
+	}
+	return 0;
+}
+
+static int helper_dead(const struct mt_helper *h)
+{
+	struct pollfd p = { .fd = h->pidfd, .events = POLLIN };
+
+	if (h->pidfd >= 0)
+		return poll(&p, 1, 0) == 1;
+	return !mt_proc_is(h->pid, h->start);
+}
+
+int mt_dirt_helpers_dead(struct mt_dirt *d, struct mt_helper_death *out, int max, int all)
+{
+	int i, n = 0, keep = 0;
+
+	for (i = 0; i < d->nhp; i++) {
+		struct mt_helper *h = &d->hp[i];
+
+		if (!h->cmd_known)
+			h->cmd_known = mt_proc_cmdline(h->pid, h->cmd, h->cmd, sizeof h->cmd);
+		if (n >= max || (h->plugin && !all) || !helper_dead(h)) {
 			d->hp[keep++] = *h;
 			continue;
 		}
-		out[n].pid = h->pid;
-		snprintf(out[n].cmd, sizeof out[n].cmd, "%s", h->cmd);
-		exit_status(h->pid, h->start, out[n].status, sizeof out[n].status);
+		death_of(h, &out[n]);
 		n++;
 		if (h->pidfd >= 0)
 			close(h->pidfd);
@@ -561,13 +497,19 @@ int mt_dirt_helpers_dead(struct mt_dirt *d, struct mt_helper_death *out, int max
 	return n;
 }
 
-uint32_t mt_dirt_born_in(const struct mt_dirt *d, pid_t pid, unsigned long long start)
+uint32_t mt_dirt_owner(const struct mt_dirt *d, const struct mt_proc *p)
 {
 	int i;
 
-	for (i = 0; i < d->nkids; i++)
-		if (d->kids[i].pid == pid && d->kids[i].start == start)
-			return d->kids[i].slot;
+	for (i = 0; i < d->ncand; i++)
+		if (!d->cand[i].thread && d->cand[i].id == p->pid && d->cand[i].start == p->start)
+			return d->cand[i].slot;
+	for (i = d->nwin - 1; i >= 0; i--)
+		if (in_window(&d->win[i], p->pid))
+			return d->win[i].slot;
+	for (i = 0; i < d->ncand; i++)
+		if (!d->cand[i].thread && d->cand[i].id == p->ppid)
+			return d->cand[i].slot;
 	return MT_NONE;
 }
 

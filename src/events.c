@@ -112,6 +112,20 @@ static void parse_owned(struct mt_event *e)
 		}
 }
 
+/* "cmds": the command lines of "pids", in order. */
+static void parse_cmds(struct mt_event *e)
+{
+	int t = mt_json_get(&js, 0, "cmds"), i, k;
+
+	for (k = 0; k < MT_FIXTURE_ITEMS; k++)
+		e->cmds[k][0] = '\0';
+	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
+		return;
+	for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i))
+		if (k < MT_FIXTURE_ITEMS)
+			mt_json_str(&js, i, e->cmds[k], sizeof e->cmds[k]);
+}
+
 static void parse_threads(struct mt_event *e)
 {
 	int t = mt_json_get(&js, 0, "threads"), i, k;
@@ -129,6 +143,39 @@ static void parse_threads(struct mt_event *e)
 	}
 }
 
+/* "gone": [[pid, start, status], ...] */
+static void parse_gone(struct mt_event *e)
+{
+	int t = mt_json_get(&js, 0, "gone"), i, k, j;
+	int64_t v[3];
+	struct mt_json one;
+	char tmp[96];
+
+	e->ngone = 0;
+	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
+		return;
+	for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i)) {
+		if (e->ngone >= MT_HELPERS_MAX || js.tok[i].type != JSMN_ARRAY ||
+		    js.tok[i].size != 3 || i + 3 >= js.n)
+			continue;
+		for (j = 0; j < 3; j++) {
+			const jsmntok_t *x = &js.tok[i + 1 + j];
+
+			if (x->type != JSMN_PRIMITIVE || x->end - x->start > 24)
+				break;
+			snprintf(tmp, sizeof tmp, "{\"v\":%.*s}", x->end - x->start, js.s + x->start);
+			if (!mt_json_parse(&one, tmp, strlen(tmp)) || !mt_json_get_int(&one, 0, "v", &v[j]))
+				break;
+		}
+		if (j < 3 || v[0] <= 0 || v[1] < 0)
+			continue;
+		e->gone[e->ngone].pid = (int)v[0];
+		e->gone[e->ngone].start = (unsigned long long)v[1];
+		e->gone[e->ngone].status = (int)v[2];
+		e->ngone++;
+	}
+}
+
 enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 			  const char *token)
 {
@@ -137,23 +184,29 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 	int b;
 
 	e->type = MT_EV_BAD;
-	if (!mt_json_parse(&js, line, len))
+	e->seq = -1;
+	e->ngone = 0;
+	if (!mt_json_parse(&js, line, len) || !mt_json_get_str(&js, 0, "t", kind, sizeof kind))
 		return e->type;
 	mt_json_get_str(&js, 0, "k", tok, sizeof tok);
-	if (strcmp(tok, token) != 0 ||
-	    !mt_json_get_str(&js, 0, "t", kind, sizeof kind))
-		return e->type;
+	if (strcmp(tok, token) != 0)
+		return e->type = MT_EV_FOREIGN;
+	e->seq = get_int("q", -1);
 	e->type = MT_EV_UNKNOWN;
 	for (k = 0; k < sizeof types / sizeof types[0]; k++)
 		if (strcmp(kind, types[k].name) == 0)
 			e->type = types[k].type;
 	e->i = get_int("i", -1);
+	e->cursor = get_int("lp", -1);
 	switch (e->type) {
 	case MT_EV_START:
+		parse_gone(e);
+		break;
 	case MT_EV_FENCE:
 		break;
 	case MT_EV_DONE:
 		parse_durations(e);
+		parse_gone(e);
 		break;
 	case MT_EV_PHASE: {
 		char when[16], outcome[16];
@@ -206,6 +259,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		STR("name", name);
 		STR("scope", scope);
 		parse_owned(e);
+		parse_cmds(e);
 		break;
 	case MT_EV_FIXTURE_END:
 		e->key = get_int("key", 0);

@@ -105,7 +105,9 @@ int mt_mkdir_p(const char *path, mode_t mode)
 
 int mt_dir_open(struct mt_dir *d, int atfd, const char *path)
 {
-	d->fd = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Never through a symlink as the last step: a tree being removed
+	 * may have had a directory swapped for a link to elsewhere. */
+	d->fd = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	d->pos = d->len = 0;
 	return d->fd >= 0;
 }
@@ -172,7 +174,7 @@ static int rmtree_at(int atfd, const char *name, int depth)
 	if (errno != EISDIR && errno != EPERM)
 		return 0;
 	if (!mt_dir_open(&d, atfd, name))
-		return errno == ENOENT;
+		return errno == ENOENT;	/* ELOOP: a link now, not followed */
 	while ((e = mt_dir_next(&d, &type)))
 		if (!rmtree_at(d.fd, e, depth + 1))
 			ok = 0;
@@ -185,6 +187,11 @@ static int rmtree_at(int atfd, const char *name, int depth)
 int mt_rmtree(const char *path)
 {
 	return rmtree_at(AT_FDCWD, path, 0);
+}
+
+int mt_rmtree_at(int atfd, const char *name)
+{
+	return rmtree_at(atfd, name, 0);
 }
 
 int mt_fsync_dir(const char *dir)
@@ -216,7 +223,10 @@ int mt_atomic_open(struct mt_atomic *a, const char *path)
 		errno = ENAMETOOLONG;
 		return 0;
 	}
-	fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* A planted link at the temp name is replaced, never followed. */
+	if (unlink(a->tmp) < 0 && errno != ENOENT)
+		return 0;
+	fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return 0;
 	mt_buf_init(&a->out, a->bytes, sizeof a->bytes, fd);
@@ -258,8 +268,11 @@ int mt_atomic_commit(struct mt_atomic *a)
 
 void mt_atomic_abort(struct mt_atomic *a)
 {
+	int e = errno;	/* the caller reports the error that made it abort */
+
 	if (a->out.fd >= 0)
 		close(a->out.fd);
 	a->out.fd = -1;
 	unlink(a->tmp);
+	errno = e;
 }

@@ -16,49 +16,6 @@
 #include "mtest/fsx.h"
 #include "mtest/limits.h"
 
-int mt_proc_stat(pid_t pid, struct mt_proc *p)
-{
-	char path[64], buf[1024], *open_, *close_, *s;
-	unsigned long long f[20];
-	ssize_t n;
-	int i;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	n = mt_read_file(path, buf, sizeof buf);
-	if (n <= 0)
-		return 0;
-	/* comm may hold spaces and parentheses: it ends at the last ')'. */
-	open_ = strchr(buf, '(');
-	close_ = strrchr(buf, ')');
-	if (!open_ || !close_ || close_ < open_ || close_[1] != ' ')
-		return 0;
-	memset(p, 0, sizeof *p);
-	p->pid = pid;
-	n = close_ - open_ - 1;
-	if (n >= (ssize_t)sizeof p->comm)
-		n = sizeof p->comm - 1;
-	memcpy(p->comm, open_ + 1, (size_t)n);
-	p->comm[n] = '\0';
-	p->state = close_[2];
-	s = close_ + 3;
-	/* Fields 4..22: ppid pgrp session tty tpgid flags minflt cminflt
-	 * majflt cmajflt utime stime cutime cstime priority nice threads
-	 * itrealvalue starttime. */
-	for (i = 0; i < 19; i++) {
-		char *end;
-
-		f[i] = strtoull(s, &end, 10);
-		if (end == s)
-			return 0;
-		s = end;
-	}
-	p->ppid = (pid_t)f[0];
-	p->pgid = (pid_t)f[1];
-	p->sid = (pid_t)f[2];
-	p->start = f[18];
-	return 1;
-}
-
 static int is_pid(const char *s)
 {
 	if (!*s)
@@ -206,40 +163,51 @@ static void pause_briefly(void)
 	nanosleep(&ts, NULL);
 }
 
-int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
+void mt_procs_sweep_begin(void)
+{
+	nreported = 0;
+}
+
+int mt_procs_sweep_pass(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
 {
 	pid_t self = getpid();
-	int pass, n, i, more, alive = 0;
+	int n, i, more, alive = 0;
 
-	nreported = 0;
+	if (reap)
+		reap(ctx);
+	n = mt_procs_scan(scan_tab, MT_PROCS_MAX, &more);
+	mt_procs_mark_descendants(scan_tab, n, self, scan_mark);
+	if (spare > 0) {
+		mt_procs_mark_descendants(scan_tab, n, spare, spare_mark);
+		for (i = 0; i < n; i++)
+			if (scan_tab[i].pid == spare || spare_mark[i])
+				scan_mark[i] = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (!scan_mark[i])
+			continue;
+		if (scan_tab[i].state == 'Z' && scan_tab[i].ppid == self)
+			continue;	/* ours to reap, next pass */
+		alive++;
+		if (!seen_before(scan_tab[i].pid) && killed)
+			killed(ctx, &scan_tab[i]);
+		kill_seen(&scan_tab[i]);
+	}
+	/* Only zombies (or nothing) left: one more reap. */
+	if (!alive && reap)
+		reap(ctx);
+	return alive;
+}
+
+int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
+{
+	int pass, alive = 0;
+
+	mt_procs_sweep_begin();
 	for (pass = 0; pass < MT_SWEEP_PASSES; pass++) {
-		if (reap)
-			reap(ctx);
-		n = mt_procs_scan(scan_tab, MT_PROCS_MAX, &more);
-		mt_procs_mark_descendants(scan_tab, n, self, scan_mark);
-		if (spare > 0) {
-			mt_procs_mark_descendants(scan_tab, n, spare, spare_mark);
-			for (i = 0; i < n; i++)
-				if (scan_tab[i].pid == spare || spare_mark[i])
-					scan_mark[i] = 0;
-		}
-		alive = 0;
-		for (i = 0; i < n; i++) {
-			if (!scan_mark[i])
-				continue;
-			if (scan_tab[i].state == 'Z' && scan_tab[i].ppid == self)
-				continue;	/* ours to reap, next pass */
-			alive++;
-			if (!seen_before(scan_tab[i].pid) && killed)
-				killed(ctx, &scan_tab[i]);
-			kill_seen(&scan_tab[i]);
-		}
-		if (!alive) {
-			/* Only zombies (or nothing) left: one more reap. */
-			if (reap)
-				reap(ctx);
+		alive = mt_procs_sweep_pass(spare, killed, reap, ctx);
+		if (!alive)
 			return 0;
-		}
 		pause_briefly();
 	}
 	return alive;

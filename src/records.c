@@ -10,17 +10,23 @@
 #include "mtest/clock.h"
 #include "mtest/fsx.h"
 
-int mt_records_open(struct mt_records *r, const char *last_run_dir)
+int mt_records_open(struct mt_records *r, const char *run_dir)
 {
 	char path[MT_PATH_MAX + 16];
 
-	snprintf(path, sizeof path, "%s/run.jsonl", last_run_dir);
-	r->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(path, sizeof path, "%s/run.jsonl", run_dir);
 	r->dirty = 0;
 	r->sync_due_us = MT_NEVER;
 	r->err = 0;
-	r->written = 0;
+	r->written = r->lost = 0;
+	r->size = 0;
 	mt_buf_init(&r->b, r->line, sizeof r->line, -1);
+	r->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* The new name itself must survive a power cut, not only its data. */
+	if (r->fd >= 0 && !mt_fsync_dir(run_dir)) {
+		close(r->fd);
+		r->fd = -1;
+	}
 	return r->fd >= 0;
 }
 
@@ -45,10 +51,16 @@ void mt_records_end(struct mt_records *r, int64_t now_us)
 	if (r->fd < 0)
 		return;
 	if (!mt_write_all(r->fd, r->b.p, r->b.len)) {
+		/* A full disk takes part of a record: cut the journal back to
+		 * the last whole one, so that every line stays a record. */
 		if (!r->err)
+			r->err = errno;
+		r->lost++;
+		if (ftruncate(r->fd, r->size) < 0 && !r->err)
 			r->err = errno;
 		return;
 	}
+	r->size += (off_t)r->b.len;
 	r->written++;
 	if (!r->dirty) {
 		r->dirty = 1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mtest/buf.h"
+#include "mtest/clock.h"
 #include "mtest/fsx.h"
 #include "mtest/msg.h"
 
@@ -80,6 +81,7 @@ static int fill(struct mt_statedir *s, const char *dir, const char *how)
 		mt_msg("state directory path too long: %s", dir);
 		return 0;
 	}
+	s->run[0] = s->run_name[0] = '\0';
 	s->how = how;
 	s->lock_fd = -1;
 	return 1;
@@ -99,47 +101,229 @@ int mt_statedir_for_run(struct mt_statedir *s, const struct mt_opts *o)
 	return fill(s, dir, "the suite's root");
 }
 
-int mt_statedir_open(struct mt_statedir *s)
+/* The plugin that every worker imports lives here: nobody but this user
+ * may be able to write it (a shared /tmp would be code execution). */
+static int trusted(const char *dir)
 {
-	char path[MT_PATH_MAX + 32];
+	struct stat st;
 
+	if (stat(dir, &st) < 0) {
+		mt_msg_sys("cannot use state directory %s", dir);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		mt_msg("state directory %s is not a directory", dir);
+		return 0;
+	}
+	if (st.st_uid != geteuid()) {
+		mt_msg("state directory %s belongs to uid %u, not to this user (uid %u): "
+		       "refusing it", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return 0;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		mt_msg("state directory %s is writable by others (mode %04o): refusing it "
+		       "(chmod go-w)", dir, (unsigned)(st.st_mode & 07777));
+		return 0;
+	}
+	return 1;
+}
+
+/* "another run is in progress (pid N, since TIME)", from the lock's text. */
+static void say_busy(const struct mt_statedir *s, int fd)
+{
+	char text[128], *sp;
+	long pid;
+	long long wall;
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	char when[40];
+	struct mt_buf b;
+
+	text[n > 0 ? n : 0] = '\0';
+	pid = strtol(text, &sp, 10);
+	wall = strtoll(sp, NULL, 10);
+	mt_buf_init(&b, when, sizeof when, -1);
+	if (wall > 0)
+		mt_buf_utc(&b, wall);
+	if (pid > 0)
+		mt_msg("another run is in progress in %s (pid %ld, since %s)", s->dir, pid,
+		       wall > 0 ? when : "?");
+	else
+		mt_msg("another run is in progress in %s", s->dir);
+}
+
+/* An old layout (last-run and prev-run as folders) becomes two runs. */
+static void migrate(struct mt_statedir *s)
+{
+	static const char *const old[] = { "prev-run", "last-run" };
+	char from[MT_PATH_MAX + 16], to[MT_PATH_MAX + 96];
+	struct stat st;
+	unsigned k;
+
+	for (k = 0; k < 2; k++) {
+		snprintf(from, sizeof from, "%s/%s", s->dir, old[k]);
+		if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(to, sizeof to, "%s/runs", s->dir);
+		if (mkdir(to, 0755) < 0 && errno != EEXIST)
+			return;
+		snprintf(to, sizeof to, "%s/runs/%lld-%s", s->dir, (long long)st.st_mtime, old[k]);
+		if (rename(from, to) < 0)
+			mt_msg_sys("cannot move %s to %s", from, to);
+	}
+}
+
+int mt_statedir_open(struct mt_statedir *s, int *usage)
+{
+	char path[MT_PATH_MAX + 32], text[64];
+	int n;
+
+	*usage = 1;
 	if (!mt_mkdir_p(s->dir, 0755)) {
 		mt_msg_sys("cannot create state directory %s", s->dir);
 		return 0;
 	}
+	if (!trusted(s->dir))
+		return 0;
+	*usage = 0;
 	snprintf(path, sizeof path, "%s/lock", s->dir);
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0) {
 		mt_msg_sys("cannot open %s", path);
 		return 0;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			mt_msg("state directory %s is in use by another mtest run", s->dir);
-		else
+		if (errno == EWOULDBLOCK) {
+			say_busy(s, s->lock_fd);
+			*usage = 2;
+		} else {
 			mt_msg_sys("cannot lock %s", path);
+		}
 		return 0;
 	}
-	snprintf(path, sizeof path, "%s/prev-run", s->dir);
-	if (!mt_rmtree(path)) {
-		mt_msg_sys("cannot remove %s", path);
+	/* Who holds it, for the next one that finds it taken. */
+	n = snprintf(text, sizeof text, "%d %lld\n", (int)getpid(), (long long)mt_wall_us());
+	if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, text, (size_t)n, 0) != n) {
+		mt_msg_sys("cannot write %s", path);
 		return 0;
 	}
-	if (rename(s->last, path) < 0 && errno != ENOENT) {
-		mt_msg_sys("cannot move %s to %s", s->last, path);
+	migrate(s);
+	return 1;
+}
+
+int mt_statedir_plugin(struct mt_statedir *s)
+{
+	/* Fresh each run: nothing planted in it (a __pycache__) survives. */
+	if (!mt_rmtree(s->plugin) || mkdir(s->plugin, 0700) < 0) {
+		mt_msg_sys("cannot make %s", s->plugin);
 		return 0;
 	}
-	snprintf(path, sizeof path, "%s/failures", s->last);
-	if (!mt_mkdir_p(path, 0755) || !mt_mkdir_p(s->plugin, 0755)) {
-		mt_msg_sys("cannot create %s", path);
+	return 1;
+}
+
+int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us)
+{
+	char runs[MT_PATH_MAX + 8], stamp[40], path[MT_PATH_MAX + 16], *p, *q;
+	struct mt_buf b;
+	struct stat st;
+	int k;
+
+	snprintf(runs, sizeof runs, "%s/runs", s->dir);
+	if ((mkdir(runs, 0755) < 0 && errno != EEXIST) || lstat(runs, &st) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		mt_msg_sys("cannot make %s", runs);
 		return 0;
 	}
-	/* The rotation and the new last-run survive a power cut. */
+	/* 2026-12-02T18:55:01.123Z -> 20261202T185501.123Z: sorts as time does. */
+	mt_buf_init(&b, stamp, sizeof stamp, -1);
+	mt_buf_utc(&b, start_wall_us);
+	for (p = q = stamp; *p; p++)
+		if (*p != '-' && *p != ':')
+			*q++ = *p;
+	*q = '\0';
+	for (k = 0; k < 100; k++) {
+		snprintf(s->run_name, sizeof s->run_name, k ? "%s-%d.%d" : "%s-%d", stamp,
+			 (int)getpid(), k);
+		if (snprintf(s->run, sizeof s->run, "%s/%s", runs, s->run_name) >= (int)sizeof s->run) {
+			mt_msg("state directory path too long: %s", s->dir);
+			return 0;
+		}
+		if (mkdir(s->run, 0755) == 0)
+			break;
+		if (errno != EEXIST) {
+			mt_msg_sys("cannot make %s", s->run);
+			return 0;
+		}
+	}
+	snprintf(path, sizeof path, "%s/failures", s->run);
+	if (mkdir(path, 0755) < 0) {
+		mt_msg_sys("cannot make %s", path);
+		return 0;
+	}
+	/* The new folder survives a power cut. */
+	if (!mt_fsync_dir(runs)) {
+		mt_msg_sys("cannot sync %s", runs);
+		return 0;
+	}
+	return 1;
+}
+
+int mt_statedir_publish(struct mt_statedir *s)
+{
+	char tmp[MT_PATH_MAX + 16], target[96];
+
+	snprintf(tmp, sizeof tmp, "%s/.last-run.tmp", s->dir);
+	snprintf(target, sizeof target, "runs/%s", s->run_name);
+	if ((unlink(tmp) < 0 && errno != ENOENT) || symlink(target, tmp) < 0 ||
+	    rename(tmp, s->last) < 0) {
+		mt_msg_sys("cannot point %s at %s", s->last, target);
+		return 0;
+	}
 	if (!mt_fsync_dir(s->dir)) {
 		mt_msg_sys("cannot sync %s", s->dir);
 		return 0;
 	}
 	return 1;
+}
+
+/* A run folder's name: <digits>T<digits>...Z-<pid>, or an old layout's. */
+static int run_like(const char *name)
+{
+	return name[0] >= '0' && name[0] <= '9' && strchr(name, '-') != NULL;
+}
+
+int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
+{
+	static char names[MT_RUNS_MAX][64];
+	char runs[MT_PATH_MAX + 8], tmp[64];
+	struct mt_dir d;
+	const char *e;
+	unsigned n = 0, i, j, removed = 0;
+
+	snprintf(runs, sizeof runs, "%s/runs", s->dir);
+	if (!mt_dir_open(&d, AT_FDCWD, runs))
+		return errno == ENOENT ? 0 : -1;
+	while ((e = mt_dir_next(&d, NULL)) && n < MT_RUNS_MAX)
+		if (run_like(e) && strlen(e) < sizeof names[0])
+			snprintf(names[n++], sizeof names[0], "%s", e);
+	/* Oldest first: a few hundred names at most, insertion sort. */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			memcpy(tmp, names[j], sizeof tmp);
+			memcpy(names[j], names[j - 1], sizeof tmp);
+			memcpy(names[j - 1], tmp, sizeof tmp);
+		}
+	for (i = 0; n > keep && i < n - keep; i++) {
+		if (strcmp(names[i], s->run_name) == 0)
+			continue;
+		if (!mt_rmtree_at(d.fd, names[i])) {
+			mt_msg_sys("cannot remove %s/%s", runs, names[i]);
+			mt_dir_close(&d);
+			return -1;
+		}
+		removed++;
+	}
+	mt_dir_close(&d);
+	return (int)removed;
 }
 
 int mt_statedir_busy(const struct mt_statedir *s)

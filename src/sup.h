@@ -104,6 +104,13 @@ struct watch {
 	char headline[MT_DETAIL_MAX];
 };
 
+/* Processes killed by a sweep, named in one note. */
+struct killed {
+	struct mt_buf text;
+	char bytes[MT_EVENT_TEXT_MAX];
+	int count;
+};
+
 /* A test that --recheck runs alone, twice. */
 struct recheck {
 	uint32_t slot;
@@ -131,10 +138,11 @@ struct super {
 	struct mt_dirt dirt;		/* leaks and helpers of the current worker */
 	int64_t dirt_next_us;		/* next leak check or helper poll */
 	struct mt_dirties dirties;
+	struct killed left;		/* what the current sweep killed */
 	int active_dirty;		/* unresolved event of this worker, or -1 */
 	int restart_for;		/* the event the last worker retired for, or -1 */
 	int fence_waiting;		/* a fence waits for leak checks */
-	char hung_id[MT_ID_MAX + 32];	/* the test the worker was killed for */
+	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
 
 	int rechecking;			/* the main run is over: rechecks */
 	int nrc, rc_index, rc_attempt;
@@ -167,6 +175,12 @@ struct super {
 	char exit_msg[256];
 	char holders[MT_EVENT_TEXT_MAX];	/* threads keeping it alive */
 	int64_t exit_deadline_us;	/* for a worker that should exit */
+	int64_t idle_deadline_us;	/* for one that holds work between tests */
+	int64_t last_event_us;		/* when the worker last said something */
+	int64_t coalesce_until_us;	/* events gather until then; 0: off */
+	int64_t sweep_next_us;		/* the next sweep pass; 0: no sweep */
+	int sweep_passes;
+	char sweep_whose[48];
 	char collecting_id[MT_ID_MAX + 32];
 	int collecting_file;		/* a file or directory (else: pytest's hooks) */
 	char collecting_path[MT_PATH_MAX];
@@ -187,10 +201,6 @@ extern struct super S;
 /* Texts read at a hang or a crash, for its bundle. */
 extern char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
 extern char console_tail[MT_TAIL_MAX + 1];
-/* Processes killed by a sweep, gathered into one note. */
-extern struct mt_buf left_text;
-extern char left_bytes[MT_EVENT_TEXT_MAX];
-extern int left_count;
 
 void sup_note(struct super *s, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -211,10 +221,15 @@ void sup_kill_helper(struct super *s);
 int sup_fence_due(struct super *s, uint32_t k);
 void sup_ignore_path(struct super *s, const char *path);
 void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);
+void sup_protocol_check(struct super *s);
+void sup_idle_arm(struct super *s, int64_t now);
 void sup_spawn(struct super *s, int64_t now);
 void sup_reap(void *ctx);
-void sup_on_leftover(void *ctx, const struct mt_proc *p);
+void sup_killed_reset(struct killed *k);
+void sup_killed_add(struct killed *k, const struct mt_proc *p);
 void sup_sweep(struct super *s, const char *whose);
+void sup_sweep_begin(struct super *s, const char *whose, int64_t now);
+void sup_sweep_pass(struct super *s, int64_t now);
 void sup_worker_dead(struct super *s);
 int64_t sup_sample_every(const struct super *s);
 void sup_watch_reset(struct super *s, int64_t start_us);
@@ -225,6 +240,7 @@ void sup_capture_done(struct super *s, int64_t now);
 void sup_watch_sample(struct super *s, int64_t now);
 void sup_worker_stopped(struct super *s, int64_t now);
 void sup_test_timeout(struct super *s, int64_t now);
+void sup_channel_lost(struct super *s, int64_t now, const char *what);
 
 void sup_collection_error(struct super *s, const char *id, const char *path,
 			  const char *reason, const char *detail, const char *text);
@@ -232,9 +248,10 @@ void sup_collection_error(struct super *s, const char *id, const char *path,
 /* sup_dirt.c */
 void sup_dirt_spawned(struct super *s);
 void sup_dirt_test_start(struct super *s);
-void sup_dirt_test_end(struct super *s, uint32_t slot, int64_t now);
+void sup_dirt_test_end(struct super *s, uint32_t slot, long cursor, int64_t now);
 void sup_dirt_timer(struct super *s, int64_t now);
 void sup_dirt_helpers(struct super *s);
+void sup_dirt_gone(struct super *s, const struct mt_event *e, uint32_t during);
 void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed);
 int sup_dirty_event(struct super *s, int show, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -108,7 +108,7 @@ static void append_to_bundle(struct super *s, uint32_t slot, const char *text,
 
 	if (!*bundle)
 		return;
-	snprintf(dir, sizeof dir, "%s", s->sd.last);
+	snprintf(dir, sizeof dir, "%s", s->sd.run);
 	mt_buf_init(&b, section, sizeof section, -1);
 	mt_buf_printf(&b, "\n== leaks (found %.1f s after it ended) ==\n%s\n",
 		      (double)s->o->leak_grace_us / 1e6, text);
@@ -149,16 +149,13 @@ static void on_leak(void *ctx, const struct mt_leak *l)
 	s->active_dirty = sup_dirty_event(s, 1, "%s %s", id, text);
 }
 
-void sup_dirt_test_end(struct super *s, uint32_t slot, int64_t now)
+void sup_dirt_test_end(struct super *s, uint32_t slot, long cursor, int64_t now)
 {
-	const struct mt_test *t = &s->run.t[slot];
-
 	if (s->rechecking || s->w.state == MT_W_DEAD)
 		return;
-	mt_dirt_test_end(&s->dirt, slot, t->start_us, t->start_us + t->duration_us,
-			 s->o->leak_grace_us, now);
 	resolve_deaths(s, 0);
-	if (s->dirt_next_us > now + s->o->leak_grace_us)
+	if (mt_dirt_test_end(&s->dirt, slot, cursor, s->o->leak_grace_us, now) &&
+	    s->dirt_next_us > now + s->o->leak_grace_us)
 		s->dirt_next_us = now + s->o->leak_grace_us;
 }
 
@@ -170,32 +167,56 @@ static struct {
 } deaths[MT_HELPERS_MAX];
 static int ndeaths;
 
-/* Seen at once: which test ran when it died is noted now. */
+static void add_death(const struct mt_helper_death *h, const char *during)
+{
+	if (ndeaths == MT_HELPERS_MAX)
+		return;
+	deaths[ndeaths].d = *h;
+	snprintf(deaths[ndeaths].during, sizeof deaths[0].during, "%s", during);
+	ndeaths++;
+}
+
+/* Deaths mtest sees itself (daemons that came back to it; every helper
+ * once the worker is gone): placed in the test in flight now. */
 void sup_dirt_helpers(struct super *s)
 {
 	struct mt_helper_death dead[MT_HELPERS_MAX];
 	int i, n;
 
-	n = mt_dirt_helpers_dead(&s->dirt, dead, MT_HELPERS_MAX - ndeaths);
-	for (i = 0; i < n; i++) {
-		deaths[ndeaths].d = dead[i];
-		snprintf(deaths[ndeaths].during, sizeof deaths[0].during, "%s",
-			 s->cur.slot != MT_NONE ? mt_run_str(&s->run, s->run.t[s->cur.slot].id) : "");
-		ndeaths++;
-	}
+	n = mt_dirt_helpers_dead(&s->dirt, dead, MT_HELPERS_MAX - ndeaths,
+				 s->w.state == MT_W_DEAD || s->w.state == MT_W_NONE);
+	for (i = 0; i < n; i++)
+		add_death(&dead[i], s->cur.slot != MT_NONE ?
+			  mt_run_str(&s->run, s->run.t[s->cur.slot].id) : "");
+}
+
+/* Deaths the plugin saw just before a start (between tests: `during` is
+ * MT_NONE) or a done (within that test). */
+void sup_dirt_gone(struct super *s, const struct mt_event *e, uint32_t during)
+{
+	struct mt_helper_death h;
+	int i;
+
+	for (i = 0; i < e->ngone; i++)
+		if (mt_dirt_helper_gone(&s->dirt, e->gone[i].pid, e->gone[i].start, e->gone[i].status,
+					&h))
+			add_death(&h, during != MT_NONE ? mt_run_str(&s->run, s->run.t[during].id) : "");
 }
 
 /* At a boundary: deaths no fixture explains are dirty events. */
 static void resolve_deaths(struct super *s, int drop)
 {
+	const struct mt_helper_death *h;
 	int i;
 
 	for (i = 0; i < ndeaths && !drop; i++) {
-		if (mt_dirt_fixture_ended_owns(&s->dirt, deaths[i].d.pid))
+		h = &deaths[i].d;
+		if (mt_dirt_fixture_ended_owns(&s->dirt, h->pid))
 			continue;
 		s->active_dirty = sup_dirty_event(
-			s, 1, "session helper %s (pid %d) died (%s) while %s%s", deaths[i].d.cmd,
-			(int)deaths[i].d.pid, deaths[i].d.status,
+			s, 1, "session helper %s%s(%s, pid %d) died%s%s%s while %s%s", h->fixture,
+			h->fixture[0] ? " " : "", h->cmd, (int)h->pid, h->status[0] ? " (" : "",
+			h->status, h->status[0] ? ")" : "",
 			deaths[i].during[0] ? deaths[i].during : "no test ran",
 			deaths[i].during[0] ? " was running" : "");
 	}
@@ -254,34 +275,16 @@ void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed)
 }
 
 /* A process a dead worker left behind, killed by the sweep: recorded
- * against the test that was running when it was born. */
+ * against the test it is blamed on (docs/dirt.md), or none. */
 void sup_orphan(struct super *s, const struct mt_proc *p)
 {
-	int64_t born = mt_dirt_ticks_to_us(&s->dirt, p->start);
-	int64_t tick = 1000000 / (s->dirt.hz > 0 ? s->dirt.hz : 100), best = -1;
-	const char *id = "";
+	uint32_t slot = mt_dirt_owner(&s->dirt, p);
 	struct mt_buf *b;
-	uint32_t i;
 
-	/* Seen first at a test's end: that test. Else, as for leaks
-	 * (dirt.c), the last test that started before the tick of its birth
-	 * ended, and had not ended before it began. */
-	i = mt_dirt_born_in(&s->dirt, p->pid, p->start);
-	if (i != MT_NONE)
-		id = mt_run_str(&s->run, s->run.t[i].id);
-	for (i = 0; i < s->run.n && !*id; i++) {
-		const struct mt_test *t = &s->run.t[i];
-
-		if (t->kind == MT_KIND_TEST && t->start_us && t->start_us <= born + tick &&
-		    t->start_us + t->duration_us >= born - tick && t->start_us > best) {
-			best = t->start_us;
-			id = mt_run_str(&s->run, t->id);
-		}
-	}
 	b = mt_records_begin(&s->rec, "orphan");
 	mt_rec_int(b, "pid", p->pid);
 	mt_rec_str(b, "comm", p->comm, 64);
-	mt_rec_str(b, "id", id, 8192);
+	mt_rec_str(b, "id", slot != MT_NONE ? mt_run_str(&s->run, s->run.t[slot].id) : "", 8192);
 	mt_records_end(&s->rec, mt_now_us());
 }
 

@@ -282,6 +282,8 @@ static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
 		w->ended = 1;
 		return;
 	}
+	/* The worker waits for its first tests: the baseline of its dirt. */
+	mt_dirt_baseline(&s->dirt, (long)e->cursor);
 	if (!s->table_closed) {
 		s->table_closed = 1;
 		s->collected = (uint32_t)e->n;
@@ -306,20 +308,62 @@ static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
 	}
 	w->state = MT_W_RUNNING;
 	sup_top_up(s);
+	sup_idle_arm(s, now);
+}
+
+/* A worker that holds work and has no test in flight must start the next
+ * one soon: it is watched like a test, with the next test's timeout. */
+void sup_idle_arm(struct super *s, int64_t now)
+{
+	struct mt_worker *w = &s->w;
+	int64_t t;
+
+	s->idle_deadline_us = MT_NEVER;
+	if (w->state != MT_W_RUNNING || s->cur.slot != MT_NONE || w->qdone >= w->qsent)
+		return;
+	t = w->map[w->queue[w->qdone]] != MT_NONE ? test_timeout(s, w->map[w->queue[w->qdone]]) :
+	    MT_DEFAULT_TIMEOUT_US;
+	s->idle_deadline_us = now + (t > 0 ? t : MT_DEFAULT_TIMEOUT_US);
+}
+
+/* The test in flight when its worker moved on without a word of its end
+ * (event lines were lost): what is known of it, and that its end is not. */
+static void settle_lost(struct super *s, const char *what)
+{
+	char detail[MT_DETAIL_MAX + 128];
+
+	snprintf(detail, sizeof detail, "worker %d %s before it reported the end of this test; "
+		 "event lines were lost", s->w.num, what);
+	sup_settle(s, MT_V_ERROR, "outcome lost", detail, 0);
+	s->w.qdone++;
+}
+
+/* The queue position the worker must be at: the item it was sent next. */
+static int expected_item(const struct super *s, uint32_t k, int64_t i)
+{
+	return k < s->w.qsent && (int64_t)s->w.queue[k] == i;
 }
 
 static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 {
 	struct inflight *c = &s->cur;
+	struct mt_worker *w = &s->w;
 	uint32_t slot;
 
 	/* A worker being killed may still start its next test (its SIGTERM
 	 * handler failed the hung one): that test never ran under mtest. */
-	if (s->w.state != MT_W_RUNNING)
+	if (w->state != MT_W_RUNNING)
 		return;
-	if (e->i < 0 || (uint64_t)e->i >= s->w.nitems || s->w.map[e->i] == MT_NONE)
+	if (!expected_item(s, w->qdone + (c->slot != MT_NONE), e->i) ||
+	    w->map[e->i] == MT_NONE) {
+		w->rejected++;
+		sup_note(s, "protocol", "worker %d: a start for a test it was not sent next "
+			 "(item %lld) was rejected", w->num, (long long)e->i);
 		return;
-	slot = s->w.map[e->i];
+	}
+	if (c->slot != MT_NONE)
+		settle_lost(s, "started the next test");
+	slot = w->map[e->i];
 	sup_inflight_reset(s);
 	c->slot = slot;
 	s->run.t[slot].started = 1;
@@ -329,9 +373,24 @@ static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 	c->start_wall_us = mt_wall_us();
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
+	s->idle_deadline_us = MT_NEVER;
 	sup_watch_reset(s, now);
+	mt_dirt_test_start(&s->dirt, (long)e->cursor);
 	sup_dirt_test_start(s);
 	mt_progress_start(&s->prog, &s->run, slot, now);
+}
+
+/* Is this event about the test in flight? Else it is rejected, and said. */
+static int about_inflight(struct super *s, const struct mt_event *e, const char *what)
+{
+	struct mt_worker *w = &s->w;
+
+	if (s->cur.slot != MT_NONE && expected_item(s, w->qdone, e->i))
+		return 1;
+	w->rejected++;
+	sup_note(s, "protocol", "worker %d: a %s event for a test it is not running (item %lld) "
+		 "was rejected", w->num, what, (long long)e->i);
+	return 0;
 }
 
 /* The last `max` bytes of text, starting on a line. */
@@ -355,7 +414,7 @@ static void ev_phase(struct super *s, const struct mt_event *e)
 	struct inflight *c = &s->cur;
 	static const char *const when[] = { "setup", "call", "teardown" };
 
-	if (c->slot == MT_NONE || e->phase < 0)
+	if (e->phase < 0 || !about_inflight(s, e, "phase"))
 		return;
 	c->ph.outcome[e->phase] = (unsigned char)e->outcome;
 	c->ph.wasxfail[e->phase] = (unsigned char)e->wasxfail;
@@ -379,28 +438,29 @@ static void ev_phase(struct super *s, const struct mt_event *e)
 		mt_buf_printf(&c->fb, "--- captured log ---\n%s\n", e->log);
 }
 
-static void ev_done(struct super *s, const struct mt_event *e)
+/* Returns 1 if the done was the test in flight's and was taken. */
+static int ev_done(struct super *s, const struct mt_event *e, int64_t now)
 {
 	struct inflight *c = &s->cur;
 	char reason[MT_REASON_MAX + 16], extra[MT_REASON_MAX + 32], detail[MT_DETAIL_MAX + 64];
+	uint32_t slot = c->slot;
 	enum mt_verdict v;
 
-	uint32_t slot = c->slot;
-
-	/* The end of the test in flight, and of no other. */
-	if (e->i < 0 || (uint64_t)e->i >= s->w.nitems || s->w.map[e->i] != slot)
-		return;
+	if (s->w.state != MT_W_RUNNING || !about_inflight(s, e, "done"))
+		return 0;
+	/* Helpers it saw die before this done died while the test ran. */
+	sup_dirt_gone(s, e, slot);
+	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
+	if (extra[0])
+		snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);
+	else
+		snprintf(detail, sizeof detail, "%s", c->crash);
+	sup_settle(s, v, reason, detail, 0);
 	s->w.qdone++;
-	if (slot != MT_NONE) {
-		v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
-		if (extra[0])
-			snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);
-		else
-			snprintf(detail, sizeof detail, "%s", c->crash);
-		sup_settle(s, v, reason, detail, 0);
-		sup_dirt_test_end(s, slot, mt_now_us());
-	}
+	sup_dirt_test_end(s, slot, (long)e->cursor, now);
+	sup_idle_arm(s, now);
 	sup_top_up(s);
+	return 1;
 }
 
 static void ev_exit(struct super *s, const struct mt_event *e)
@@ -411,22 +471,112 @@ static void ev_exit(struct super *s, const struct mt_event *e)
 	s->exit_is_pytest_exit = strcmp(e->exc, "Exit") == 0;
 }
 
+/* A protocol problem, shown once per kind and worker; the counts go into
+ * the worker's end note. */
+static void protocol_note(struct super *s, uint32_t *count, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void protocol_note(struct super *s, uint32_t *count, const char *fmt, ...)
+{
+	char text[MT_EVENT_TEXT_MAX];
+	va_list ap;
+
+	if ((*count)++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	sup_note(s, "protocol", "worker %d: %s", s->w.num, text);
+}
+
+/* Malformed lines seen by the deframer since the last look. */
+void sup_protocol_check(struct super *s)
+{
+	struct mt_worker *w = &s->w;
+	char sample[64];
+
+	if (w->bad_lines == w->bad_shown)
+		return;
+	if (!w->bad_shown) {
+		snprintf(sample, sizeof sample, "%s", w->sample);
+		sup_note(s, "protocol", "worker %d wrote a malformed line on its event pipe, "
+			 "rejected: \"%s%s\"", w->num, sample, w->sample_len >= sizeof sample - 1 ?
+			 "..." : "");
+	}
+	w->bad_shown = w->bad_lines;
+}
+
+/* Lines without a sequence number: only these, from writers that are not
+ * the plugin (the crash handler, mtest's own child, the boot module). */
+static int unsequenced(enum mt_ev t)
+{
+	return t == MT_EV_FATAL || t == MT_EV_EXECFAIL || t == MT_EV_NOPYTEST;
+}
+
+/* The sequence: each plugin line is the next one. A number from the past
+ * is a forgery or a replay; one from the future means lines were lost. */
+static int in_sequence(struct super *s, const struct mt_event *e)
+{
+	struct mt_worker *w = &s->w;
+
+	if (unsequenced(e->type))
+		return 1;
+	if (e->seq < 0) {
+		w->rejected++;
+		sup_note(s, "protocol", "worker %d: an event line without a sequence number "
+			 "was rejected (not the plugin's)", w->num);
+		return 0;
+	}
+	if (e->seq < w->next_seq) {
+		w->rejected++;
+		sup_note(s, "protocol", "worker %d: an event out of sequence (%lld, expected %lld) "
+			 "was rejected", w->num, (long long)e->seq, (long long)w->next_seq);
+		return 0;
+	}
+	if (e->seq > w->next_seq) {
+		w->lost_lines += (uint32_t)(e->seq - w->next_seq);
+		sup_note(s, "protocol", "worker %d: %lld event lines were lost", w->num,
+			 (long long)(e->seq - w->next_seq));
+	}
+	w->next_seq = e->seq + 1;
+	return 1;
+}
+
 void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 {
 	struct super *s = ctx;
 	struct mt_event *e = &s->ev;
 	int64_t now = mt_now_us();
+	enum mt_ev type = mt_event_parse(e, line, len, w->token);
 
-	switch (mt_event_parse(e, line, len, w->token)) {
+	sup_protocol_check(s);
+	if (type == MT_EV_BAD) {
+		w->bad_lines++;
+		snprintf(w->sample, sizeof w->sample, "%.*s", (int)(len < 70 ? len : 70), line);
+		w->sample_len = strlen(w->sample);
+		sup_protocol_check(s);
+		return;
+	}
+	if (type == MT_EV_FOREIGN) {
+		protocol_note(s, &w->rejected, "an event with another token was rejected");
+		return;
+	}
+	if (!in_sequence(s, e))
+		return;
+	switch (type) {
 	case MT_EV_HELLO: ev_hello(s, e); break;
 	case MT_EV_CONFIG: ev_config(s, e, now); break;
 	case MT_EV_COLLECTING: ev_collecting(s, e, now); break;
 	case MT_EV_COLLECT_ERROR: ev_collect_error(s, e); break;
 	case MT_EV_ITEM: ev_item(s, e); break;
 	case MT_EV_COLLECTED: ev_collected(s, e, now); break;
-	case MT_EV_START: ev_start(s, e, now); break;
+	case MT_EV_START:
+		/* Deaths the plugin saw before this start came between tests. */
+		sup_dirt_gone(s, e, MT_NONE);
+		ev_start(s, e, now);
+		break;
 	case MT_EV_PHASE: ev_phase(s, e); break;
-	case MT_EV_DONE: ev_done(s, e); break;
+	case MT_EV_DONE: ev_done(s, e, now); break;
 	case MT_EV_FENCE: sup_fence(s); break;
 	case MT_EV_EXIT: ev_exit(s, e); break;
 	case MT_EV_BYE:
@@ -450,11 +600,10 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		break;
 	case MT_EV_THREAD:
 		mt_names_set(&s->names, (pid_t)e->tid, e->name, e->daemon);
-		mt_dirt_thread(&s->dirt, (pid_t)e->tid, s->cur.slot);
 		break;
 	case MT_EV_FIXTURE:
 		mt_dirt_fixture(&s->dirt, e->key, e->name, e->scope, e->tids, e->ntids, e->pids,
-				e->pid_starts, e->npids);
+				e->pid_starts, e->cmds, e->npids);
 		break;
 	case MT_EV_FIXTURE_END:
 		mt_dirt_fixture_end(&s->dirt, e->key, s->cur.slot);
@@ -463,12 +612,7 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		s->crash_tid = (pid_t)e->tid;
 		s->crash_sig = (int)e->sig;
 		break;
-	case MT_EV_UNKNOWN:
-		break;
-	case MT_EV_BAD:
-		if (w->bad_lines++ == 0)
-			sup_note(s, "protocol", "worker %d wrote a line that is not an event of its own",
-				 w->num);
+	default:
 		break;
 	}
 }

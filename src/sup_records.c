@@ -78,7 +78,7 @@ void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char 
 	if (!mt_verdict_is_bad(v->verdict))
 		return;
 	mt_bundle_name(id, file, sizeof file);
-	snprintf(dir, sizeof dir, "%s/failures", s->sd.last);
+	snprintf(dir, sizeof dir, "%s/failures", s->sd.run);
 	b.id = id;
 	b.verdict = mt_verdict_name(v->verdict);
 	b.reason = v->reason;
@@ -143,9 +143,9 @@ void sup_keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char 
 		return;
 	if (wt->after_captured) {
 		mt_bundle_name(id, file, sizeof file);
-		snprintf(path, sizeof path, "%s/captures", s->sd.last);
+		snprintf(path, sizeof path, "%s/captures", s->sd.run);
 		if (mt_mkdir_p(path, 0755)) {
-			snprintf(path, sizeof path, "%s/captures/%s", s->sd.last, file);
+			snprintf(path, sizeof path, "%s/captures/%s", s->sd.run, file);
 			if (rename(wt->kept, path) == 0) {
 				snprintf(name, cap, "captures/%s", file);
 				v->capture = name;

@@ -75,7 +75,7 @@ void sup_capture_begin(struct super *s, enum capture_for why, const char *kind,
 
 	if (wt->helper)
 		return;
-	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.last,
+	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.run,
 		 ++s->ncaptures);
 	r.pid = s->w.pid;
 	r.interp = s->interp;
@@ -113,7 +113,8 @@ void sup_finish_hung(struct super *s, const char *reason, int64_t now)
 	struct watch *wt = &s->watch;
 
 	sup_read_output(s);	/* before the kill takes it */
-	snprintf(s->hung_id, sizeof s->hung_id, "%s", mt_run_str(&s->run, s->run.t[s->cur.slot].id));
+	snprintf(s->end_cause, sizeof s->end_cause, "%s hung",
+		 mt_run_str(&s->run, s->run.t[s->cur.slot].id));
 	s->capture_for_bundle = wt->kept[0] ? wt->kept : NULL;
 	sup_settle(s, MT_V_HUNG, reason, wt->headline, 1);
 	s->capture_for_bundle = NULL;

@@ -167,6 +167,9 @@ void sup_spawn(struct super *s, int64_t now)
 	s->exit_event = 0;
 	s->holders[0] = '\0';
 	s->exit_deadline_us = MT_NEVER;
+	s->idle_deadline_us = MT_NEVER;
+	s->last_event_us = now;
+	s->coalesce_until_us = 0;
 	s->collecting_id[0] = s->collecting_path[0] = '\0';
 	s->settled_at_spawn = s->run.decided + s->run.nfiles_bad;
 	sup_inflight_reset(s);
@@ -225,31 +228,69 @@ void sup_reap(void *ctx)
 	}
 }
 
-struct mt_buf left_text;
-char left_bytes[MT_EVENT_TEXT_MAX];
-int left_count;
-
-void sup_on_leftover(void *ctx, const struct mt_proc *p)
+void sup_killed_reset(struct killed *k)
 {
-	sup_orphan(ctx, p);
-	if (left_count++ < 6)
-		mt_buf_printf(&left_text, "%s%s (pid %d)", left_count > 1 ? ", " : "", p->comm,
+	mt_buf_init(&k->text, k->bytes, sizeof k->bytes, -1);
+	k->count = 0;
+}
+
+void sup_killed_add(struct killed *k, const struct mt_proc *p)
+{
+	if (k->count++ < 6)
+		mt_buf_printf(&k->text, "%s%s (pid %d)", k->count > 1 ? ", " : "", p->comm,
 			      (int)p->pid);
 }
 
+static void on_leftover(void *ctx, const struct mt_proc *p)
+{
+	struct super *s = ctx;
+
+	sup_orphan(s, p);
+	sup_killed_add(&s->left, p);
+}
+
 /* Kill every process the worker left behind: setsid daemons and children
- * re-parented to mtest (a child subreaper) included. */
+ * re-parented to mtest (a child subreaper) included. A pass now, then one
+ * every MT_SWEEP_EVERY_US (a timer: the loop never sleeps) until none is
+ * left; no worker starts meanwhile. */
+void sup_sweep_begin(struct super *s, const char *whose, int64_t now)
+{
+	sup_killed_reset(&s->left);
+	snprintf(s->sweep_whose, sizeof s->sweep_whose, "%s", whose);
+	s->sweep_passes = 0;
+	mt_procs_sweep_begin();
+	sup_sweep_pass(s, now);
+}
+
+void sup_sweep_pass(struct super *s, int64_t now)
+{
+	int alive = mt_procs_sweep_pass(s->watch.helper, on_leftover, sup_reap, s);
+
+	s->sweep_next_us = 0;
+	if (alive && ++s->sweep_passes < MT_SWEEP_PASSES) {
+		s->sweep_next_us = now + MT_SWEEP_EVERY_US;
+		return;
+	}
+	if (s->left.count)
+		sup_note(s, "leftovers", "%s left %d process%s behind, killed: %s%s", s->sweep_whose,
+			 s->left.count, s->left.count == 1 ? "" : "es", s->left.text.p,
+			 s->left.count > 6 ? ", ..." : "");
+	if (alive)
+		sup_note(s, "leftovers", "%d process%s of %s could not be killed", alive,
+			 alive == 1 ? "" : "es", s->sweep_whose);
+}
+
+/* The last sweep, after the loop: it may wait. */
 void sup_sweep(struct super *s, const char *whose)
 {
 	int alive;
 
-	mt_buf_init(&left_text, left_bytes, sizeof left_bytes, -1);
-	left_count = 0;
-	alive = mt_procs_sweep(0, sup_on_leftover, sup_reap, s);
-	if (left_count)
+	sup_killed_reset(&s->left);
+	alive = mt_procs_sweep(0, on_leftover, sup_reap, s);
+	if (s->left.count)
 		sup_note(s, "leftovers", "%s left %d process%s behind, killed: %s%s", whose,
-			 left_count, left_count == 1 ? "" : "es", left_text.p,
-			 left_count > 6 ? ", ..." : "");
+			 s->left.count, s->left.count == 1 ? "" : "es", s->left.text.p,
+			 s->left.count > 6 ? ", ..." : "");
 	if (alive)
 		sup_note(s, "leftovers", "%d process%s of %s could not be killed", alive,
 			 alive == 1 ? "" : "es", whose);
@@ -336,8 +377,8 @@ void sup_worker_dead(struct super *s)
 	} else if (by_us) {
 		sup_note(s, "worker", "mtest ended %s (%s)%s%s", whose, why,
 			 w->kill_reason[0] ? ": " : "", w->kill_reason);
-		if (s->hung_id[0]) {
-			snprintf(line, sizeof line, "was ended by mtest: %s hung", s->hung_id);
+		if (s->end_cause[0]) {
+			snprintf(line, sizeof line, "was ended by mtest: %s", s->end_cause);
 			sup_dirt_worker_gone(s, line, 1);
 		}
 	} else if (!w->retiring && (w->qdone < w->qlen || WIFSIGNALED(w->status))) {
@@ -345,14 +386,14 @@ void sup_worker_dead(struct super *s)
 			 why, w->qlen - w->qdone);
 	}
 	sup_dirt_worker_gone(s, NULL, 0);	/* no-op after the calls above */
-	s->hung_id[0] = '\0';
+	s->end_cause[0] = '\0';
 	if (s->crash_capture[0])
 		unlink(s->crash_capture);
 	s->crash_capture[0] = '\0';
 	s->crash_tid = 0;
 	mt_worker_close(w);
 	w->state = MT_W_NONE;
-	sup_sweep(s, whose);
+	sup_sweep_begin(s, whose, mt_now_us());
 	w->pid = -1;	/* never signal a pid that may be reused */
 
 	settled = s->run.decided + s->run.nfiles_bad;

@@ -16,6 +16,33 @@ void sup_test_timeout(struct super *s, int64_t now)
 		sup_capture_begin(s, CAPTURE_TIMEOUT, "TIMEOUT", sup_timeout_reason(s), now);
 }
 
+/* The event pipe ended (EOF or an error) or the control pipe broke while
+ * the worker lives on: a test closed them. Nothing it does from now on
+ * could be heard, so it is ended at once; its test in flight is crashed. */
+void sup_channel_lost(struct super *s, int64_t now, const char *what)
+{
+	struct mt_worker *w = &s->w;
+	char detail[MT_DETAIL_MAX];
+	const char *id;
+
+	if (w->reaped || w->state == MT_W_NONE || w->state == MT_W_DEAD ||
+	    w->state == MT_W_KILLING || mt_proc_ending(w->pid))
+		return;	/* it is dying: its status will tell */
+	if (s->cur.slot != MT_NONE) {
+		id = mt_run_str(&s->run, s->run.t[s->cur.slot].id);
+		snprintf(s->end_cause, sizeof s->end_cause, "%s %s", id,
+			 strcmp(what, "event pipe closed") == 0 ? "closed its event pipe" :
+			 "broke its pipes to mtest");
+		snprintf(detail, sizeof detail, "the worker's %s while this test ran (a test that "
+			 "closes descriptors it does not own?); mtest ended the worker", what);
+		sup_read_output(s);
+		sup_settle(s, MT_V_CRASHED, what, detail, 1);
+	}
+	sup_note(s, "worker", "worker %d: %s while it %s; ended", w->num, what,
+		 s->end_cause[0] ? "ran a test" : "held no test");
+	sup_kill_worker(s, now, what);
+}
+
 static void on_collect_timeout(struct super *s, int64_t now)
 {
 	if (s->collecting_id[0]) {
@@ -54,6 +81,8 @@ static int64_t next_deadline(struct super *s)
 			if (s->cur.slot != MT_NONE)
 				MIN(s->watch.next_us);
 		}
+		if (!s->fence_waiting)
+			MIN(s->idle_deadline_us);
 		break;
 	case MT_W_STOPPING:
 		MIN(s->exit_deadline_us);
@@ -64,8 +93,25 @@ static int64_t next_deadline(struct super *s)
 	default:
 		break;
 	}
+	if (s->coalesce_until_us > 0)
+		MIN(s->coalesce_until_us);
+	if (s->sweep_next_us > 0)
+		MIN(s->sweep_next_us);
 #undef MIN
 	return d;
+}
+
+/* The worker held work and said nothing for a whole test's timeout with
+ * no test in flight (a forged end, a plugin stuck between tests): its
+ * stacks are not anybody's test's; it is ended, and its queue goes to the
+ * next worker. */
+static void on_idle_timeout(struct super *s, int64_t now)
+{
+	s->idle_deadline_us = MT_NEVER;
+	sup_note(s, "worker", "worker %d held %u tests and said nothing for %.0f s between "
+		 "tests; ended", s->w.num, s->w.qsent - s->w.qdone,
+		 (double)(now - s->last_event_us) / 1e6);
+	sup_kill_worker(s, now, "it said nothing between tests");
 }
 
 static void on_timers(struct super *s, int64_t now)
@@ -101,6 +147,8 @@ static void on_timers(struct super *s, int64_t now)
 		} else if (s->cur.slot != MT_NONE && now >= s->watch.next_us) {
 			sup_watch_sample(s, now);
 		}
+		if (s->cur.slot == MT_NONE && !s->fence_waiting && now >= s->idle_deadline_us)
+			on_idle_timeout(s, now);
 		break;
 	case MT_W_STOPPING:
 		if (now >= s->exit_deadline_us) {
@@ -111,15 +159,28 @@ static void on_timers(struct super *s, int64_t now)
 		}
 		break;
 	case MT_W_KILLING:
-		if (now >= w->kill_at_us) {
+		if (now >= w->kill_at_us && !w->kill_sent) {
 			mt_worker_signal(w, SIGKILL);
 			w->kill_sent = 1;
+			w->kill_at_us = now + MT_KILL_GIVEUP_US;
+		} else if (now >= w->kill_at_us) {
+			/* Stuck in the kernel (state D) past SIGKILL: stop
+			 * waiting; its exit, if it comes, is reaped as nobody's. */
+			sup_note(s, "worker", "worker %d (pid %d) did not die %.0f s after SIGKILL; "
+				 "mtest goes on without it", w->num, (int)w->pid,
+				 (double)MT_KILL_GIVEUP_US / 1e6);
+			w->status = SIGKILL;	/* as if killed: WIFSIGNALED */
+			w->reaped = 1;
 			w->kill_at_us = MT_NEVER;
 		}
 		break;
 	default:
 		break;
 	}
+	if (s->coalesce_until_us > 0 && now >= s->coalesce_until_us)
+		s->coalesce_until_us = 0;
+	if (s->sweep_next_us > 0 && now >= s->sweep_next_us)
+		sup_sweep_pass(s, now);
 }
 
 /* ---- signals -------------------------------------------------------------- */
@@ -137,10 +198,12 @@ static void on_signals(struct super *s, int64_t now)
 		case SIGINT:
 		case SIGTERM:
 		case SIGHUP:
-			if (s->stop == STOP_INTERRUPTED && s->w.state == MT_W_KILLING) {
+			if (s->stop == STOP_INTERRUPTED && s->w.state == MT_W_KILLING &&
+			    !s->w.kill_sent) {
 				/* Asked twice: no more grace. */
 				mt_worker_signal(&s->w, SIGKILL);
 				s->w.kill_sent = 1;
+				s->w.kill_at_us = now + MT_KILL_GIVEUP_US;
 			}
 			sup_stop(s, STOP_INTERRUPTED, "interrupted", now);
 			break;
@@ -177,8 +240,8 @@ static int advance(struct super *s, int64_t now)
 		w->state = MT_W_STOPPING;
 		s->exit_deadline_us = now + MT_DEFAULT_TIMEOUT_US;
 	}
-	if (w->state != MT_W_NONE)
-		return 1;
+	if (w->state != MT_W_NONE || s->sweep_next_us > 0)
+		return 1;	/* a worker, or the sweep after one, is not done */
 	if (s->stop != STOP_NONE)
 		return 0;
 	if (s->table_closed && mt_run_left(&s->run) == 0)
@@ -190,21 +253,38 @@ static int advance(struct super *s, int64_t now)
 
 /* Each pipe write that wakes mtest costs the worker more than the write
  * itself (on a VM, an inter-processor interrupt). While tests stream by,
- * let their events gather for a moment and read them in one go; deadlines
- * are seconds away, and a fence or a signal is never kept waiting. */
-static void coalesce(struct super *s)
+ * let their events gather for a moment: the event pipe is left out of the
+ * poll until then (a timer, never a sleep: signals and other pipes are
+ * heard at once, and deadlines are seconds away). Never before a fence,
+ * where the worker waits for mtest. */
+static void coalesce(struct super *s, int64_t now)
 {
-	struct timespec pause = { 0, MT_COALESCE_US * 1000 };
 	struct mt_worker *w = &s->w;
 
 	if (w->state != MT_W_RUNNING || w->ctl_len || s->stop != STOP_NONE ||
-	    s->cur.slot == MT_NONE)
+	    s->cur.slot == MT_NONE || w->ev_fd < 0)
 		return;
 	/* The test in flight is the last before a fence: the worker will
 	 * soon wait for our answer there. */
 	if (w->qdone + 1 < w->qsent && sup_fence_due(s, w->qdone))
 		return;
-	nanosleep(&pause, NULL);
+	s->coalesce_until_us = now + MT_COALESCE_US;
+}
+
+/* Read the worker's events; an end of the pipe while it lives is news. */
+static void read_events(struct super *s, int64_t now)
+{
+	struct mt_worker *w = &s->w;
+
+	if (!mt_worker_read_events(w, sup_on_line, s)) {
+		sup_protocol_check(s);
+		sup_channel_lost(s, now, w->ev_err ? "event pipe failed" : "event pipe closed");
+		return;
+	}
+	sup_protocol_check(s);
+	s->last_event_us = now;
+	if (s->cur.slot == MT_NONE)
+		sup_idle_arm(s, now);
 }
 
 static int loop(struct super *s)
@@ -221,7 +301,8 @@ static int loop(struct super *s)
 			return 1;
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = s->sigfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = w->ev_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = s->coalesce_until_us ? -1 : w->ev_fd,
+					    .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = w->con_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = w->ctl_len ? w->ctl_fd : -1, .events = POLLOUT };
 		/* A session helper's pidfd turns readable when it dies. */
@@ -244,13 +325,15 @@ static int loop(struct super *s)
 			if (pfd[0].revents)
 				on_signals(s, now);
 			if (pfd[1].revents) {
-				mt_worker_read_events(w, sup_on_line, s);
-				coalesce(s);
+				read_events(s, now);
+				coalesce(s, now);
 			}
 			if (pfd[2].revents)
 				mt_worker_read_console(w, s->console_fd, &s->console_logged);
 			if (pfd[3].revents)
 				mt_worker_flush(w);
+			if (w->ctl_broken)
+				sup_channel_lost(s, now, "control pipe closed");
 			for (i = 4, dead_helper = 0; i < n; i++)
 				dead_helper |= pfd[i].revents != 0;
 			if (dead_helper)
@@ -262,9 +345,11 @@ static int loop(struct super *s)
 
 /* ---- start and end -------------------------------------------------------- */
 
+/* A process of an earlier, dead mtest: named, never attributed to a test
+ * of this run. */
 static void on_stale(void *ctx, const struct mt_proc *p)
 {
-	sup_on_leftover(ctx, p);
+	sup_killed_add(&((struct super *)ctx)->left, p);
 }
 
 static void fingerprint(struct super *s)
@@ -378,10 +463,13 @@ static void find_preload(struct super *s)
 	s->preload[0] = '\0';
 }
 
+/* Start-up, in an order where each step needs only the ones before it.
+ * Nothing of an earlier run is touched: this run gets a folder of its
+ * own, and last-run points at it only once its journal has begun. */
 static int startup(struct super *s, const struct mt_opts *o)
 {
 	char path[MT_PATH_MAX + 32];
-	int stale;
+	int stale, usage;
 
 	memset(&s->notes, 0, sizeof s->notes);
 	s->o = o;
@@ -391,6 +479,7 @@ static int startup(struct super *s, const struct mt_opts *o)
 	s->suite_timeout_us = -1;
 	s->active_dirty = s->restart_for = -1;
 	s->dirt_next_us = MT_NEVER;
+	s->idle_deadline_us = MT_NEVER;
 	s->console_fd = -1;
 	s->rec.fd = -1;
 	s->rec.sync_due_us = MT_NEVER;
@@ -411,30 +500,36 @@ static int startup(struct super *s, const struct mt_opts *o)
 	}
 	if (!mt_statedir_for_run(&s->sd, o))
 		return MT_EXIT_USAGE;
-	if (!mt_statedir_open(&s->sd))
+	if (!mt_statedir_open(&s->sd, &usage))
+		return usage == 2 ? MT_EXIT_BUSY : usage ? MT_EXIT_USAGE : MT_EXIT_INTERNAL;
+	/* Processes of an earlier mtest that died by kill -9 (its workers
+	 * die with it, their children do not): before anything else runs. */
+	sup_killed_reset(&s->left);
+	stale = mt_procs_kill_stale(RUN_TAG_VAR, on_stale, s);
+	if (!mt_statedir_plugin(&s->sd))
 		return MT_EXIT_INTERNAL;
 	if (!mt_plugin_install(s->sd.plugin)) {
 		mt_msg_sys("cannot write the plugin into %s", s->sd.plugin);
 		return MT_EXIT_INTERNAL;
 	}
-	if (!mt_records_open(&s->rec, s->sd.last)) {
-		mt_msg_sys("cannot create %s/run.jsonl", s->sd.last);
+	if (!mt_statedir_new_run(&s->sd, s->start_wall_us))
+		return MT_EXIT_INTERNAL;
+	if (!mt_records_open(&s->rec, s->sd.run)) {
+		mt_msg_sys("cannot create %s/run.jsonl", s->sd.run);
 		return MT_EXIT_INTERNAL;
 	}
-	snprintf(path, sizeof path, "%s/console.log", s->sd.last);
-	s->console_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	mt_statedir_remember(&s->sd);
+	snprintf(path, sizeof path, "%s/console.log", s->sd.run);
+	s->console_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+			     0644);
 	mt_procs_self_tag(s->run_tag, sizeof s->run_tag);
 	find_preload(s);
 	record_run_start(s);
-	/* Processes of an earlier mtest that died by kill -9 (its workers
-	 * die with it, their children do not). */
-	mt_buf_init(&left_text, left_bytes, sizeof left_bytes, -1);
-	left_count = 0;
-	stale = mt_procs_kill_stale(RUN_TAG_VAR, on_stale, s);
 	if (stale)
-		sup_note(s, "leftovers", "killed %d process%s left by an earlier mtest run: %s", stale,
-			 stale == 1 ? "" : "es", left_text.p);
+		sup_note(s, "leftovers", "killed %d process%s left by an earlier mtest run: %s%s",
+			 stale, stale == 1 ? "" : "es", s->left.text.p, s->left.count > 6 ? ", ..." : "");
+	if (!mt_statedir_publish(&s->sd))
+		return MT_EXIT_INTERNAL;
+	mt_statedir_remember(&s->sd);
 	return MT_EXIT_OK;
 }
 
@@ -459,14 +554,21 @@ static void finish(struct super *s, int code)
 	if (s->run.over_limit)
 		sup_note(s, "limit", "%u tests were over a limit (%s)", s->run.over_limit,
 			 s->run.limit ? s->run.limit : "?");
+	if (s->rec.lost) {
+		/* Said on stderr too: the note itself may not reach the disk. */
+		mt_msg("%llu records could not be written to %s/run.jsonl: %s",
+		       (unsigned long long)s->rec.lost, s->sd.run, mt_strerror(s->rec.err));
+		sup_note(s, "records", "%llu records could not be written to run.jsonl: %s",
+			 (unsigned long long)s->rec.lost, mt_strerror(s->rec.err));
+	}
+	/* The one decision of the exit code: the summary, the run_end record
+	 * and the process all say this one. */
 	if (!code)
 		code = s->exit_code ? s->exit_code :
 		       s->stop == STOP_INTERRUPTED ? MT_EXIT_INTERRUPTED : mt_run_exit_code(&s->run);
-	s->exit_code = code;
-	if (s->rec.err && code != MT_EXIT_INTERRUPTED) {
-		mt_msg("writing %s/run.jsonl failed: %s", s->sd.last, mt_strerror(s->rec.err));
+	if (s->rec.err && code != MT_EXIT_INTERRUPTED && code != MT_EXIT_USAGE)
 		code = MT_EXIT_INTERNAL;
-	}
+	s->exit_code = code;
 
 	m.state = MT_RUN_DONE;
 	m.start_wall_us = s->start_wall_us;
@@ -481,7 +583,7 @@ static void finish(struct super *s, int code)
 	m.workers = s->nworkers;
 	m.python = s->fp.python;
 	m.pytest = s->fp.pytest;
-	m.last_dir = s->sd.last;
+	m.last_dir = s->sd.run;
 	m.vmhwm_kb = vmhwm_kb();
 	m.notes = &s->notes;
 	m.dirties = &s->dirties;
@@ -504,7 +606,7 @@ static void finish(struct super *s, int code)
 	mt_records_end(&s->rec, now);
 	mt_records_close(&s->rec);
 
-	snprintf(path, sizeof path, "%s/summary.md", s->sd.last);
+	snprintf(path, sizeof path, "%s/summary.md", s->sd.run);
 	if (mt_atomic_open(&a, path)) {
 		mt_summary_render(&a.out, &s->run, &m, 0);
 		if (!mt_atomic_commit(&a)) {
@@ -525,6 +627,13 @@ static void finish(struct super *s, int code)
 	mt_buf_flush(&out);
 }
 
+/* The oldest runs beyond --keep go, now that this one has its records. */
+static void prune(struct super *s)
+{
+	if (mt_statedir_prune(&s->sd, s->o->keep) < 0 && !s->exit_code)
+		s->exit_code = MT_EXIT_INTERNAL;
+}
+
 int mt_super_main(const struct mt_opts *o)
 {
 	struct super *s = &S;
@@ -542,6 +651,7 @@ int mt_super_main(const struct mt_opts *o)
 	mt_worker_signal(&s->w, SIGKILL);
 	sup_sweep(s, "the run");
 	finish(s, code);
+	prune(s);
 	mt_heapcheck_disarm();
 	if (s->console_fd >= 0)
 		close(s->console_fd);

@@ -30,7 +30,14 @@ void mt_worker_reset(struct mt_worker *w, int num)
 	w->kill_at_us = 0;
 	w->line_len = 0;
 	w->line_dropping = 0;
-	w->bad_lines = 0;
+	w->in_frame = w->in_junk = 0;
+	w->bad_lines = w->bad_shown = 0;
+	w->sample_len = 0;
+	w->sample[0] = '\0';
+	w->next_seq = 1;
+	w->lost_lines = w->rejected = 0;
+	w->ev_err = 0;
+	w->ctl_broken = 0;
 	w->ctl_len = 0;
 	mt_ring_reset(&w->console);
 	w->nitems = w->qlen = w->qsent = w->qdone = w->lost_items = 0;
@@ -75,7 +82,7 @@ static void child_exec(int ev, int ctl, int con, int null, pid_t parent,
 	if (dup2(1, 2) < 0)
 		_exit(127);
 	execve(argv[0], argv, envp);
-	n = snprintf(msg, sizeof msg, "{\"t\":\"execfail\",\"k\":\"%s\",\"errno\":%d}\n",
+	n = snprintf(msg, sizeof msg, "\x1e{\"t\":\"execfail\",\"k\":\"%s\",\"errno\":%d}\n",
 		     token, errno);
 	if (n > 0 && write(MT_WORKER_EVENT_FD, msg, (size_t)n) < 0) {
 	}
@@ -129,44 +136,112 @@ fail:
 	return 0;
 }
 
+/* Bytes outside a frame that are not blank: one malformed line each run
+ * of them (kept as a sample for the note that names it). */
+static void junk(struct mt_worker *w, const char *p, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'); i++)
+		;
+	if (i == n)
+		return;
+	if (!w->in_junk) {
+		w->in_junk = 1;
+		w->bad_lines++;
+		w->sample_len = 0;
+	}
+	for (k = i; k < n && w->sample_len < sizeof w->sample - 1; k++)
+		w->sample[w->sample_len++] = p[k];
+	w->sample[w->sample_len] = '\0';
+}
+
+/* Frames are RS ... LF (docs/protocol.md): anything before an RS is junk
+ * and is dropped as one malformed line, so that stray bytes a test writes
+ * into the pipe never merge with the next event. */
+static void deframe(struct mt_worker *w, const char *p, size_t n, mt_line_fn *fn, void *ctx)
+{
+	const char *end = p + n, *rs, *lf;
+
+	while (p < end) {
+		if (!w->in_frame) {
+			rs = memchr(p, MT_FRAME_RS, (size_t)(end - p));
+			lf = memchr(p, '\n', (size_t)((rs ? rs : end) - p));
+			if (lf) {
+				junk(w, p, (size_t)(lf - p));
+				w->in_junk = 0;	/* a junk line ends at its newline */
+				p = lf + 1;
+				continue;
+			}
+			junk(w, p, (size_t)((rs ? rs : end) - p));
+			if (!rs)
+				return;
+			w->in_junk = 0;
+			w->in_frame = 1;
+			w->line_len = 0;
+			w->line_dropping = 0;
+			p = rs + 1;
+			continue;
+		}
+		rs = memchr(p, MT_FRAME_RS, (size_t)(end - p));
+		lf = memchr(p, '\n', (size_t)((rs ? rs : end) - p));
+		if (!lf && rs) {
+			/* A new frame before this one ended: this one is lost. */
+			w->bad_lines++;
+			w->line_len = 0;
+			w->line_dropping = 0;
+			p = rs + 1;
+			continue;
+		}
+		{
+			const char *stop = lf ? lf : end;
+			size_t len = (size_t)(stop - p);
+
+			if (!w->line_dropping && len > sizeof w->line - w->line_len) {
+				/* Longer than any line the plugin writes: drop it. */
+				w->bad_lines++;
+				w->line_dropping = 1;
+			}
+			if (!w->line_dropping) {
+				memcpy(w->line + w->line_len, p, len);
+				w->line_len += len;
+			}
+			p = stop;
+		}
+		if (lf) {
+			if (!w->line_dropping && w->line_len)
+				fn(ctx, w, w->line, w->line_len);
+			w->in_frame = 0;
+			w->line_len = 0;
+			w->line_dropping = 0;
+			p = lf + 1;
+		}
+	}
+}
+
 int mt_worker_read_events(struct mt_worker *w, mt_line_fn *fn, void *ctx)
 {
+	static char chunk[65536];
 	ssize_t r;
-	char *nl, *start;
-	size_t used;
 
 	if (w->ev_fd < 0)
 		return 0;
 	for (;;) {
-		r = read(w->ev_fd, w->line + w->line_len, sizeof w->line - w->line_len);
+		r = read(w->ev_fd, chunk, sizeof chunk);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return 1;	/* EAGAIN: all read for now */
+			if (errno == EAGAIN)
+				return 1;	/* all read for now */
+			w->ev_err = errno;	/* an error is an end too */
+			close_fd(&w->ev_fd);
+			return 0;
 		}
 		if (r == 0) {
 			close_fd(&w->ev_fd);
 			return 0;
 		}
-		w->line_len += (size_t)r;
-		start = w->line;
-		while ((nl = memchr(start, '\n', w->line_len - (size_t)(start - w->line)))) {
-			if (w->line_dropping)
-				w->line_dropping = 0;	/* end of an overlong line */
-			else
-				fn(ctx, w, start, (size_t)(nl - start));
-			start = nl + 1;
-		}
-		used = (size_t)(start - w->line);
-		memmove(w->line, start, w->line_len - used);
-		w->line_len -= used;
-		if (w->line_len == sizeof w->line) {
-			/* No newline in a full buffer: the plugin broke its
-			 * promise to cap lines. Drop the line, count it. */
-			w->bad_lines++;
-			w->line_dropping = 1;
-			w->line_len = 0;
-		}
+		deframe(w, chunk, (size_t)r, fn, ctx);
 	}
 }
 
@@ -213,8 +288,10 @@ void mt_worker_flush(struct mt_worker *w)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN)
-				w->ctl_len = 0;	/* EPIPE: the worker is gone */
+			if (errno != EAGAIN) {
+				w->ctl_len = 0;	/* EPIPE: its end is closed */
+				w->ctl_broken = 1;
+			}
 			return;
 		}
 		memmove(w->ctl, w->ctl + r, w->ctl_len - (size_t)r);

@@ -14,6 +14,7 @@
 #define MT_DEFAULT_COLLECT_TIMEOUT_US (60 * 1000000LL)
 #define MT_DEFAULT_DEADLOCK_AFTER_US (5 * 1000000LL)
 #define MT_DEFAULT_LEAK_GRACE_US (500 * 1000LL)
+#define MT_DEFAULT_KEEP 10
 
 enum mt_restart { MT_RESTART_FILE = 0, MT_RESTART_TEST, MT_RESTART_NEVER };
 enum mt_isolate { MT_ISOLATE_NONE = 0, MT_ISOLATE_FILE, MT_ISOLATE_TEST };
@@ -40,6 +41,7 @@ struct mt_opts {
 	enum mt_restart restart_on_dirty;
 	enum mt_isolate isolate;
 	int recheck;
+	unsigned keep;		/* run folders kept in the state directory */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */
 	int npaths;

@@ -10,7 +10,8 @@
 #include "mtest/limits.h"
 
 enum mt_ev {
-	MT_EV_BAD = 0,		/* not JSON, no type, or a foreign token */
+	MT_EV_BAD = 0,		/* not JSON, or no type */
+	MT_EV_FOREIGN,		/* a valid event with another worker's token */
 	MT_EV_UNKNOWN,		/* a type this mtest does not know */
 	MT_EV_HELLO,
 	MT_EV_CONFIG,
@@ -36,9 +37,20 @@ enum mt_ev {
 #define MT_EV_TEXT (MT_TEXT_MAX + 256)
 #define MT_EV_TAIL (MT_TAIL_MAX + 256)
 
+/* A session helper the plugin saw dead (start and done events). */
+struct mt_gone {
+	int pid;
+	unsigned long long start;
+	int status;			/* wait status of the zombie, -1 unknown */
+};
+
 struct mt_event {
 	enum mt_ev type;
+	int64_t seq;			/* "q": the line's number; -1 when absent */
 	int64_t i;			/* item index; -1 when absent */
+	int64_t cursor;			/* "lp": the kernel's id cursor; -1 */
+	int ngone;
+	struct mt_gone gone[MT_HELPERS_MAX];
 	int64_t n, deselected, pid, rc, err_no, line;
 	int64_t out_fd, err_fd;		/* -1 when absent */
 	int64_t dur_us;			/* of a phase */
@@ -54,6 +66,7 @@ struct mt_event {
 	int tids[MT_FIXTURE_ITEMS];
 	int pids[MT_FIXTURE_ITEMS];
 	unsigned long long pid_starts[MT_FIXTURE_ITEMS];
+	char cmds[MT_FIXTURE_ITEMS][160];	/* of a fixture's pids */
 	char scope[16];
 	uint64_t interp;
 	int nmarkers;
@@ -72,7 +85,8 @@ struct mt_event {
 	char threads[MT_EVENT_TEXT_MAX];	/* names, comma-separated */
 };
 
-/* Parse one line (without its newline). Returns e->type. */
+/* Parse one frame's JSON. Returns e->type: MT_EV_BAD for what is not an
+ * event (not JSON, no type), MT_EV_FOREIGN for another token's. */
 enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 			  const char *token);
 

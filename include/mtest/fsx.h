@@ -19,6 +19,9 @@ ssize_t mt_read_tail(int fd, char *p, size_t max);
 int mt_mkdir_p(const char *path, mode_t mode);
 /* Remove a directory tree; a missing path is success. */
 int mt_rmtree(const char *path);
+/* The same for `name` below an open directory. Symlinks are removed,
+ * never followed. */
+int mt_rmtree_at(int atfd, const char *name);
 int mt_fsync_dir(const char *dir);
 int mt_set_nonblock(int fd);
 
@@ -45,6 +48,7 @@ struct mt_atomic {
 int mt_atomic_open(struct mt_atomic *a, const char *path);
 /* Commit: 1 on success; on any error the old file stays and 0 is returned. */
 int mt_atomic_commit(struct mt_atomic *a);
+/* Drop the temp file; errno is kept for the caller's message. */
 void mt_atomic_abort(struct mt_atomic *a);
 
 #endif

@@ -62,8 +62,17 @@
 
 /* Processes seen in one /proc scan when sweeping a run's leftovers. */
 #define MT_PROCS_MAX 4096
-/* Passes of kill-and-rescan before mtest gives up on a process tree. */
+/* Passes of kill-and-rescan before mtest gives up on a process tree, and
+ * the time between two passes (microseconds). */
 #define MT_SWEEP_PASSES 50
+#define MT_SWEEP_EVERY_US 2000
+/* How long mtest waits for a worker to die after SIGKILL before it goes on
+ * without it (a process stuck in the kernel, state D). */
+#define MT_KILL_GIVEUP_US 10000000
+
+/* Run folders in a state directory that --keep considers (the oldest
+ * beyond --keep are removed at the end of each run). */
+#define MT_RUNS_MAX 1024
 
 /* One record in run.jsonl (a test verdict with its traceback tail). */
 #define MT_RECORD_MAX (32u << 10)
@@ -96,13 +105,12 @@
 #define MT_FIXTURE_ITEMS 32
 #define MT_CHECKS_MAX 512
 #define MT_HELPERS_MAX 16
-#define MT_LEAKED_MAX 256
 #define MT_DIRTY_MAX 128
 #define MT_RECHECKS_MAX 256
-/* Threads and processes below a worker in one leak scan, and processes
- * first seen at a test's end (remembered to blame the right test). */
+/* Threads and processes below a worker in one fence scan, and those first
+ * seen at a test's end fence (its candidates, docs/dirt.md). */
 #define MT_SCAN_MAX (MT_THREADS_MAX + MT_PROCS_MAX / 4)
-#define MT_KIDS_MAX 512
+#define MT_CANDS_MAX 512
 
 /* How long a worker may take to exit after its session said goodbye, when
  * --kill-grace is 0 (which means SIGKILL at once for a kill). */

@@ -5,15 +5,8 @@
 
 #include <sys/types.h>
 
-struct mt_proc {
-	pid_t pid, ppid, pgid, sid;
-	char state;
-	unsigned long long start;	/* clock ticks after boot */
-	char comm[32];
-};
+#include "mtest/procfs.h"
 
-/* Read /proc/PID/stat. Returns 1, or 0 if the process is gone. */
-int mt_proc_stat(pid_t pid, struct mt_proc *p);
 /* Every process on the system, at most `max`; *more is set when some did
  * not fit. Returns the count. */
 int mt_procs_scan(struct mt_proc *out, int max, int *more);
@@ -29,6 +22,10 @@ typedef void mt_reap_fn(void *ctx);
  * MT_SWEEP_PASSES passes are spent. `killed` hears of each process once.
  * Returns the number of processes still alive (0 when clean). */
 int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx);
+/* The same in steps, for a loop that must not wait: begin, then a pass
+ * (kill what is seen) every few milliseconds until it returns 0. */
+void mt_procs_sweep_begin(void);
+int mt_procs_sweep_pass(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx);
 
 /* SIGKILL processes of this user whose environment carries `var`=PID:START
  * of an mtest that is no longer alive. Returns how many were killed. */

@@ -3,11 +3,13 @@
  * Each record is one JSON object on one line, written with one write() the
  * moment it is known. fdatasync runs at most once a second and at the end:
  * a kill -9 loses nothing already written; a power cut loses at most the
- * last second of records. */
+ * last second of records. A write that fails part-way (a full disk) is cut
+ * back to the last whole record, and counted. */
 #ifndef MTEST_RECORDS_H
 #define MTEST_RECORDS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "mtest/buf.h"
 #include "mtest/limits.h"
@@ -21,11 +23,14 @@ struct mt_records {
 	int64_t sync_due_us;	/* MT_NEVER when nothing waits for a sync */
 	int err;		/* first write or sync error (errno) */
 	uint64_t written;	/* records */
+	uint64_t lost;		/* records that could not be written */
+	off_t size;		/* bytes of whole records written */
 	char line[MT_RECORD_MAX];
 	struct mt_buf b;
 };
 
-int mt_records_open(struct mt_records *r, const char *last_run_dir);
+/* Create <run_dir>/run.jsonl (it must not exist) and sync its name. */
+int mt_records_open(struct mt_records *r, const char *run_dir);
 /* Start a record: '{"v":1,"type":"<type>","time":"<UTC>"'. */
 struct mt_buf *mt_records_begin(struct mt_records *r, const char *type);
 /* Close it and write it in one write(). */

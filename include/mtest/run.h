@@ -135,6 +135,7 @@ enum mt_exit {
 	MT_EXIT_USAGE = 4,
 	MT_EXIT_NO_TESTS = 5,
 	MT_EXIT_INCOMPLETE = 6,
+	MT_EXIT_BUSY = 7,	/* another mtest holds the state directory */
 };
 int mt_run_exit_code(const struct mt_run *r);
 

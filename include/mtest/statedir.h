@@ -1,14 +1,21 @@
 /* mtest: where a run's records live, and finding them again.
  *
- * <state>/lock          held (flock) by the running mtest
- * <state>/plugin/       the pytest plugin, written at each start
- * <state>/last-run/     run.jsonl, summary.md, console.log, failures/
- * <state>/prev-run/     the run before
+ * <state>/lock               held (flock) by the running mtest: "pid start"
+ * <state>/plugin/            the pytest plugin, rewritten at each start (0700)
+ * <state>/runs/<stamp>-<pid>/ one folder per run: run.jsonl, summary.md,
+ *                            console.log, failures/, captures/
+ * <state>/last-run           a symlink to the newest run's folder
+ *
+ * The state directory must belong to the user and be writable by nobody
+ * else: the plugin imported into every worker lives in it. Runs are kept
+ * (--keep, default 10) and pruned only at the end of a run that started,
+ * so that a start-up that fails never costs an earlier run's records.
  */
 #ifndef MTEST_STATEDIR_H
 #define MTEST_STATEDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mtest/cli.h"
 #include "mtest/limits.h"
@@ -17,6 +24,8 @@ struct mt_statedir {
 	char dir[MT_PATH_MAX];		/* absolute */
 	char last[MT_PATH_MAX];		/* <dir>/last-run */
 	char plugin[MT_PATH_MAX];	/* <dir>/plugin */
+	char run[MT_PATH_MAX];		/* this run's folder, once made */
+	char run_name[64];		/* <stamp>-<pid> */
 	const char *how;		/* which rule chose it */
 	int lock_fd;
 };
@@ -29,9 +38,19 @@ int mt_suite_root(const char *start, char *out, size_t cap);
 /* Choose the state directory for a run: --state-dir, MTEST_STATE_DIR, the
  * config file, then .gates/ in the suite's root. */
 int mt_statedir_for_run(struct mt_statedir *s, const struct mt_opts *o);
-/* Create it, take the lock, move last-run to prev-run and make a fresh
- * last-run/failures. Prints one line and returns 0 on failure. */
-int mt_statedir_open(struct mt_statedir *s);
+/* Create it if needed, check that only this user can write it, and take
+ * the lock. Prints one line and returns 0 on failure, with *usage set
+ * when the cause is the user's to fix (exit 4) rather than mtest's. */
+int mt_statedir_open(struct mt_statedir *s, int *usage);
+/* A fresh, private plugin folder. */
+int mt_statedir_plugin(struct mt_statedir *s);
+/* Make this run's folder (runs/<stamp>-<pid>/failures). */
+int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us);
+/* Point last-run at this run's folder (atomically). */
+int mt_statedir_publish(struct mt_statedir *s);
+/* Remove the oldest runs' folders beyond `keep` (never this run's).
+ * Returns how many were removed, -1 on an error (said in one line). */
+int mt_statedir_prune(struct mt_statedir *s, unsigned keep);
 
 /* Find the last run for --report: the same rules, then .gates/ in the
  * current directory and its parents, then the pointer the last run of

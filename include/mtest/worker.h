@@ -25,8 +25,12 @@ enum mt_wstate {
 	MT_W_DEAD,		/* reaped */
 };
 
+/* Where the pipes are at exec; the plugin moves them to high descriptors,
+ * close-on-exec, as it starts. */
 #define MT_WORKER_EVENT_FD 3
 #define MT_WORKER_CONTROL_FD 4
+/* Each event line is RS, JSON, LF. */
+#define MT_FRAME_RS '\x1e'
 
 struct mt_worker {
 	int num;		/* 1, 2, ... in the run */
@@ -44,13 +48,23 @@ struct mt_worker {
 	int retiring;		/* told to stop at a boundary */
 	char kill_reason[64];
 	int kill_sent;
-	int64_t kill_at_us;	/* SIGKILL deadline while killing */
+	int64_t kill_at_us;	/* SIGKILL deadline while killing, then the
+				 * moment mtest gives up waiting for it */
 
-	/* Event lines being assembled. */
+	/* Event frames being assembled (docs/protocol.md). */
 	char line[MT_LINE_MAX];
 	size_t line_len;
 	int line_dropping;
-	uint32_t bad_lines;
+	int in_frame, in_junk;
+	uint32_t bad_lines;	/* malformed: junk outside frames, cut frames */
+	uint32_t bad_shown;	/* of those, named in a note */
+	char sample[80];	/* the first bytes of the last malformed line */
+	size_t sample_len;
+	int64_t next_seq;	/* the "q" the next plugin line must carry */
+	uint32_t lost_lines;	/* gaps in the sequence */
+	uint32_t rejected;	/* events refused: forged, foreign, out of place */
+	int ev_err;		/* errno of a read error that ended the pipe */
+	int ctl_broken;		/* a write to the control pipe failed (EPIPE) */
 
 	/* Control bytes not yet taken by the worker. */
 	char ctl[MT_CONTROL_BUF];
@@ -74,8 +88,9 @@ void mt_worker_reset(struct mt_worker *w, int num);
 int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[]);
 
 typedef void mt_line_fn(void *ctx, struct mt_worker *w, char *line, size_t len);
-/* Read what the event pipe holds and hand each complete line to fn.
- * Returns 0 at end of file (the pipe is then closed), 1 otherwise. */
+/* Read what the event pipe holds and hand each complete frame's JSON to
+ * fn; bytes outside frames are counted as malformed lines. Returns 0 at
+ * end of file or on a read error (the pipe is then closed), 1 otherwise. */
 int mt_worker_read_events(struct mt_worker *w, mt_line_fn *fn, void *ctx);
 /* Read the console pipe into the ring and append it to logfd while
  * *logged stays under MT_CONSOLE_LOG_MAX. Returns 0 at end of file. */

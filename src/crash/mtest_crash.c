@@ -16,7 +16,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int event_fd = -1;
+/* The event pipe: the plugin moves it to a high descriptor at its start
+ * and sets this (ctypes) to follow it. */
+int mtest_crash_event_fd = -1;
 static pid_t worker_pid;
 static char token[40];
 static char altstack[65536];
@@ -45,10 +47,11 @@ static void on_fatal(int sig)
 	size_t n = 0;
 	int e = errno;
 
-	if (getpid() == worker_pid && event_fd >= 0) {
-		/* A newline first: if another thread was in the middle of a
-		 * long line, that line is lost, but this one is whole. */
-		memcpy(line + n, "\n{\"t\":\"fatal\",\"k\":\"", 19);
+	if (getpid() == worker_pid && mtest_crash_event_fd >= 0) {
+		/* Framed (RS first): if another thread was in the middle of a
+		 * long line, that line is lost, but this one is whole. It has
+		 * no sequence number: it is not the plugin's. */
+		memcpy(line + n, "\x1e{\"t\":\"fatal\",\"k\":\"", 19);
 		n += 19;
 		memcpy(line + n, token, strlen(token));
 		n += strlen(token);
@@ -60,7 +63,7 @@ static void on_fatal(int sig)
 		n += put_num(line + n, (long)syscall(SYS_gettid));
 		memcpy(line + n, "}\n", 2);
 		n += 2;
-		if (write(event_fd, line, n) == (ssize_t)n)
+		if (write(mtest_crash_event_fd, line, n) == (ssize_t)n)
 			raise(SIGSTOP);	/* mtest captures, then SIGCONT */
 	}
 	/* Die of the signal, as without us: it is blocked while we run, so
@@ -79,7 +82,7 @@ __attribute__((constructor)) static void mtest_crash_init(void)
 
 	if (!fd || !tok || strlen(tok) >= sizeof token)
 		return;
-	event_fd = atoi(fd);
+	mtest_crash_event_fd = atoi(fd);
 	worker_pid = getpid();
 	memcpy(token, tok, strlen(tok) + 1);
 	/* A stack overflow needs a stack to report on. */

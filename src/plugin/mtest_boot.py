@@ -13,7 +13,9 @@ def _report(error):
     line = json.dumps({"t": "nopytest", "k": os.environ.get("MTEST_TOKEN", ""),
                        "msg": "%s: %s" % (type(error).__name__, error)})
     try:
-        os.write(int(os.environ["MTEST_EVENT_FD"]), (line + "\n").encode())
+        # Framed as every event line is (RS, JSON, LF), without a
+        # sequence number: it is the only line this worker will write.
+        os.write(int(os.environ["MTEST_EVENT_FD"]), b"\x1e" + (line + "\n").encode())
     except (KeyError, ValueError, OSError):
         pass
 

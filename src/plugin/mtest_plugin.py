@@ -82,61 +82,102 @@ def _exc_name(exc):
     return type(exc).__name__
 
 
+# Each event line is framed as RS + JSON + LF (RFC 7464's JSON text
+# sequence): a reader that meets stray bytes (a test writing to our pipe)
+# resynchronises at the next RS. "q" numbers the lines of this worker,
+# 1, 2, 3...: mtest sees a gap or a forgery.
+_RS = b"\x1e"
+
+
+def _high_fd(fd):
+    """Move an inherited descriptor out of the way of test code: to a high
+    number, close-on-exec, so that a test closing, reusing or dup2()ing
+    over fd 3 or 4 (or its children) never touches mtest's pipes."""
+    import fcntl
+    import resource
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ValueError, OSError):
+        soft = 1024
+    if soft == resource.RLIM_INFINITY or soft > 1 << 20:
+        soft = 1 << 20
+    floor = max(10, min(soft - 16, 1000))
+    try:
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
+    except OSError:
+        os.set_inheritable(fd, False)
+        return fd
+    os.close(fd)
+    return high
+
+
 class _Channel:
     """The two pipes to mtest. Lines are written only from the process that
-    opened the channel (a forked child must not speak for the worker) and
-    carry the worker's token."""
+    opened the channel (a forked child must not speak for the worker),
+    under one lock (the main thread and new threads announcing themselves),
+    and carry the worker's token and their sequence number."""
 
     def __init__(self, event_fd, control_fd, token):
         self.pid = os.getpid()
-        self.event_fd = event_fd
-        self.control_fd = control_fd
+        self.event_fd = _high_fd(event_fd)
+        self.control_fd = _high_fd(control_fd)
         self.token = token
         self.limits = _limits()
         self.inbox = b""
-        self.pending = []
-        # Lines over PIPE_BUF are not atomic: one writer at a time (the
-        # main thread and new threads announcing themselves).
+        self.pending = []  # bodies: ',"t":...}' without the frame and "q"
+        self.seq = 0
         self.lock = threading.Lock()
-        for fd in (event_fd, control_fd):
-            os.set_inheritable(fd, False)
-        os.set_blocking(control_fd, False)
+        self._head = (',"t":"%%s","k":%s' % json.dumps(token)).encode()
+        os.set_blocking(self.control_fd, False)
+        _tell_crash_handler(self.event_fd)
+
+    def mine(self):
+        return os.getpid() == self.pid
 
     def send(self, kind, flush=True, **fields):
-        fields["t"] = kind
-        fields["k"] = self.token
-        self.pending.append(self._encode(fields))
-        if flush or len(self.pending) >= 256:
-            self.flush()
+        self.body(self._encode(kind, fields), flush or len(self.pending) >= 256)
 
-    def send_raw(self, line, flush=True):
-        """A line already formatted (the per-test hot path). A pipe write
-        wakes mtest, which costs more than the write: a test's "done" waits
-        for the next "start" (or any other line, or a wait) to go with it."""
-        self.pending.append(line.encode())
+    def body(self, body, flush=True):
+        """Queue a line's body. A pipe write wakes mtest, which costs more
+        than the write: a test's "done" waits for the next "start" (or any
+        other line, or a wait) to go with it."""
+        with self.lock:
+            self.pending.append(body)
         if flush:
             self.flush()
 
     def flush(self):
-        if not self.pending or os.getpid() != self.pid:
-            return
-        line = b"".join(self.pending)
-        self.pending = []
-        self.write(line)
-
-    def write(self, line):
-        if os.getpid() != self.pid:
+        if not self.mine():
             return
         with self.lock:
-            try:
-                view = memoryview(line)
-                while view:
-                    view = view[os.write(self.event_fd, view):]
-            except OSError:
-                pass  # mtest is gone; PR_SET_PDEATHSIG ends us soon
+            if not self.pending:
+                return
+            frames = []
+            for body in self.pending:
+                self.seq += 1
+                frames.append(b'%s{"q":%d%s\n' % (_RS, self.seq, body))
+            self.pending = []
+            self._write(b"".join(frames))
 
-    def _encode(self, fields):
-        limit = self.limits["line"]
+    def now(self, body):
+        """Write one line at once, in sequence (a new thread's hello)."""
+        if not self.mine():
+            return
+        with self.lock:
+            self.seq += 1
+            self._write(b'%s{"q":%d%s\n' % (_RS, self.seq, body))
+
+    def _write(self, data):
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.event_fd, view):]
+        except OSError:
+            pass  # mtest is gone; PR_SET_PDEATHSIG ends us soon
+
+    def _encode(self, kind, fields):
+        limit = self.limits["line"] - 64  # the frame and "q" come on top
+        head = self._head % kind.encode()
         while True:
             try:
                 text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
@@ -145,20 +186,22 @@ class _Channel:
                 fields = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                           for k, v in fields.items()}
                 continue
-            line = (text + "\n").encode("utf-8", "backslashreplace")
-            if len(line) <= limit:
-                return line
+            body = text[1:].encode("utf-8", "backslashreplace")
+            body = head + (b"," + body if body != b"}" else body)
+            if len(body) <= limit:
+                return body
             # Halve the biggest string field until the line fits.
             key = max((k for k, v in fields.items() if isinstance(v, str)),
                       key=lambda k: len(fields[k]), default=None)
             if key is None or len(fields[key]) < 64:
-                return (json.dumps({"t": "warn", "k": self.token,
-                                    "msg": "event too long"}) + "\n").encode()
+                return self._head % b"warn" + b',"msg":"event too long"}'
             fields[key] = _cap(fields[key], len(fields[key].encode("utf-8",
                                "backslashreplace")) // 2)
 
     def commands(self, block):
         """Complete control lines from mtest; waits for one if `block`."""
+        if not self.mine():
+            return [b"s"]  # a forked child never runs mtest's queue
         if block:
             self.flush()
         while b"\n" not in self.inbox:
@@ -172,12 +215,24 @@ class _Channel:
                 if block:
                     continue
                 break
+            except OSError:
+                chunk = b""  # the pipe is broken: as if mtest went away
             if not chunk:
                 self.inbox += b"s\n"  # mtest went away: stop
                 break
             self.inbox += chunk
         lines, _, self.inbox = self.inbox.rpartition(b"\n")
         return lines.split(b"\n") if lines else []
+
+
+def _tell_crash_handler(event_fd):
+    """mtest_crash.so (preloaded) writes its last words to the event pipe:
+    tell it where the pipe went."""
+    try:
+        import ctypes
+        ctypes.c_int.in_dll(ctypes.CDLL(None), "mtest_crash_event_fd").value = event_fd
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _forget_preload(env):
@@ -232,11 +287,10 @@ def _watch_threads(ch):
 
     def _bootstrap_inner(self):
         try:
-            line = json.dumps({"t": "thread", "k": ch.token,
-                               "tid": threading.get_native_id(),
-                               "name": _utf8_cut(self.name, 120),
-                               "daemon": bool(self.daemon)}) + "\n"
-            ch.write(line.encode())
+            ch.now(b',"t":"thread","k":%s,"tid":%d,"name":%s,"daemon":%s}' % (
+                json.dumps(ch.token).encode(), threading.get_native_id(),
+                json.dumps(_utf8_cut(self.name, 120)).encode(),
+                b"true" if self.daemon else b"false"))
         except Exception:
             pass
         original(self)
@@ -257,7 +311,8 @@ if _STATE is not None:
 
 
 def _ch():
-    return _STATE
+    """The channel, in the worker itself only (never in a forked child)."""
+    return _STATE if _STATE is not None and _STATE.mine() else None
 
 
 def _capture_fds(config):
@@ -484,7 +539,10 @@ def pytest_collection_finish(session):
         if timeout is not None:
             fields["to"] = timeout
         ch.send("item", flush=False, **fields)  # sent with "collected"
-    ch.send("collected", n=len(session.items), deselected=_DESELECTED[0])
+    # mtest takes its baseline when it reads "collected", and the worker
+    # then waits for its first tests: both see the same helpers.
+    _note_helpers()
+    ch.send("collected", n=len(session.items), deselected=_DESELECTED[0], lp=_cursor())
 
 
 # --- what module and session fixtures own --------------------------------------
@@ -497,7 +555,8 @@ def _tasks():
 
 
 def _children(pid, out, depth=0):
-    """(pid, start time) of every process below `pid`."""
+    """(pid, start time) of every process below `pid` (depth 8: only the
+    worker's own children)."""
     if depth > 8:
         return out
     try:
@@ -524,6 +583,31 @@ def _children(pid, out, depth=0):
 _OWNING = {}  # id(fixturedef) -> True for fixtures that own threads or processes
 
 
+def _cmdline(pid, value):
+    """A fixture process's command line, now, while it lives: mtest may
+    only read it once it is dead. In the instant after an exec the kernel
+    has not set it up yet: then the fixture's Popen (its value, or an
+    attribute of it) knows its arguments, and /proc/PID/exe its program."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            text = f.read().rstrip(b"\0").replace(b"\0", b" ")
+        if text:
+            return text.decode("utf-8", "backslashreplace")
+    except OSError:
+        pass
+    import subprocess
+    for obj in [value] + [v for v in getattr(value, "__dict__", {}).values()]:
+        if isinstance(obj, subprocess.Popen) and obj.pid == pid:
+            args = obj.args
+            # As /proc shows it: the words, spaces between.
+            return " ".join(str(a) for a in args) if isinstance(args, (list, tuple)) \
+                else str(args)
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return "?"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_fixture_setup(fixturedef, request):
     """A module or session fixture's threads and processes are not leaks
@@ -538,9 +622,15 @@ def pytest_fixture_setup(fixturedef, request):
     new_procs = sorted(_children(os.getpid(), set()) - procs)
     if new_threads or new_procs:
         _OWNING[id(fixturedef)] = True
+        value = getattr(fixturedef, "cached_result", None)
+        value = value[0] if isinstance(value, tuple) and value else None
+        procs = new_procs[:ch.limits["items"]]
+        for pid, start in procs:
+            _HELPERS[pid] = start
         ch.send("fixture", key=id(fixturedef), name=_utf8_cut(fixturedef.argname, 60),
                 scope=fixturedef.scope, tids=new_threads[:ch.limits["items"]],
-                pids=[[p, t] for p, t in new_procs[:ch.limits["items"]]])
+                pids=[[p, t] for p, t in procs],
+                cmds=[_utf8_cut(_cmdline(p, value), 150) for p, _ in procs])
 
 
 @pytest.hookimpl
@@ -548,6 +638,64 @@ def pytest_fixture_post_finalizer(fixturedef, request):
     ch = _ch()
     if ch is not None and _OWNING.pop(id(fixturedef), None):
         ch.send("fixture_end", key=id(fixturedef))
+
+
+# --- the id cursor: which test a thread or process was born in -----------------
+
+_LOADAVG = [None]
+
+
+def _cursor():
+    """The last id the kernel handed out (threads and processes share
+    one counter, which only moves forward until it wraps): mtest gives
+    each test the ids born between its start's and its end's cursor."""
+    try:
+        if _LOADAVG[0] is None:
+            _LOADAVG[0] = os.open("/proc/loadavg", os.O_RDONLY | os.O_CLOEXEC)
+        return int(os.pread(_LOADAVG[0], 128, 0).rsplit(None, 1)[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+# --- session helpers: their deaths, placed exactly -------------------------------
+
+_HELPERS = {}  # pid -> start time: the session's helper processes
+
+
+def _state_of(pid):
+    """(state, start time, exit code) of a process, or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return fields[0], int(fields[19]), int(fields[49]) if len(fields) > 49 else -1
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _note_helpers():
+    """Children alive once collected were born at import or collection:
+    the session's helpers (fixtures add theirs)."""
+    for pid, start in _children(os.getpid(), set(), depth=8):
+        st = _state_of(pid)
+        if st is not None and st[0] != b"Z":
+            _HELPERS.setdefault(pid, start)
+
+
+def _gone():
+    """',"gone":[[pid,start,status],...]' for helpers dead since the last
+    look (status: the wait status of a zombie, else -1): sent with start
+    and done, so that mtest knows whether a death came between tests or
+    within which one, whatever its read batching."""
+    if not _HELPERS:
+        return b""
+    dead = []
+    for pid, start in list(_HELPERS.items()):
+        st = _state_of(pid)
+        if st is None or st[1] != start or st[0] in (b"Z", b"X"):
+            code = st[2] if st is not None and st[1] == start and st[0] == b"Z" else -1
+            dead.append(b"[%d,%d,%d]" % (pid, start, code))
+            del _HELPERS[pid]
+    return b',"gone":[' + b",".join(dead) + b"]" if dead else b""
 
 
 # --- running what mtest asks for ---------------------------------------------
@@ -570,6 +718,9 @@ def pytest_runtestloop(session):
     queue = []
     head = 0
     state = {"ended": False, "stopped": False, "go": False}
+    token = json.dumps(ch.token).encode()
+    start = b',"t":"start","k":' + token + b',"i":%d,"lp":%d%s}'
+    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"d":[%.6f,%.6f,%.6f]%s}'
 
     def take(block):
         for line in ch.commands(block):
@@ -618,12 +769,12 @@ def pytest_runtestloop(session):
         # logstart and logfinish once per attempt.
         _CURRENT["i"] = index
         _CURRENT["d"] = [0.0, 0.0, 0.0]
-        ch.send_raw('{"t":"start","k":"%s","i":%d}\n' % (ch.token, index))
+        ch.body(start % (index, _cursor(), _gone()))
         item.config.hook.pytest_runtest_protocol(item=item,
                                                  nextitem=lookahead(head))
         d = _CURRENT["d"]
-        ch.send_raw('{"t":"done","k":"%s","i":%d,"d":[%.6f,%.6f,%.6f]}\n'
-                    % (ch.token, index, d[0], d[1], d[2]), flush=False)
+        gone = _gone()
+        ch.body(done % (index, _cursor(), d[0], d[1], d[2], gone), flush=False)
         _CURRENT["i"] = -1
     ch.flush()
     return True

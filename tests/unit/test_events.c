@@ -22,10 +22,11 @@ static enum mt_ev parse(const char *line)
 
 START_TEST(test_bad_lines)
 {
-	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"someone-else\"}"), MT_EV_BAD);
-	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\"}"), MT_EV_BAD);
-	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"" TOKEN "x\"}"), MT_EV_BAD);
-	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"b7f3c0de9a1\"}"), MT_EV_BAD);
+	/* Valid events of another worker (or of no worker): foreign. */
+	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"someone-else\"}"), MT_EV_FOREIGN);
+	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\"}"), MT_EV_FOREIGN);
+	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"" TOKEN "x\"}"), MT_EV_FOREIGN);
+	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"b7f3c0de9a1\"}"), MT_EV_FOREIGN);
 	ck_assert_int_eq(parse("not json at all"), MT_EV_BAD);
 	ck_assert_int_eq(parse("{\"i\":1,\"t\":\"start\",\"k\":\"" TOKEN "\""), MT_EV_BAD);
 	ck_assert_int_eq(parse("[\"start\",\"" TOKEN "\"]"), MT_EV_BAD);
