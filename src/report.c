@@ -17,6 +17,10 @@
 #include "mtest/summary.h"
 
 struct replay {
+	uint32_t lines;			/* lines read */
+	uint32_t bad;			/* of them, not a record */
+	uint32_t first_bad;		/* the first such line's number */
+	int torn;			/* the last line had no newline */
 	struct mt_run run;
 	struct mt_notes notes;
 	struct mt_dirties dirties;
@@ -122,9 +126,12 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 	char type[32];
 	int64_t x;
 
-	if (!mt_json_parse(j, s, n))
-		return;		/* a torn last line after a crash: skip it */
-	mt_json_get_str(j, 0, "type", type, sizeof type);
+	p->lines++;
+	if (!mt_json_parse(j, s, n) || !mt_json_get_str(j, 0, "type", type, sizeof type)) {
+		if (!p->bad++)
+			p->first_bad = p->lines;
+		return;
+	}
 	x = get_time(p, "time");
 	if (x)
 		p->last_wall_us = x;
@@ -195,12 +202,20 @@ static int replay_file(struct replay *p, const char *path)
 		memmove(line, start, len - used);
 		len -= used;
 		if (len == sizeof line) {
-			skipping = 1;	/* longer than any record mtest writes */
+			/* Longer than any record mtest writes. */
+			if (!skipping && !p->bad++)
+				p->first_bad = p->lines + 1;
+			if (!skipping)
+				p->lines++;
+			skipping = 1;
 			len = 0;
 		}
 	}
-	if (len && !skipping)
-		replay_line(p, line, len);	/* no newline: maybe torn */
+	if (len && !skipping) {
+		/* No newline: a record cut by a power cut, or not a record. */
+		p->torn = 1;
+		replay_line(p, line, len);
+	}
 	close(fd);
 	return 1;
 }
@@ -222,6 +237,8 @@ int mt_report_main(const struct mt_opts *o)
 	p->notes.len = p->notes.dropped = 0;
 	p->dirties.n = p->dirties.dropped = 0;
 	p->ended = 0;
+	p->lines = p->bad = p->first_bad = 0;
+	p->torn = 0;
 	p->meta.vmhwm_kb = -1;
 	mt_run_init(&p->run, NULL, NULL);
 	snprintf(path, sizeof path, "%s/run.jsonl", sd.last);
@@ -229,6 +246,10 @@ int mt_report_main(const struct mt_opts *o)
 		mt_msg_sys("cannot read %s", path);
 		return MT_EXIT_INTERNAL;
 	}
+	if (p->bad)
+		mt_msg("%s:%u: not a record%s; %u line%s of %u skipped, the rest reported", path,
+		       p->first_bad, p->torn && p->first_bad == p->lines ? " (cut short: a power cut?)" :
+		       "", p->bad, p->bad == 1 ? "" : "s", p->lines);
 	p->meta.python = p->python;
 	p->meta.pytest = p->pytest;
 	p->meta.last_dir = sd.last;

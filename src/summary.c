@@ -194,17 +194,26 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 	uint32_t collected = m->collected_known ? m->collected : r->ntests, i;
 	const char *word;
 
-	mt_buf_puts(o, "# mtest run of ");
-	mt_buf_utc(o, m->start_wall_us);
+	mt_buf_puts(o, "# mtest run");
+	if (m->start_wall_us > 0) {
+		mt_buf_puts(o, " of ");
+		mt_buf_utc(o, m->start_wall_us);
+	} else {
+		mt_buf_puts(o, " (its start record is missing)");
+	}
 	switch (m->state) {
 	case MT_RUN_LIVE:
 		mt_buf_printf(o, ": in progress (pid %d, %u/%u)\n\n", m->pid, r->decided,
 			      collected);
 		break;
 	case MT_RUN_DEAD:
-		mt_buf_printf(o, ": %sINCOMPLETE%s: %u of %u tests have no verdict "
-			      "(mtest pid %d died)\n\n", color ? "\033[1;31m" : "",
-			      plain(color), collected - r->decided, collected, m->pid);
+		mt_buf_printf(o, ": %sINCOMPLETE%s: %u of %u tests have no verdict ",
+			      color ? "\033[1;31m" : "", plain(color), collected - r->decided,
+			      collected);
+		if (m->pid > 0)
+			mt_buf_printf(o, "(mtest pid %d died)\n\n", m->pid);
+		else
+			mt_buf_puts(o, "(its mtest is gone)\n\n");
 		break;
 	default:
 		word = m->exit_code == 0 ? "passed" : m->exit_code == 1 ? "FAILED" :

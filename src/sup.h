@@ -168,6 +168,7 @@ struct super {
 	int64_t start_us, start_wall_us, run_deadline_us;
 	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
 	int got_config;			/* the worker's pytest configured */
+	int got_hello;			/* the worker's plugin said hello */
 	int recollect;			/* collection aborted: collect again */
 	int hopeless;			/* an initial conftest failed */
 	int exit_event;			/* the worker reported pytest.exit */
@@ -182,6 +183,8 @@ struct super {
 	int sweep_passes;
 	char sweep_whose[48];
 	char collecting_id[MT_ID_MAX + 32];
+	char item_id[MT_ID_MAX + 32];	/* an item's id, made unique */
+	int dup_noted;
 	int collecting_file;		/* a file or directory (else: pytest's hooks) */
 	char collecting_path[MT_PATH_MAX];
 	int64_t collect_deadline_us;

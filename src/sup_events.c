@@ -75,6 +75,7 @@ static void ev_hello(struct super *s, const struct mt_event *e)
 {
 	struct mt_buf *b;
 
+	s->got_hello = 1;
 	snprintf(s->fp.python, sizeof s->fp.python, "%s", e->python);
 	snprintf(s->fp.pytest, sizeof s->fp.pytest, "%s", e->pytest);
 	snprintf(s->fp.executable, sizeof s->fp.executable, "%s", e->executable);
@@ -103,8 +104,11 @@ static void ev_config(struct super *s, const struct mt_event *e, int64_t now)
 	if (s->o->run_timeout_us < 0 && e->session_timeout_us > 0 &&
 	    s->run_deadline_us == MT_NEVER)
 		s->run_deadline_us = s->start_us + e->session_timeout_us;
-	mt_worker_open_capture(&s->w, 0, (int)e->out_fd);
-	mt_worker_open_capture(&s->w, 1, (int)e->err_fd);
+	if (!mt_worker_open_capture(&s->w, 0, (int)e->out_fd) ||
+	    !mt_worker_open_capture(&s->w, 1, (int)e->err_fd))
+		sup_note(s, "worker", "worker %d: pytest's capture file is not a regular file (%s): "
+			 "output of a crashed test will be missing", s->w.num,
+			 errno == EINVAL ? "a pipe or a device?" : mt_strerror(errno));
 	s->w.state = MT_W_COLLECTING;
 	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
 				 now + s->o->collect_timeout_us : MT_NEVER;
@@ -222,6 +226,28 @@ static void ev_item_over(struct super *s, const struct mt_event *e, const char *
 	mt_run_decide_unstored(&s->run, MT_KIND_TEST, &v);
 }
 
+/* Two items of one collection may share a node id (a path given twice
+ * with --keep-duplicates, ids that collide once made valid UTF-8): the
+ * second is recorded as "<id>#2", the third "<id>#3", in collection order,
+ * so that each has its own verdict under an id that is the same in every
+ * worker and every run. Returns the slot of that id, or MT_NONE if new. */
+static uint32_t unique_slot(struct super *s, const char *id, char *out, size_t cap)
+{
+	uint32_t slot = mt_run_find(&s->run, MT_KIND_TEST, id);
+	int k = 1;
+
+	snprintf(out, cap, "%s", id);
+	while (slot != MT_NONE && s->run.t[slot].seen_by == (uint32_t)s->w.num && k < 1000000) {
+		snprintf(out, cap, "%s#%d", id, ++k);
+		slot = mt_run_find(&s->run, MT_KIND_TEST, out);
+	}
+	if (k > 1 && !s->dup_noted++)
+		sup_note(s, "collection", "items of one collection share a node id (duplicate "
+			 "paths, or ids that collide): the second \"%.80s\" is recorded as \"%.90s\"",
+			 id, out);
+	return slot;
+}
+
 static void ev_item(struct super *s, const struct mt_event *e)
 {
 	struct mt_worker *w = &s->w;
@@ -241,19 +267,21 @@ static void ev_item(struct super *s, const struct mt_event *e)
 		}
 		return;
 	}
-	slot = mt_run_find(&s->run, MT_KIND_TEST, e->id);
+	slot = unique_slot(s, e->id, s->item_id, sizeof s->item_id);
 	if (slot == MT_NONE && !s->table_closed) {
 		if (s->run.ntests >= s->o->max_tests) {
 			s->run.ntests++;
 			ev_item_over(s, e, s->o->max_tests < MT_TESTS_MAX ? "--max-tests" :
 				     "MT_TESTS_MAX");
 		} else {
-			slot = mt_run_add(&s->run, MT_KIND_TEST, e->id, e->file, e->path,
+			slot = mt_run_add(&s->run, MT_KIND_TEST, s->item_id, e->file, e->path,
 					  (uint32_t)e->line, e->timeout_us);
 			if (slot == MT_NONE)	/* mt_run_add counted it and named the table */
 				ev_item_over(s, e, s->run.limit);
 		}
 	}
+	if (slot != MT_NONE)
+		s->run.t[slot].seen_by = (uint32_t)w->num;
 	w->map[w->nitems++] = slot;
 }
 

@@ -164,6 +164,7 @@ void sup_spawn(struct super *s, int64_t now)
 	mt_worker_reset(w, ++s->nworkers);
 	new_token(s);
 	s->got_config = 0;
+	s->got_hello = 0;
 	s->exit_event = 0;
 	s->holders[0] = '\0';
 	s->exit_deadline_us = MT_NEVER;
@@ -354,6 +355,12 @@ void sup_worker_dead(struct super *s)
 			   WEXITSTATUS(w->status) == MT_BOOT_NO_PYTEST) {
 			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) cannot import pytest", s->o->python,
 				  s->o->python_how);
+		} else if (!by_us && !s->got_hello && s->nworkers == 1) {
+			/* It never ran the plugin: not a Python that can run
+			 * pytest (/bin/false), or one that fails as it starts. */
+			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) ended (%s) before it ran mtest's "
+				  "plugin: not a Python that can run pytest", s->o->python,
+				  s->o->python_how, why);
 		} else if (!by_us && !s->got_config && WIFEXITED(w->status) &&
 			   (WEXITSTATUS(w->status) == 4 || WEXITSTATUS(w->status) == 2)) {
 			refusal_line(s, line, sizeof line);

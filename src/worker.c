@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mtest/fsx.h"
@@ -318,15 +319,29 @@ void mt_worker_signal(struct mt_worker *w, int sig)
 	kill(w->pid, sig);
 }
 
-void mt_worker_open_capture(struct mt_worker *w, int which, int fd)
+int mt_worker_open_capture(struct mt_worker *w, int which, int fd)
 {
 	char path[64];
+	struct stat st;
+	int c;
 
 	if (which < 0 || which > 1 || fd < 0)
-		return;
+		return 1;
 	close_fd(&w->cap_fd[which]);
 	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)w->pid, fd);
-	w->cap_fd[which] = open(path, O_RDONLY | O_CLOEXEC);
+	/* Whatever the worker names, it is opened without waiting (a FIFO
+	 * would block open() until a writer came) and kept only if it is a
+	 * regular file, as pytest's capture files are. */
+	c = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (c < 0)
+		return 0;
+	if (fstat(c, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(c);
+		errno = EINVAL;
+		return 0;
+	}
+	w->cap_fd[which] = c;
+	return 1;
 }
 
 void mt_worker_close(struct mt_worker *w)

@@ -105,8 +105,9 @@ void mt_worker_flush(struct mt_worker *w);
 /* Signal the worker's whole process group. */
 void mt_worker_signal(struct mt_worker *w, int sig);
 /* Open pytest's capture file `fd` of the worker through /proc (which
- * = 0 stdout, 1 stderr), so that its contents outlive the worker. */
-void mt_worker_open_capture(struct mt_worker *w, int which, int fd);
+ * = 0 stdout, 1 stderr), so that its contents outlive the worker. Never
+ * blocks; returns 0 (errno EINVAL) when it is not a regular file. */
+int mt_worker_open_capture(struct mt_worker *w, int which, int fd);
 /* Close every descriptor of the worker. */
 void mt_worker_close(struct mt_worker *w);
 
