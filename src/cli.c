@@ -78,7 +78,8 @@ static const char help_text[] =
 "     pytest refused its arguments\n"
 "  5  no tests collected\n"
 "  6  incomplete: tests left not_run by --run-timeout, --max-tests, a table\n"
-"     limit, or workers that kept dying\n";
+"     limit, or workers that kept dying\n"
+"  7  another mtest run holds the state directory\n";
 
 void mt_cli_help(void)
 {
