@@ -15,6 +15,7 @@
 #include "mtest/buf.h"
 #include "mtest/clock.h"
 #include "mtest/fsx.h"
+#include "mtest/procfs.h"
 #include "mtest/pyframes.h"
 #include "mtest/unwind.h"
 
@@ -85,8 +86,9 @@ static int seized(pid_t tid)
 
 /* Seize and interrupt every thread, rescanning until no new one shows
  * (threads may be starting while we stop them). */
-static int stop_all(pid_t pid, char *err, size_t cap)
+static int stop_all(pid_t pid, unsigned long long want, char *err, size_t cap)
 {
+	struct mt_proc self;
 	struct mt_dir d;
 	char path[64];
 	const char *name;
@@ -118,6 +120,19 @@ static int stop_all(pid_t pid, char *err, size_t cap)
 		mt_dir_close(&d);
 		if (!fresh)
 			break;
+	}
+	/* A seized process cannot be reaped, so its pid cannot be reused:
+	 * if the worker is the one asked for now (its start time), every
+	 * thread seized from its task list is its own. If it is not (it died
+	 * and was reaped before the seize, and the pid went to another
+	 * process), let go of everything. */
+	if (!mt_proc_stat(pid, &self) || self.start != want) {
+		for (i = 0; i < nth; i++)
+			if (th[i].seized)
+				ptrace(PTRACE_DETACH, th[i].tid, 0, 0);
+		nth = 0;
+		snprintf(err, cap, "the worker is gone (its pid is another process's now)");
+		return 0;
 	}
 	for (i = 0; i < nth; i++) {
 		if (!th[i].seized)
@@ -160,6 +175,16 @@ static void capture_child(struct mt_buf *o, const struct mt_psample *p)
 		return;
 	}
 	if (ptrace(PTRACE_SEIZE, p->pid, 0, 0) == 0) {
+		struct mt_proc now;
+
+		/* Seized, it cannot be reaped: is it still the one sampled
+		 * (up to half a second ago), or another that got its pid? */
+		if (!mt_proc_stat(p->pid, &now) || now.start != p->start) {
+			ptrace(PTRACE_DETACH, p->pid, 0, 0);
+			mt_buf_puts(o, "  native stack: it exited (its pid is another process's now)\n");
+			mt_unwind_end();
+			return;
+		}
 		ptrace(PTRACE_INTERRUPT, p->pid, 0, 0);
 		if (waitpid(p->pid, &st, __WALL) == p->pid && WIFSTOPPED(st)) {
 			/* A signal that stopped it first is handed back. */
@@ -420,7 +445,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	t0 = mt_now_us();
 	unwinding = mt_unwind_begin(r->pid, uwerr, sizeof uwerr);
 	t_stopped = mt_now_us();
-	if (!stop_all(r->pid, err, sizeof err))
+	if (!stop_all(r->pid, r->start, err, sizeof err))
 		partial = 1;
 	/* While every thread stands still: Python frames, native frames. */
 	if (r->interp)

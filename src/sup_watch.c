@@ -78,6 +78,7 @@ void sup_capture_begin(struct super *s, enum capture_for why, const char *kind,
 	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.run,
 		 ++s->ncaptures);
 	r.pid = s->w.pid;
+	r.start = s->w.start;
 	r.interp = s->interp;
 	r.hexversion = s->hexversion;
 	r.diag = wt->have_diag ? &wt->diag : NULL;
@@ -127,10 +128,14 @@ void sup_finish_hung(struct super *s, const char *reason, int64_t now)
 void sup_capture_done(struct super *s, int64_t now)
 {
 	struct watch *wt = &s->watch;
+	char tmp[MT_PATH_MAX + 8];
 	int legit = 0;
 
 	wt->helper = 0;
 	wt->helper_done = 0;
+	/* A helper killed at its deadline leaves its half-written file. */
+	if (wt->path[0] && snprintf(tmp, sizeof tmp, "%s.tmp", wt->path) < (int)sizeof tmp)
+		unlink(tmp);
 	if (wt->why == CAPTURE_CRASH) {
 		/* Keep it for the crashed test's bundle, and let it die. */
 		snprintf(s->crash_capture, sizeof s->crash_capture, "%s", wt->path);

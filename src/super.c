@@ -423,12 +423,16 @@ static void record_run_start(struct super *s)
 	mt_rec_int(b, "pid", getpid());
 	mt_rec_str(b, "mtest", MT_VERSION, 32);
 	mt_buf_puts(b, ",\"argv\":[");
-	for (i = 0; i < s->o->argc; i++) {
+	/* A long command line must not cost the record its other fields:
+	 * half the record for argv, the rest counted. */
+	for (i = 0; i < s->o->argc && b->len < MT_RECORD_MAX / 2; i++) {
 		if (i)
 			mt_buf_putc(b, ',');
 		mt_buf_json_max(b, s->o->argv[i], strlen(s->o->argv[i]), 1024);
 	}
 	mt_buf_putc(b, ']');
+	if (i < s->o->argc)
+		mt_rec_int(b, "argv_cut", s->o->argc - i);
 	mt_rec_str(b, "cwd", getcwd(cwd, sizeof cwd) ? cwd : "", 4096);
 	mt_rec_str(b, "state_dir", s->sd.dir, 4096);
 	mt_rec_str(b, "python", s->o->python, 4096);

@@ -229,6 +229,7 @@ static void add_children(struct mt_sample *s, pid_t pid, int depth)
 
 				ps->pid = st.pid;
 				ps->ppid = st.ppid;
+				ps->start = st.start;
 				ps->state = st.state;
 				snprintf(ps->comm, sizeof ps->comm, "%s", st.comm);
 				snprintf(path, sizeof path, "/proc/%ld/syscall", child);

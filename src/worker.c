@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "mtest/fsx.h"
+#include "mtest/procfs.h"
 
 void mt_worker_reset(struct mt_worker *w, int num)
 {
@@ -119,6 +120,14 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
 	close(con[1]);
 	close(null);
 	w->pid = pid;
+	w->start = 0;
+	{
+		struct mt_proc st;
+
+		/* Our child, not reaped: its pid is its own until we wait. */
+		if (mt_proc_stat(pid, &st))
+			w->start = st.start;
+	}
 	w->ev_fd = ev[0];
 	w->ctl_fd = ctl[1];
 	w->con_fd = con[0];

@@ -34,6 +34,7 @@ const char *mt_names_get(const struct mt_names *nm, pid_t tid, pid_t pid);
 
 struct mt_capture_req {
 	pid_t pid;
+	unsigned long long start;	/* the worker's start time: never another's */
 	uint64_t interp;		/* the worker's PyInterpreterState */
 	long hexversion;
 	const struct mt_diag *diag;	/* the last diagnosis, n == 0 if none */

@@ -38,6 +38,7 @@ struct mt_tsample {
 
 struct mt_psample {
 	pid_t pid, ppid;
+	unsigned long long start;	/* to know it again (pids are reused) */
 	char state;
 	char comm[32];
 	enum mt_wait wait;	/* of its main thread */

@@ -35,6 +35,7 @@ enum mt_wstate {
 struct mt_worker {
 	int num;		/* 1, 2, ... in the run */
 	pid_t pid;
+	unsigned long long start;	/* its start time (/proc), 0 if unknown */
 	enum mt_wstate state;
 	int ev_fd, ctl_fd, con_fd;	/* our ends */
 	int cap_fd[2];		/* pytest's capture files, through /proc */

@@ -14,5 +14,6 @@ Suite *bundle_suite(void);
 Suite *cli_suite(void);
 Suite *procs_suite(void);
 Suite *events_suite(void);
+Suite *channel_suite(void);
 
 #endif
