@@ -126,9 +126,10 @@ static void parse_cmds(struct mt_event *e)
 			mt_json_str(&js, i, e->cmds[k], sizeof e->cmds[k]);
 }
 
-static void parse_threads(struct mt_event *e)
+/* An array of strings as "a, b, c" (thread names, neutralised flags). */
+static void parse_names(struct mt_event *e, const char *key)
 {
-	int t = mt_json_get(&js, 0, "threads"), i, k;
+	int t = mt_json_get(&js, 0, key), i, k;
 	struct mt_buf b;
 	char name[128];
 
@@ -289,6 +290,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		e->session_timeout_us = get_us("session_timeout");
 		e->out_fd = get_int("out_fd", -1);
 		e->err_fd = get_int("err_fd", -1);
+		parse_names(e, "neutralised");
 		break;
 	case MT_EV_EXIT:
 		STR("exc", exc);
@@ -296,7 +298,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		e->rc = get_int("rc", -1);
 		break;
 	case MT_EV_BYE:
-		parse_threads(e);
+		parse_names(e, "threads");
 		break;
 	case MT_EV_NOPYTEST:
 	case MT_EV_WARN:

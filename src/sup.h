@@ -185,6 +185,7 @@ struct super {
 	char collecting_id[MT_ID_MAX + 32];
 	char item_id[MT_ID_MAX + 32];	/* an item's id, made unique */
 	int dup_noted;
+	int neutral_noted;
 	int collecting_file;		/* a file or directory (else: pytest's hooks) */
 	char collecting_path[MT_PATH_MAX];
 	int64_t collect_deadline_us;

@@ -82,7 +82,8 @@ struct mt_event {
 	char out[MT_EV_TAIL], err[MT_EV_TAIL], log[MT_EV_TAIL];
 	char python[64], pytest[64], timeout_plugin[64], what[64], name[128];
 	char executable[MT_PATH_MAX], rootdir[MT_PATH_MAX], inifile[MT_PATH_MAX];
-	char threads[MT_EVENT_TEXT_MAX];	/* names, comma-separated */
+	char threads[MT_EVENT_TEXT_MAX];	/* names, comma-separated (bye);
+						 * neutralised flags (config) */
 };
 
 /* Parse one frame's JSON. Returns e->type: MT_EV_BAD for what is not an

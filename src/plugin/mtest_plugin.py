@@ -341,15 +341,59 @@ def _plugin_version(name):
         return None
 
 
+# Options that stop tests from running or change what their outcome means,
+# or that fight mtest for the session, as a suite's addopts (or
+# PYTEST_ADDOPTS) may set them: (config.option dest, neutral value, flag as
+# the user wrote it). mtest refuses the same flags on its own command line
+# (src/cli.c); docs/options.md says why for each.
+_NEUTRAL = (
+    ("collectonly", False, "--collect-only"),
+    ("setuponly", False, "--setup-only"),
+    ("setupplan", False, "--setup-plan"),
+    ("maxfail", 0, "--maxfail/-x"),
+    ("stepwise", False, "--stepwise"),
+    ("stepwise_skip", False, "--stepwise-skip"),
+    ("stepwise_reset", False, "--stepwise-reset"),
+    ("lf", False, "--last-failed"),
+    ("failedfirst", False, "--failed-first"),
+    ("newfirst", False, "--new-first"),
+    ("cacheshow", None, "--cache-show"),
+    ("showfixtures", False, "--fixtures"),
+    ("show_fixtures_per_test", False, "--fixtures-per-test"),
+    ("markers", False, "--markers"),
+    ("version", 0, "--version"),
+    ("runxfail", False, "--runxfail"),
+    ("usepdb", False, "--pdb"),
+    ("usepdb_cls", None, "--pdbcls"),
+    ("trace", False, "--trace"),
+    ("numprocesses", None, "-n (xdist)"),
+    ("dist", "no", "--dist (xdist)"),
+    ("tx", [], "--tx (xdist)"),
+    ("looponfail", False, "--looponfail (xdist)"),
+    ("forked", False, "--forked (pytest-forked)"),
+)
+_NEUTRALISED = []  # the flags set by the suite's configuration, for mtest
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
-    """Neutralise options that would fight mtest (docs/options.md)."""
+    """Neutralise options that would fight mtest (docs/options.md). This
+    runs before the builtin plugins' own pytest_cmdline_main hooks (those
+    of --setup-plan, --cache-show, --fixtures, --markers, --version), so
+    they see the neutral values."""
     opt = config.option
-    for name, value in (("maxfail", 0), ("usepdb", False), ("trace", False),
-                        ("numprocesses", None), ("dist", "no"),
-                        ("stepwise", False), ("looponfail", False)):
-        if hasattr(opt, name):
-            setattr(opt, name, value)
+    if getattr(opt, "help", False):
+        # -h stops pytest's parsing where it stands: what followed it in
+        # the arguments is lost, so the session cannot be trusted.
+        _NEUTRALISED.append("--help")
+    for dest, neutral, flag in _NEUTRAL:
+        if not hasattr(opt, dest):
+            continue
+        value = getattr(opt, dest)
+        if value not in (neutral, None, False, 0, [], "no") or \
+                (dest == "numprocesses" and value is not None):
+            _NEUTRALISED.append(flag)
+        setattr(opt, dest, neutral)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -429,6 +473,7 @@ def pytest_configure(config):
             suite_timeout=suite_timeout,
             session_timeout=float(session_timeout) if session_timeout else None,
             timeout_plugin=_plugin_version("pytest-timeout"),
+            neutralised=_NEUTRALISED,
             **_capture_fds(config))
 
 
