@@ -63,11 +63,16 @@ static const char help_text[] =
 "\n"
 "SECS take a unit: 90, 1.5, 500ms, 2s, 5m, 1h; 0 means no limit (for\n"
 "--kill-grace: SIGKILL at once; for --deadlock-after: never end early).\n"
-"Options after \"--\" go to pytest unchanged, except those that would fight\n"
-"mtest, which are refused: -x/--exitfirst, --maxfail, -n/--numprocesses,\n"
-"--dist, --pdb, --pdbcls, --trace, -s, --capture, --co/--collect-only,\n"
-"--setup-only, --setup-plan, --sw/--stepwise, -f/--looponfail, --forked.\n"
-"The same options in a suite's addopts are neutralised (docs/options.md).\n"
+"Options after \"--\" go to pytest unchanged, except those that stop tests\n"
+"from running, change what their outcome means, or fight mtest, which are\n"
+"refused: -x/--exitfirst, --maxfail, --co/--collect-only, --setup-only,\n"
+"--setup-plan, --sw/--stepwise, --sw-skip, --sw-reset, --lf, --ff, --nf,\n"
+"--cache-show, --fixtures, --fixtures-per-test, --markers, -V/--version,\n"
+"-h/--help, --runxfail, --pdb, --pdbcls, --trace, -s, --capture,\n"
+"-n/--numprocesses, -d, --dist, --tx, -f/--looponfail, --forked,\n"
+"--reruns, --force-reruns, --count, --benchmark-only, -p no:capture,\n"
+"@file arguments and a second --. The same options in a suite's addopts\n"
+"or PYTEST_ADDOPTS are neutralised (docs/options.md).\n"
 "\n"
 "exit codes (first that applies: 3, 2, 4, 1, 6, 5, 0):\n"
 "  0  every test passed, skipped, xfailed or xpassed\n"
@@ -108,23 +113,66 @@ int mt_parse_duration(const char *s, int64_t *us)
 	return 1;
 }
 
-/* Long options that fight mtest, with or without "=value". */
+/* Long options that stop tests from running, change what their outcome
+ * means, or fight mtest for the session (docs/options.md), with or
+ * without "=value". Exact spellings only: pytest (7.0 to 9.1) takes no
+ * abbreviations of long options. */
 static const char *const refused_long[] = {
-	"--exitfirst", "--maxfail", "--numprocesses", "--dist", "--pdb",
-	"--pdbcls", "--trace", "--capture", "--co", "--collect-only",
-	"--collectonly", "--setup-only", "--setup-plan", "--sw", "--stepwise",
-	"--sw-skip", "--stepwise-skip", "--looponfail", "--forked", "--tx",
+	/* nothing would run, or every test would "pass" */
+	"--collect-only", "--collectonly", "--co",
+	"--setup-only", "--setuponly", "--setup-plan", "--setupplan",
+	"--fixtures", "--funcargs", "--fixtures-per-test", "--markers",
+	"--cache-show", "--help", "--version",
+	/* stops early, or selects and orders by the cache */
+	"--exitfirst", "--maxfail",
+	"--stepwise", "--sw", "--stepwise-skip", "--sw-skip", "--stepwise-reset", "--sw-reset",
+	"--last-failed", "--lf", "--last-failed-no-failures", "--lfnf",
+	"--failed-first", "--ff", "--new-first", "--nf",
+	/* the suite's xfail marks must win */
+	"--runxfail",
+	/* nobody at a terminal */
+	"--pdb", "--pdbcls", "--trace",
+	/* mtest needs --capture=fd */
+	"--capture",
+	/* pytest-xdist, pytest-forked, pytest-rerunfailures, pytest-repeat,
+	 * pytest-benchmark */
+	"--numprocesses", "--dist", "--tx", "--looponfail", "--forked",
+	"--reruns", "--force-reruns", "--count", "--benchmark-only",
 };
+
+/* Short flags refused anywhere in a cluster (-xvs): -x exitfirst, -s no
+ * capture, -h help, -V version, -n, -d and -f (xdist). */
+static const char refused_short[] = "xshVndf";
+/* Short options that take a value: they end a cluster, and take the next
+ * argument when nothing follows them. */
+static const char value_short[] = "kmpcoWrP";
+
+/* A -p value that would unload mtest's plugin or pytest's capture. */
+static const char *refused_plugin(const char *v)
+{
+	static const char *const bad[] = { "no:mtest_plugin", "no:mtest_boot", "no:capture" };
+	unsigned k;
+
+	for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		if (strcmp(v, bad[k]) == 0)
+			return bad[k];
+	return NULL;
+}
 
 const char *mt_cli_refused(char **args, int n)
 {
-	int i;
-	unsigned k;
+	static char one[3] = "-?";
+	const char *a, *c, *bad;
 	size_t len;
-	const char *a, *c;
+	unsigned k;
+	int i;
 
 	for (i = 0; i < n; i++) {
 		a = args[i];
+		if (a[0] == '@')
+			return "@file";	/* pytest 8.2+ reads more arguments from it */
+		if (strcmp(a, "--") == 0)
+			return "--";	/* mtest's own arguments would become paths */
 		if (a[0] != '-' || a[1] == '\0')
 			continue;
 		if (a[1] == '-') {
@@ -140,13 +188,15 @@ const char *mt_cli_refused(char **args, int n)
 		 * ends the cluster (-k expr, -m mark, -p name, ...), and takes
 		 * the next argument when nothing follows it (-vk expr). */
 		for (c = a + 1; *c; c++) {
-			if (strchr("xsnf", *c)) {
-				static char one[3] = "-?";
-
+			if (strchr(refused_short, *c)) {
 				one[1] = *c;
 				return one;
 			}
-			if (strchr("kmpcoWrP", *c)) {
+			if (strchr(value_short, *c)) {
+				const char *v = c[1] ? c + 1 : i + 1 < n ? args[i + 1] : "";
+
+				if (*c == 'p' && (bad = refused_plugin(v)) != NULL)
+					return bad;
 				if (c[1] == '\0')
 					i++;
 				break;
@@ -201,8 +251,6 @@ static int conf_duration(const char *path, int lineno, const char *key,
 static int conf_load(const char *path, int must_exist)
 {
 	static char text[65536];
-	char *line, *next, *eq, *key, *val;
-	int lineno = 0;
 	ssize_t n = mt_read_file(path, text, sizeof text);
 
 	if (n < 0) {
@@ -211,6 +259,14 @@ static int conf_load(const char *path, int must_exist)
 		mt_msg_sys("cannot read config file %s", path);
 		return 0;
 	}
+	return mt_cli_parse_config(text, path);
+}
+
+int mt_cli_parse_config(char *text, const char *path)
+{
+	char *line, *next, *eq, *key, *val;
+	int lineno = 0;
+
 	for (line = text; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)

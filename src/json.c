@@ -229,8 +229,9 @@ int mt_json_get_us(const struct mt_json *j, int obj, const char *key, int64_t *u
 	}
 	if (s >= end || *s < '0' || *s > '9')
 		return 0;
-	while (s < end && *s >= '0' && *s <= '9' && whole < 1000000000000LL)
-		whole = whole * 10 + (*s++ - '0');
+	/* Saturate at 10^12 s (31,000 years): its microseconds still fit. */
+	for (; s < end && *s >= '0' && *s <= '9'; s++)
+		whole = whole < 100000000000LL ? whole * 10 + (*s - '0') : 1000000000000LL;
 	if (s < end && *s == '.') {
 		s++;
 		while (s < end && *s >= '0' && *s <= '9') {

@@ -174,18 +174,26 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 	}
 }
 
-static int replay_file(struct replay *p, const char *path)
+/* The journal's lines, read from fd or, when fd < 0, taken from text:
+ * the same line buffer and limits either way. */
+static void replay_lines(struct replay *p, int fd, const char *text, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0, used;
 	ssize_t r;
 	char *nl, *start;
 	int skipping = 0;
 
-	if (fd < 0)
-		return 0;
 	for (;;) {
-		r = read(fd, line + len, sizeof line - len);
+		if (fd >= 0) {
+			r = read(fd, line + len, sizeof line - len);
+		} else {
+			r = (ssize_t)(n < sizeof line - len ? n : sizeof line - len);
+			if (r) {
+				memcpy(line + len, text, (size_t)r);
+				text += r;
+				n -= (size_t)r;
+			}
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -216,8 +224,63 @@ static int replay_file(struct replay *p, const char *path)
 		p->torn = 1;
 		replay_line(p, line, len);
 	}
+}
+
+static int replay_file(struct replay *p, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	replay_lines(p, fd, NULL, 0);
 	close(fd);
 	return 1;
+}
+
+static void replay_reset(struct replay *p)
+{
+	memset(&p->meta, 0, sizeof p->meta);
+	p->notes.len = p->notes.dropped = 0;
+	p->dirties.n = p->dirties.dropped = 0;
+	p->ended = 0;
+	p->lines = p->bad = p->first_bad = 0;
+	p->torn = 0;
+	p->meta.vmhwm_kb = -1;
+	mt_run_init(&p->run, NULL, NULL);
+}
+
+/* The summary of what was replayed. A run without its end is live if sd
+ * says so, else dead (sd NULL: a journal with no state directory). */
+static int replay_render(struct replay *p, const struct mt_statedir *sd, struct mt_buf *out,
+			 int color)
+{
+	int code;
+
+	p->meta.python = p->python;
+	p->meta.pytest = p->pytest;
+	p->meta.last_dir = sd ? sd->last : NULL;
+	p->meta.notes = &p->notes;
+	p->meta.dirties = &p->dirties;
+	if (p->ended) {
+		p->meta.state = MT_RUN_DONE;
+		code = p->meta.exit_code;
+	} else {
+		p->meta.state = sd && mt_statedir_busy(sd) ? MT_RUN_LIVE : MT_RUN_DEAD;
+		p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
+				     p->meta.start_wall_us;
+		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
+			p->run.ntests = p->meta.collected;	/* tests with no record yet */
+		code = mt_run_exit_code(&p->run);
+	}
+	mt_summary_render(out, &p->run, &p->meta, color);
+	return code;
+}
+
+int mt_report_replay(const char *text, size_t n, struct mt_buf *out)
+{
+	replay_reset(&R);
+	replay_lines(&R, -1, text, n);
+	return replay_render(&R, NULL, out, 0);
 }
 
 int mt_report_main(const struct mt_opts *o)
@@ -233,14 +296,7 @@ int mt_report_main(const struct mt_opts *o)
 		mt_msg("no run to report; looked in %s", looked);
 		return MT_EXIT_USAGE;
 	}
-	memset(&p->meta, 0, sizeof p->meta);
-	p->notes.len = p->notes.dropped = 0;
-	p->dirties.n = p->dirties.dropped = 0;
-	p->ended = 0;
-	p->lines = p->bad = p->first_bad = 0;
-	p->torn = 0;
-	p->meta.vmhwm_kb = -1;
-	mt_run_init(&p->run, NULL, NULL);
+	replay_reset(p);
 	snprintf(path, sizeof path, "%s/run.jsonl", sd.last);
 	if (!replay_file(p, path)) {
 		mt_msg_sys("cannot read %s", path);
@@ -250,24 +306,8 @@ int mt_report_main(const struct mt_opts *o)
 		mt_msg("%s:%u: not a record%s; %u line%s of %u skipped, the rest reported", path,
 		       p->first_bad, p->torn && p->first_bad == p->lines ? " (cut short: a power cut?)" :
 		       "", p->bad, p->bad == 1 ? "" : "s", p->lines);
-	p->meta.python = p->python;
-	p->meta.pytest = p->pytest;
-	p->meta.last_dir = sd.last;
-	p->meta.notes = &p->notes;
-	p->meta.dirties = &p->dirties;
-	if (p->ended) {
-		p->meta.state = MT_RUN_DONE;
-		code = p->meta.exit_code;
-	} else {
-		p->meta.state = mt_statedir_busy(&sd) ? MT_RUN_LIVE : MT_RUN_DEAD;
-		p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
-				     p->meta.start_wall_us;
-		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
-			p->run.ntests = p->meta.collected;	/* tests with no record yet */
-		code = mt_run_exit_code(&p->run);
-	}
 	mt_buf_init(&out, out_bytes, sizeof out_bytes, 1);
-	mt_summary_render(&out, &p->run, &p->meta, isatty(1));
+	code = replay_render(p, &sd, &out, isatty(1));
 	mt_buf_flush(&out);
 	return code;
 }

@@ -94,12 +94,6 @@ static void ev_hello(struct super *s, const struct mt_event *e)
 static void ev_config(struct super *s, const struct mt_event *e, int64_t now)
 {
 	s->got_config = 1;
-	if (strstr(e->threads, "--help")) {
-		sup_fatal(s, MT_EXIT_USAGE, "the suite's pytest configuration (addopts or "
-			  "PYTEST_ADDOPTS) passes -h/--help: pytest would show its help instead of "
-			  "running the tests");
-		return;
-	}
 	if (e->threads[0] && !s->neutral_noted++)
 		sup_note(s, "options", "the suite's pytest configuration sets %s: neutralised, for "
 			 "they stop tests from running or change what their outcome means "

@@ -54,6 +54,11 @@ struct mt_opts {
 /* Parse argv and the config file. Returns 1, or 0 after printing one line
  * naming the problem (exit code MT_EXIT_USAGE). */
 int mt_cli_parse(struct mt_opts *o, int argc, char **argv);
+/* The config file's text (NUL-terminated, split into lines in place), as
+ * read from path, which messages name. Returns 1, or 0 after one line
+ * naming file and line. mt_cli_parse uses what it sets where neither the
+ * command line nor the environment says. Split from the reading for tests. */
+int mt_cli_parse_config(char *text, const char *path);
 void mt_cli_help(void);
 /* The pytest option that fights mtest in args, or NULL. */
 const char *mt_cli_refused(char **args, int n);

@@ -343,57 +343,89 @@ def _plugin_version(name):
 
 # Options that stop tests from running or change what their outcome means,
 # or that fight mtest for the session, as a suite's addopts (or
-# PYTEST_ADDOPTS) may set them: (config.option dest, neutral value, flag as
-# the user wrote it). mtest refuses the same flags on its own command line
-# (src/cli.c); docs/options.md says why for each.
-_NEUTRAL = (
+# PYTEST_ADDOPTS, or -o addopts=) may set them: (config.option dest,
+# neutral value, the flag as the user wrote it). mtest refuses the same
+# flags on its own command line (src/cli.c); docs/options.md says why.
+# Checked against pytest 7.0 to 9.1 and the plugins named.
+_NEUTRAL_CORE = (
     ("collectonly", False, "--collect-only"),
     ("setuponly", False, "--setup-only"),
-    ("setupplan", False, "--setup-plan"),
-    ("maxfail", 0, "--maxfail/-x"),
-    ("stepwise", False, "--stepwise"),
-    ("stepwise_skip", False, "--stepwise-skip"),
-    ("stepwise_reset", False, "--stepwise-reset"),
-    ("lf", False, "--last-failed"),
-    ("failedfirst", False, "--failed-first"),
-    ("newfirst", False, "--new-first"),
-    ("cacheshow", None, "--cache-show"),
+    ("setupplan", False, "--setup-plan"),      # sets setuponly itself, later
     ("showfixtures", False, "--fixtures"),
     ("show_fixtures_per_test", False, "--fixtures-per-test"),
     ("markers", False, "--markers"),
     ("version", 0, "--version"),
-    ("runxfail", False, "--runxfail"),
-    ("usepdb", False, "--pdb"),
+    ("cacheshow", None, "--cache-show"),
+    ("maxfail", 0, "--maxfail/-x"),            # also stops collection
+    ("stepwise", False, "--stepwise"),
+    ("stepwise_skip", False, "--stepwise-skip"),  # turns stepwise back on
+    ("stepwise_reset", False, "--stepwise-reset"),  # pytest 8.4+
+    ("lf", False, "--last-failed"),            # drops passing tests from collection
+    ("failedfirst", False, "--failed-first"),
+    ("newfirst", False, "--new-first"),
+    ("last_failed_no_failures", "all", "--last-failed-no-failures"),
+    ("runxfail", False, "--runxfail"),         # the suite's xfail marks win
+    ("usepdb", False, "--pdb"),                # stdin is /dev/null: quits the run
     ("usepdb_cls", None, "--pdbcls"),
-    ("trace", False, "--trace"),
-    ("numprocesses", None, "-n (xdist)"),
-    ("dist", "no", "--dist (xdist)"),
-    ("tx", [], "--tx (xdist)"),
-    ("looponfail", False, "--looponfail (xdist)"),
-    ("forked", False, "--forked (pytest-forked)"),
+    ("trace", False, "--trace"),               # skips every body, reports PASSED
 )
+# Plugins' options: neutralised only when the plugin itself is loaded (a
+# suite's conftest may define its own --count): (module, dest, neutral, flag).
+_NEUTRAL_PLUGINS = (
+    ("xdist.plugin", "numprocesses", None, "-n"),
+    ("xdist.plugin", "dist", "no", "--dist"),
+    ("xdist.plugin", "tx", [], "--tx"),
+    ("xdist.plugin", "distload", False, "-d"),
+    ("xdist.looponfail", "looponfail", False, "--looponfail"),
+    ("pytest_forked", "forked", False, "--forked"),
+    ("pytest_rerunfailures", "reruns", 0, "--reruns"),  # 0, not None: the ini key
+    ("pytest_rerunfailures", "force_reruns", None, "--force-reruns"),
+    ("pytest_repeat", "count", 1, "--count"),
+    ("pytest_benchmark.plugin", "benchmark_only", False, "--benchmark-only"),
+)
+# Always, when loaded: a new order in every worker is not the collection
+# mtest plans and replays.
+_ALWAYS = (("pytest_randomly", "randomly_reorganize", False),)
 _NEUTRALISED = []  # the flags set by the suite's configuration, for mtest
 
 
-@pytest.hookimpl(tryfirst=True)
+def _loaded(config, module):
+    mod = sys.modules.get(module)
+    return mod is not None and config.pluginmanager.is_registered(mod)
+
+
+def _unset(value, neutral):
+    return value == neutral or value in (None, False, 0, [], "no", "all")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_cmdline_main(config):
-    """Neutralise options that would fight mtest (docs/options.md). This
-    runs before the builtin plugins' own pytest_cmdline_main hooks (those
-    of --setup-plan, --cache-show, --fixtures, --markers, --version), so
-    they see the neutral values."""
+    """Neutralise options that would fight mtest (docs/options.md). A
+    wrapper's first half runs before every plugin's own pytest_cmdline_main
+    (xdist's tryfirst one, --setup-plan's, --cache-show's, --fixtures',
+    --markers', --version's), so they all see the neutral values."""
     opt = config.option
     if getattr(opt, "help", False):
-        # -h stops pytest's parsing where it stands: what followed it in
-        # the arguments is lost, so the session cannot be trusted.
-        _NEUTRALISED.append("--help")
-    for dest, neutral, flag in _NEUTRAL:
-        if not hasattr(opt, dest):
-            continue
-        value = getattr(opt, dest)
-        if value not in (neutral, None, False, 0, [], "no") or \
-                (dest == "numprocesses" and value is not None):
-            _NEUTRALISED.append(flag)
-        setattr(opt, dest, neutral)
+        # -h stops pytest's parsing where it stands: what came after it
+        # (mtest's own arguments among them) is lost.
+        raise pytest.UsageError("mtest: the suite's configuration (addopts or PYTEST_ADDOPTS) "
+                                "passes -h/--help: pytest would show its help, not run")
+    for dest, neutral, flag in _NEUTRAL_CORE:
+        if hasattr(opt, dest):
+            if not _unset(getattr(opt, dest), neutral):
+                _NEUTRALISED.append(flag)
+            setattr(opt, dest, neutral)
+    for module, dest, neutral, flag in _NEUTRAL_PLUGINS:
+        if hasattr(opt, dest) and _loaded(config, module):
+            if not _unset(getattr(opt, dest), neutral):
+                _NEUTRALISED.append(flag)
+            setattr(opt, dest, list(neutral) if isinstance(neutral, list) else neutral)
+    for module, dest, neutral in _ALWAYS:
+        if hasattr(opt, dest) and _loaded(config, module):
+            setattr(opt, dest, neutral)
+    if config.pluginmanager.getplugin("capturemanager") is None:
+        _NEUTRALISED.append("-p no:capture (cannot be undone: crashed tests lose their output)")
+    yield
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

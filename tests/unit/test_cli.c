@@ -110,6 +110,28 @@ START_TEST(test_refused_each)
 		{ { "-W", "error", "-s" }, "-s" },
 		{ { "-k", "x_test", "-x" }, "-x" },
 		{ { "-p", "no:cacheprovider", "--pdb" }, "--pdb" },
+		/* the options audit (docs/options.md): every alias, no prefix */
+		{ { "--setuponly" }, "--setuponly" },
+		{ { "--setupplan" }, "--setupplan" },
+		{ { "--collectonly" }, "--collectonly" },
+		{ { "--fixtures" }, "--fixtures" },
+		{ { "--funcargs" }, "--funcargs" },
+		{ { "--fixtures-per-test" }, "--fixtures-per-test" },
+		{ { "--markers" }, "--markers" },
+		{ { "--cache-show=x" }, "--cache-show" },
+		{ { "--lf" }, "--lf" }, { { "--last-failed" }, "--last-failed" },
+		{ { "--ff" }, "--ff" }, { { "--nf" }, "--nf" }, { { "--lfnf=none" }, "--lfnf" },
+		{ { "--sw-skip" }, "--sw-skip" }, { { "--sw-reset" }, "--sw-reset" },
+		{ { "--runxfail" }, "--runxfail" },
+		{ { "-h" }, "-h" }, { { "--help" }, "--help" },
+		{ { "-V" }, "-V" }, { { "--version" }, "--version" },
+		{ { "-d" }, "-d" }, { { "--tx", "popen" }, "--tx" },
+		{ { "--reruns=2" }, "--reruns" }, { { "--force-reruns", "1" }, "--force-reruns" },
+		{ { "--count=3" }, "--count" }, { { "--benchmark-only" }, "--benchmark-only" },
+		{ { "-p", "no:capture" }, "no:capture" }, { { "-pno:mtest_plugin" }, "no:mtest_plugin" },
+		{ { "-vp", "no:capture" }, "no:capture" },
+		{ { "@args.txt" }, "@file" },
+		{ { "-v", "--", "x" }, "--" },
 	};
 	unsigned i;
 	const char *r;
@@ -136,6 +158,8 @@ START_TEST(test_not_refused)
 		{ { "--strict-markers" } }, { { "-W", "ignore::DeprecationWarning" } },
 		{ { "-c", "x.ini" } }, { { "-" } }, { { "tests/x_test.py" } },
 		{ { "--pdbx" } }, { { "--capturex" } }, { { "--swallow" } },
+		{ { "--setup-show" } }, { { "--co-x" } }, { { "-p", "no:randomly" } },
+		{ { "./@args.txt" } }, { { "-k", "@x" } }, { { "--lfx" } },
 	};
 	unsigned i;
 	const char *r;
@@ -318,19 +342,20 @@ START_TEST(test_parse_paths_and_pytest_args)
 {
 	use_conf("");
 	ck_assert_int_eq(PARSE("tests/a.py", "--timeout", "3", "tests/b.py::t", "--", "-v",
-			       "-k", "x_test", "extra", "--", "tail"), 1);
+			       "-k", "x_test", "extra", "tail"), 1);
 	ck_assert_int_eq(O.npaths, 2);
 	ck_assert_str_eq(O.paths[0], "tests/a.py");
 	ck_assert_str_eq(O.paths[1], "tests/b.py::t");
 	ck_assert_int_eq(O.timeout_us, 3000000);
-	ck_assert_int_eq(O.npytest, 6);
+	ck_assert_int_eq(O.npytest, 5);
 	ck_assert_str_eq(O.pytest_args[0], "-v");
 	ck_assert_str_eq(O.pytest_args[1], "-k");
 	ck_assert_str_eq(O.pytest_args[2], "x_test");
 	ck_assert_str_eq(O.pytest_args[3], "extra");
-	ck_assert_str_eq(O.pytest_args[4], "--");
-	ck_assert_str_eq(O.pytest_args[5], "tail");
-	ck_assert_int_eq(O.argc, 12);
+	ck_assert_str_eq(O.pytest_args[4], "tail");
+	ck_assert_int_eq(O.argc, 11);
+	/* A second "--" would make mtest's own trailing arguments paths. */
+	ck_assert_int_eq(PARSE("--", "-v", "--", "tail"), 0);
 }
 END_TEST
 

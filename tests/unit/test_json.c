@@ -264,6 +264,25 @@ START_TEST(test_get_us)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_json.c: 13 digits of seconds overflowed
+ * int64_t microseconds (UB). Huge values saturate at 10^12 s. */
+START_TEST(test_get_us_huge)
+{
+	int64_t us = 0;
+
+	ck_assert(us_of("999999999999", &us));
+	ck_assert_int_eq(us, 999999999999000000LL);
+	ck_assert(us_of("1000000000000", &us));
+	ck_assert_int_eq(us, 1000000000000000000LL);
+	ck_assert(us_of("9223372036855", &us));
+	ck_assert_int_eq(us, 1000000000000000000LL);
+	ck_assert(us_of("99999999999999999999999.5", &us));
+	ck_assert_int_eq(us, 1000000000000500000LL);
+	ck_assert(us_of("-9999999999999", &us));
+	ck_assert_int_eq(us, -1000000000000000000LL);
+}
+END_TEST
+
 START_TEST(test_get_us_rejects)
 {
 	int64_t us = 77;
@@ -336,6 +355,7 @@ Suite *json_suite(void)
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_get_int);
 	tcase_add_test(tc, test_get_us);
+	tcase_add_test(tc, test_get_us_huge);
 	tcase_add_test(tc, test_get_us_rejects);
 	tcase_add_test(tc, test_get_bool);
 	suite_add_tcase(s, tc);
