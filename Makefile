@@ -107,6 +107,55 @@ valgrind: all $(BUILD)/unit-tests
 analyze:
 	$(MAKE) BUILD=build-analyze CFLAGS="-O1 -fanalyzer -Werror" all
 
+# --- fuzzing: libFuzzer targets for what mtest parses (tests/fuzz/) -----------
+# Debian's clang 14 with ASan and UBSan; each target links only the objects
+# it needs, built into build-fuzz/. Each runs FUZZ_SECONDS on its seeds
+# (tests/fuzz/corpus/<target>/, read only) and what earlier runs found
+# (build-fuzz/corpus/<target>/, where new inputs go). A crash, a leak, UB
+# or an input that takes over 10 s fails; its input is kept in
+# build-fuzz/artifacts/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ := build-fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := events json report config
+FUZZ_OBJ = $(patsubst %,$(FUZZ)/obj/%.o,$(1))
+# -max_len: an event line is at most 64 KiB, a record 32 KiB (a journal
+# holds many), a config file is read up to 64 KiB.
+FUZZ_LEN_events := 70000
+FUZZ_LEN_json := 70000
+FUZZ_LEN_report := 200000
+FUZZ_LEN_config := 70000
+# A bad config file's one-line message, for every input: stderr closed
+# (libFuzzer and the sanitizers keep a copy for their reports).
+FUZZ_OPTS_config := -close_fd_mask=2
+
+.PHONY: fuzz fuzz-deps
+fuzz: fuzz-deps $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-deps:
+	@tools/install-deps fuzz
+
+$(FUZZ)/obj/%.o: src/%.c $(BUILD)/gen/plugin_src.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ)/fuzz_events: $(call FUZZ_OBJ,events json buf fsx worker verdict hash ring procfs msg)
+$(FUZZ)/fuzz_json: $(call FUZZ_OBJ,json buf fsx)
+$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,report json buf fsx run summary statedir clock msg hash)
+$(FUZZ)/fuzz_config: $(call FUZZ_OBJ,cli fsx msg buf)
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/gen/plugin_src.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^)
+
+fuzz-run-%: $(FUZZ)/fuzz_%
+	@mkdir -p $(FUZZ)/corpus/$* $(FUZZ)/artifacts
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_LEN_$*) -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=$(FUZZ)/artifacts/$*- $(FUZZ_OPTS_$*) \
+		$(FUZZ)/corpus/$* tests/fuzz/corpus/$*
+
+-include $(wildcard $(FUZZ)/*.d $(FUZZ)/obj/*.d)
+
 # The same code for the tower's architectures. Without the target's
 # libraries installed (Debian multiarch), the unwinder is left out here;
 # on the box itself, `make` picks libdw (arm64) or libunwind (armhf).
@@ -125,4 +174,4 @@ install: all
 -include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
 clean:
-	rm -rf build build-asan build-analyze build-arm64 build-armhf build-libunwind
+	rm -rf build build-asan build-analyze build-arm64 build-armhf build-libunwind build-fuzz

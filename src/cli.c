@@ -259,6 +259,11 @@ static int conf_load(const char *path, int must_exist)
 		mt_msg_sys("cannot read config file %s", path);
 		return 0;
 	}
+	if ((size_t)n == sizeof text - 1) {
+		/* A cut last line could change a value without a word. */
+		mt_msg("config file %s is too big (over %zu bytes)", path, sizeof text - 2);
+		return 0;
+	}
 	return mt_cli_parse_config(text, path);
 }
 
