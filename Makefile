@@ -23,7 +23,9 @@ MT_CFLAGS = -std=c11 -D_GNU_SOURCE $(UNWIND_CFLAGS_$(UNWIND)) $(MT_WARN) -Iinclu
 MT_LDLIBS := $(UNWIND_LIBS_$(UNWIND))
 
 BUILD := build
-SRC := $(wildcard src/*.c)
+# Sources by layer (docs/architecture.md): src/base, src/run, src/sup,
+# src/watch, src/state; the crash handler (src/crash) is built on its own.
+SRC := $(wildcard src/*.c) $(filter-out src/crash/%,$(wildcard src/*/*.c))
 OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
@@ -141,10 +143,10 @@ $(FUZZ)/obj/%.o: src/%.c $(BUILD)/gen/plugin_src.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ)/fuzz_events: $(call FUZZ_OBJ,events json buf fsx worker verdict hash ring procfs msg)
-$(FUZZ)/fuzz_json: $(call FUZZ_OBJ,json buf fsx)
-$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,report json buf fsx run summary statedir clock msg hash)
-$(FUZZ)/fuzz_config: $(call FUZZ_OBJ,cli fsx msg buf)
+$(FUZZ)/fuzz_events: $(call FUZZ_OBJ,sup/events base/json base/buf base/fsx sup/worker run/verdict base/hash base/ring base/procfs base/msg)
+$(FUZZ)/fuzz_json: $(call FUZZ_OBJ,base/json base/buf base/fsx)
+$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,run/report base/json base/buf base/fsx run/run run/summary state/statedir base/clock base/msg base/hash)
+$(FUZZ)/fuzz_config: $(call FUZZ_OBJ,cli base/fsx base/msg base/buf)
 $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/gen/plugin_src.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^)
 
@@ -154,7 +156,7 @@ fuzz-run-%: $(FUZZ)/fuzz_%
 		-print_final_stats=1 -artifact_prefix=$(FUZZ)/artifacts/$*- $(FUZZ_OPTS_$*) \
 		$(FUZZ)/corpus/$* tests/fuzz/corpus/$*
 
--include $(wildcard $(FUZZ)/*.d $(FUZZ)/obj/*.d)
+-include $(wildcard $(FUZZ)/*.d $(FUZZ)/obj/*.d $(FUZZ)/obj/*/*.d)
 
 # The same code for the tower's architectures. Without the target's
 # libraries installed (Debian multiarch), the unwinder is left out here;

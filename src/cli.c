@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mtest/fsx.h"
-#include "mtest/msg.h"
-#include "mtest/run.h"
+#include "mtest/base/fsx.h"
+#include "mtest/base/msg.h"
+#include "mtest/run/run.h"
 
 static const char help_text[] =
 "usage: mtest [options] [path or node id ...] [-- pytest options ...]\n"

@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include "mtest/cli.h"
-#include "mtest/report.h"
-#include "mtest/run.h"
-#include "mtest/super.h"
+#include "mtest/run/report.h"
+#include "mtest/run/run.h"
+#include "mtest/sup/super.h"
 
 int main(int argc, char **argv)
 {

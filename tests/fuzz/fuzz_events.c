@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mtest/events.h"
-#include "mtest/hash.h"
-#include "mtest/worker.h"
+#include "mtest/sup/events.h"
+#include "mtest/base/hash.h"
+#include "mtest/sup/worker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

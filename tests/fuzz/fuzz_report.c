@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "mtest/buf.h"
+#include "mtest/base/buf.h"
 #include "mtest/limits.h"
-#include "mtest/report.h"
+#include "mtest/run/report.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

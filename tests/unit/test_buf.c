@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mtest/buf.h"
-#include "mtest/json.h"
+#include "mtest/base/buf.h"
+#include "mtest/base/json.h"
 #include "suites.h"
 
 /* A strict UTF-8 check, independent of the code under test. */

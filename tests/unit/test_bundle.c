@@ -2,8 +2,8 @@
  * names and shell quoting). */
 #include <string.h>
 
-#include "mtest/bundle.h"
-#include "mtest/hash.h"
+#include "mtest/run/bundle.h"
+#include "mtest/base/hash.h"
 #include "suites.h"
 
 #define S(lit) ((char *)(lit))	/* argv strings are not const */

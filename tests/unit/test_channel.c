@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mtest/dirt.h"
-#include "mtest/fsx.h"
-#include "mtest/procfs.h"
-#include "mtest/run.h"
-#include "mtest/worker.h"
+#include "mtest/sup/dirt.h"
+#include "mtest/base/fsx.h"
+#include "mtest/base/procfs.h"
+#include "mtest/run/run.h"
+#include "mtest/sup/worker.h"
 #include "suites.h"
 
 /* ---- framing ------------------------------------------------------------------ */

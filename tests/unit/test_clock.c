@@ -2,8 +2,8 @@
  * time zone code). */
 #include <stdint.h>
 
-#include "mtest/buf.h"
-#include "mtest/clock.h"
+#include "mtest/base/buf.h"
+#include "mtest/base/clock.h"
 #include "suites.h"
 
 static const char *utc(int64_t wall_us)

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mtest/buf.h"
-#include "mtest/events.h"
-#include "mtest/verdict.h"
+#include "mtest/base/buf.h"
+#include "mtest/sup/events.h"
+#include "mtest/run/verdict.h"
 #include "suites.h"
 
 #define TOKEN "b7f3c0de9a1e"

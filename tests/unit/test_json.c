@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mtest/buf.h"
-#include "mtest/json.h"
+#include "mtest/base/buf.h"
+#include "mtest/base/json.h"
 #include "suites.h"
 
 static struct mt_json J;

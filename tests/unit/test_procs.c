@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "mtest/limits.h"
-#include "mtest/procs.h"
+#include "mtest/base/procs.h"
 #include "suites.h"
 
 #define ORPHAN_ALARM 20	/* seconds before a stray test child dies anyway */

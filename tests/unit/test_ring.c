@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "mtest/ring.h"
+#include "mtest/base/ring.h"
 #include "suites.h"
 
 #define RING ((size_t)MT_CONSOLE_RING)

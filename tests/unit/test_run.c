@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mtest/run.h"
+#include "mtest/run/run.h"
 #include "suites.h"
 
 static struct mt_run R;	/* far too big for the stack */

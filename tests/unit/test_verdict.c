@@ -1,7 +1,7 @@
 /* Unit tests: include/mtest/verdict.h (a verdict from phase outcomes). */
 #include <string.h>
 
-#include "mtest/verdict.h"
+#include "mtest/run/verdict.h"
 #include "suites.h"
 
 static struct mt_phases P;

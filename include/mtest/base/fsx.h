@@ -1,0 +1,54 @@
+/* mtest: file and descriptor helpers. Return 1 on success, 0 on failure
+ * with errno set, unless said otherwise. */
+#ifndef MTEST_FSX_H
+#define MTEST_FSX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mtest/base/buf.h"
+#include "mtest/limits.h"
+
+int mt_write_all(int fd, const void *p, size_t n);
+/* read() until n bytes, end of file or an error; returns bytes or -1. */
+ssize_t mt_read_full(int fd, void *p, size_t n);
+/* Read a whole small file into p (NUL-terminated); returns bytes or -1. */
+ssize_t mt_read_file(const char *path, char *p, size_t cap);
+/* The last `max` bytes of a file (from its size), NUL-terminated; -1 on error. */
+ssize_t mt_read_tail(int fd, char *p, size_t max);
+int mt_mkdir_p(const char *path, mode_t mode);
+/* Remove a directory tree; a missing path is success. */
+int mt_rmtree(const char *path);
+/* The same for `name` below an open directory. Symlinks are removed,
+ * never followed. */
+int mt_rmtree_at(int atfd, const char *name);
+int mt_fsync_dir(const char *dir);
+int mt_set_nonblock(int fd);
+
+/* Directory reading without the C library's heap (getdents64). */
+struct mt_dir {
+	int fd;
+	long pos, len;
+	char buf[8192] __attribute__((aligned(8)));
+};
+int mt_dir_open(struct mt_dir *d, int atfd, const char *path);
+/* Next entry name, skipping "." and ".."; NULL at the end or on error
+ * (errno is 0 at the end). `type` gets the d_type value. */
+const char *mt_dir_next(struct mt_dir *d, unsigned char *type);
+void mt_dir_close(struct mt_dir *d);
+
+/* A file replaced atomically: written to "<path>.tmp", then fsync,
+ * rename over <path> and fsync of the directory. */
+struct mt_atomic {
+	char path[MT_PATH_MAX];
+	char tmp[MT_PATH_MAX + 8];
+	char bytes[MT_OUTBUF];
+	struct mt_buf out;
+};
+int mt_atomic_open(struct mt_atomic *a, const char *path);
+/* Commit: 1 on success; on any error the old file stays and 0 is returned. */
+int mt_atomic_commit(struct mt_atomic *a);
+/* Drop the temp file; errno is kept for the caller's message. */
+void mt_atomic_abort(struct mt_atomic *a);
+
+#endif

@@ -1,0 +1,62 @@
+/* mtest: evidence of a stuck or crashed worker, captured before any kill
+ * signal: every thread's Python stack (pyframes.c) and native stack
+ * (unwind.c), its name, and what it waits on, with a diagnosis in plain
+ * words first.
+ *
+ * The capture runs in a helper process forked from mtest, so that the
+ * unwinder's heap and any crash of it never touch the supervisor. The
+ * helper stops every thread with PTRACE_SEIZE and PTRACE_INTERRUPT (if
+ * the helper dies, the worker runs on), reads the stacks, detaches, and
+ * then symbolises, while the worker runs again. */
+#ifndef MTEST_CAPTURE_H
+#define MTEST_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mtest/limits.h"
+#include "mtest/watch/watch.h"
+
+/* Thread names, as the plugin reported them (the kernel calls every
+ * thread "python3"). */
+struct mt_names {
+	int n;
+	struct {
+		pid_t tid;
+		char name[64];
+		unsigned char daemon;
+	} t[MT_THREADS_MAX];
+};
+void mt_names_reset(struct mt_names *nm);
+void mt_names_set(struct mt_names *nm, pid_t tid, const char *name, int daemon);
+const char *mt_names_get(const struct mt_names *nm, pid_t tid, pid_t pid);
+
+struct mt_capture_req {
+	pid_t pid;
+	unsigned long long start;	/* the worker's start time: never another's */
+	uint64_t interp;		/* the worker's PyInterpreterState */
+	long hexversion;
+	const struct mt_diag *diag;	/* the last diagnosis, n == 0 if none */
+	const struct mt_sample *sample;
+	const struct mt_names *names;
+	const char *kind;		/* "DEADLOCK (likely)", "TIMEOUT", ... */
+	const char *hang;		/* the diagnosis class, for a timeout */
+	int64_t stalled_us;		/* without progress / running, so far */
+	pid_t crash_tid;		/* the thread that crashed, or 0 */
+	int crash_sig;
+	const char *path;		/* where the helper writes */
+};
+
+/* Fork the helper; returns its pid, or -1 with errno. */
+pid_t mt_capture_start(const struct mt_capture_req *r);
+/* Run a capture in this process (the helper's body; also for tests).
+ * Returns 0 when every thread was captured, 1 for a partial capture. */
+int mt_capture_run(const struct mt_capture_req *r);
+
+/* What a finished capture file says: its first line (the diagnosis), and
+ * whether the test thread waits in a join, a queue or a condition (a
+ * legitimate wait that must run to its timeout). Returns 1 if readable. */
+int mt_capture_result(const char *path, char *headline, size_t cap, int *legit_wait);
+
+#endif

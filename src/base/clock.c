@@ -1,0 +1,84 @@
+/* mtest: clocks and UTC stamps. */
+#include "mtest/base/clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "mtest/base/buf.h"
+
+static int64_t read_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	/* clock_gettime cannot fail for these clocks on Linux. */
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t mt_now_us(void)
+{
+	return read_clock(CLOCK_MONOTONIC);
+}
+
+int64_t mt_wall_us(void)
+{
+	return read_clock(CLOCK_REALTIME);
+}
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm). */
+static void civil(int64_t days, int *y, unsigned *m, unsigned *d)
+{
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+void mt_buf_utc(struct mt_buf *b, int64_t wall_us)
+{
+	int64_t secs = wall_us / 1000000, days = secs / 86400, rem = secs % 86400;
+	int y;
+	unsigned m, d;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	civil(days, &y, &m, &d);
+	mt_buf_printf(b, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
+		      (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+		      (unsigned)(rem % 60), (unsigned)(wall_us / 1000 % 1000));
+}
+
+/* Days since 1970-01-01 of a civil date (the inverse of civil()). */
+static int64_t days_from_civil(int y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+int mt_parse_utc(const char *s, int64_t *wall_us)
+{
+	int y;
+	unsigned mo, d, h, mi, sec, ms;
+
+	if (sscanf(s, "%4d-%2u-%2uT%2u:%2u:%2u.%3uZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7 ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || ms > 999)
+		return 0;
+	*wall_us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 +
+		    ms) * 1000;
+	return 1;
+}

@@ -1,0 +1,278 @@
+/* mtest: file and descriptor helpers. */
+#include "mtest/base/fsx.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int mt_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 1;
+}
+
+ssize_t mt_read_full(int fd, void *p, size_t n)
+{
+	char *c = p;
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, c + got, n - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t mt_read_file(const char *path, char *p, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -1;
+	n = mt_read_full(fd, p, cap - 1);
+	e = errno;
+	close(fd);
+	errno = e;
+	if (n < 0)
+		return -1;
+	p[n] = '\0';
+	return n;
+}
+
+ssize_t mt_read_tail(int fd, char *p, size_t max)
+{
+	struct stat st;
+	off_t from;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	n = pread(fd, p, (size_t)(st.st_size - from), from);
+	if (n < 0)
+		return -1;
+	p[n] = '\0';
+	return n;
+}
+
+int mt_mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[MT_PATH_MAX];
+	size_t n = strlen(path), i;
+
+	if (n == 0 || n >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return 0;
+	}
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return 0;
+		tmp[i] = path[i];
+	}
+	return 1;
+}
+
+int mt_dir_open(struct mt_dir *d, int atfd, const char *path)
+{
+	/* Never through a symlink as the last step: a tree being removed
+	 * may have had a directory swapped for a link to elsewhere. */
+	d->fd = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d->pos = d->len = 0;
+	return d->fd >= 0;
+}
+
+struct linux_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+const char *mt_dir_next(struct mt_dir *d, unsigned char *type)
+{
+	struct linux_dirent64 *e;
+	long n;
+
+	for (;;) {
+		if (d->pos >= d->len) {
+			n = syscall(SYS_getdents64, d->fd, d->buf, sizeof d->buf);
+			if (n <= 0) {
+				if (n == 0)
+					errno = 0;
+				return NULL;
+			}
+			d->len = n;
+			d->pos = 0;
+		}
+		e = (struct linux_dirent64 *)(void *)(d->buf + d->pos);	/* aligned: see fsx.h */
+		d->pos += e->d_reclen;
+		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+		    (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+			continue;
+		if (type)
+			*type = e->d_type;
+		return e->d_name;
+	}
+}
+
+void mt_dir_close(struct mt_dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+/* Depth-first removal below an open directory; depth is bounded by the
+ * path limit, and each level holds one getdents buffer on the stack. */
+static int rmtree_at(int atfd, const char *name, int depth)
+{
+	struct mt_dir d;
+	const char *e;
+	unsigned char type;
+	int ok = 1;
+
+	if (depth > 32) {
+		errno = ELOOP;
+		return 0;
+	}
+	if (unlinkat(atfd, name, 0) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 1;
+	if (errno != EISDIR && errno != EPERM)
+		return 0;
+	if (!mt_dir_open(&d, atfd, name))
+		return errno == ENOENT;	/* ELOOP: a link now, not followed */
+	while ((e = mt_dir_next(&d, &type)))
+		if (!rmtree_at(d.fd, e, depth + 1))
+			ok = 0;
+	mt_dir_close(&d);
+	if (unlinkat(atfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		ok = 0;
+	return ok;
+}
+
+int mt_rmtree(const char *path)
+{
+	return rmtree_at(AT_FDCWD, path, 0);
+}
+
+int mt_rmtree_at(int atfd, const char *name)
+{
+	return rmtree_at(atfd, name, 0);
+}
+
+int mt_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
+
+	if (fd < 0)
+		return 0;
+	r = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r == 0;
+}
+
+int mt_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
+int mt_atomic_open(struct mt_atomic *a, const char *path)
+{
+	int fd;
+
+	if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path ||
+	    snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp) {
+		errno = ENAMETOOLONG;
+		return 0;
+	}
+	/* A planted link at the temp name is replaced, never followed. */
+	if (unlink(a->tmp) < 0 && errno != ENOENT)
+		return 0;
+	fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 0;
+	mt_buf_init(&a->out, a->bytes, sizeof a->bytes, fd);
+	return 1;
+}
+
+int mt_atomic_commit(struct mt_atomic *a)
+{
+	char dir[MT_PATH_MAX];
+	char *slash;
+	int ok, e;
+
+	ok = mt_buf_flush(&a->out) && fsync(a->out.fd) == 0;
+	e = errno;
+	if (close(a->out.fd) < 0 && ok) {
+		ok = 0;
+		e = errno;
+	}
+	a->out.fd = -1;
+	if (ok && rename(a->tmp, a->path) < 0) {
+		ok = 0;
+		e = errno;
+	}
+	if (!ok) {
+		unlink(a->tmp);
+		errno = e;
+		return 0;
+	}
+	memcpy(dir, a->path, sizeof dir);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	return mt_fsync_dir(dir);
+}
+
+void mt_atomic_abort(struct mt_atomic *a)
+{
+	int e = errno;	/* the caller reports the error that made it abort */
+
+	if (a->out.fd >= 0)
+		close(a->out.fd);
+	a->out.fd = -1;
+	unlink(a->tmp);
+	errno = e;
+}

@@ -1,0 +1,266 @@
+/* mtest: jsmn, wrapped. The only file that holds jsmn's code. */
+#undef JSMN_HEADER
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+#define JSMN_HEADER	/* the header below must not pull jsmn in again */
+
+#include "mtest/base/json.h"
+
+#include <string.h>
+
+#include "mtest/base/buf.h"
+
+int mt_json_parse(struct mt_json *j, const char *s, size_t len)
+{
+	jsmn_parser p;
+	int r;
+
+	jsmn_init(&p);
+	r = jsmn_parse(&p, s, len, j->tok, MT_JSON_TOKENS);
+	j->s = s;
+	j->n = r > 0 ? r : 0;
+	/* Debian's jsmn 1.1.0 numbers its types 1..4: compare with ==. */
+	return r > 0 && j->tok[0].type == JSMN_OBJECT;
+}
+
+int mt_json_next(const struct mt_json *j, int i)
+{
+	int pending = 1;
+
+	while (pending > 0 && i < j->n) {
+		pending += j->tok[i].size;
+		pending--;
+		i++;
+	}
+	return i;
+}
+
+int mt_json_eq(const struct mt_json *j, int t, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return t >= 0 && t < j->n &&
+	       (size_t)(j->tok[t].end - j->tok[t].start) == n &&
+	       memcmp(j->s + j->tok[t].start, lit, n) == 0;
+}
+
+int mt_json_get(const struct mt_json *j, int obj, const char *key)
+{
+	int i, k, pairs;
+
+	if (obj < 0 || obj >= j->n || j->tok[obj].type != JSMN_OBJECT)
+		return -1;
+	pairs = j->tok[obj].size;
+	i = obj + 1;
+	for (k = 0; k < pairs && i + 1 < j->n; k++) {
+		if (j->tok[i].type == JSMN_STRING && mt_json_eq(j, i, key))
+			return i + 1;
+		i = mt_json_next(j, i + 1);
+	}
+	return -1;
+}
+
+int mt_json_is_str(const struct mt_json *j, int t)
+{
+	return t >= 0 && t < j->n && j->tok[t].type == JSMN_STRING;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static long hex4(const char *s, const char *end)
+{
+	long v = 0;
+	int i, h;
+
+	if (end - s < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		h = hexval(s[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Encode a code point as UTF-8 into b (U+FFFD for surrogates). */
+static void put_cp(struct mt_buf *b, unsigned long cp)
+{
+	char u[4];
+
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		mt_buf_putc(b, (char)cp);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		mt_buf_put(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		mt_buf_put(b, u, 3);
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		mt_buf_put(b, u, 4);
+	}
+}
+
+size_t mt_json_str(const struct mt_json *j, int t, char *out, size_t cap)
+{
+	struct mt_buf b;
+	const char *s, *end;
+	long cp, lo;
+	size_t n;
+
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
+	if (!mt_json_is_str(j, t))
+		return 0;
+	mt_buf_init(&b, out, cap, -1);
+	s = j->s + j->tok[t].start;
+	end = j->s + j->tok[t].end;
+	while (s < end && !b.cut) {
+		const char *bs = memchr(s, '\\', (size_t)(end - s));
+
+		if (!bs)
+			bs = end;
+		mt_buf_put(&b, s, (size_t)(bs - s));
+		s = bs;
+		if (s >= end)
+			break;
+		s++;	/* the backslash; jsmn guarantees a valid escape follows */
+		switch (*s) {
+		case 'b': mt_buf_putc(&b, '\b'); break;
+		case 'f': mt_buf_putc(&b, '\f'); break;
+		case 'n': mt_buf_putc(&b, '\n'); break;
+		case 'r': mt_buf_putc(&b, '\r'); break;
+		case 't': mt_buf_putc(&b, '\t'); break;
+		case 'u':
+			cp = hex4(s + 1, end);
+			if (cp < 0) {
+				put_cp(&b, 0xfffd);
+				break;
+			}
+			s += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff && end - s >= 7 &&
+			    s[1] == '\\' && s[2] == 'u' &&
+			    (lo = hex4(s + 3, end)) >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				s += 6;
+			}
+			put_cp(&b, (unsigned long)cp);
+			break;
+		default:
+			mt_buf_putc(&b, *s);	/* \" \\ \/ */
+		}
+		s++;
+	}
+	/* A cut must not leave half a UTF-8 sequence behind. */
+	n = b.cut || b.len == cap - 1 ? mt_utf8_cut(out, b.len, b.len) : b.len;
+	out[n] = '\0';
+	return n;
+}
+
+size_t mt_json_get_str(const struct mt_json *j, int obj, const char *key,
+		       char *out, size_t cap)
+{
+	int t = mt_json_get(j, obj, key);
+
+	if (t < 0) {
+		if (cap)
+			out[0] = '\0';
+		return 0;
+	}
+	return mt_json_str(j, t, out, cap);
+}
+
+int mt_json_get_int(const struct mt_json *j, int obj, const char *key, int64_t *v)
+{
+	int t = mt_json_get(j, obj, key), neg = 0;
+	const char *s, *end;
+	int64_t x = 0;
+
+	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
+		return 0;
+	s = j->s + j->tok[t].start;
+	end = j->s + j->tok[t].end;
+	if (s < end && *s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (s >= end || *s < '0' || *s > '9')
+		return 0;
+	while (s < end && *s >= '0' && *s <= '9' && x < INT64_MAX / 10 - 10)
+		x = x * 10 + (*s++ - '0');
+	*v = neg ? -x : x;
+	return 1;
+}
+
+int mt_json_get_us(const struct mt_json *j, int obj, const char *key, int64_t *us)
+{
+	int t = mt_json_get(j, obj, key);
+	const char *s, *end;
+	int64_t whole = 0, frac = 0, scale = 1000000;
+	int neg = 0;
+
+	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
+		return 0;
+	s = j->s + j->tok[t].start;
+	end = j->s + j->tok[t].end;
+	if (s < end && *s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (s >= end || *s < '0' || *s > '9')
+		return 0;
+	/* Saturate at 10^12 s (31,000 years): its microseconds still fit. */
+	for (; s < end && *s >= '0' && *s <= '9'; s++)
+		whole = whole < 100000000000LL ? whole * 10 + (*s - '0') : 1000000000000LL;
+	if (s < end && *s == '.') {
+		s++;
+		while (s < end && *s >= '0' && *s <= '9') {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*s - '0') * scale;
+			}
+			s++;
+		}
+	}
+	if (s < end && (*s == 'e' || *s == 'E'))
+		return 0;	/* the plugin never writes exponents */
+	*us = whole * 1000000 + frac;
+	if (neg)
+		*us = -*us;
+	return 1;
+}
+
+int mt_json_get_bool(const struct mt_json *j, int obj, const char *key, int *v)
+{
+	int t = mt_json_get(j, obj, key);
+
+	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
+		return 0;
+	if (mt_json_eq(j, t, "true"))
+		*v = 1;
+	else if (mt_json_eq(j, t, "false"))
+		*v = 0;
+	else
+		return 0;
+	return 1;
+}

@@ -1,0 +1,313 @@
+/* mtest: --report. The journal is replayed into the same test table the
+ * supervisor uses, and rendered by the same summary code. */
+#include "mtest/run/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtest/base/buf.h"
+#include "mtest/base/clock.h"
+#include "mtest/base/json.h"
+#include "mtest/base/msg.h"
+#include "mtest/run/run.h"
+#include "mtest/state/statedir.h"
+#include "mtest/run/summary.h"
+
+struct replay {
+	uint32_t lines;			/* lines read */
+	uint32_t bad;			/* of them, not a record */
+	uint32_t first_bad;		/* the first such line's number */
+	int torn;			/* the last line had no newline */
+	struct mt_run run;
+	struct mt_notes notes;
+	struct mt_dirties dirties;
+	struct mt_meta meta;
+	struct mt_json js;
+	int ended;
+	int64_t last_wall_us;
+	char python[64], pytest[64], stopped[64], fatal[1024];
+	/* Decoded fields of one record. */
+	char id[MT_ID_MAX + 32], file[MT_PATH_MAX], reason[MT_REASON_MAX * 2];
+	char detail[MT_DETAIL_MAX * 2], tb[MT_TBTAIL_MAX * 2], bundle[MT_PATH_MAX];
+	char text[MT_EVENT_TEXT_MAX], kind[16], verdict[32], what[32], stamp[40];
+};
+
+static struct replay R;
+static char line[MT_RECORD_MAX];
+
+static int64_t get_time(struct replay *p, const char *key)
+{
+	int64_t us = 0;
+
+	mt_json_get_str(&p->js, 0, key, p->stamp, sizeof p->stamp);
+	return mt_parse_utc(p->stamp, &us) ? us : 0;
+}
+
+static void replay_test(struct replay *p)
+{
+	struct mt_json *j = &p->js;
+	struct mt_vinfo v = { 0 };
+	int64_t x;
+	uint32_t slot;
+	enum mt_kind kind;
+
+	mt_json_get_str(j, 0, "id", p->id, sizeof p->id);
+	mt_json_get_str(j, 0, "file", p->file, sizeof p->file);
+	mt_json_get_str(j, 0, "kind", p->kind, sizeof p->kind);
+	mt_json_get_str(j, 0, "verdict", p->verdict, sizeof p->verdict);
+	mt_json_get_str(j, 0, "reason", p->reason, sizeof p->reason);
+	mt_json_get_str(j, 0, "detail", p->detail, sizeof p->detail);
+	mt_json_get_str(j, 0, "tb", p->tb, sizeof p->tb);
+	mt_json_get_str(j, 0, "bundle", p->bundle, sizeof p->bundle);
+	v.verdict = mt_verdict_parse(p->verdict);
+	if (v.verdict == MT_V_NONE)
+		return;
+	kind = strcmp(p->kind, "file") == 0 ? MT_KIND_FILE : MT_KIND_TEST;
+	slot = mt_run_add(&p->run, kind, p->id, kind == MT_KIND_TEST ? p->file : NULL, NULL,
+			  mt_json_get_int(j, 0, "line", &x) ? (uint32_t)x : 0, -1);
+	v.reason = p->reason;
+	v.detail = p->detail;
+	v.tbtail = p->tb;
+	v.bundle = p->bundle;
+	if (mt_json_get_us(j, 0, "duration", &x))
+		v.duration_us = x;
+	if (mt_json_get_int(j, 0, "worker", &x))
+		v.worker = (int)x;
+	if (mt_json_get_int(j, 0, "attempt", &x))
+		v.attempt = (int)x;
+	v.id = p->id;
+	v.file = p->file;
+	if (slot == MT_NONE)
+		mt_run_decide_unstored(&p->run, kind, &v);
+	else
+		mt_run_decide(&p->run, slot, &v);
+	/* Which dirty event it started after: its shadow, or its restart. */
+	if (mt_json_get_int(j, 0, "dirty_event", &x) && x >= 1 && x <= p->dirties.n) {
+		mt_json_get_str(j, 0, "started", p->kind, sizeof p->kind);
+		if (strcmp(p->kind, "dirty") == 0)
+			p->dirties.d[x - 1].shadow++;
+		else if (strcmp(p->kind, "restarted") == 0)
+			p->dirties.d[x - 1].restarted = 1;
+	}
+}
+
+static void replay_dirty(struct replay *p)
+{
+	struct mt_dirty *d;
+
+	if (p->dirties.n == MT_DIRTY_MAX) {
+		p->dirties.dropped++;
+		return;
+	}
+	d = &p->dirties.d[p->dirties.n++];
+	d->id = p->dirties.n;
+	d->shadow = 0;
+	d->restarted = 0;
+	mt_json_get_str(&p->js, 0, "cause", d->cause, sizeof d->cause);
+}
+
+static void replay_recheck(struct replay *p)
+{
+	uint32_t slot;
+
+	mt_json_get_str(&p->js, 0, "id", p->id, sizeof p->id);
+	mt_json_get_str(&p->js, 0, "class", p->verdict, sizeof p->verdict);
+	slot = mt_run_find(&p->run, MT_KIND_TEST, p->id);
+	if (slot != MT_NONE)
+		p->run.t[slot].recheck = mt_run_intern(&p->run, p->verdict);
+}
+
+static void replay_line(struct replay *p, const char *s, size_t n)
+{
+	struct mt_json *j = &p->js;
+	char type[32];
+	int64_t x;
+
+	p->lines++;
+	if (!mt_json_parse(j, s, n) || !mt_json_get_str(j, 0, "type", type, sizeof type)) {
+		if (!p->bad++)
+			p->first_bad = p->lines;
+		return;
+	}
+	x = get_time(p, "time");
+	if (x)
+		p->last_wall_us = x;
+	if (strcmp(type, "test") == 0) {
+		replay_test(p);
+	} else if (strcmp(type, "dirty") == 0) {
+		replay_dirty(p);
+	} else if (strcmp(type, "recheck_class") == 0) {
+		replay_recheck(p);
+	} else if (strcmp(type, "run_start") == 0) {
+		p->meta.start_wall_us = x;
+		if (mt_json_get_int(j, 0, "pid", &x))
+			p->meta.pid = (int)x;
+	} else if (strcmp(type, "worker") == 0) {
+		p->meta.workers++;
+		mt_json_get_str(j, 0, "python", p->python, sizeof p->python);
+		mt_json_get_str(j, 0, "pytest", p->pytest, sizeof p->pytest);
+	} else if (strcmp(type, "collected") == 0) {
+		p->meta.collected_known = 1;
+		if (mt_json_get_int(j, 0, "tests", &x))
+			p->meta.collected = (uint32_t)x;
+		if (mt_json_get_int(j, 0, "deselected", &x))
+			p->meta.deselected = (uint32_t)x;
+	} else if (strcmp(type, "event") == 0) {
+		mt_json_get_str(j, 0, "what", p->what, sizeof p->what);
+		mt_json_get_str(j, 0, "text", p->text, sizeof p->text);
+		mt_notes_add(&p->notes, p->what, p->text);
+	} else if (strcmp(type, "run_end") == 0) {
+		p->ended = 1;
+		if (mt_json_get_int(j, 0, "exit", &x))
+			p->meta.exit_code = (int)x;
+		if (mt_json_get_us(j, 0, "duration", &x))
+			p->meta.elapsed_us = x;
+		if (mt_json_get_int(j, 0, "vmhwm_kb", &x))
+			p->meta.vmhwm_kb = x;
+		if (mt_json_get_str(j, 0, "stopped", p->stopped, sizeof p->stopped))
+			p->meta.stopped = p->stopped;
+		if (mt_json_get_str(j, 0, "fatal", p->fatal, sizeof p->fatal))
+			p->meta.fatal = p->fatal;
+	}
+}
+
+/* The journal's lines, read from fd or, when fd < 0, taken from text:
+ * the same line buffer and limits either way. */
+static void replay_lines(struct replay *p, int fd, const char *text, size_t n)
+{
+	size_t len = 0, used;
+	ssize_t r;
+	char *nl, *start;
+	int skipping = 0;
+
+	for (;;) {
+		if (fd >= 0) {
+			r = read(fd, line + len, sizeof line - len);
+		} else {
+			r = (ssize_t)(n < sizeof line - len ? n : sizeof line - len);
+			if (r) {
+				memcpy(line + len, text, (size_t)r);
+				text += r;
+				n -= (size_t)r;
+			}
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		start = line;
+		while ((nl = memchr(start, '\n', len - (size_t)(start - line)))) {
+			if (!skipping)
+				replay_line(p, start, (size_t)(nl - start));
+			skipping = 0;
+			start = nl + 1;
+		}
+		used = (size_t)(start - line);
+		memmove(line, start, len - used);
+		len -= used;
+		if (len == sizeof line) {
+			/* Longer than any record mtest writes. */
+			if (!skipping && !p->bad++)
+				p->first_bad = p->lines + 1;
+			if (!skipping)
+				p->lines++;
+			skipping = 1;
+			len = 0;
+		}
+	}
+	if (len && !skipping) {
+		/* No newline: a record cut by a power cut, or not a record. */
+		p->torn = 1;
+		replay_line(p, line, len);
+	}
+}
+
+static int replay_file(struct replay *p, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	replay_lines(p, fd, NULL, 0);
+	close(fd);
+	return 1;
+}
+
+static void replay_reset(struct replay *p)
+{
+	memset(&p->meta, 0, sizeof p->meta);
+	p->notes.len = p->notes.dropped = 0;
+	p->dirties.n = p->dirties.dropped = 0;
+	p->ended = 0;
+	p->lines = p->bad = p->first_bad = 0;
+	p->torn = 0;
+	p->meta.vmhwm_kb = -1;
+	mt_run_init(&p->run, NULL, NULL);
+}
+
+/* The summary of what was replayed. A run without its end is live if sd
+ * says so, else dead (sd NULL: a journal with no state directory). */
+static int replay_render(struct replay *p, const struct mt_statedir *sd, struct mt_buf *out,
+			 int color)
+{
+	int code;
+
+	p->meta.python = p->python;
+	p->meta.pytest = p->pytest;
+	p->meta.last_dir = sd ? sd->last : NULL;
+	p->meta.notes = &p->notes;
+	p->meta.dirties = &p->dirties;
+	if (p->ended) {
+		p->meta.state = MT_RUN_DONE;
+		code = p->meta.exit_code;
+	} else {
+		p->meta.state = sd && mt_statedir_busy(sd) ? MT_RUN_LIVE : MT_RUN_DEAD;
+		p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
+				     p->meta.start_wall_us;
+		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
+			p->run.ntests = p->meta.collected;	/* tests with no record yet */
+		code = mt_run_exit_code(&p->run);
+	}
+	mt_summary_render(out, &p->run, &p->meta, color);
+	return code;
+}
+
+int mt_report_replay(const char *text, size_t n, struct mt_buf *out)
+{
+	replay_reset(&R);
+	replay_lines(&R, -1, text, n);
+	return replay_render(&R, NULL, out, 0);
+}
+
+int mt_report_main(const struct mt_opts *o)
+{
+	static char out_bytes[MT_OUTBUF];
+	struct replay *p = &R;
+	struct mt_statedir sd;
+	char looked[2048], path[MT_PATH_MAX + 16];
+	struct mt_buf out;
+	int code;
+
+	if (!mt_statedir_find(&sd, o, looked, sizeof looked)) {
+		mt_msg("no run to report; looked in %s", looked);
+		return MT_EXIT_USAGE;
+	}
+	replay_reset(p);
+	snprintf(path, sizeof path, "%s/run.jsonl", sd.last);
+	if (!replay_file(p, path)) {
+		mt_msg_sys("cannot read %s", path);
+		return MT_EXIT_INTERNAL;
+	}
+	if (p->bad)
+		mt_msg("%s:%u: not a record%s; %u line%s of %u skipped, the rest reported", path,
+		       p->first_bad, p->torn && p->first_bad == p->lines ? " (cut short: a power cut?)" :
+		       "", p->bad, p->bad == 1 ? "" : "s", p->lines);
+	mt_buf_init(&out, out_bytes, sizeof out_bytes, 1);
+	code = replay_render(p, &sd, &out, isatty(1));
+	mt_buf_flush(&out);
+	return code;
+}

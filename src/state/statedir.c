@@ -1,0 +1,414 @@
+/* mtest: the state directory. */
+#include "mtest/state/statedir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mtest/base/buf.h"
+#include "mtest/base/clock.h"
+#include "mtest/base/fsx.h"
+#include "mtest/base/msg.h"
+
+static const char *const root_markers[] = { "pytest.ini", "pyproject.toml",
+					    "tox.ini", "setup.cfg" };
+
+static int exists(const char *dir, const char *name)
+{
+	char p[MT_PATH_MAX];
+	struct stat st;
+
+	return snprintf(p, sizeof p, "%s/%s", dir, name) < (int)sizeof p &&
+	       stat(p, &st) == 0;
+}
+
+/* Absolute form of a path that may not exist (node ids carry "::"). */
+static int absolute(const char *path, char *out, size_t cap)
+{
+	char cwd[MT_PATH_MAX];
+
+	if (path[0] == '/')
+		return snprintf(out, cap, "%s", path) < (int)cap;
+	if (!getcwd(cwd, sizeof cwd))
+		return 0;
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (strcmp(path, ".") == 0 || !*path)
+		return snprintf(out, cap, "%s", cwd) < (int)cap;
+	return snprintf(out, cap, "%s/%s", cwd, path) < (int)cap;
+}
+
+int mt_suite_root(const char *start, char *out, size_t cap)
+{
+	char dir[MT_PATH_MAX], *cut;
+	struct stat st;
+	unsigned k;
+
+	if (!absolute(start ? start : ".", dir, sizeof dir))
+		return 0;
+	cut = strstr(dir, "::");	/* a node id: its file */
+	if (cut)
+		*cut = '\0';
+	/* Start from the directory: a file's parent. */
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cut = strrchr(dir, '/');
+		if (cut && cut != dir)
+			*cut = '\0';
+	}
+	snprintf(out, cap, "%s", dir);
+	for (;;) {
+		for (k = 0; k < sizeof root_markers / sizeof root_markers[0]; k++)
+			if (exists(dir, root_markers[k]))
+				return snprintf(out, cap, "%s", dir) < (int)cap;
+		cut = strrchr(dir, '/');
+		if (!cut || cut == dir)
+			return 1;	/* none found: the starting directory */
+		*cut = '\0';
+	}
+}
+
+static int fill(struct mt_statedir *s, const char *dir, const char *how)
+{
+	if (!absolute(dir, s->dir, sizeof s->dir) ||
+	    snprintf(s->last, sizeof s->last, "%s/last-run", s->dir) >= (int)sizeof s->last ||
+	    snprintf(s->plugin, sizeof s->plugin, "%s/plugin", s->dir) >= (int)sizeof s->plugin) {
+		mt_msg("state directory path too long: %s", dir);
+		return 0;
+	}
+	s->run[0] = s->run_name[0] = '\0';
+	s->how = how;
+	s->lock_fd = -1;
+	return 1;
+}
+
+int mt_statedir_for_run(struct mt_statedir *s, const struct mt_opts *o)
+{
+	char root[MT_PATH_MAX], dir[MT_PATH_MAX];
+
+	if (o->state_dir)
+		return fill(s, o->state_dir, "chosen");
+	if (!mt_suite_root(o->npaths ? o->paths[0] : ".", root, sizeof root) ||
+	    snprintf(dir, sizeof dir, "%s/.gates", root) >= (int)sizeof dir) {
+		mt_msg("cannot find the suite's root directory");
+		return 0;
+	}
+	return fill(s, dir, "the suite's root");
+}
+
+/* The plugin that every worker imports lives here: nobody but this user
+ * may be able to write it (a shared /tmp would be code execution). */
+static int trusted(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		mt_msg_sys("cannot use state directory %s", dir);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		mt_msg("state directory %s is not a directory", dir);
+		return 0;
+	}
+	if (st.st_uid != geteuid()) {
+		mt_msg("state directory %s belongs to uid %u, not to this user (uid %u): "
+		       "refusing it", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return 0;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		mt_msg("state directory %s is writable by others (mode %04o): refusing it "
+		       "(chmod go-w)", dir, (unsigned)(st.st_mode & 07777));
+		return 0;
+	}
+	return 1;
+}
+
+/* "another run is in progress (pid N, since TIME)", from the lock's text. */
+static void say_busy(const struct mt_statedir *s, int fd)
+{
+	char text[128], *sp;
+	long pid;
+	long long wall;
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	char when[40];
+	struct mt_buf b;
+
+	text[n > 0 ? n : 0] = '\0';
+	pid = strtol(text, &sp, 10);
+	wall = strtoll(sp, NULL, 10);
+	mt_buf_init(&b, when, sizeof when, -1);
+	if (wall > 0)
+		mt_buf_utc(&b, wall);
+	if (pid > 0)
+		mt_msg("another run is in progress in %s (pid %ld, since %s)", s->dir, pid,
+		       wall > 0 ? when : "?");
+	else
+		mt_msg("another run is in progress in %s", s->dir);
+}
+
+/* An old layout (last-run and prev-run as folders) becomes two runs. */
+static void migrate(struct mt_statedir *s)
+{
+	static const char *const old[] = { "prev-run", "last-run" };
+	char from[MT_PATH_MAX + 16], to[MT_PATH_MAX + 96];
+	struct stat st;
+	unsigned k;
+
+	for (k = 0; k < 2; k++) {
+		snprintf(from, sizeof from, "%s/%s", s->dir, old[k]);
+		if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(to, sizeof to, "%s/runs", s->dir);
+		if (mkdir(to, 0755) < 0 && errno != EEXIST)
+			return;
+		snprintf(to, sizeof to, "%s/runs/%lld-%s", s->dir, (long long)st.st_mtime, old[k]);
+		if (rename(from, to) < 0)
+			mt_msg_sys("cannot move %s to %s", from, to);
+	}
+}
+
+int mt_statedir_open(struct mt_statedir *s, int *usage)
+{
+	char path[MT_PATH_MAX + 32], text[64];
+	int n;
+
+	*usage = 1;
+	if (!mt_mkdir_p(s->dir, 0755)) {
+		mt_msg_sys("cannot create state directory %s", s->dir);
+		return 0;
+	}
+	if (!trusted(s->dir))
+		return 0;
+	*usage = 0;
+	snprintf(path, sizeof path, "%s/lock", s->dir);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0) {
+		mt_msg_sys("cannot open %s", path);
+		return 0;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			say_busy(s, s->lock_fd);
+			*usage = 2;
+		} else {
+			mt_msg_sys("cannot lock %s", path);
+		}
+		return 0;
+	}
+	/* Who holds it, for the next one that finds it taken. */
+	n = snprintf(text, sizeof text, "%d %lld\n", (int)getpid(), (long long)mt_wall_us());
+	if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, text, (size_t)n, 0) != n) {
+		mt_msg_sys("cannot write %s", path);
+		return 0;
+	}
+	migrate(s);
+	return 1;
+}
+
+int mt_statedir_plugin(struct mt_statedir *s)
+{
+	/* Fresh each run: nothing planted in it (a __pycache__) survives. */
+	if (!mt_rmtree(s->plugin) || mkdir(s->plugin, 0700) < 0) {
+		mt_msg_sys("cannot make %s", s->plugin);
+		return 0;
+	}
+	return 1;
+}
+
+int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us)
+{
+	char runs[MT_PATH_MAX + 8], stamp[40], path[MT_PATH_MAX + 16], *p, *q;
+	struct mt_buf b;
+	struct stat st;
+	int k;
+
+	snprintf(runs, sizeof runs, "%s/runs", s->dir);
+	if ((mkdir(runs, 0755) < 0 && errno != EEXIST) || lstat(runs, &st) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		mt_msg_sys("cannot make %s", runs);
+		return 0;
+	}
+	/* 2026-12-02T18:55:01.123Z -> 20261202T185501.123Z: sorts as time does. */
+	mt_buf_init(&b, stamp, sizeof stamp, -1);
+	mt_buf_utc(&b, start_wall_us);
+	for (p = q = stamp; *p; p++)
+		if (*p != '-' && *p != ':')
+			*q++ = *p;
+	*q = '\0';
+	for (k = 0; k < 100; k++) {
+		snprintf(s->run_name, sizeof s->run_name, k ? "%s-%d.%d" : "%s-%d", stamp,
+			 (int)getpid(), k);
+		if (snprintf(s->run, sizeof s->run, "%s/%s", runs, s->run_name) >= (int)sizeof s->run) {
+			mt_msg("state directory path too long: %s", s->dir);
+			return 0;
+		}
+		if (mkdir(s->run, 0755) == 0)
+			break;
+		if (errno != EEXIST) {
+			mt_msg_sys("cannot make %s", s->run);
+			return 0;
+		}
+	}
+	snprintf(path, sizeof path, "%s/failures", s->run);
+	if (mkdir(path, 0755) < 0) {
+		mt_msg_sys("cannot make %s", path);
+		return 0;
+	}
+	/* The new folder survives a power cut. */
+	if (!mt_fsync_dir(runs)) {
+		mt_msg_sys("cannot sync %s", runs);
+		return 0;
+	}
+	return 1;
+}
+
+int mt_statedir_publish(struct mt_statedir *s)
+{
+	char tmp[MT_PATH_MAX + 16], target[96];
+
+	snprintf(tmp, sizeof tmp, "%s/.last-run.tmp", s->dir);
+	snprintf(target, sizeof target, "runs/%s", s->run_name);
+	if ((unlink(tmp) < 0 && errno != ENOENT) || symlink(target, tmp) < 0 ||
+	    rename(tmp, s->last) < 0) {
+		mt_msg_sys("cannot point %s at %s", s->last, target);
+		return 0;
+	}
+	if (!mt_fsync_dir(s->dir)) {
+		mt_msg_sys("cannot sync %s", s->dir);
+		return 0;
+	}
+	return 1;
+}
+
+/* A run folder's name: <digits>T<digits>...Z-<pid>, or an old layout's. */
+static int run_like(const char *name)
+{
+	return name[0] >= '0' && name[0] <= '9' && strchr(name, '-') != NULL;
+}
+
+int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
+{
+	static char names[MT_RUNS_MAX][64];
+	char runs[MT_PATH_MAX + 8], tmp[64];
+	struct mt_dir d;
+	const char *e;
+	unsigned n = 0, i, j, removed = 0;
+
+	snprintf(runs, sizeof runs, "%s/runs", s->dir);
+	if (!mt_dir_open(&d, AT_FDCWD, runs))
+		return errno == ENOENT ? 0 : -1;
+	while ((e = mt_dir_next(&d, NULL)) && n < MT_RUNS_MAX)
+		if (run_like(e) && strlen(e) < sizeof names[0])
+			snprintf(names[n++], sizeof names[0], "%s", e);
+	/* Oldest first: a few hundred names at most, insertion sort. */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			memcpy(tmp, names[j], sizeof tmp);
+			memcpy(names[j], names[j - 1], sizeof tmp);
+			memcpy(names[j - 1], tmp, sizeof tmp);
+		}
+	for (i = 0; n > keep && i < n - keep; i++) {
+		if (strcmp(names[i], s->run_name) == 0)
+			continue;
+		if (!mt_rmtree_at(d.fd, names[i])) {
+			mt_msg_sys("cannot remove %s/%s", runs, names[i]);
+			mt_dir_close(&d);
+			return -1;
+		}
+		removed++;
+	}
+	mt_dir_close(&d);
+	return (int)removed;
+}
+
+int mt_statedir_busy(const struct mt_statedir *s)
+{
+	char path[MT_PATH_MAX + 8];
+	int fd, busy;
+
+	snprintf(path, sizeof path, "%s/lock", s->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+static int pointer_path(char *out, size_t cap)
+{
+	const char *home = getenv("HOME");
+
+	return home && *home &&
+	       snprintf(out, cap, "%s/.local/state/mtest/last-state-dir", home) < (int)cap;
+}
+
+void mt_statedir_remember(const struct mt_statedir *s)
+{
+	static struct mt_atomic a;
+	char path[MT_PATH_MAX], dir[MT_PATH_MAX];
+	char *slash;
+
+	if (!pointer_path(path, sizeof path))
+		return;
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	if (!mt_mkdir_p(dir, 0755) || !mt_atomic_open(&a, path))
+		return;	/* only a convenience for --report */
+	mt_buf_printf(&a.out, "%s\n", s->dir);
+	if (!mt_atomic_commit(&a))
+		mt_atomic_abort(&a);
+}
+
+static int has_run(const char *dir)
+{
+	char p[MT_PATH_MAX];
+	struct stat st;
+
+	return snprintf(p, sizeof p, "%s/last-run/run.jsonl", dir) < (int)sizeof p &&
+	       stat(p, &st) == 0;
+}
+
+int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
+		     char *looked, size_t cap)
+{
+	char dir[MT_PATH_MAX], cand[MT_PATH_MAX + 8], ptr[MT_PATH_MAX], *slash, *nl;
+	struct mt_buf b;
+
+	mt_buf_init(&b, looked, cap, -1);
+	if (o->state_dir) {
+		if (has_run(o->state_dir))
+			return fill(s, o->state_dir, "chosen");
+		mt_buf_printf(&b, "%s (given)", o->state_dir);
+		return 0;
+	}
+	if (!getcwd(dir, sizeof dir))
+		return 0;
+	for (;;) {
+		snprintf(cand, sizeof cand, "%s/.gates", dir);
+		if (has_run(cand))
+			return fill(s, cand, "found upward");
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	mt_buf_puts(&b, ".gates/ in the current directory and its parents");
+	if (pointer_path(ptr, sizeof ptr)) {
+		if (mt_read_file(ptr, dir, sizeof dir) > 0) {
+			nl = strchr(dir, '\n');
+			if (nl)
+				*nl = '\0';
+			if (has_run(dir))
+				return fill(s, dir, "the last run of this user");
+		}
+		mt_buf_printf(&b, ", %s", ptr);
+	}
+	return 0;
+}

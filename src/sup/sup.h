@@ -1,0 +1,269 @@
+/* mtest: the supervisor's internals, shared by its files (not a public
+ * header: include/mtest/super.h is). The supervisor is one loop over one
+ * state, S, cut by concern:
+ *   super.c        the loop: signals, timers, start and end of the run
+ *   sup_events.c   the plugin's events, and feeding tests to the worker
+ *   sup_worker.c   starting a worker, and a worker's end
+ *   sup_records.c  verdicts, records, bundles, notes; stopping and killing
+ *   sup_watch.c    the watch over a stuck test, and stack captures
+ *   sup_dirt.c     leaks, dead helpers, dirty events, restarts, rechecks
+ */
+#ifndef MTEST_SUP_H
+#define MTEST_SUP_H
+
+#include "mtest/sup/super.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtest/run/bundle.h"
+#include "mtest/watch/capture.h"
+#include "mtest/sup/dirt.h"
+#include "mtest/base/clock.h"
+#include "mtest/sup/events.h"
+#include "mtest/base/fsx.h"
+#include "mtest/base/heapcheck.h"
+#include "mtest/base/msg.h"
+#include "mtest/sup/plugin.h"
+#include "mtest/base/procs.h"
+#include "mtest/run/progress.h"
+#include "mtest/run/records.h"
+#include "mtest/run/run.h"
+#include "mtest/state/statedir.h"
+#include "mtest/run/summary.h"
+#include "mtest/run/verdict.h"
+#include "mtest/watch/watch.h"
+#include "mtest/sup/worker.h"
+
+#define RUN_TAG_VAR "MTEST_RUN"
+
+/* Why the run stops before its tests are done. */
+enum stop {
+	STOP_NONE = 0,
+	STOP_INTERRUPTED,	/* SIGINT, SIGTERM, SIGHUP */
+	STOP_RUN_TIMEOUT,
+	STOP_NO_PROGRESS,	/* workers keep dying without a verdict */
+	STOP_FATAL,		/* a usage or internal error */
+};
+
+/* The test a worker is running. */
+struct inflight {
+	uint32_t slot;		/* MT_NONE when idle */
+	const char *started;	/* "clean", "dirty" or "restarted" */
+	int started_event;	/* the dirty event's id, or 0 */
+	int64_t start_us, start_wall_us, deadline_us, timeout_us;
+	struct mt_phases ph;
+	char crash[MT_DETAIL_MAX];
+	char tb[MT_TBTAIL_MAX];
+	char fail[MT_FAILBUF_MAX];
+	struct mt_buf fb;
+};
+
+/* Why a capture was started, and so what its end means. */
+enum capture_for {
+	CAPTURE_NONE = 0,
+	CAPTURE_DEADLOCK,	/* a certain deadlock: end the test */
+	CAPTURE_LIKELY,		/* a likely one: keep the evidence, wait */
+	CAPTURE_TIMEOUT,	/* the test's timeout: end it */
+	CAPTURE_AFTER,		/* --capture-after: evidence only */
+	CAPTURE_CRASH,		/* stopped by its crash handler: then SIGCONT */
+};
+
+/* The watch over the test in flight (docs/watchdog.md). */
+struct watch {
+	struct mt_sample sample[2];
+	int newest;			/* index of the newest sample */
+	int samples;			/* taken for this test */
+	int64_t next_us;		/* next sample, MT_NEVER when idle */
+	struct mt_diag diag;
+	int have_diag;
+	int64_t stall_since_us;		/* 0 unless deadlocked so far */
+	int likely_captured, legit_wait, after_captured, timed_out;
+	uint32_t slot;			/* the test a capture is for */
+
+	pid_t helper;			/* capture in progress, or 0 */
+	enum capture_for why;
+	int64_t helper_deadline_us;
+	int helper_status;
+	int helper_done;
+	char path[MT_PATH_MAX];		/* the capture being written */
+	char kept[MT_PATH_MAX];		/* the last finished one */
+	char headline[MT_DETAIL_MAX];
+};
+
+/* Processes killed by a sweep, named in one note. */
+struct killed {
+	struct mt_buf text;
+	char bytes[MT_EVENT_TEXT_MAX];
+	int count;
+};
+
+/* A test that --recheck runs alone, twice. */
+struct recheck {
+	uint32_t slot;
+	unsigned char v[2];		/* the two verdicts, MT_V_NONE until known */
+};
+
+struct super {
+	const struct mt_opts *o;
+	struct mt_statedir sd;
+	struct mt_run run;
+	struct mt_records rec;
+	struct mt_progress prog;
+	struct mt_notes notes;
+	struct mt_fingerprint fp;
+	struct mt_worker w;
+	struct inflight cur;
+	struct mt_event ev;
+	struct watch watch;
+	struct mt_names names;
+	uint64_t interp;		/* the worker's PyInterpreterState */
+	long hexversion;
+	int ncaptures;
+	const char *capture_for_bundle;	/* stacks to put in the next bundle */
+
+	struct mt_dirt dirt;		/* leaks and helpers of the current worker */
+	int64_t dirt_next_us;		/* next leak check or helper poll */
+	struct mt_dirties dirties;
+	struct killed left;		/* what the current sweep killed */
+	int active_dirty;		/* unresolved event of this worker, or -1 */
+	int restart_for;		/* the event the last worker retired for, or -1 */
+	int fence_waiting;		/* a fence waits for leak checks */
+	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
+
+	int rechecking;			/* the main run is over: rechecks */
+	int nrc, rc_index, rc_attempt;
+	int rc_waiting;			/* a recheck worker owes a result */
+	struct recheck rc[MT_RECHECKS_MAX];
+	char preload[MT_PATH_MAX];	/* the crash handler, "" if not found */
+	pid_t crash_tid;		/* the worker's crash handler spoke */
+	int crash_sig;
+	char crash_capture[MT_PATH_MAX];
+
+	int sigfd;
+	int console_fd;
+	uint64_t console_logged;
+	int nworkers;
+	enum stop stop;
+	const char *stop_reason;	/* not_run reason for the rest */
+	int exit_code;			/* set by a fatal stop */
+	char fatal[1024];
+	int deaths;			/* in a row, without a new verdict */
+	uint32_t settled_at_spawn;
+	int table_closed;		/* a collection finished */
+	uint32_t collected, deselected;
+	int64_t start_us, start_wall_us, run_deadline_us;
+	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
+	int got_config;			/* the worker's pytest configured */
+	int got_hello;			/* the worker's plugin said hello */
+	int recollect;			/* collection aborted: collect again */
+	int hopeless;			/* an initial conftest failed */
+	int exit_event;			/* the worker reported pytest.exit */
+	int exit_is_pytest_exit;	/* (else a KeyboardInterrupt) */
+	char exit_msg[256];
+	char holders[MT_EVENT_TEXT_MAX];	/* threads keeping it alive */
+	int64_t exit_deadline_us;	/* for a worker that should exit */
+	int64_t idle_deadline_us;	/* for one that holds work between tests */
+	int64_t last_event_us;		/* when the worker last said something */
+	int64_t coalesce_until_us;	/* events gather until then; 0: off */
+	int64_t sweep_next_us;		/* the next sweep pass; 0: no sweep */
+	int sweep_passes;
+	char sweep_whose[48];
+	char collecting_id[MT_ID_MAX + 32];
+	char item_id[MT_ID_MAX + 32];	/* an item's id, made unique */
+	int dup_noted;
+	int neutral_noted;
+	int collecting_file;		/* a file or directory (else: pytest's hooks) */
+	char collecting_path[MT_PATH_MAX];
+	int64_t collect_deadline_us;
+	uint32_t ignore[MT_IGNORES_MAX];	/* arena offsets of paths */
+	int nignores;
+	char rootdir[MT_PATH_MAX];
+	char run_tag[64];
+
+	char *argv[MT_ARGV_MAX + 1];
+	char argbytes[MT_ARGV_BYTES];
+	char *envp[MT_ENV_MAX + 1];
+	char envbytes[MT_ENV_BYTES];
+};
+
+extern struct super S;
+
+/* Texts read at a hang or a crash, for its bundle. */
+extern char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
+extern char console_tail[MT_TAIL_MAX + 1];
+
+void sup_note(struct super *s, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sup_fatal(struct super *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_vinfo *v);
+void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char *failure, int with_inflight_output, char *name, size_t cap);
+void sup_read_output(struct super *s);
+void sup_inflight_reset(struct super *s);
+void sup_keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char *name, size_t cap);
+void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason, const char *detail, int with_output);
+void sup_kill_worker(struct super *s, int64_t now, const char *why);
+void sup_stop(struct super *s, enum stop why, const char *reason, int64_t now);
+void sup_top_up(struct super *s);
+int sup_ignored(struct super *s, const char *path);
+void sup_continue(struct super *s);
+void sup_kill_helper(struct super *s);
+int sup_fence_due(struct super *s, uint32_t k);
+void sup_ignore_path(struct super *s, const char *path);
+void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);
+void sup_protocol_check(struct super *s);
+void sup_idle_arm(struct super *s, int64_t now);
+void sup_spawn(struct super *s, int64_t now);
+void sup_reap(void *ctx);
+void sup_killed_reset(struct killed *k);
+void sup_killed_add(struct killed *k, const struct mt_proc *p);
+void sup_sweep(struct super *s, const char *whose);
+void sup_sweep_begin(struct super *s, const char *whose, int64_t now);
+void sup_sweep_pass(struct super *s, int64_t now);
+void sup_worker_dead(struct super *s);
+int64_t sup_sample_every(const struct super *s);
+void sup_watch_reset(struct super *s, int64_t start_us);
+const char *sup_timeout_reason(const struct super *s);
+void sup_capture_begin(struct super *s, enum capture_for why, const char *kind, const char *hang, int64_t now);
+void sup_finish_hung(struct super *s, const char *reason, int64_t now);
+void sup_capture_done(struct super *s, int64_t now);
+void sup_watch_sample(struct super *s, int64_t now);
+void sup_worker_stopped(struct super *s, int64_t now);
+void sup_test_timeout(struct super *s, int64_t now);
+void sup_channel_lost(struct super *s, int64_t now, const char *what);
+
+void sup_collection_error(struct super *s, const char *id, const char *path,
+			  const char *reason, const char *detail, const char *text);
+
+/* sup_dirt.c */
+void sup_dirt_spawned(struct super *s);
+void sup_dirt_test_start(struct super *s);
+void sup_dirt_test_end(struct super *s, uint32_t slot, long cursor, int64_t now);
+void sup_dirt_timer(struct super *s, int64_t now);
+void sup_dirt_helpers(struct super *s);
+void sup_dirt_gone(struct super *s, const struct mt_event *e, uint32_t during);
+void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed);
+int sup_dirty_event(struct super *s, int show, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sup_fence(struct super *s);
+void sup_fence_answer(struct super *s);
+int sup_fence_every_test(const struct super *s);
+int sup_recheck_next(struct super *s, int64_t now);
+void sup_recheck_result(struct super *s, const struct mt_vinfo *v);
+void sup_orphan(struct super *s, const struct mt_proc *p);
+
+#endif

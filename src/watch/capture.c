@@ -1,0 +1,569 @@
+/* mtest: the stack-capture helper. Everything below mt_capture_start runs
+ * in the forked helper process, which may allocate (libdw does). */
+#include "mtest/watch/capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mtest/base/buf.h"
+#include "mtest/base/clock.h"
+#include "mtest/base/fsx.h"
+#include "mtest/base/procfs.h"
+#include "mtest/watch/pyframes.h"
+#include "mtest/watch/unwind.h"
+
+/* ---- names (supervisor side) ------------------------------------------- */
+
+void mt_names_reset(struct mt_names *nm)
+{
+	nm->n = 0;
+}
+
+void mt_names_set(struct mt_names *nm, pid_t tid, const char *name, int daemon)
+{
+	int i;
+
+	for (i = 0; i < nm->n && nm->t[i].tid != tid; i++)
+		;
+	if (i == nm->n) {
+		if (nm->n == MT_THREADS_MAX)
+			i = (int)(tid % MT_THREADS_MAX);	/* full: overwrite one */
+		else
+			nm->n++;
+	}
+	nm->t[i].tid = tid;
+	snprintf(nm->t[i].name, sizeof nm->t[i].name, "%s", name);
+	nm->t[i].daemon = (unsigned char)daemon;
+}
+
+const char *mt_names_get(const struct mt_names *nm, pid_t tid, pid_t pid)
+{
+	int i;
+
+	if (tid == pid)
+		return "MainThread";
+	for (i = 0; i < nm->n; i++)
+		if (nm->t[i].tid == tid)
+			return nm->t[i].name;
+	return NULL;
+}
+
+/* ---- the helper ---------------------------------------------------------- */
+
+struct thread {
+	pid_t tid;
+	int seized, stopped, sig;
+	int nn;
+	struct mt_nframe n[MT_FRAMES_MAX];
+	const struct mt_pythread *py;
+	const struct mt_tdiag *d;
+	char name[72];
+};
+
+/* The helper's tables: tens of megabytes at their limits, so they live on
+ * the helper's heap (calloc at its start), never in the supervisor. */
+static struct thread *th;
+static int nth;
+static struct mt_pythread *py;
+static int npy;
+
+static int seized(pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < nth; i++)
+		if (th[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+/* Seize and interrupt every thread, rescanning until no new one shows
+ * (threads may be starting while we stop them). */
+static int stop_all(pid_t pid, unsigned long long want, char *err, size_t cap)
+{
+	struct mt_proc self;
+	struct mt_dir d;
+	char path[64];
+	const char *name;
+	int pass, fresh, i, st;
+	pid_t tid;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	for (pass = 0; pass < 8; pass++) {
+		fresh = 0;
+		if (!mt_dir_open(&d, AT_FDCWD, path)) {
+			snprintf(err, cap, "cannot list threads: %s", strerror(errno));
+			return 0;
+		}
+		while ((name = mt_dir_next(&d, NULL)) && nth < MT_THREADS_MAX) {
+			tid = (pid_t)atoi(name);
+			if (seized(tid))
+				continue;
+			th[nth].tid = tid;
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0) == 0) {
+				th[nth].seized = 1;
+				ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+			} else if (errno == EPERM && !strstr(err, "refused")) {
+				snprintf(err, cap, "ptrace refused (%s): Yama's ptrace_scope or "
+					 "a container may forbid it", strerror(errno));
+			}
+			nth++;
+			fresh++;
+		}
+		mt_dir_close(&d);
+		if (!fresh)
+			break;
+	}
+	/* A seized process cannot be reaped, so its pid cannot be reused:
+	 * if the worker is the one asked for now (its start time), every
+	 * thread seized from its task list is its own. If it is not (it died
+	 * and was reaped before the seize, and the pid went to another
+	 * process), let go of everything. */
+	if (!mt_proc_stat(pid, &self) || self.start != want) {
+		for (i = 0; i < nth; i++)
+			if (th[i].seized)
+				ptrace(PTRACE_DETACH, th[i].tid, 0, 0);
+		nth = 0;
+		snprintf(err, cap, "the worker is gone (its pid is another process's now)");
+		return 0;
+	}
+	for (i = 0; i < nth; i++) {
+		if (!th[i].seized)
+			continue;
+		/* Any stop will do: the interrupt's, or a signal's (kept and
+		 * handed back at detach). */
+		if (waitpid(th[i].tid, &st, __WALL) == th[i].tid && WIFSTOPPED(st)) {
+			th[i].stopped = 1;
+			if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && WSTOPSIG(st) != SIGSTOP)
+				th[i].sig = WSTOPSIG(st);
+		} else {
+			th[i].seized = 0;	/* it exited */
+		}
+	}
+	return 1;
+}
+
+static void detach_all(void)
+{
+	int i;
+
+	for (i = 0; i < nth; i++)
+		if (th[i].seized)
+			ptrace(PTRACE_DETACH, th[i].tid, 0, (void *)(long)th[i].sig);
+}
+
+/* One process below the worker: its state, and its main thread's native
+ * stack where ptrace allows. */
+static void capture_child(struct mt_buf *o, const struct mt_psample *p)
+{
+	struct mt_nframe frames[MT_FRAMES_MAX];
+	char err[160] = "";
+	int n = 0, st, i, sig = 0;
+
+	mt_buf_printf(o, "\nProcess %d %s (state %c, parent %d): %s; read %llu, written %llu "
+		      "bytes\n", (int)p->pid, p->comm, p->state, (int)p->ppid, mt_wait_name(p->wait),
+		      (unsigned long long)p->rchar, (unsigned long long)p->wchar);
+	if (!mt_unwind_begin(p->pid, err, sizeof err)) {
+		mt_buf_printf(o, "  native stack: %s\n", err);
+		return;
+	}
+	if (ptrace(PTRACE_SEIZE, p->pid, 0, 0) == 0) {
+		struct mt_proc now;
+
+		/* Seized, it cannot be reaped: is it still the one sampled
+		 * (up to half a second ago), or another that got its pid? */
+		if (!mt_proc_stat(p->pid, &now) || now.start != p->start) {
+			ptrace(PTRACE_DETACH, p->pid, 0, 0);
+			mt_buf_puts(o, "  native stack: it exited (its pid is another process's now)\n");
+			mt_unwind_end();
+			return;
+		}
+		ptrace(PTRACE_INTERRUPT, p->pid, 0, 0);
+		if (waitpid(p->pid, &st, __WALL) == p->pid && WIFSTOPPED(st)) {
+			/* A signal that stopped it first is handed back. */
+			if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && WSTOPSIG(st) != SIGSTOP)
+				sig = WSTOPSIG(st);
+			if (mt_unwind_attach(p->pid, err, sizeof err))
+				n = mt_unwind_pcs(p->pid, frames, MT_FRAMES_MAX);
+		}
+		ptrace(PTRACE_DETACH, p->pid, 0, (void *)(long)sig);
+	} else {
+		snprintf(err, sizeof err, "ptrace refused: %s", strerror(errno));
+	}
+	if (!n)
+		mt_buf_printf(o, "  native stack: %s\n", err[0] ? err : "none");
+	for (i = 0; i < n; i++) {
+		mt_unwind_symbol(&frames[i]);
+		mt_buf_printf(o, "    #%-2d 0x%016llx %s%s+0x%llx (%s)\n", i,
+			      (unsigned long long)frames[i].pc,
+			      frames[i].sym[0] ? frames[i].sym : "??", "",
+			      (unsigned long long)frames[i].off, frames[i].module);
+	}
+	mt_unwind_end();
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* "in f (file.py:12)", from the innermost Python frame. */
+static void where(struct mt_buf *o, const struct thread *t)
+{
+	const struct mt_pyframe *f;
+
+	if (!t->py || !t->py->nframes) {
+		if (t->nn && t->n[0].sym[0])
+			mt_buf_printf(o, " in %s (native)", t->n[0].sym);
+		return;
+	}
+	f = &t->py->f[0];
+	mt_buf_printf(o, " in %s (%s:%d)", f->func, base(f->file), f->line);
+}
+
+static int same_place(const struct thread *a, const struct thread *b)
+{
+	if (!a->py || !b->py || !a->py->nframes || !b->py->nframes)
+		return !a->py && !b->py;
+	return strcmp(a->py->f[0].func, b->py->f[0].func) == 0 &&
+	       strcmp(a->py->f[0].file, b->py->f[0].file) == 0 &&
+	       a->py->f[0].line == b->py->f[0].line;
+}
+
+#define NAMES_SHOWN 4
+
+/* "A", "A and B", "A, B, C, D and 5 others" */
+static void names_list(struct mt_buf *o, struct thread **list, int n)
+{
+	int i, shown = n <= NAMES_SHOWN + 1 ? n : NAMES_SHOWN;
+
+	for (i = 0; i < shown; i++)
+		mt_buf_printf(o, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+			      list[i]->name);
+	if (shown < n)
+		mt_buf_printf(o, " and %d others", n - shown);
+}
+
+enum role { ROLE_MAIN, ROLE_SAME_LOCK, ROLE_OTHER_LOCK, ROLE_REST };
+
+static enum role role_of(const struct thread *t, const struct thread *main_t)
+{
+	if (t == main_t)
+		return ROLE_MAIN;
+	if (!t->d || !t->d->stalled)
+		return ROLE_REST;
+	if (main_t && main_t->d && main_t->d->stalled && t->d->group == main_t->d->group)
+		return ROLE_SAME_LOCK;
+	return ROLE_OTHER_LOCK;
+}
+
+/* One clause per place for the threads of a role: "A and B wait for the
+ * same lock in f (x.py:3)". */
+static pid_t crashed_tid;	/* for the clauses of a crash */
+
+static void clauses(struct mt_buf *o, enum role role, const struct thread *main_t,
+		    int *first)
+{
+	static struct thread *list[MT_THREADS_MAX];
+	static unsigned char done[MT_THREADS_MAX];
+	int i, j, n;
+
+	memset(done, 0, sizeof done);
+	for (i = 0; i < nth; i++) {
+		if (done[i] || role_of(&th[i], main_t) != role)
+			continue;
+		for (n = 0, j = i; j < nth; j++)
+			if (!done[j] && role_of(&th[j], main_t) == role &&
+			    same_place(&th[i], &th[j])) {
+				list[n++] = &th[j];
+				done[j] = 1;
+			}
+		mt_buf_puts(o, *first ? ": " : "; ");
+		*first = 0;
+		names_list(o, list, n);
+		if (role == ROLE_SAME_LOCK)
+			mt_buf_printf(o, " %s the same lock", n > 1 ? "wait for" : "waits for");
+		else if (role == ROLE_OTHER_LOCK)
+			mt_buf_printf(o, " %s", n > 1 ? "wait for other locks" :
+							"waits for another lock");
+		else if (th[i].tid == crashed_tid)
+			mt_buf_puts(o, " crashed");
+		else if (!th[i].d)
+			mt_buf_puts(o, " is here");
+		else if (th[i].d->wait == MT_WAIT_RUN)
+			mt_buf_printf(o, " runs (%d%% CPU)", th[i].d->cpu_pct);
+		else
+			mt_buf_printf(o, " %s", mt_wait_name(th[i].d->wait));
+		where(o, &th[i]);
+	}
+}
+
+/* The diagnosis, in one line (docs/watchdog.md gives examples). */
+static void headline(struct mt_buf *o, const struct mt_capture_req *r, struct thread *main_t)
+{
+	static const char *const rest_many[MT_WAIT_COUNT] = {
+		[MT_WAIT_RUN] = "run", [MT_WAIT_LOCK] = "wait for locks",
+		[MT_WAIT_LOCK_SHARED] = "wait for locks shared with other processes",
+		[MT_WAIT_TIMED] = "sleep in timed waits", [MT_WAIT_IO] = "wait on I/O",
+		[MT_WAIT_CHILD] = "wait for child processes", [MT_WAIT_SIGNAL] = "wait for signals",
+		[MT_WAIT_OTHER] = "are in other system calls",
+	};
+	static const char *const rest_one[MT_WAIT_COUNT] = {
+		[MT_WAIT_RUN] = "runs", [MT_WAIT_LOCK] = "waits for a lock",
+		[MT_WAIT_LOCK_SHARED] = "waits for a lock shared with another process",
+		[MT_WAIT_TIMED] = "sleeps in a timed wait", [MT_WAIT_IO] = "waits on I/O",
+		[MT_WAIT_CHILD] = "waits for a child process", [MT_WAIT_SIGNAL] = "waits for a signal",
+		[MT_WAIT_OTHER] = "is in another system call",
+	};
+	int counts[MT_WAIT_COUNT] = { 0 };
+	int i, k, first = 1;
+
+	crashed_tid = r->crash_tid;
+	mt_buf_printf(o, "%s after ", r->kind);
+	mt_buf_secs(o, r->stalled_us, 1);
+	if (r->hang)
+		mt_buf_printf(o, " s (%s)", r->hang);
+	else
+		mt_buf_puts(o, " s without progress");
+	if (!main_t) {
+		mt_buf_puts(o, ": the test thread was not found.");
+		return;
+	}
+	clauses(o, ROLE_MAIN, main_t, &first);
+	clauses(o, ROLE_SAME_LOCK, main_t, &first);
+	clauses(o, ROLE_OTHER_LOCK, main_t, &first);
+	for (i = 0; i < nth; i++)
+		if (role_of(&th[i], main_t) == ROLE_REST && th[i].d)
+			counts[th[i].d->wait]++;
+	for (k = 0; k < MT_WAIT_COUNT; k++)
+		if (counts[k])
+			mt_buf_printf(o, "; %d other thread%s %s", counts[k],
+				      counts[k] == 1 ? "" : "s",
+				      counts[k] == 1 ? rest_one[k] : rest_many[k]);
+	mt_buf_putc(o, '.');
+}
+
+/* Does the test thread wait in a join, a queue or a condition? Those are
+ * legitimate waits, never ended early. */
+static const char *legit_wait(const struct thread *t)
+{
+	int i;
+	const struct mt_pyframe *f;
+
+	if (!t || !t->py)
+		return "none";
+	for (i = 0; i < t->py->nframes && i < 4; i++) {
+		f = &t->py->f[i];
+		if (strcmp(base(f->file), "threading.py") == 0 &&
+		    (strcmp(f->func, "_wait_for_tstate_lock") == 0 || strcmp(f->func, "join") == 0))
+			return "join";
+		if (strcmp(base(f->file), "queue.py") == 0)
+			return "queue";
+		if (strcmp(base(f->file), "threading.py") == 0 && strcmp(f->func, "wait") == 0)
+			return "condition";
+	}
+	return "none";
+}
+
+static int is_runner(const char *file)
+{
+	return strstr(file, "/_pytest/") || strstr(file, "/pluggy/");
+}
+
+static void write_thread(struct mt_buf *o, const struct thread *t, pid_t pid, pid_t crash_tid)
+{
+	int i;
+
+	mt_buf_printf(o, "\nThread %d \"%s\"%s%s", (int)t->tid, t->name,
+		      t->tid == pid ? " (the test thread)" : "",
+		      t->tid == crash_tid ? " (crashed here)" : "");
+	if (t->d) {
+		mt_buf_printf(o, ": %s", mt_wait_name(t->d->wait));
+		if (t->d->wait == MT_WAIT_LOCK || t->d->wait == MT_WAIT_LOCK_SHARED)
+			mt_buf_printf(o, " (futex 0x%lx%s)", t->d->addr,
+				      t->d->stalled ? ", stalled" : "");
+		mt_buf_printf(o, ", %d%% CPU", t->d->cpu_pct);
+	}
+	mt_buf_putc(o, '\n');
+	if (t->py) {
+		mt_buf_puts(o, "  Python (most recent call first):\n");
+		for (i = 0; i < t->py->nframes; i++) {
+			/* Below the first frame of pytest's runner it is pytest
+			 * all the way down: say so instead of showing it. */
+			if (i > 0 && is_runner(t->py->f[i].file)) {
+				mt_buf_printf(o, "    ... %d frames of pytest's runner\n",
+					      t->py->nframes - i);
+				break;
+			}
+			mt_buf_printf(o, "    File \"%s\", line %d, in %s\n", t->py->f[i].file,
+				      t->py->f[i].line, t->py->f[i].func);
+		}
+		if (t->py->truncated)
+			mt_buf_printf(o, "    ... (MT_FRAMES_MAX=%d)\n", MT_FRAMES_MAX);
+	}
+	if (!t->seized)
+		mt_buf_puts(o, "  Native: not stopped (the thread exited, or ptrace was refused)\n");
+	else if (t->nn)
+		mt_buf_puts(o, "  Native:\n");
+	for (i = 0; i < t->nn; i++) {
+		const struct mt_nframe *f = &t->n[i];
+
+		mt_buf_printf(o, "    #%-2d 0x%016llx %s+0x%llx (%s)", i, (unsigned long long)f->pc,
+			      f->sym[0] ? f->sym : "??", (unsigned long long)f->off,
+			      f->module[0] ? f->module : "?");
+		if (f->src[0])
+			mt_buf_printf(o, " at %s:%d", f->src, f->line);
+		mt_buf_putc(o, '\n');
+	}
+}
+
+int mt_capture_run(const struct mt_capture_req *r)
+{
+	static char bytes[MT_OUTBUF];
+	static char tmp[MT_PATH_MAX + 8];
+	char err[256] = "", pyerr[256] = "", uwerr[256] = "";
+	struct mt_buf o;
+	struct thread *main_t = NULL;
+	int64_t t0, t_stopped, t_detached, t_end, t_sym;
+	int i, j, k, fd, partial = 0, unwinding;
+
+	unsetenv("DEBUGINFOD_URLS");	/* never the network */
+	nth = npy = 0;
+	th = calloc(MT_THREADS_MAX, sizeof *th);
+	py = calloc(MT_THREADS_MAX, sizeof *py);
+	if (!th || !py)
+		return 2;
+	t0 = mt_now_us();
+	unwinding = mt_unwind_begin(r->pid, uwerr, sizeof uwerr);
+	t_stopped = mt_now_us();
+	if (!stop_all(r->pid, r->start, err, sizeof err))
+		partial = 1;
+	/* While every thread stands still: Python frames, native frames. */
+	if (r->interp)
+		npy = mt_py_read(r->pid, r->interp, r->hexversion, py, MT_THREADS_MAX, pyerr,
+				 sizeof pyerr);
+	else
+		snprintf(pyerr, sizeof pyerr, "the plugin did not say where the interpreter is");
+	if (unwinding && !mt_unwind_attach(r->pid, uwerr, sizeof uwerr))
+		unwinding = 0;
+	for (i = 0; unwinding && i < nth; i++)
+		if (th[i].stopped)
+			th[i].nn = mt_unwind_pcs(th[i].tid, th[i].n, MT_FRAMES_MAX);
+	detach_all();
+	t_detached = mt_now_us();
+	/* The worker runs again; now the slow part. */
+	t_sym = mt_now_us();
+	for (i = 0; i < nth; i++) {
+		const char *name = r->names ? mt_names_get(r->names, th[i].tid, r->pid) : NULL;
+
+		if (name)
+			snprintf(th[i].name, sizeof th[i].name, "%s", name);
+		else
+			snprintf(th[i].name, sizeof th[i].name, "thread %d", (int)th[i].tid);
+		for (j = 0; j < th[i].nn; j++)
+			mt_unwind_symbol(&th[i].n[j]);
+		for (j = 0; j < npy; j++)
+			if (py[j].native_id == (unsigned long)th[i].tid)
+				th[i].py = &py[j];
+		for (j = 0; r->diag && j < r->diag->n; j++)
+			if (r->diag->t[j].tid == th[i].tid)
+				th[i].d = &r->diag->t[j];
+		if (th[i].tid == r->pid)
+			main_t = &th[i];
+		if (!th[i].seized)
+			partial = 1;
+	}
+	t_sym = mt_now_us() - t_sym;
+	mt_unwind_end();
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 2;
+	mt_buf_init(&o, bytes, sizeof bytes, fd);
+	headline(&o, r, main_t);
+	mt_buf_printf(&o, "\n# main-wait: %s\n", legit_wait(main_t));
+	mt_buf_printf(&o, "# capture: %d threads, worker stopped ", nth);
+	mt_buf_secs(&o, t_detached - t_stopped, 4);
+	mt_buf_puts(&o, " s, whole capture ");
+	t_end = mt_now_us();
+	mt_buf_secs(&o, t_end - t0, 4);
+	mt_buf_printf(&o, " s (set-up %.1f ms, symbols %.1f ms), unwinder %s\n",
+		      (double)(t_stopped - t0) / 1000, (double)t_sym / 1000, mt_unwind_backend());
+	if (r->diag && r->diag->n)
+		mt_buf_printf(&o, "# between the last two samples, %.1f s apart: %s, %s\n",
+			      (double)r->diag->interval_us / 1e6,
+			      r->diag->progress ? "progress" : "no progress",
+			      r->diag->io_moved ? "data moved in the worker or below it" :
+			      "no data moved");
+	if (err[0])
+		mt_buf_printf(&o, "# %s\n", err);
+	if (pyerr[0])
+		mt_buf_printf(&o, "# Python stacks: %s\n", pyerr);
+	if (uwerr[0])
+		mt_buf_printf(&o, "# native stacks: %s\n", uwerr);
+	/* The test thread, who waits for its lock, other stalled threads,
+	 * then the rest. */
+	for (j = 0, k = 0; j < 4; j++)
+		for (i = 0; i < nth; i++) {
+			if ((int)role_of(&th[i], main_t) != j)
+				continue;
+			/* A bundle is for reading: MT_CAPTURE_MAX bytes of it. */
+			if (o.flushed + o.len > MT_CAPTURE_MAX) {
+				k++;
+				continue;
+			}
+			write_thread(&o, &th[i], r->pid, r->crash_tid);
+		}
+	if (k)
+		mt_buf_printf(&o, "\n... %d more threads (MT_CAPTURE_MAX=%u bytes)\n", k,
+			      MT_CAPTURE_MAX);
+	for (i = 0; r->sample && i < r->sample->np; i++)
+		capture_child(&o, &r->sample->p[i]);
+	if (r->sample && r->sample->pmore)
+		mt_buf_printf(&o, "\n... more processes (MT_CHILDREN_MAX=%d)\n", MT_CHILDREN_MAX);
+	mt_buf_flush(&o);
+	if (close(fd) < 0 || rename(tmp, r->path) < 0)
+		return 2;
+	return partial;
+}
+
+pid_t mt_capture_start(const struct mt_capture_req *r)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* The helper: it never returns into the supervisor. */
+		_exit(mt_capture_run(r));
+	}
+	return pid;
+}
+
+int mt_capture_result(const char *path, char *headline_out, size_t cap, int *legit)
+{
+	char text[4096], *nl, *mark;
+	ssize_t n = mt_read_file(path, text, sizeof text);
+
+	*legit = 0;
+	headline_out[0] = '\0';
+	if (n <= 0)
+		return 0;
+	nl = strchr(text, '\n');
+	if (nl)
+		*nl = '\0';
+	snprintf(headline_out, cap, "%s", text);
+	if (nl && (mark = strstr(nl + 1, "# main-wait: ")) != NULL)
+		*legit = strncmp(mark + 13, "join", 4) == 0 ? 1 :
+			 strncmp(mark + 13, "queue", 5) == 0 ? 2 :
+			 strncmp(mark + 13, "condition", 9) == 0 ? 3 : 0;
+	return 1;
+}
