@@ -46,6 +46,7 @@ $(BUILD)/obj/%.o: src/%.c $(BUILD)/gen/plugin_src.h
 	$(CC) $(MT_CFLAGS) -MMD -MP $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libmtest.a: $(LIBOBJ)
+	rm -f $@
 	$(CROSS_COMPILE)ar rcs $@ $^
 
 $(BUILD)/mtest: $(BUILD)/obj/main.o $(BUILD)/libmtest.a

@@ -42,6 +42,7 @@ struct mt_opts {
 	enum mt_isolate isolate;
 	int recheck;
 	unsigned keep;		/* run folders kept in the state directory */
+	int lanes;		/* -j: workers side by side (0: one) */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */
 	int npaths;

@@ -46,6 +46,9 @@
 /* Bytes of all workers' console kept in last-run/console.log. */
 #define MT_CONSOLE_LOG_MAX (16u << 20)
 
+/* Lanes: workers running side by side (-j N). */
+#define MT_LANES_MAX 8
+
 /* Worker command line: arguments and their bytes. */
 #define MT_ARGV_MAX 1024
 #define MT_ARGV_BYTES (256u << 10)

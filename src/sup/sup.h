@@ -1,12 +1,22 @@
 /* mtest: the supervisor's internals, shared by its files (not a public
- * header: include/mtest/super.h is). The supervisor is one loop over one
- * state, S, cut by concern:
- *   super.c        the loop: signals, timers, start and end of the run
- *   sup_events.c   the plugin's events, and feeding tests to the worker
- *   sup_worker.c   starting a worker, and a worker's end
- *   sup_records.c  verdicts, records, bundles, notes; stopping and killing
- *   sup_watch.c    the watch over a stuck test, and stack captures
- *   sup_dirt.c     leaks, dead helpers, dirty events, restarts, rechecks
+ * header: include/mtest/sup/super.h is).
+ *
+ * The run (struct sup) owns the lanes, the test table, the records, the
+ * plan and everything said about the run. A lane (struct lane) owns one
+ * worker and all about it: its process and pipes, its state and the
+ * deadline of each state, the test in flight, the watch and the capture
+ * helper, its crash, its dirt, its console. Functions that act on a lane
+ * take it; nothing is reached through a global. The files, by concern:
+ *   super.c        the loop: signals, timers, lanes, the run's start and end
+ *   lane.c         a lane's worker: its states (one transition function),
+ *                  spawning, its end, sweeps
+ *   lane_events.c  the plugin's events into a lane, and feeding it tests
+ *   lane_watch.c   the watch over a stuck test, and stack captures
+ *   lane_dirt.c    leaks, dead helpers, dirty events, restarts
+ *   verdicts.c     verdicts, bundles, notes; stopping the run
+ *   recheck.c      --recheck: bad tests alone, twice
+ * (events.c, worker.c and dirt.c beside them are the parser, the process
+ * and the dirt model they use.)
  */
 #ifndef MTEST_SUP_H
 #define MTEST_SUP_H
@@ -18,6 +28,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,60 +128,40 @@ struct recheck {
 	unsigned char v[2];		/* the two verdicts, MT_V_NONE until known */
 };
 
-struct super {
-	const struct mt_opts *o;
-	struct mt_statedir sd;
-	struct mt_run run;
-	struct mt_records rec;
-	struct mt_progress prog;
-	struct mt_notes notes;
-	struct mt_fingerprint fp;
+/* One worker and all about it. */
+struct lane {
+	int idx;			/* 0, 1, ... */
 	struct mt_worker w;
 	struct inflight cur;
-	struct mt_event ev;
 	struct watch watch;
 	struct mt_names names;
+	struct mt_fingerprint fp;	/* of its worker: the bundles' header */
 	uint64_t interp;		/* the worker's PyInterpreterState */
 	long hexversion;
-	int ncaptures;
 	const char *capture_for_bundle;	/* stacks to put in the next bundle */
 
-	struct mt_dirt dirt;		/* leaks and helpers of the current worker */
+	struct mt_dirt dirt;		/* leaks and helpers of its worker */
 	int64_t dirt_next_us;		/* next leak check or helper poll */
-	struct mt_dirties dirties;
-	struct killed left;		/* what the current sweep killed */
+	struct killed left;		/* what its sweep killed */
 	int active_dirty;		/* unresolved event of this worker, or -1 */
 	int restart_for;		/* the event the last worker retired for, or -1 */
 	int fence_waiting;		/* a fence waits for leak checks */
 	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
+	int ndeaths;			/* helpers' deaths waiting for a boundary */
+	struct {
+		struct mt_helper_death d;
+		char during[MT_ID_MAX + 32];
+	} helper_deaths[MT_HELPERS_MAX];
 
-	int rechecking;			/* the main run is over: rechecks */
-	int nrc, rc_index, rc_attempt;
-	int rc_waiting;			/* a recheck worker owes a result */
-	struct recheck rc[MT_RECHECKS_MAX];
-	char preload[MT_PATH_MAX];	/* the crash handler, "" if not found */
 	pid_t crash_tid;		/* the worker's crash handler spoke */
 	int crash_sig;
 	char crash_capture[MT_PATH_MAX];
 
-	int sigfd;
-	int console_fd;
-	uint64_t console_logged;
-	int nworkers;
-	enum stop stop;
-	const char *stop_reason;	/* not_run reason for the rest */
-	int exit_code;			/* set by a fatal stop */
-	char fatal[1024];
 	int deaths;			/* in a row, without a new verdict */
 	uint32_t settled_at_spawn;
-	int table_closed;		/* a collection finished */
-	uint32_t collected, deselected;
-	int64_t start_us, start_wall_us, run_deadline_us;
-	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
 	int got_config;			/* the worker's pytest configured */
 	int got_hello;			/* the worker's plugin said hello */
 	int recollect;			/* collection aborted: collect again */
-	int hopeless;			/* an initial conftest failed */
 	int exit_event;			/* the worker reported pytest.exit */
 	int exit_is_pytest_exit;	/* (else a KeyboardInterrupt) */
 	char exit_msg[256];
@@ -183,87 +174,143 @@ struct super {
 	int sweep_passes;
 	char sweep_whose[48];
 	char collecting_id[MT_ID_MAX + 32];
-	char item_id[MT_ID_MAX + 32];	/* an item's id, made unique */
-	int dup_noted;
-	int neutral_noted;
 	int collecting_file;		/* a file or directory (else: pytest's hooks) */
 	char collecting_path[MT_PATH_MAX];
 	int64_t collect_deadline_us;
+};
+
+/* The run. */
+struct sup {
+	const struct mt_opts *o;
+	struct mt_statedir sd;
+	struct mt_run run;
+	struct mt_records rec;
+	struct mt_progress prog;
+	struct mt_notes notes;
+	struct mt_dirties dirties;
+	struct mt_event ev;		/* one event parsed at a time */
+	int nlanes;
+	struct lane lanes[MT_LANES_MAX];
+	char python[64], pytest[64];	/* as the workers said */
+	char kernel[256], machine[64], host[128];
+	int ncaptures;
+
+	int rechecking;			/* the main run is over: rechecks */
+	int nrc, rc_index, rc_attempt;
+	int rc_waiting;			/* a recheck worker owes a result */
+	struct recheck rc[MT_RECHECKS_MAX];
+	char preload[MT_PATH_MAX];	/* the crash handler, "" if not found */
+
+	int sigfd;
+	int console_fd;
+	uint64_t console_logged;
+	int nworkers;
+	enum stop stop;
+	const char *stop_reason;	/* not_run reason for the rest */
+	int exit_code;			/* set by a fatal stop */
+	char fatal[1024];
+	int table_closed;		/* a collection finished */
+	uint32_t collected, deselected;
+	int64_t start_us, start_wall_us, run_deadline_us;
+	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
+	int hopeless;			/* an initial conftest failed */
+	char item_id[MT_ID_MAX + 32];	/* an item's id, made unique */
+	int dup_noted;
+	int neutral_noted;
 	uint32_t ignore[MT_IGNORES_MAX];	/* arena offsets of paths */
 	int nignores;
 	char rootdir[MT_PATH_MAX];
 	char run_tag[64];
 
-	char *argv[MT_ARGV_MAX + 1];
+	char *argv[MT_ARGV_MAX + 1];	/* spawning's scratch */
 	char argbytes[MT_ARGV_BYTES];
 	char *envp[MT_ENV_MAX + 1];
 	char envbytes[MT_ENV_BYTES];
 };
 
-extern struct super S;
+#define LANE_OF(wp) ((struct lane *)((char *)(wp) - offsetof(struct lane, w)))
+#define FOR_LANES(s, l) for ((l) = (s)->lanes; (l) < (s)->lanes + (s)->nlanes; (l)++)
 
-/* Texts read at a hang or a crash, for its bundle. */
-extern char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
-extern char console_tail[MT_TAIL_MAX + 1];
-
-void sup_note(struct super *s, const char *what, const char *fmt, ...)
+/* verdicts.c */
+void sup_note(struct sup *s, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void sup_fatal(struct super *s, int code, const char *fmt, ...)
+void sup_fatal(struct sup *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_vinfo *v);
-void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char *failure, int with_inflight_output, char *name, size_t cap);
-void sup_read_output(struct super *s);
-void sup_inflight_reset(struct super *s);
-void sup_keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char *name, size_t cap);
-void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason, const char *detail, int with_output);
-void sup_kill_worker(struct super *s, int64_t now, const char *why);
-void sup_stop(struct super *s, enum stop why, const char *reason, int64_t now);
-void sup_top_up(struct super *s);
-int sup_ignored(struct super *s, const char *path);
-void sup_continue(struct super *s);
-void sup_kill_helper(struct super *s);
-int sup_fence_due(struct super *s, uint32_t k);
-void sup_ignore_path(struct super *s, const char *path);
-void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);
-void sup_protocol_check(struct super *s);
-void sup_idle_arm(struct super *s, int64_t now);
-void sup_spawn(struct super *s, int64_t now);
+void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *v,
+		const char *failure, int with_inflight_output, char *name, size_t cap);
+void sup_read_output(struct lane *l);
+void sup_inflight_reset(struct lane *l);
+void sup_keep_capture(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *v,
+		      char *name, size_t cap);
+void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const char *reason,
+		const char *detail, int with_output);
+void sup_stop(struct sup *s, enum stop why, const char *reason, int64_t now);
+
+/* lane.c */
+#define LANE_POLLFDS (3 + MT_HELPERS_MAX)	/* a lane's descriptors in poll() at most */
+void lane_init(struct lane *l, int idx);
+void lane_enter(struct lane *l, enum mt_wstate st, int64_t deadline_us);
+int64_t lane_deadline(const struct sup *s, const struct lane *l);
+void lane_timers(struct sup *s, struct lane *l, int64_t now);
+int lane_advance(struct sup *s, struct lane *l, int64_t now);
+int lane_pollfds(struct lane *l, struct pollfd *p);
+void lane_io(struct sup *s, struct lane *l, const struct pollfd *p, int n, int64_t now);
+void lane_kill_now(struct lane *l, int64_t now);
+int sup_feed(struct sup *s, int64_t now);
+void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why);
+void sup_spawn(struct sup *s, struct lane *l, int64_t now);
 void sup_reap(void *ctx);
 void sup_killed_reset(struct killed *k);
 void sup_killed_add(struct killed *k, const struct mt_proc *p);
-void sup_sweep(struct super *s, const char *whose);
-void sup_sweep_begin(struct super *s, const char *whose, int64_t now);
-void sup_sweep_pass(struct super *s, int64_t now);
-void sup_worker_dead(struct super *s);
-int64_t sup_sample_every(const struct super *s);
-void sup_watch_reset(struct super *s, int64_t start_us);
-const char *sup_timeout_reason(const struct super *s);
-void sup_capture_begin(struct super *s, enum capture_for why, const char *kind, const char *hang, int64_t now);
-void sup_finish_hung(struct super *s, const char *reason, int64_t now);
-void sup_capture_done(struct super *s, int64_t now);
-void sup_watch_sample(struct super *s, int64_t now);
-void sup_worker_stopped(struct super *s, int64_t now);
-void sup_test_timeout(struct super *s, int64_t now);
-void sup_channel_lost(struct super *s, int64_t now, const char *what);
+void sup_sweep(struct sup *s, struct lane *l, const char *whose);
+void sup_sweep_begin(struct sup *s, struct lane *l, const char *whose, int64_t now);
+void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now);
+void sup_worker_dead(struct sup *s, struct lane *l);
+void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *what);
 
-void sup_collection_error(struct super *s, const char *id, const char *path,
+/* lane_events.c */
+void sup_top_up(struct sup *s, struct lane *l);
+int sup_ignored(struct sup *s, const char *path);
+int sup_fence_due(struct sup *s, struct lane *l, uint32_t k);
+void sup_ignore_path(struct sup *s, struct lane *l, const char *path);
+void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);
+void sup_protocol_check(struct sup *s, struct lane *l);
+void sup_idle_arm(struct sup *s, struct lane *l, int64_t now);
+void sup_collection_error(struct sup *s, struct lane *l, const char *id, const char *path,
 			  const char *reason, const char *detail, const char *text);
 
-/* sup_dirt.c */
-void sup_dirt_spawned(struct super *s);
-void sup_dirt_test_start(struct super *s);
-void sup_dirt_test_end(struct super *s, uint32_t slot, long cursor, int64_t now);
-void sup_dirt_timer(struct super *s, int64_t now);
-void sup_dirt_helpers(struct super *s);
-void sup_dirt_gone(struct super *s, const struct mt_event *e, uint32_t during);
-void sup_dirt_worker_gone(struct super *s, const char *why, int hung_or_crashed);
-int sup_dirty_event(struct super *s, int show, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void sup_fence(struct super *s);
-void sup_fence_answer(struct super *s);
-int sup_fence_every_test(const struct super *s);
-int sup_recheck_next(struct super *s, int64_t now);
-void sup_recheck_result(struct super *s, const struct mt_vinfo *v);
-void sup_orphan(struct super *s, const struct mt_proc *p);
+/* lane_watch.c */
+void sup_continue(struct lane *l);
+void sup_kill_helper(struct lane *l);
+int64_t sup_sample_every(const struct sup *s);
+void sup_watch_reset(struct lane *l, int64_t start_us);
+const char *sup_timeout_reason(const struct lane *l);
+void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, const char *kind,
+		       const char *hang, int64_t now);
+void sup_finish_hung(struct sup *s, struct lane *l, const char *reason, int64_t now);
+void sup_capture_done(struct sup *s, struct lane *l, int64_t now);
+void sup_watch_sample(struct sup *s, struct lane *l, int64_t now);
+void sup_worker_stopped(struct sup *s, struct lane *l, int64_t now);
+void sup_test_timeout(struct sup *s, struct lane *l, int64_t now);
+
+/* lane_dirt.c */
+void sup_dirt_spawned(struct lane *l);
+void sup_dirt_test_start(struct sup *s, struct lane *l);
+void sup_dirt_test_end(struct sup *s, struct lane *l, uint32_t slot, long cursor, int64_t now);
+void sup_dirt_timer(struct sup *s, struct lane *l, int64_t now);
+void sup_dirt_helpers(struct sup *s, struct lane *l);
+void sup_dirt_gone(struct sup *s, struct lane *l, const struct mt_event *e, uint32_t during);
+void sup_dirt_worker_gone(struct sup *s, struct lane *l, const char *why, int hung_or_crashed);
+int sup_dirty_event(struct sup *s, struct lane *l, int show, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void sup_fence(struct sup *s, struct lane *l);
+void sup_fence_answer(struct sup *s, struct lane *l);
+int sup_fence_every_test(const struct sup *s);
+void sup_orphan(struct sup *s, struct lane *l, const struct mt_proc *p);
+
+/* recheck.c */
+int sup_recheck_next(struct sup *s, int64_t now);
+void sup_recheck_result(struct sup *s, const struct mt_vinfo *v);
 
 #endif

@@ -131,7 +131,6 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
 	w->ev_fd = ev[0];
 	w->ctl_fd = ctl[1];
 	w->con_fd = con[0];
-	w->state = MT_W_STARTING;
 	return 1;
 fail:
 	e = errno;

@@ -5,21 +5,21 @@
 
 /* Let a worker stopped by its crash handler go on (to die of its signal).
  * Never to a pid that was reaped: it may be someone else's now. */
-void sup_continue(struct super *s)
+void sup_continue(struct lane *l)
 {
-	if (s->w.pid > 0 && !s->w.reaped && s->w.state != MT_W_DEAD && s->w.state != MT_W_NONE)
-		kill(s->w.pid, SIGCONT);
+	if (l->w.pid > 0 && !l->w.reaped && l->w.state != MT_W_DEAD && l->w.state != MT_W_NONE)
+		kill(l->w.pid, SIGCONT);
 }
 
 /* Stop the capture helper (its tracees run on), unless it ended already:
  * then its pid is not its own any more. */
-void sup_kill_helper(struct super *s)
+void sup_kill_helper(struct lane *l)
 {
-	if (s->watch.helper > 0 && !s->watch.helper_done)
-		kill(s->watch.helper, SIGKILL);
+	if (l->watch.helper > 0 && !l->watch.helper_done)
+		kill(l->watch.helper, SIGKILL);
 }
 
-int64_t sup_sample_every(const struct super *s)
+int64_t sup_sample_every(const struct sup *s)
 {
 	int64_t every = MT_SAMPLE_EVERY_US, half = s->o->deadlock_after_us / 2;
 
@@ -28,9 +28,9 @@ int64_t sup_sample_every(const struct super *s)
 	return every;
 }
 
-void sup_watch_reset(struct super *s, int64_t start_us)
+void sup_watch_reset(struct lane *l, int64_t start_us)
 {
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 
 	wt->samples = wt->have_diag = 0;
 	wt->stall_since_us = 0;
@@ -45,9 +45,9 @@ static const char *const legit_reasons[] = {
 };
 
 /* The reason of a test that ran to its timeout: what it was doing. */
-const char * sup_timeout_reason(const struct super *s)
+const char * sup_timeout_reason(const struct lane *l)
 {
-	const struct watch *wt = &s->watch;
+	const struct watch *wt = &l->watch;
 
 	if (!wt->have_diag)
 		return "timeout";
@@ -66,10 +66,10 @@ const char * sup_timeout_reason(const struct super *s)
 	}
 }
 
-void sup_capture_begin(struct super *s, enum capture_for why, const char *kind,
+void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, const char *kind,
 		       const char *hang, int64_t now)
 {
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 	struct mt_capture_req r = { 0 };
 	pid_t pid;
 
@@ -77,19 +77,19 @@ void sup_capture_begin(struct super *s, enum capture_for why, const char *kind,
 		return;
 	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.run,
 		 ++s->ncaptures);
-	r.pid = s->w.pid;
-	r.start = s->w.start;
-	r.interp = s->interp;
-	r.hexversion = s->hexversion;
+	r.pid = l->w.pid;
+	r.start = l->w.start;
+	r.interp = l->interp;
+	r.hexversion = l->hexversion;
 	r.diag = wt->have_diag ? &wt->diag : NULL;
 	r.sample = wt->samples ? &wt->sample[wt->newest] : NULL;
-	r.names = &s->names;
+	r.names = &l->names;
 	r.kind = kind;
 	r.hang = hang;
 	r.stalled_us = (why == CAPTURE_DEADLOCK || why == CAPTURE_LIKELY) ?
-		       now - wt->stall_since_us : now - s->cur.start_us;
-	r.crash_tid = s->crash_tid;
-	r.crash_sig = s->crash_sig;
+		       now - wt->stall_since_us : now - l->cur.start_us;
+	r.crash_tid = l->crash_tid;
+	r.crash_sig = l->crash_sig;
 	r.path = wt->path;
 	pid = mt_capture_start(&r);
 	if (pid < 0) {
@@ -103,31 +103,31 @@ void sup_capture_begin(struct super *s, enum capture_for why, const char *kind,
 	}
 	wt->helper = pid;
 	wt->why = why;
-	wt->slot = s->cur.slot;
+	wt->slot = l->cur.slot;
 	wt->helper_done = 0;
 	wt->helper_deadline_us = now + MT_CAPTURE_TIMEOUT_US;
 }
 
 /* End the test in flight as hung, with the evidence kept so far. */
-void sup_finish_hung(struct super *s, const char *reason, int64_t now)
+void sup_finish_hung(struct sup *s, struct lane *l, const char *reason, int64_t now)
 {
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 
-	sup_read_output(s);	/* before the kill takes it */
-	snprintf(s->end_cause, sizeof s->end_cause, "%s hung",
-		 mt_run_str(&s->run, s->run.t[s->cur.slot].id));
-	s->capture_for_bundle = wt->kept[0] ? wt->kept : NULL;
-	sup_settle(s, MT_V_HUNG, reason, wt->headline, 1);
-	s->capture_for_bundle = NULL;
+	sup_read_output(l);	/* before the kill takes it */
+	snprintf(l->end_cause, sizeof l->end_cause, "%s hung",
+		 mt_run_str(&s->run, s->run.t[l->cur.slot].id));
+	l->capture_for_bundle = wt->kept[0] ? wt->kept : NULL;
+	sup_settle(s, l, MT_V_HUNG, reason, wt->headline, 1);
+	l->capture_for_bundle = NULL;
 	if (wt->kept[0])
 		unlink(wt->kept);
 	wt->kept[0] = '\0';
-	sup_kill_worker(s, now, "its test hung");
+	sup_kill_worker(s, l, now, "its test hung");
 }
 
-void sup_capture_done(struct super *s, int64_t now)
+void sup_capture_done(struct sup *s, struct lane *l, int64_t now)
 {
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 	char tmp[MT_PATH_MAX + 8];
 	int legit = 0;
 
@@ -138,12 +138,12 @@ void sup_capture_done(struct super *s, int64_t now)
 		unlink(tmp);
 	if (wt->why == CAPTURE_CRASH) {
 		/* Keep it for the crashed test's bundle, and let it die. */
-		snprintf(s->crash_capture, sizeof s->crash_capture, "%s", wt->path);
-		s->w.stopped = 0;
-		sup_continue(s);
+		snprintf(l->crash_capture, sizeof l->crash_capture, "%s", wt->path);
+		l->w.stopped = 0;
+		sup_continue(l);
 		return;
 	}
-	if (s->cur.slot == MT_NONE || s->cur.slot != wt->slot || s->w.state != MT_W_RUNNING) {
+	if (l->cur.slot == MT_NONE || l->cur.slot != wt->slot || l->w.state != MT_W_RUNNING) {
 		if (wt->path[0])
 			unlink(wt->path);	/* the test ended meanwhile */
 		return;
@@ -153,7 +153,7 @@ void sup_capture_done(struct super *s, int64_t now)
 			unlink(wt->kept);
 		snprintf(wt->kept, sizeof wt->kept, "%s", wt->path);
 	} else if (wt->path[0]) {
-		sup_note(s, "capture", "the stack capture of worker %d failed (status %d)", s->w.num,
+		sup_note(s, "capture", "the stack capture of worker %d failed (status %d)", l->w.num,
 			 wt->helper_status);
 	}
 	wt->legit_wait = legit;
@@ -162,18 +162,18 @@ void sup_capture_done(struct super *s, int64_t now)
 	wt->samples = 0;
 	wt->next_us = now + sup_sample_every(s);
 	if (wt->timed_out) {
-		sup_finish_hung(s, sup_timeout_reason(s), now);
+		sup_finish_hung(s, l, sup_timeout_reason(l), now);
 		return;
 	}
 	switch (wt->why) {
 	case CAPTURE_DEADLOCK:
-		sup_finish_hung(s, "deadlock (certain)", now);
+		sup_finish_hung(s, l, "deadlock (certain)", now);
 		break;
 	case CAPTURE_LIKELY:
 		wt->likely_captured = 1;
 		break;
 	case CAPTURE_TIMEOUT:
-		sup_finish_hung(s, sup_timeout_reason(s), now);
+		sup_finish_hung(s, l, sup_timeout_reason(l), now);
 		break;
 	case CAPTURE_AFTER:
 		wt->after_captured = 1;
@@ -183,9 +183,9 @@ void sup_capture_done(struct super *s, int64_t now)
 	}
 }
 
-void sup_watch_sample(struct super *s, int64_t now)
+void sup_watch_sample(struct sup *s, struct lane *l, int64_t now)
 {
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 	const struct mt_diag *d = &wt->diag;
 	const struct mt_opts *o = s->o;
 	int stalled;
@@ -193,7 +193,7 @@ void sup_watch_sample(struct super *s, int64_t now)
 	wt->next_us = now + sup_sample_every(s);
 	if (wt->samples)
 		wt->newest ^= 1;
-	if (!mt_sample_take(&wt->sample[wt->newest], s->w.pid, now))
+	if (!mt_sample_take(&wt->sample[wt->newest], l->w.pid, now))
 		return;
 	if (++wt->samples < 2)
 		goto after;
@@ -210,48 +210,59 @@ void sup_watch_sample(struct super *s, int64_t now)
 	if (o->deadlock_after_us <= 0)
 		goto after;
 	if (d->hang == MT_HANG_CERTAIN && now - wt->stall_since_us >= o->deadlock_after_us) {
-		sup_capture_begin(s, CAPTURE_DEADLOCK, "DEADLOCK (certain)", NULL, now);
+		sup_capture_begin(s, l, CAPTURE_DEADLOCK, "DEADLOCK (certain)", NULL, now);
 		return;
 	}
 	if (d->hang == MT_HANG_LIKELY && now - wt->stall_since_us >= o->deadlock_after_us) {
 		/* The evidence now; the end only at --likely-after, and never
 		 * for a join, a queue or a condition (its timeout decides). */
 		if (!wt->likely_captured) {
-			sup_capture_begin(s, CAPTURE_LIKELY, "DEADLOCK (likely)", NULL, now);
+			sup_capture_begin(s, l, CAPTURE_LIKELY, "DEADLOCK (likely)", NULL, now);
 			return;
 		}
 		if (!wt->legit_wait && now - wt->stall_since_us >= o->likely_after_us) {
-			sup_finish_hung(s, "deadlock (likely)", now);
+			sup_finish_hung(s, l, "deadlock (likely)", now);
 			return;
 		}
 	}
 after:
 	if (o->capture_after_us > 0 && !wt->after_captured &&
-	    now - s->cur.start_us >= o->capture_after_us)
-		sup_capture_begin(s, CAPTURE_AFTER, "STILL RUNNING",
+	    now - l->cur.start_us >= o->capture_after_us)
+		sup_capture_begin(s, l, CAPTURE_AFTER, "STILL RUNNING",
 				  wt->have_diag ? mt_hang_name(d->hang) : "running", now);
 }
 
 /* The worker's crash handler stopped it: capture its stacks, then let it
  * die (capture_done sends SIGCONT). A stop without the handler's word is
  * not ours to judge: the test's timeout will. */
-void sup_worker_stopped(struct super *s, int64_t now)
+void sup_worker_stopped(struct sup *s, struct lane *l, int64_t now)
 {
 	static char signame[16];
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 
-	if (!s->crash_tid || wt->helper)
+	if (!l->crash_tid || wt->helper)
 		return;
-	if (s->cur.slot == MT_NONE || s->w.state == MT_W_KILLING) {
-		s->w.stopped = 0;
-		sup_continue(s);
+	if (l->cur.slot == MT_NONE || l->w.state == MT_W_KILLING) {
+		l->w.stopped = 0;
+		sup_continue(l);
 		return;
 	}
 	wt->helper_done = 0;
-	sup_capture_begin(s, CAPTURE_CRASH, "CRASH", mt_signame(s->crash_sig, signame, sizeof signame),
+	sup_capture_begin(s, l, CAPTURE_CRASH, "CRASH", mt_signame(l->crash_sig, signame, sizeof signame),
 			  now);
 	if (!wt->helper) {	/* could not start: do not keep it stopped */
-		s->w.stopped = 0;
-		sup_continue(s);
+		l->w.stopped = 0;
+		sup_continue(l);
 	}
+}
+
+/* The evidence first, then the verdict and the kill (capture_done). */
+void sup_test_timeout(struct sup *s, struct lane *l, int64_t now)
+{
+	struct watch *wt = &l->watch;
+
+	l->cur.deadline_us = MT_NEVER;
+	wt->timed_out = 1;
+	if (!wt->helper)
+		sup_capture_begin(s, l, CAPTURE_TIMEOUT, "TIMEOUT", sup_timeout_reason(l), now);
 }

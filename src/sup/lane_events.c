@@ -3,31 +3,31 @@
 
 /* ---- feeding the worker ------------------------------------------------ */
 
-static uint32_t item_file(struct super *s, uint32_t item)
+static uint32_t item_file(struct sup *s, struct lane *l, uint32_t item)
 {
-	uint32_t slot = s->w.map[item];
+	uint32_t slot = l->w.map[item];
 
 	return slot == MT_NONE ? MT_NONE : s->run.t[slot].file;
 }
 
 /* A fence between two queued items: at each file boundary, and at every
  * test when workers are retired (or isolated) test by test. */
-static int fence_between(struct super *s, uint32_t a, uint32_t b)
+static int fence_between(struct sup *s, struct lane *l, uint32_t a, uint32_t b)
 {
-	return sup_fence_every_test(s) || item_file(s, a) != item_file(s, b);
+	return sup_fence_every_test(s) || item_file(s, l, a) != item_file(s, l, b);
 }
 
 /* Is there a fence right after the queue's k-th item? */
-int sup_fence_due(struct super *s, uint32_t k)
+int sup_fence_due(struct sup *s, struct lane *l, uint32_t k)
 {
-	return k + 1 < s->w.qlen && fence_between(s, s->w.queue[k], s->w.queue[k + 1]);
+	return k + 1 < l->w.qlen && fence_between(s, l, l->w.queue[k], l->w.queue[k + 1]);
 }
 
 /* Keep about two batches of tests queued in the worker, with a fence at
  * each boundary where it may be retired; "e" once all are sent. */
-void sup_top_up(struct super *s)
+void sup_top_up(struct sup *s, struct lane *l)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 	char line[MT_CONTROL_BATCH * 8 + 16];
 	struct mt_buf b;
 	uint32_t sent = 0;
@@ -36,11 +36,11 @@ void sup_top_up(struct super *s)
 		return;
 	while (w->qsent < w->qlen && w->qsent - w->qdone < 2 * MT_CONTROL_BATCH) {
 		mt_buf_init(&b, line, sizeof line, -1);
-		if (w->qsent > 0 && fence_between(s, w->queue[w->qsent - 1], w->queue[w->qsent]))
+		if (w->qsent > 0 && fence_between(s, l, w->queue[w->qsent - 1], w->queue[w->qsent]))
 			mt_buf_puts(&b, "f\n");
 		mt_buf_putc(&b, 'r');
 		for (sent = 0; w->qsent < w->qlen && sent < MT_CONTROL_BATCH; sent++) {
-			if (sent && fence_between(s, w->queue[w->qsent - 1], w->queue[w->qsent]))
+			if (sent && fence_between(s, l, w->queue[w->qsent - 1], w->queue[w->qsent]))
 				break;	/* the fence goes on the next line */
 			mt_buf_printf(&b, " %u", w->queue[w->qsent++]);
 		}
@@ -58,7 +58,7 @@ void sup_top_up(struct super *s)
 
 /* ---- events from the plugin -------------------------------------------- */
 
-static int64_t test_timeout(struct super *s, uint32_t slot)
+static int64_t test_timeout(struct sup *s, uint32_t slot)
 {
 	int64_t t = s->run.t[slot].timeout_us;
 
@@ -71,35 +71,37 @@ static int64_t test_timeout(struct super *s, uint32_t slot)
 	return MT_DEFAULT_TIMEOUT_US;
 }
 
-static void ev_hello(struct super *s, const struct mt_event *e)
+static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
 {
 	struct mt_buf *b;
 
-	s->got_hello = 1;
-	snprintf(s->fp.python, sizeof s->fp.python, "%s", e->python);
-	snprintf(s->fp.pytest, sizeof s->fp.pytest, "%s", e->pytest);
-	snprintf(s->fp.executable, sizeof s->fp.executable, "%s", e->executable);
-	s->interp = e->interp;
-	s->hexversion = (long)e->hexversion;
+	l->got_hello = 1;
+	snprintf(l->fp.python, sizeof l->fp.python, "%s", e->python);
+	snprintf(l->fp.pytest, sizeof l->fp.pytest, "%s", e->pytest);
+	snprintf(l->fp.executable, sizeof l->fp.executable, "%s", e->executable);
+	snprintf(s->python, sizeof s->python, "%s", e->python);
+	snprintf(s->pytest, sizeof s->pytest, "%s", e->pytest);
+	l->interp = e->interp;
+	l->hexversion = (long)e->hexversion;
 	b = mt_records_begin(&s->rec, "worker");
-	mt_rec_int(b, "worker", s->w.num);
-	mt_rec_int(b, "pid", s->w.pid);
+	mt_rec_int(b, "worker", l->w.num);
+	mt_rec_int(b, "pid", l->w.pid);
 	mt_rec_str(b, "python", e->python, 64);
 	mt_rec_str(b, "executable", e->executable, 1024);
 	mt_rec_str(b, "pytest", e->pytest, 64);
-	mt_rec_str(b, "command", s->fp.cmdline, 8192);
+	mt_rec_str(b, "command", l->fp.cmdline, 8192);
 	mt_records_end(&s->rec, mt_now_us());
 }
 
-static void ev_config(struct super *s, const struct mt_event *e, int64_t now)
+static void ev_config(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
 {
-	s->got_config = 1;
+	l->got_config = 1;
 	if (e->threads[0] && !s->neutral_noted++)
 		sup_note(s, "options", "the suite's pytest configuration sets %s: neutralised, for "
 			 "they stop tests from running or change what their outcome means "
 			 "(docs/options.md)", e->threads);
-	snprintf(s->fp.rootdir, sizeof s->fp.rootdir, "%s", e->rootdir);
-	snprintf(s->fp.timeout_plugin, sizeof s->fp.timeout_plugin, "%s", e->timeout_plugin);
+	snprintf(l->fp.rootdir, sizeof l->fp.rootdir, "%s", e->rootdir);
+	snprintf(l->fp.timeout_plugin, sizeof l->fp.timeout_plugin, "%s", e->timeout_plugin);
 	if (!s->rootdir[0])
 		snprintf(s->rootdir, sizeof s->rootdir, "%s", e->rootdir);
 	if (s->suite_timeout_us < 0)
@@ -108,30 +110,29 @@ static void ev_config(struct super *s, const struct mt_event *e, int64_t now)
 	if (s->o->run_timeout_us < 0 && e->session_timeout_us > 0 &&
 	    s->run_deadline_us == MT_NEVER)
 		s->run_deadline_us = s->start_us + e->session_timeout_us;
-	if (!mt_worker_open_capture(&s->w, 0, (int)e->out_fd) ||
-	    !mt_worker_open_capture(&s->w, 1, (int)e->err_fd))
+	if (!mt_worker_open_capture(&l->w, 0, (int)e->out_fd) ||
+	    !mt_worker_open_capture(&l->w, 1, (int)e->err_fd))
 		sup_note(s, "worker", "worker %d: pytest's capture file is not a regular file (%s): "
-			 "output of a crashed test will be missing", s->w.num,
+			 "output of a crashed test will be missing", l->w.num,
 			 errno == EINVAL ? "a pipe or a device?" : mt_strerror(errno));
-	s->w.state = MT_W_COLLECTING;
-	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
-				 now + s->o->collect_timeout_us : MT_NEVER;
+	lane_enter(l, MT_W_COLLECTING, s->o->collect_timeout_us > 0 ?
+				       now + s->o->collect_timeout_us : MT_NEVER);
 }
 
-static void ev_collecting(struct super *s, const struct mt_event *e, int64_t now)
+static void ev_collecting(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
 {
-	snprintf(s->collecting_id, sizeof s->collecting_id, "%s",
+	snprintf(l->collecting_id, sizeof l->collecting_id, "%s",
 		 e->id[0] ? e->id : e->what[0] ? e->what : e->path);
-	snprintf(s->collecting_path, sizeof s->collecting_path, "%s", e->path);
+	snprintf(l->collecting_path, sizeof l->collecting_path, "%s", e->path);
 	/* Only a file or a directory can be left out of the next worker;
 	 * a hang in pytest's own collection hooks cannot. */
-	s->collecting_file = e->id[0] != '\0';
-	s->collect_deadline_us = s->o->collect_timeout_us > 0 ?
+	l->collecting_file = e->id[0] != '\0';
+	l->collect_deadline_us = s->o->collect_timeout_us > 0 ?
 				 now + s->o->collect_timeout_us : MT_NEVER;
 }
 
 /* A file (or a directory, through its conftest) that cannot be collected. */
-void sup_collection_error(struct super *s, const char *id, const char *path,
+void sup_collection_error(struct sup *s, struct lane *l, const char *id, const char *path,
 			  const char *reason, const char *detail, const char *text)
 {
 	struct mt_vinfo v = { 0 };
@@ -145,10 +146,10 @@ void sup_collection_error(struct super *s, const char *id, const char *path,
 	v.verdict = MT_V_COLLECTION_ERROR;
 	v.reason = reason;
 	v.detail = detail;
-	v.worker = s->w.num;
+	v.worker = l->w.num;
 	v.attempt = 1;
 	v.end_wall_us = mt_wall_us();
-	sup_bundle(s, id, &v, text, 0, name, sizeof name);
+	sup_bundle(s, l, id, &v, text, 0, name, sizeof name);
 	if (slot == MT_NONE) {
 		v.id = id;
 		v.file = id;
@@ -159,7 +160,7 @@ void sup_collection_error(struct super *s, const char *id, const char *path,
 }
 
 /* Is this path (a file, or a directory and all below it) left out? */
-int sup_ignored(struct super *s, const char *path)
+int sup_ignored(struct sup *s, const char *path)
 {
 	size_t n;
 	int i;
@@ -176,7 +177,7 @@ int sup_ignored(struct super *s, const char *path)
 
 /* Leave a file (or a directory) out of later workers. Its tests that are
  * known and still wait will not run: they are not_run, and said so. */
-void sup_ignore_path(struct super *s, const char *path)
+void sup_ignore_path(struct sup *s, struct lane *l, const char *path)
 {
 	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = "its file no longer collects",
 			      .attempt = 1 };
@@ -193,16 +194,16 @@ void sup_ignore_path(struct super *s, const char *path)
 		const struct mt_test *t = &s->run.t[i];
 
 		if (t->kind == MT_KIND_TEST && t->verdict == MT_V_NONE && t->file != MT_NONE &&
-		    i != s->cur.slot && sup_ignored(s, mt_run_str(&s->run, s->run.f[t->file].abs))) {
-			v.worker = s->w.num;
+		    i != l->cur.slot && sup_ignored(s, mt_run_str(&s->run, s->run.f[t->file].abs))) {
+			v.worker = l->w.num;
 			mt_run_decide(&s->run, i, &v);
 		}
 	}
 }
 
-static void ev_collect_error(struct super *s, const struct mt_event *e)
+static void ev_collect_error(struct sup *s, struct lane *l, const struct mt_event *e)
 {
-	sup_collection_error(s, e->id, e->path, e->exc, e->conftest ?
+	sup_collection_error(s, l, e->id, e->path, e->exc, e->conftest ?
 			     "its conftest.py failed to import, which hides every test below it" :
 			     "", e->text);
 	if (e->initial)
@@ -210,13 +211,13 @@ static void ev_collect_error(struct super *s, const struct mt_event *e)
 	else if (e->aborted && e->conftest) {
 		/* pytest 7 drops the whole collection for one bad conftest:
 		 * collect again without that directory. */
-		sup_ignore_path(s, e->path);
-		s->recollect = 1;
+		sup_ignore_path(s, l, e->path);
+		l->recollect = 1;
 	}
 }
 
 /* A test beyond a table or --max-tests: a not_run verdict now, never a slot. */
-static void ev_item_over(struct super *s, const struct mt_event *e, const char *limit)
+static void ev_item_over(struct sup *s, const struct mt_event *e, const char *limit)
 {
 	struct mt_vinfo v = { 0 };
 
@@ -235,13 +236,13 @@ static void ev_item_over(struct super *s, const struct mt_event *e, const char *
  * second is recorded as "<id>#2", the third "<id>#3", in collection order,
  * so that each has its own verdict under an id that is the same in every
  * worker and every run. Returns the slot of that id, or MT_NONE if new. */
-static uint32_t unique_slot(struct super *s, const char *id, char *out, size_t cap)
+static uint32_t unique_slot(struct sup *s, struct lane *l, const char *id, char *out, size_t cap)
 {
 	uint32_t slot = mt_run_find(&s->run, MT_KIND_TEST, id);
 	int k = 1;
 
 	snprintf(out, cap, "%s", id);
-	while (slot != MT_NONE && s->run.t[slot].seen_by == (uint32_t)s->w.num && k < 1000000) {
+	while (slot != MT_NONE && s->run.t[slot].seen_by == (uint32_t)l->w.num && k < 1000000) {
 		snprintf(out, cap, "%s#%d", id, ++k);
 		slot = mt_run_find(&s->run, MT_KIND_TEST, out);
 	}
@@ -252,9 +253,9 @@ static uint32_t unique_slot(struct super *s, const char *id, char *out, size_t c
 	return slot;
 }
 
-static void ev_item(struct super *s, const struct mt_event *e)
+static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 	uint32_t slot;
 
 	if (e->i > (int64_t)w->nitems && e->i < MT_TESTS_MAX) {
@@ -271,7 +272,7 @@ static void ev_item(struct super *s, const struct mt_event *e)
 		}
 		return;
 	}
-	slot = unique_slot(s, e->id, s->item_id, sizeof s->item_id);
+	slot = unique_slot(s, l, e->id, s->item_id, sizeof s->item_id);
 	if (slot == MT_NONE && !s->table_closed) {
 		if (s->run.ntests >= s->o->max_tests) {
 			s->run.ntests++;
@@ -289,14 +290,14 @@ static void ev_item(struct super *s, const struct mt_event *e)
 	w->map[w->nitems++] = slot;
 }
 
-static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
+static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 	struct mt_buf *b;
 	uint32_t k, slot;
 
-	s->collecting_id[0] = '\0';
-	s->collect_deadline_us = MT_NEVER;
+	l->collecting_id[0] = '\0';
+	l->collect_deadline_us = MT_NEVER;
 	if (w->lost_items || (int64_t)w->nitems != (e->n < MT_TESTS_MAX ? e->n : MT_TESTS_MAX)) {
 		/* Tests mtest never heard of could get no verdict: refuse to
 		 * pretend otherwise. */
@@ -305,17 +306,16 @@ static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
 			  w->nitems - w->lost_items);
 		return;
 	}
-	if (s->recollect) {
+	if (l->recollect) {
 		/* This collection is incomplete: let the worker go. */
-		s->recollect = 0;
-		w->state = MT_W_STOPPING;
-		s->exit_deadline_us = now + MT_DEFAULT_TIMEOUT_US;
+		l->recollect = 0;
+		lane_enter(l, MT_W_STOPPING, now + MT_DEFAULT_TIMEOUT_US);
 		mt_worker_send(w, "e\n", 2);
 		w->ended = 1;
 		return;
 	}
 	/* The worker waits for its first tests: the baseline of its dirt. */
-	mt_dirt_baseline(&s->dirt, (long)e->cursor);
+	mt_dirt_baseline(&l->dirt, (long)e->cursor);
 	if (!s->table_closed) {
 		s->table_closed = 1;
 		s->collected = (uint32_t)e->n;
@@ -338,55 +338,55 @@ static void ev_collected(struct super *s, const struct mt_event *e, int64_t now)
 		if (s->rechecking && w->qlen)
 			break;
 	}
-	w->state = MT_W_RUNNING;
-	sup_top_up(s);
-	sup_idle_arm(s, now);
+	lane_enter(l, MT_W_RUNNING, MT_NEVER);
+	sup_top_up(s, l);
+	sup_idle_arm(s, l, now);
 }
 
 /* A worker that holds work and has no test in flight must start the next
  * one soon: it is watched like a test, with the next test's timeout. */
-void sup_idle_arm(struct super *s, int64_t now)
+void sup_idle_arm(struct sup *s, struct lane *l, int64_t now)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 	int64_t t;
 
-	s->idle_deadline_us = MT_NEVER;
-	if (w->state != MT_W_RUNNING || s->cur.slot != MT_NONE || w->qdone >= w->qsent)
+	l->idle_deadline_us = MT_NEVER;
+	if (w->state != MT_W_RUNNING || l->cur.slot != MT_NONE || w->qdone >= w->qsent)
 		return;
 	t = w->map[w->queue[w->qdone]] != MT_NONE ? test_timeout(s, w->map[w->queue[w->qdone]]) :
 	    MT_DEFAULT_TIMEOUT_US;
-	s->idle_deadline_us = now + (t > 0 ? t : MT_DEFAULT_TIMEOUT_US);
+	l->idle_deadline_us = now + (t > 0 ? t : MT_DEFAULT_TIMEOUT_US);
 }
 
 /* The test in flight when its worker moved on without a word of its end
  * (event lines were lost): what is known of it, and that its end is not. */
-static void settle_lost(struct super *s, const char *what)
+static void settle_lost(struct sup *s, struct lane *l, const char *what)
 {
 	char detail[MT_DETAIL_MAX + 128];
 
 	snprintf(detail, sizeof detail, "worker %d %s before it reported the end of this test; "
-		 "event lines were lost", s->w.num, what);
-	sup_settle(s, MT_V_ERROR, "outcome lost", detail, 0);
-	s->w.qdone++;
+		 "event lines were lost", l->w.num, what);
+	sup_settle(s, l, MT_V_ERROR, "outcome lost", detail, 0);
+	l->w.qdone++;
 }
 
 /* The queue position the worker must be at: the item it was sent next. */
-static int expected_item(const struct super *s, uint32_t k, int64_t i)
+static int expected_item(const struct lane *l, uint32_t k, int64_t i)
 {
-	return k < s->w.qsent && (int64_t)s->w.queue[k] == i;
+	return k < l->w.qsent && (int64_t)l->w.queue[k] == i;
 }
 
-static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
+static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
 {
-	struct inflight *c = &s->cur;
-	struct mt_worker *w = &s->w;
+	struct inflight *c = &l->cur;
+	struct mt_worker *w = &l->w;
 	uint32_t slot;
 
 	/* A worker being killed may still start its next test (its SIGTERM
 	 * handler failed the hung one): that test never ran under mtest. */
 	if (w->state != MT_W_RUNNING)
 		return;
-	if (!expected_item(s, w->qdone + (c->slot != MT_NONE), e->i) ||
+	if (!expected_item(l, w->qdone + (c->slot != MT_NONE), e->i) ||
 	    w->map[e->i] == MT_NONE) {
 		w->rejected++;
 		sup_note(s, "protocol", "worker %d: a start for a test it was not sent next "
@@ -394,9 +394,9 @@ static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 		return;
 	}
 	if (c->slot != MT_NONE)
-		settle_lost(s, "started the next test");
+		settle_lost(s, l, "started the next test");
 	slot = w->map[e->i];
-	sup_inflight_reset(s);
+	sup_inflight_reset(l);
 	c->slot = slot;
 	s->run.t[slot].started = 1;
 	if (!s->rechecking)
@@ -405,19 +405,19 @@ static void ev_start(struct super *s, const struct mt_event *e, int64_t now)
 	c->start_wall_us = mt_wall_us();
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
-	s->idle_deadline_us = MT_NEVER;
-	sup_watch_reset(s, now);
-	mt_dirt_test_start(&s->dirt, (long)e->cursor);
-	sup_dirt_test_start(s);
+	l->idle_deadline_us = MT_NEVER;
+	sup_watch_reset(l, now);
+	mt_dirt_test_start(&l->dirt, (long)e->cursor);
+	sup_dirt_test_start(s, l);
 	mt_progress_start(&s->prog, &s->run, slot, now);
 }
 
 /* Is this event about the test in flight? Else it is rejected, and said. */
-static int about_inflight(struct super *s, const struct mt_event *e, const char *what)
+static int about_inflight(struct sup *s, struct lane *l, const struct mt_event *e, const char *what)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 
-	if (s->cur.slot != MT_NONE && expected_item(s, w->qdone, e->i))
+	if (l->cur.slot != MT_NONE && expected_item(l, w->qdone, e->i))
 		return 1;
 	w->rejected++;
 	sup_note(s, "protocol", "worker %d: a %s event for a test it is not running (item %lld) "
@@ -441,12 +441,12 @@ static void keep_tail(char *out, size_t max, const char *text)
 	snprintf(out, max, "%s", p);
 }
 
-static void ev_phase(struct super *s, const struct mt_event *e)
+static void ev_phase(struct sup *s, struct lane *l, const struct mt_event *e)
 {
-	struct inflight *c = &s->cur;
+	struct inflight *c = &l->cur;
 	static const char *const when[] = { "setup", "call", "teardown" };
 
-	if (e->phase < 0 || !about_inflight(s, e, "phase"))
+	if (e->phase < 0 || !about_inflight(s, l, e, "phase"))
 		return;
 	c->ph.outcome[e->phase] = (unsigned char)e->outcome;
 	c->ph.wasxfail[e->phase] = (unsigned char)e->wasxfail;
@@ -471,44 +471,44 @@ static void ev_phase(struct super *s, const struct mt_event *e)
 }
 
 /* Returns 1 if the done was the test in flight's and was taken. */
-static int ev_done(struct super *s, const struct mt_event *e, int64_t now)
+static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
 {
-	struct inflight *c = &s->cur;
+	struct inflight *c = &l->cur;
 	char reason[MT_REASON_MAX + 16], extra[MT_REASON_MAX + 32], detail[MT_DETAIL_MAX + 64];
 	uint32_t slot = c->slot;
 	enum mt_verdict v;
 
-	if (s->w.state != MT_W_RUNNING || !about_inflight(s, e, "done"))
+	if (l->w.state != MT_W_RUNNING || !about_inflight(s, l, e, "done"))
 		return 0;
 	/* Helpers it saw die before this done died while the test ran. */
-	sup_dirt_gone(s, e, slot);
+	sup_dirt_gone(s, l, e, slot);
 	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 	if (extra[0])
 		snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);
 	else
 		snprintf(detail, sizeof detail, "%s", c->crash);
-	sup_settle(s, v, reason, detail, 0);
-	s->w.qdone++;
-	sup_dirt_test_end(s, slot, (long)e->cursor, now);
-	sup_idle_arm(s, now);
-	sup_top_up(s);
+	sup_settle(s, l, v, reason, detail, 0);
+	l->w.qdone++;
+	sup_dirt_test_end(s, l, slot, (long)e->cursor, now);
+	sup_idle_arm(s, l, now);
+	sup_top_up(s, l);
 	return 1;
 }
 
-static void ev_exit(struct super *s, const struct mt_event *e)
+static void ev_exit(struct lane *l, const struct mt_event *e)
 {
-	s->exit_event = 1;
-	snprintf(s->exit_msg, sizeof s->exit_msg, "%s: %s",
+	l->exit_event = 1;
+	snprintf(l->exit_msg, sizeof l->exit_msg, "%s: %s",
 		 strcmp(e->exc, "Exit") == 0 ? "pytest.exit" : e->exc, e->text);
-	s->exit_is_pytest_exit = strcmp(e->exc, "Exit") == 0;
+	l->exit_is_pytest_exit = strcmp(e->exc, "Exit") == 0;
 }
 
 /* A protocol problem, shown once per kind and worker; the counts go into
  * the worker's end note. */
-static void protocol_note(struct super *s, uint32_t *count, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void protocol_note(struct sup *s, struct lane *l, uint32_t *count, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void protocol_note(struct super *s, uint32_t *count, const char *fmt, ...)
+static void protocol_note(struct sup *s, struct lane *l, uint32_t *count, const char *fmt, ...)
 {
 	char text[MT_EVENT_TEXT_MAX];
 	va_list ap;
@@ -518,13 +518,13 @@ static void protocol_note(struct super *s, uint32_t *count, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	sup_note(s, "protocol", "worker %d: %s", s->w.num, text);
+	sup_note(s, "protocol", "worker %d: %s", l->w.num, text);
 }
 
 /* Malformed lines seen by the deframer since the last look. */
-void sup_protocol_check(struct super *s)
+void sup_protocol_check(struct sup *s, struct lane *l)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 	char sample[64];
 
 	if (w->bad_lines == w->bad_shown)
@@ -547,9 +547,9 @@ static int unsequenced(enum mt_ev t)
 
 /* The sequence: each plugin line is the next one. A number from the past
  * is a forgery or a replay; one from the future means lines were lost. */
-static int in_sequence(struct super *s, const struct mt_event *e)
+static int in_sequence(struct sup *s, struct lane *l, const struct mt_event *e)
 {
-	struct mt_worker *w = &s->w;
+	struct mt_worker *w = &l->w;
 
 	if (unsequenced(e->type))
 		return 1;
@@ -576,47 +576,47 @@ static int in_sequence(struct super *s, const struct mt_event *e)
 
 void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 {
-	struct super *s = ctx;
+	struct sup *s = ctx;
+	struct lane *l = LANE_OF(w);
 	struct mt_event *e = &s->ev;
 	int64_t now = mt_now_us();
 	enum mt_ev type = mt_event_parse(e, line, len, w->token);
 
-	sup_protocol_check(s);
+	sup_protocol_check(s, l);
 	if (type == MT_EV_BAD) {
 		w->bad_lines++;
 		snprintf(w->sample, sizeof w->sample, "%.*s", (int)(len < 70 ? len : 70), line);
 		w->sample_len = strlen(w->sample);
-		sup_protocol_check(s);
+		sup_protocol_check(s, l);
 		return;
 	}
 	if (type == MT_EV_FOREIGN) {
-		protocol_note(s, &w->rejected, "an event with another token was rejected");
+		protocol_note(s, l, &w->rejected, "an event with another token was rejected");
 		return;
 	}
-	if (!in_sequence(s, e))
+	if (!in_sequence(s, l, e))
 		return;
 	switch (type) {
-	case MT_EV_HELLO: ev_hello(s, e); break;
-	case MT_EV_CONFIG: ev_config(s, e, now); break;
-	case MT_EV_COLLECTING: ev_collecting(s, e, now); break;
-	case MT_EV_COLLECT_ERROR: ev_collect_error(s, e); break;
-	case MT_EV_ITEM: ev_item(s, e); break;
-	case MT_EV_COLLECTED: ev_collected(s, e, now); break;
+	case MT_EV_HELLO: ev_hello(s, l, e); break;
+	case MT_EV_CONFIG: ev_config(s, l, e, now); break;
+	case MT_EV_COLLECTING: ev_collecting(s, l, e, now); break;
+	case MT_EV_COLLECT_ERROR: ev_collect_error(s, l, e); break;
+	case MT_EV_ITEM: ev_item(s, l, e); break;
+	case MT_EV_COLLECTED: ev_collected(s, l, e, now); break;
 	case MT_EV_START:
 		/* Deaths the plugin saw before this start came between tests. */
-		sup_dirt_gone(s, e, MT_NONE);
-		ev_start(s, e, now);
+		sup_dirt_gone(s, l, e, MT_NONE);
+		ev_start(s, l, e, now);
 		break;
-	case MT_EV_PHASE: ev_phase(s, e); break;
-	case MT_EV_DONE: ev_done(s, e, now); break;
-	case MT_EV_FENCE: sup_fence(s); break;
-	case MT_EV_EXIT: ev_exit(s, e); break;
+	case MT_EV_PHASE: ev_phase(s, l, e); break;
+	case MT_EV_DONE: ev_done(s, l, e, now); break;
+	case MT_EV_FENCE: sup_fence(s, l); break;
+	case MT_EV_EXIT: ev_exit(l, e); break;
 	case MT_EV_BYE:
-		snprintf(s->holders, sizeof s->holders, "%s", e->threads);
+		snprintf(l->holders, sizeof l->holders, "%s", e->threads);
 		if (w->state != MT_W_KILLING) {
-			w->state = MT_W_STOPPING;
-			s->exit_deadline_us = now + (s->o->kill_grace_us > 0 ? s->o->kill_grace_us :
-						     MT_EXIT_GRACE_US);
+			lane_enter(l, MT_W_STOPPING, now + (s->o->kill_grace_us > 0 ?
+							    s->o->kill_grace_us : MT_EXIT_GRACE_US));
 		}
 		break;
 	case MT_EV_NOPYTEST:
@@ -631,18 +631,18 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		sup_note(s, "plugin", "worker %d: %s", w->num, e->text);
 		break;
 	case MT_EV_THREAD:
-		mt_names_set(&s->names, (pid_t)e->tid, e->name, e->daemon);
+		mt_names_set(&l->names, (pid_t)e->tid, e->name, e->daemon);
 		break;
 	case MT_EV_FIXTURE:
-		mt_dirt_fixture(&s->dirt, e->key, e->name, e->scope, e->tids, e->ntids, e->pids,
+		mt_dirt_fixture(&l->dirt, e->key, e->name, e->scope, e->tids, e->ntids, e->pids,
 				e->pid_starts, e->cmds, e->npids);
 		break;
 	case MT_EV_FIXTURE_END:
-		mt_dirt_fixture_end(&s->dirt, e->key, s->cur.slot);
+		mt_dirt_fixture_end(&l->dirt, e->key, l->cur.slot);
 		break;
 	case MT_EV_FATAL:
-		s->crash_tid = (pid_t)e->tid;
-		s->crash_sig = (int)e->sig;
+		l->crash_tid = (pid_t)e->tid;
+		l->crash_sig = (int)e->sig;
 		break;
 	default:
 		break;

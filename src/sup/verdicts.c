@@ -1,15 +1,18 @@
-/* mtest: verdicts, records, bundles and notes; stopping and killing (src/sup.h tells how the supervisor is cut). */
+/* mtest: verdicts, records, bundles and notes; stopping the run
+ * (src/sup/sup.h tells how the supervisor is cut). */
 #include "sup.h"
 
-char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
-char console_tail[MT_TAIL_MAX + 1];
+/* Texts read at a hang or a crash for its bundle, just before it is
+ * written (scratch: one bundle at a time). */
+static char cap_out[MT_TAIL_MAX + 1], cap_err[MT_TAIL_MAX + 1];
+static char console_tail[MT_TAIL_MAX + 1];
 
 /* ---- notes, bundles and verdicts ------------------------------------- */
 
-void sup_note(struct super *s, const char *what, const char *fmt, ...)
+void sup_note(struct sup *s, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void sup_note(struct super *s, const char *what, const char *fmt, ...)
+void sup_note(struct sup *s, const char *what, const char *fmt, ...)
 {
 	char text[MT_EVENT_TEXT_MAX];
 	struct mt_buf *b;
@@ -30,7 +33,7 @@ void sup_note(struct super *s, const char *what, const char *fmt, ...)
  * per test, from mt_run_decide. */
 void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 {
-	struct super *s = ctx;
+	struct sup *s = ctx;
 	const struct mt_test *t = slot != MT_NONE ? &r->t[slot] : NULL;
 	const char *id = t ? mt_run_str(r, t->id) : v->id;
 	const char *file = t && t->file != MT_NONE ? mt_run_str(r, r->f[t->file].rel) : v->file;
@@ -69,7 +72,7 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 }
 
 /* Write the bundle of a bad verdict and point the verdict at it. */
-void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char *failure,
+void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *v, const char *failure,
 		int with_inflight_output, char *name, size_t cap)
 {
 	struct mt_bundle b = { 0 };
@@ -84,20 +87,20 @@ void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char 
 	b.reason = v->reason;
 	b.detail = v->detail;
 	b.duration_us = v->duration_us;
-	b.timeout_us = s->cur.slot != MT_NONE ? s->cur.timeout_us : 0;
+	b.timeout_us = l->cur.slot != MT_NONE ? l->cur.timeout_us : 0;
 	b.start_wall_us = v->start_wall_us ? v->start_wall_us : mt_wall_us();
 	b.worker = v->worker;
 	b.attempt = v->attempt ? v->attempt : 1;
-	b.pid = s->w.pid;
+	b.pid = l->w.pid;
 	b.failure = failure;
 	if (with_inflight_output) {
 		b.cap_out = cap_out;
 		b.cap_err = cap_err;
 	}
-	mt_ring_tail(&s->w.console, console_tail, sizeof console_tail);
+	mt_ring_tail(&l->w.console, console_tail, sizeof console_tail);
 	b.console = console_tail;
-	b.stacks_path = s->capture_for_bundle;
-	b.fp = &s->fp;
+	b.stacks_path = l->capture_for_bundle;
+	b.fp = &l->fp;
 	if (!mt_bundle_write(dir, file, &b)) {
 		sup_note(s, "bundle", "cannot write bundle %s/%s: %s", dir, file,
 			 mt_strerror(errno));
@@ -109,34 +112,34 @@ void sup_bundle(struct super *s, const char *id, struct mt_vinfo *v, const char 
 
 /* Output of the test in flight, from pytest's capture files: read before
  * a kill, or after a death (mtest holds the files open). */
-void sup_read_output(struct super *s)
+void sup_read_output(struct lane *l)
 {
 	cap_out[0] = cap_err[0] = '\0';
-	if (s->w.cap_fd[0] >= 0 && mt_read_tail(s->w.cap_fd[0], cap_out, MT_TAIL_MAX) < 0)
+	if (l->w.cap_fd[0] >= 0 && mt_read_tail(l->w.cap_fd[0], cap_out, MT_TAIL_MAX) < 0)
 		cap_out[0] = '\0';
-	if (s->w.cap_fd[1] >= 0 && mt_read_tail(s->w.cap_fd[1], cap_err, MT_TAIL_MAX) < 0)
+	if (l->w.cap_fd[1] >= 0 && mt_read_tail(l->w.cap_fd[1], cap_err, MT_TAIL_MAX) < 0)
 		cap_err[0] = '\0';
 }
 
-void sup_inflight_reset(struct super *s)
+void sup_inflight_reset(struct lane *l)
 {
-	struct inflight *c = &s->cur;
+	struct inflight *c = &l->cur;
 
 	c->slot = MT_NONE;
 	c->deadline_us = MT_NEVER;
 	mt_phases_reset(&c->ph);
 	c->crash[0] = c->tb[0] = '\0';
 	mt_buf_init(&c->fb, c->fail, sizeof c->fail, -1);
-	s->watch.next_us = MT_NEVER;
+	l->watch.next_us = MT_NEVER;
 }
 
 /* Stacks that --capture-after took of a test that then ended: kept in
  * last-run/captures/ (a hung test's go into its bundle instead); stacks of
  * a likely deadlock that came to nothing are dropped. */
-void sup_keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char *name,
+void sup_keep_capture(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *v, char *name,
 		      size_t cap)
 {
-	struct watch *wt = &s->watch;
+	struct watch *wt = &l->watch;
 	char file[512], path[MT_PATH_MAX + 600];
 
 	if (!wt->kept[0])
@@ -157,10 +160,10 @@ void sup_keep_capture(struct super *s, const char *id, struct mt_vinfo *v, char 
 }
 
 /* Give the test in flight its verdict, with a bundle when it is bad. */
-void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason,
+void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const char *reason,
 		const char *detail, int with_output)
 {
-	struct inflight *c = &s->cur;
+	struct inflight *c = &l->cur;
 	struct mt_vinfo v = { 0 };
 	char name[600], capname[600];
 	int64_t now = mt_now_us();
@@ -174,61 +177,44 @@ void sup_settle(struct super *s, enum mt_verdict verdict, const char *reason,
 	v.duration_us = now - c->start_us;
 	v.start_wall_us = c->start_wall_us;
 	v.end_wall_us = mt_wall_us();
-	v.worker = s->w.num;
+	v.worker = l->w.num;
 	v.attempt = 1;
 	v.started = c->started;
 	v.dirty_event = c->started_event;
 	if (s->rechecking) {
 		sup_recheck_result(s, &v);
-		sup_inflight_reset(s);
+		sup_inflight_reset(l);
 		return;
 	}
-	sup_bundle(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, c->fail, with_output,
+	sup_bundle(s, l, mt_run_str(&s->run, s->run.t[c->slot].id), &v, c->fail, with_output,
 		   name, sizeof name);
-	sup_keep_capture(s, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,
+	sup_keep_capture(s, l, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,
 			 sizeof capname);
 	mt_run_decide(&s->run, c->slot, &v);
-	sup_inflight_reset(s);
+	sup_inflight_reset(l);
 }
 
 /* ---- stopping and killing --------------------------------------------- */
 
-void sup_kill_worker(struct super *s, int64_t now, const char *why)
+void sup_stop(struct sup *s, enum stop why, const char *reason, int64_t now)
 {
-	struct mt_worker *w = &s->w;
+	struct lane *l;
 
-	if (w->state == MT_W_NONE || w->state == MT_W_DEAD || w->state == MT_W_KILLING)
-		return;
-	w->state = MT_W_KILLING;
-	w->killing = 1;
-	snprintf(w->kill_reason, sizeof w->kill_reason, "%s", why);
-	if (s->watch.helper)
-		sup_kill_helper(s);	/* it detaches as it dies */
-	if (s->o->kill_grace_us == 0) {
-		mt_worker_signal(w, SIGKILL);
-		w->kill_sent = 1;
-		w->kill_at_us = MT_NEVER;
-		return;
-	}
-	mt_worker_signal(w, SIGTERM);
-	w->kill_at_us = now + s->o->kill_grace_us;
-}
-
-void sup_stop(struct super *s, enum stop why, const char *reason, int64_t now)
-{
 	if (s->stop != STOP_NONE)
 		return;
 	s->stop = why;
 	s->stop_reason = reason;
-	/* The test in flight did not fail: the run was stopped around it. */
-	sup_settle(s, MT_V_NOT_RUN, reason, NULL, 0);
-	sup_kill_worker(s, now, reason);
+	/* The tests in flight did not fail: the run was stopped around them. */
+	FOR_LANES(s, l) {
+		sup_settle(s, l, MT_V_NOT_RUN, reason, NULL, 0);
+		sup_kill_worker(s, l, now, reason);
+	}
 }
 
-void sup_fatal(struct super *s, int code, const char *fmt, ...)
+void sup_fatal(struct sup *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-void sup_fatal(struct super *s, int code, const char *fmt, ...)
+void sup_fatal(struct sup *s, int code, const char *fmt, ...)
 {
 	va_list ap;
 

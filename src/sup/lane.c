@@ -1,0 +1,778 @@
+/* mtest: starting a worker, and a worker's end (src/sup.h tells how the supervisor is cut). */
+#include "sup.h"
+
+extern char **environ;
+
+/* ---- spawning ----------------------------------------------------------- */
+
+/* A NULL-terminated string vector packed into a fixed byte buffer: the
+ * worker's argv and envp are both built this way. A full vector or buffer
+ * clears ok and drops the string. */
+struct pack {
+	char **vec;
+	int max, n;
+	char *bytes;
+	size_t cap, used;
+	int ok;
+};
+
+/* Formats straight into the buffer: a string too long is refused, never cut. */
+__attribute__((format(printf, 2, 3)))
+static void pack_printf(struct pack *p, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (p->n >= p->max || p->used >= p->cap) {
+		p->ok = 0;
+		return;
+	}
+	va_start(ap, fmt);
+	len = vsnprintf(p->bytes + p->used, p->cap - p->used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= p->cap - p->used) {
+		p->ok = 0;
+		return;
+	}
+	p->vec[p->n++] = p->bytes + p->used;
+	p->used += (size_t)len + 1;
+}
+
+static void pack_put(struct pack *p, const char *str)
+{
+	pack_printf(p, "%s", str);
+}
+
+static int pack_end(struct pack *p)
+{
+	p->vec[p->n] = NULL;
+	return p->ok;
+}
+
+/* The worker's command line. Later workers get only the files whose tests
+ * still wait (and pytest's rootdir, so node ids stay the same); a worker
+ * after a failed collection gets the original paths with --ignore for
+ * the files that hung or crashed it. */
+static int build_argv(struct sup *s)
+{
+	const struct mt_opts *o = s->o;
+	struct pack p = { s->argv, MT_ARGV_MAX, 0, s->argbytes, sizeof s->argbytes, 0, 1 };
+	int i;
+	uint32_t f;
+
+	pack_put(&p, o->python);
+	pack_put(&p, "-m");
+	pack_put(&p, MT_BOOT_MODULE);
+	pack_put(&p, "-p");
+	pack_put(&p, MT_PLUGIN_MODULE);
+	for (i = 0; i < o->npytest && p.ok; i++)
+		pack_put(&p, o->pytest_args[i]);
+	if (s->rechecking) {
+		/* One test, alone: its file, and only it is sent. */
+		pack_printf(&p, "--rootdir=%s", s->rootdir);
+		f = s->run.t[s->rc[s->rc_index].slot].file;
+		pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
+	} else if (s->table_closed && s->rootdir[0]) {
+		pack_printf(&p, "--rootdir=%s", s->rootdir);
+		/* pytest collects an explicit path even when --ignore names it:
+		 * a left-out file is never named. */
+		for (f = 0; f < s->run.nf && p.ok; f++)
+			if (s->run.f[f].pending && !sup_ignored(s, mt_run_str(&s->run, s->run.f[f].abs)))
+				pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
+	} else {
+		for (i = 0; i < o->npaths && p.ok; i++)
+			pack_put(&p, o->paths[i]);
+	}
+	for (i = 0; i < s->nignores && p.ok; i++)
+		pack_printf(&p, "--ignore=%s", mt_run_str(&s->run, s->ignore[i]));
+	/* Last, so that they win over addopts and the arguments above. */
+	pack_put(&p, "--capture=fd");
+	pack_put(&p, "-o");
+	pack_put(&p, "faulthandler_timeout=0");
+	pack_put(&p, "--continue-on-collection-errors");
+	if (!pack_end(&p))
+		mt_msg("worker command line too long (MT_ARGV_MAX=%d, MT_ARGV_BYTES=%u)",
+		       MT_ARGV_MAX, MT_ARGV_BYTES);
+	return p.ok;
+}
+
+static const char *const own_vars[] = {
+	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=",
+	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
+	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=",
+};
+
+static int build_env(struct sup *s, struct lane *l)
+{
+	struct pack p = { s->envp, MT_ENV_MAX, 0, s->envbytes, sizeof s->envbytes, 0, 1 };
+	unsigned k;
+	char **e;
+	const char *old_pp = getenv("PYTHONPATH");
+
+	for (e = environ; *e && p.ok; e++) {
+		for (k = 0; k < sizeof own_vars / sizeof own_vars[0]; k++)
+			if (strncmp(*e, own_vars[k], strlen(own_vars[k])) == 0)
+				break;
+		if (k == sizeof own_vars / sizeof own_vars[0])
+			pack_put(&p, *e);
+	}
+	pack_printf(&p, "MTEST_EVENT_FD=%d", MT_WORKER_EVENT_FD);
+	pack_printf(&p, "MTEST_CONTROL_FD=%d", MT_WORKER_CONTROL_FD);
+	pack_printf(&p, "MTEST_TOKEN=%s", l->w.token);
+	pack_printf(&p, "MTEST_LIMITS=line:%u,text:%u,tail:%u,id:%u,reason:%u,"
+		    "detail:%u,markers:%u,marker:%u,items:%u", MT_LINE_MAX, MT_TEXT_MAX,
+		    MT_TAIL_MAX, MT_ID_MAX, MT_REASON_MAX - 1, MT_DETAIL_MAX - 1, MT_MARKERS_MAX,
+		    MT_MARKER_NAME_MAX - 1, MT_FIXTURE_ITEMS);
+	pack_printf(&p, "MTEST_WORKER=%d", l->w.num);
+	pack_printf(&p, RUN_TAG_VAR "=%s", s->run_tag);
+	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
+		    old_pp ? old_pp : "");
+	/* A breakpoint() in a worker without a terminal would wait forever. */
+	pack_put(&p, "PYTHONBREAKPOINT=0");
+	pack_printf(&p, "MTEST_PID=%d", (int)getpid());
+	if (s->preload[0]) {
+		const char *old_pl = getenv("LD_PRELOAD");
+
+		pack_printf(&p, "LD_PRELOAD=%s%s%s", s->preload,
+			    old_pl && *old_pl ? ":" : "", old_pl ? old_pl : "");
+		pack_printf(&p, "MTEST_PRELOAD=%s", s->preload);
+	}
+	if (!pack_end(&p))
+		mt_msg("worker environment too big (MT_ENV_MAX=%d, MT_ENV_BYTES=%u)",
+		       MT_ENV_MAX, MT_ENV_BYTES);
+	return p.ok;
+}
+
+static void new_token(struct lane *l)
+{
+	unsigned char r[8];
+	unsigned k;
+
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		uint64_t x = (uint64_t)mt_now_us() ^ ((uint64_t)getpid() << 32);
+
+		memcpy(r, &x, sizeof r);
+	}
+	for (k = 0; k < sizeof r; k++)
+		snprintf(l->w.token + 2 * k, 3, "%02x", r[k]);
+}
+
+void sup_spawn(struct sup *s, struct lane *l, int64_t now)
+{
+	struct mt_worker *w = &l->w;
+
+	mt_worker_reset(w, ++s->nworkers);
+	new_token(l);
+	l->got_config = 0;
+	l->got_hello = 0;
+	l->exit_event = 0;
+	l->holders[0] = '\0';
+	l->exit_deadline_us = MT_NEVER;
+	l->idle_deadline_us = MT_NEVER;
+	l->last_event_us = now;
+	l->coalesce_until_us = 0;
+	l->collecting_id[0] = l->collecting_path[0] = '\0';
+	l->settled_at_spawn = s->run.decided + s->run.nfiles_bad;
+	sup_inflight_reset(l);
+	mt_names_reset(&l->names);
+	l->interp = 0;
+	l->hexversion = 0;
+	if (!build_argv(s) || !build_env(s, l)) {
+		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");
+		return;
+	}
+	mt_bundle_quote_argv(l->fp.cmdline, sizeof l->fp.cmdline, s->argv);
+	snprintf(l->fp.kernel, sizeof l->fp.kernel, "%s", s->kernel);
+	snprintf(l->fp.machine, sizeof l->fp.machine, "%s", s->machine);
+	snprintf(l->fp.host, sizeof l->fp.host, "%s", s->host);
+	if (!mt_worker_spawn(w, s->argv, s->envp)) {
+		sup_fatal(s, MT_EXIT_INTERNAL, "cannot start a worker: %s", mt_strerror(errno));
+		return;
+	}
+	w->spawned_us = now;
+	lane_enter(l, MT_W_STARTING, s->o->collect_timeout_us > 0 ?
+				     now + s->o->collect_timeout_us : MT_NEVER);
+	sup_dirt_spawned(l);
+}
+
+/* ---- a worker's end ------------------------------------------------------ */
+
+static void describe_status(int status, char *out, size_t cap)
+{
+	char scratch[16];
+
+	if (WIFSIGNALED(status))
+		snprintf(out, cap, "%s", mt_signame(WTERMSIG(status), scratch, sizeof scratch));
+	else
+		snprintf(out, cap, "exit %d", WEXITSTATUS(status));
+}
+
+/* Every child that ended or stopped: a lane's worker or capture helper
+ * (anything else is an orphan that came back to mtest, or a worker given
+ * up on: nobody's now). */
+void sup_reap(void *ctx)
+{
+	struct sup *s = ctx;
+	struct lane *l;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
+		FOR_LANES(s, l) {
+			if (WIFSTOPPED(status)) {
+				if (pid == l->w.pid && !l->w.reaped)
+					l->w.stopped = 1;
+				continue;
+			}
+			/* Only noted here: what the worker said before it died
+			 * is still in its pipes, and is heard first (advance()). */
+			if (pid == l->w.pid && !l->w.reaped) {
+				l->w.status = status;
+				l->w.reaped = 1;
+			} else if (pid == l->watch.helper && !l->watch.helper_done) {
+				l->watch.helper_done = 1;
+				l->watch.helper_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+							 128 + WTERMSIG(status);
+			}
+		}
+	}
+}
+
+void sup_killed_reset(struct killed *k)
+{
+	mt_buf_init(&k->text, k->bytes, sizeof k->bytes, -1);
+	k->count = 0;
+}
+
+void sup_killed_add(struct killed *k, const struct mt_proc *p)
+{
+	if (k->count++ < 6)
+		mt_buf_printf(&k->text, "%s%s (pid %d)", k->count > 1 ? ", " : "", p->comm,
+			      (int)p->pid);
+}
+
+/* What a sweep's callbacks act on. */
+struct sweep_ctx {
+	struct sup *s;
+	struct lane *l;
+};
+
+static void on_leftover(void *ctx, const struct mt_proc *p)
+{
+	struct sweep_ctx *c = ctx;
+
+	sup_orphan(c->s, c->l, p);
+	sup_killed_add(&c->l->left, p);
+}
+
+static void reap_ctx(void *ctx)
+{
+	sup_reap(((struct sweep_ctx *)ctx)->s);
+}
+
+/* Kill every process the worker left behind: setsid daemons and children
+ * re-parented to mtest (a child subreaper) included. A pass now, then one
+ * every MT_SWEEP_EVERY_US (a timer: the loop never sleeps) until none is
+ * left; no worker starts meanwhile. */
+void sup_sweep_begin(struct sup *s, struct lane *l, const char *whose, int64_t now)
+{
+	sup_killed_reset(&l->left);
+	snprintf(l->sweep_whose, sizeof l->sweep_whose, "%s", whose);
+	l->sweep_passes = 0;
+	mt_procs_sweep_begin();
+	sup_sweep_pass(s, l, now);
+}
+
+void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
+{
+	struct sweep_ctx c = { s, l };
+	int alive = mt_procs_sweep_pass(l->watch.helper, on_leftover, reap_ctx, &c);
+
+	l->sweep_next_us = 0;
+	if (alive && ++l->sweep_passes < MT_SWEEP_PASSES) {
+		l->sweep_next_us = now + MT_SWEEP_EVERY_US;
+		return;
+	}
+	if (l->left.count)
+		sup_note(s, "leftovers", "%s left %d process%s behind, killed: %s%s", l->sweep_whose,
+			 l->left.count, l->left.count == 1 ? "" : "es", l->left.text.p,
+			 l->left.count > 6 ? ", ..." : "");
+	if (alive)
+		sup_note(s, "leftovers", "%d process%s of %s could not be killed", alive,
+			 alive == 1 ? "" : "es", l->sweep_whose);
+}
+
+/* The last sweep, after the loop: it may wait. */
+void sup_sweep(struct sup *s, struct lane *l, const char *whose)
+{
+	struct sweep_ctx c = { s, l };
+	int alive;
+
+	sup_killed_reset(&l->left);
+	alive = mt_procs_sweep(0, on_leftover, reap_ctx, &c);
+	if (l->left.count)
+		sup_note(s, "leftovers", "%s left %d process%s behind, killed: %s%s", whose,
+			 l->left.count, l->left.count == 1 ? "" : "es", l->left.text.p,
+			 l->left.count > 6 ? ", ..." : "");
+	if (alive)
+		sup_note(s, "leftovers", "%d process%s of %s could not be killed", alive,
+			 alive == 1 ? "" : "es", whose);
+}
+
+/* The first line of the console tail that says why pytest refused to
+ * start ("...: error: ..."), for a one-line message. */
+static void refusal_line(struct lane *l, char *out, size_t cap)
+{
+	static char console_tail[MT_TAIL_MAX + 1];
+	char *line, *next, *best = NULL;
+
+	mt_ring_tail(&l->w.console, console_tail, sizeof console_tail);
+	for (line = console_tail; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strstr(line, "error:") || strncmp(line, "ERROR:", 6) == 0) {
+			best = line;
+			if (strstr(line, ": error: "))
+				break;
+		}
+		if (!best && *line)
+			best = line;
+	}
+	snprintf(out, cap, "%s", best ? best : "(no message)");
+}
+
+void sup_worker_dead(struct sup *s, struct lane *l)
+{
+	struct mt_worker *w = &l->w;
+	char why[64], whose[48], line[512];
+	int by_us = w->killing;
+	uint32_t settled;
+
+	/* Whatever the worker said before dying is in the pipes: hear it. */
+	mt_worker_read_events(w, sup_on_line, s);
+	mt_worker_read_console(w, s->console_fd, &s->console_logged);
+	describe_status(w->status, why, sizeof why);
+	snprintf(whose, sizeof whose, "worker %d (pid %d)", w->num, (int)w->pid);
+
+	if (s->stop == STOP_FATAL) {
+		/* Said already. */
+	} else if (l->cur.slot != MT_NONE) {
+		/* Died in a test. A pytest.exit() is the test's doing too. */
+		sup_read_output(l);
+		l->capture_for_bundle = l->crash_capture[0] ? l->crash_capture : NULL;
+		snprintf(line, sizeof line, "crashed (%s) in %s", why,
+			 mt_run_str(&s->run, s->run.t[l->cur.slot].id));
+		sup_settle(s, l, MT_V_CRASHED,
+			   !l->exit_event ? why : l->exit_is_pytest_exit ? "pytest.exit" :
+			   "KeyboardInterrupt", l->exit_event ? l->exit_msg : "", 1);
+		l->capture_for_bundle = NULL;
+		sup_dirt_worker_gone(s, l, line, 1);
+		sup_note(s, "worker", "%s died (%s) in a test; %s", whose, why,
+			 mt_run_left(&s->run) ? "a new worker takes the rest" : "no tests were left");
+	} else if (w->died_in == MT_W_STARTING || w->died_in == MT_W_COLLECTING) {
+		if (s->hopeless) {
+			/* An initial conftest failed: nothing can be collected. */
+			s->table_closed = 1;
+		} else if (!by_us && WIFEXITED(w->status) &&
+			   WEXITSTATUS(w->status) == MT_BOOT_NO_PYTEST) {
+			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) cannot import pytest", s->o->python,
+				  s->o->python_how);
+		} else if (!by_us && !l->got_hello && s->nworkers == 1) {
+			/* It never ran the plugin: not a Python that can run
+			 * pytest (/bin/false), or one that fails as it starts. */
+			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) ended (%s) before it ran mtest's "
+				  "plugin: not a Python that can run pytest", s->o->python,
+				  s->o->python_how, why);
+		} else if (!by_us && !l->got_config && WIFEXITED(w->status) &&
+			   (WEXITSTATUS(w->status) == 4 || WEXITSTATUS(w->status) == 2)) {
+			refusal_line(l, line, sizeof line);
+			sup_fatal(s, MT_EXIT_USAGE, "pytest refused its arguments: %s", line);
+		} else if (l->collecting_id[0] && !by_us) {
+			sup_collection_error(s, l, l->collecting_id, l->collecting_path, "crashed", why,
+					     NULL);
+			if (l->collecting_file)
+				sup_ignore_path(s, l, l->collecting_path);
+			sup_note(s, "worker", "%s died (%s) collecting %s; it is left out", whose, why,
+				 l->collecting_id);
+		} else if (!by_us) {
+			sup_note(s, "worker", "%s died (%s) before it collected any test", whose, why);
+		}
+	} else if (!by_us && WIFEXITED(w->status) && WEXITSTATUS(w->status) == 4 &&
+		   s->nworkers == 1 && s->run.ntests == 0 && s->run.nfiles_bad == 0) {
+		/* pytest's usage error after it started: a path that does not
+		 * exist, a node id it cannot find. */
+		refusal_line(l, line, sizeof line);
+		sup_fatal(s, MT_EXIT_USAGE, "pytest: %s", line);
+	} else if (by_us) {
+		sup_note(s, "worker", "mtest ended %s (%s)%s%s", whose, why,
+			 w->kill_reason[0] ? ": " : "", w->kill_reason);
+		if (l->end_cause[0]) {
+			snprintf(line, sizeof line, "was ended by mtest: %s", l->end_cause);
+			sup_dirt_worker_gone(s, l, line, 1);
+		}
+	} else if (!w->retiring && (w->qdone < w->qlen || WIFSIGNALED(w->status))) {
+		sup_note(s, "worker", "%s ended (%s) between tests, with %u of its tests left", whose,
+			 why, w->qlen - w->qdone);
+	}
+	sup_dirt_worker_gone(s, l, NULL, 0);	/* no-op after the calls above */
+	l->end_cause[0] = '\0';
+	if (l->crash_capture[0])
+		unlink(l->crash_capture);
+	l->crash_capture[0] = '\0';
+	l->crash_tid = 0;
+	mt_worker_close(w);
+	lane_enter(l, MT_W_NONE, MT_NEVER);
+	sup_sweep_begin(s, l, whose, mt_now_us());
+	w->pid = -1;	/* never signal a pid that may be reused */
+
+	settled = s->run.decided + s->run.nfiles_bad;
+	l->deaths = settled == l->settled_at_spawn && !s->rechecking ? l->deaths + 1 : 0;
+	if (l->deaths >= MT_DEATHS_WITHOUT_PROGRESS && s->stop == STOP_NONE) {
+		snprintf(line, sizeof line, "%d workers in a row ended without a verdict; "
+			 "the last: %s", l->deaths, why);
+		sup_note(s, "worker", "%s", line);
+		s->stop = STOP_NO_PROGRESS;
+		s->stop_reason = "no progress";
+		mt_run_settle_rest(&s->run, "no progress", line);
+	}
+}
+
+/* SIGTERM to the worker's group, SIGKILL after --kill-grace. */
+void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why)
+{
+	struct mt_worker *w = &l->w;
+
+	if (w->state == MT_W_NONE || w->state == MT_W_DEAD || w->state == MT_W_KILLING)
+		return;
+	lane_enter(l, MT_W_KILLING, s->o->kill_grace_us ? now + s->o->kill_grace_us :
+					  now + MT_KILL_GIVEUP_US);
+	w->killing = 1;
+	snprintf(w->kill_reason, sizeof w->kill_reason, "%s", why);
+	if (l->watch.helper)
+		sup_kill_helper(l);	/* it detaches as it dies */
+	if (s->o->kill_grace_us == 0) {
+		mt_worker_signal(w, SIGKILL);
+		w->kill_sent = 1;
+		return;
+	}
+	mt_worker_signal(w, SIGTERM);
+}
+
+/* ---- the lane's state machine -------------------------------------------- */
+
+/* The lanes are static, zero already: a memset would make every page of
+ * their tables resident. */
+void lane_init(struct lane *l, int idx)
+{
+	l->idx = idx;
+	l->active_dirty = l->restart_for = -1;
+	l->dirt_next_us = MT_NEVER;
+	l->idle_deadline_us = l->exit_deadline_us = l->collect_deadline_us = MT_NEVER;
+	sup_inflight_reset(l);
+	mt_worker_reset(&l->w, 0);
+}
+
+/* The one place a worker changes state, and each state's deadline is set:
+ * starting and collecting, --collect-timeout (or the given one); stopping,
+ * the given one; killing, the SIGKILL moment; running has its tests' and
+ * the idle deadline (sup_idle_arm); dead remembers where it died. */
+void lane_enter(struct lane *l, enum mt_wstate st, int64_t deadline_us)
+{
+	struct mt_worker *w = &l->w;
+
+	switch (st) {
+	case MT_W_STARTING:
+	case MT_W_COLLECTING:
+		l->collect_deadline_us = deadline_us;
+		break;
+	case MT_W_STOPPING:
+		l->exit_deadline_us = deadline_us;
+		break;
+	case MT_W_KILLING:
+		w->kill_at_us = deadline_us;
+		break;
+	case MT_W_DEAD:
+		w->died_in = w->state;
+		break;
+	default:
+		break;
+	}
+	w->state = st;
+}
+
+/* The event pipe ended (EOF or an error) or the control pipe broke while
+ * the worker lives on: a test closed them. Nothing it does from now on
+ * could be heard, so it is ended at once; its test in flight is crashed. */
+void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *what)
+{
+	struct mt_worker *w = &l->w;
+	char detail[MT_DETAIL_MAX];
+	const char *id;
+
+	if (w->reaped || w->state == MT_W_NONE || w->state == MT_W_DEAD ||
+	    w->state == MT_W_KILLING || mt_proc_ending(w->pid))
+		return;	/* it is dying: its status will tell */
+	if (l->cur.slot != MT_NONE) {
+		id = mt_run_str(&s->run, s->run.t[l->cur.slot].id);
+		snprintf(l->end_cause, sizeof l->end_cause, "%s %s", id,
+			 strcmp(what, "event pipe closed") == 0 ? "closed its event pipe" :
+			 "broke its pipes to mtest");
+		snprintf(detail, sizeof detail, "the worker's %s while this test ran (a test that "
+			 "closes descriptors it does not own?); mtest ended the worker", what);
+		sup_read_output(l);
+		sup_settle(s, l, MT_V_CRASHED, what, detail, 1);
+	}
+	sup_note(s, "worker", "worker %d: %s while it %s; ended", w->num, what,
+		 l->end_cause[0] ? "ran a test" : "held no test");
+	sup_kill_worker(s, l, now, what);
+}
+
+static void on_collect_timeout(struct sup *s, struct lane *l, int64_t now)
+{
+	if (l->collecting_id[0]) {
+		sup_collection_error(s, l, l->collecting_id, l->collecting_path, "hung",
+				     "collecting it took longer than --collect-timeout", NULL);
+		if (l->collecting_file)
+			sup_ignore_path(s, l, l->collecting_path);
+		sup_note(s, "worker", "worker %d hung collecting %s; it is left out", l->w.num,
+			 l->collecting_id);
+	} else {
+		sup_note(s, "worker", "worker %d did not start within --collect-timeout", l->w.num);
+	}
+	l->collect_deadline_us = MT_NEVER;
+	sup_kill_worker(s, l, now, "collection hung");
+}
+
+/* The worker held work and said nothing for a whole test's timeout with
+ * no test in flight (a forged end, a plugin stuck between tests): its
+ * stacks are not anybody's test's; it is ended, and its queue goes to the
+ * next worker. */
+static void on_idle_timeout(struct sup *s, struct lane *l, int64_t now)
+{
+	l->idle_deadline_us = MT_NEVER;
+	sup_note(s, "worker", "worker %d held %u tests and said nothing for %.0f s between "
+		 "tests; ended", l->w.num, l->w.qsent - l->w.qdone,
+		 (double)(now - l->last_event_us) / 1e6);
+	sup_kill_worker(s, l, now, "it said nothing between tests");
+}
+
+int64_t lane_deadline(const struct sup *s, const struct lane *l)
+{
+	const struct mt_worker *w = &l->w;
+	int64_t d = MT_NEVER;
+
+	(void)s;
+#define MIN(x) do { if ((x) < d) d = (x); } while (0)
+	if (w->state == MT_W_RUNNING || w->state == MT_W_STOPPING)
+		MIN(l->dirt_next_us);
+	switch (w->state) {
+	case MT_W_STARTING:
+	case MT_W_COLLECTING:
+		MIN(l->collect_deadline_us);
+		break;
+	case MT_W_RUNNING:
+		if (l->watch.helper) {
+			MIN(l->watch.helper_deadline_us);
+		} else {
+			MIN(l->cur.deadline_us);
+			if (l->cur.slot != MT_NONE)
+				MIN(l->watch.next_us);
+		}
+		if (!l->fence_waiting)
+			MIN(l->idle_deadline_us);
+		break;
+	case MT_W_STOPPING:
+		MIN(l->exit_deadline_us);
+		break;
+	case MT_W_KILLING:
+		MIN(w->kill_at_us);
+		break;
+	default:
+		break;
+	}
+	if (l->coalesce_until_us > 0)
+		MIN(l->coalesce_until_us);
+	if (l->sweep_next_us > 0)
+		MIN(l->sweep_next_us);
+#undef MIN
+	return d;
+}
+
+/* SIGKILL at once (asked twice to stop); then mtest waits a last while. */
+void lane_kill_now(struct lane *l, int64_t now)
+{
+	if (l->w.state == MT_W_KILLING && !l->w.kill_sent) {
+		mt_worker_signal(&l->w, SIGKILL);
+		l->w.kill_sent = 1;
+		l->w.kill_at_us = now + MT_KILL_GIVEUP_US;
+	}
+}
+
+void lane_timers(struct sup *s, struct lane *l, int64_t now)
+{
+	struct mt_worker *w = &l->w;
+
+	if (now >= l->dirt_next_us && (w->state == MT_W_RUNNING || w->state == MT_W_STOPPING))
+		sup_dirt_timer(s, l, now);
+	switch (w->state) {
+	case MT_W_STARTING:
+	case MT_W_COLLECTING:
+		if (now >= l->collect_deadline_us)
+			on_collect_timeout(s, l, now);
+		break;
+	case MT_W_RUNNING:
+		if (l->watch.helper) {
+			if (now >= l->watch.helper_deadline_us) {
+				sup_kill_helper(l);
+				l->watch.helper_deadline_us = MT_NEVER;
+			}
+		} else if (now >= l->cur.deadline_us) {
+			sup_test_timeout(s, l, now);
+		} else if (l->cur.slot != MT_NONE && now >= l->watch.next_us) {
+			sup_watch_sample(s, l, now);
+		}
+		if (l->cur.slot == MT_NONE && !l->fence_waiting && now >= l->idle_deadline_us)
+			on_idle_timeout(s, l, now);
+		break;
+	case MT_W_STOPPING:
+		if (now >= l->exit_deadline_us) {
+			sup_note(s, "worker", "worker %d did not exit after its session%s%s; killed",
+				 w->num, l->holders[0] ? ": threads alive: " : "", l->holders);
+			l->exit_deadline_us = MT_NEVER;
+			sup_kill_worker(s, l, now, "it did not exit after its session");
+		}
+		break;
+	case MT_W_KILLING:
+		if (now >= w->kill_at_us && !w->kill_sent) {
+			lane_kill_now(l, now);
+		} else if (now >= w->kill_at_us) {
+			/* Stuck in the kernel (state D) past SIGKILL: stop
+			 * waiting; its exit, if it comes, is reaped as nobody's. */
+			sup_note(s, "worker", "worker %d (pid %d) did not die %.0f s after SIGKILL; "
+				 "mtest goes on without it", w->num, (int)w->pid,
+				 (double)MT_KILL_GIVEUP_US / 1e6);
+			w->status = SIGKILL;	/* as if killed: WIFSIGNALED */
+			w->reaped = 1;
+			w->kill_at_us = MT_NEVER;
+		}
+		break;
+	default:
+		break;
+	}
+	if (l->coalesce_until_us > 0 && now >= l->coalesce_until_us)
+		l->coalesce_until_us = 0;
+	if (l->sweep_next_us > 0 && now >= l->sweep_next_us)
+		sup_sweep_pass(s, l, now);
+}
+
+/* What happened to the worker is accounted for. Returns 1 while the lane
+ * is busy (a worker, or the sweep after one), 0 when it is free. */
+int lane_advance(struct sup *s, struct lane *l, int64_t now)
+{
+	struct mt_worker *w = &l->w;
+
+	if (w->reaped && w->state != MT_W_DEAD && w->state != MT_W_NONE) {
+		/* Hear its last words in its last state, then call it dead. */
+		mt_worker_read_events(w, sup_on_line, s);
+		mt_worker_read_console(w, s->console_fd, &s->console_logged);
+		lane_enter(l, MT_W_DEAD, MT_NEVER);
+	}
+	if (l->watch.helper_done)
+		sup_capture_done(s, l, now);
+	if (w->stopped && !w->reaped && w->state != MT_W_DEAD)
+		sup_worker_stopped(s, l, now);
+	if (w->state == MT_W_DEAD)
+		sup_worker_dead(s, l);
+	if (w->state == MT_W_RUNNING && w->ended && w->qdone >= w->qlen &&
+	    l->cur.slot == MT_NONE)
+		/* All sent tests ran: let the session end and pytest exit. */
+		lane_enter(l, MT_W_STOPPING, now + MT_DEFAULT_TIMEOUT_US);
+	return w->state != MT_W_NONE || l->sweep_next_us > 0;
+}
+
+/* Each pipe write that wakes mtest costs the worker more than the write
+ * itself (on a VM, an inter-processor interrupt). While tests stream by,
+ * let their events gather for a moment: the event pipe is left out of the
+ * poll until then (a timer, never a sleep: signals and other pipes are
+ * heard at once, and deadlines are seconds away). Never before a fence,
+ * where the worker waits for mtest. */
+static void coalesce(struct sup *s, struct lane *l, int64_t now)
+{
+	struct mt_worker *w = &l->w;
+
+	if (w->state != MT_W_RUNNING || w->ctl_len || s->stop != STOP_NONE ||
+	    l->cur.slot == MT_NONE || w->ev_fd < 0)
+		return;
+	/* The test in flight is the last before a fence: the worker will
+	 * soon wait for our answer there. */
+	if (w->qdone + 1 < w->qsent && sup_fence_due(s, l, w->qdone))
+		return;
+	l->coalesce_until_us = now + MT_COALESCE_US;
+}
+
+/* Read the worker's events; an end of the pipe while it lives is news. */
+static void read_events(struct sup *s, struct lane *l, int64_t now)
+{
+	struct mt_worker *w = &l->w;
+
+	if (!mt_worker_read_events(w, sup_on_line, s)) {
+		sup_protocol_check(s, l);
+		sup_channel_lost(s, l, now, w->ev_err ? "event pipe failed" : "event pipe closed");
+		return;
+	}
+	sup_protocol_check(s, l);
+	l->last_event_us = now;
+	if (l->cur.slot == MT_NONE)
+		sup_idle_arm(s, l, now);
+}
+
+/* The lane's descriptors for poll(): events, console, control (when
+ * there is something to write), and the pidfds of helpers mtest watches. */
+int lane_pollfds(struct lane *l, struct pollfd *p)
+{
+	struct mt_worker *w = &l->w;
+	int fds[MT_HELPERS_MAX], n = 0, nh, i;
+
+	p[n++] = (struct pollfd){ .fd = l->coalesce_until_us ? -1 : w->ev_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = w->con_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = w->ctl_len ? w->ctl_fd : -1, .events = POLLOUT };
+	nh = w->state == MT_W_NONE ? 0 : mt_dirt_helper_fds(&l->dirt, fds, MT_HELPERS_MAX);
+	for (i = 0; i < nh; i++)
+		p[n++] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	return n;
+}
+
+void lane_io(struct sup *s, struct lane *l, const struct pollfd *p, int n, int64_t now)
+{
+	struct mt_worker *w = &l->w;
+	int i, dead_helper = 0;
+
+	if (p[0].revents) {
+		read_events(s, l, now);
+		coalesce(s, l, now);
+	}
+	if (p[1].revents)
+		mt_worker_read_console(w, s->console_fd, &s->console_logged);
+	if (p[2].revents)
+		mt_worker_flush(w);
+	if (w->ctl_broken)
+		sup_channel_lost(s, l, now, "control pipe closed");
+	for (i = 3; i < n; i++)
+		dead_helper |= p[i].revents != 0;
+	if (dead_helper)
+		sup_dirt_helpers(s, l);
+}
+
+/* Idle lanes get work: for now the first lane runs the whole suite, one
+ * worker after another, as long as tests are left. Returns 1 if a worker
+ * started. */
+int sup_feed(struct sup *s, int64_t now)
+{
+	struct lane *l = &s->lanes[0];
+
+	if (l->w.state != MT_W_NONE || l->sweep_next_us > 0)
+		return 0;
+	sup_spawn(s, l, now);
+	return l->w.state != MT_W_NONE;
+}
