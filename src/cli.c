@@ -53,6 +53,10 @@ static const char help_text[] =
 "  --recheck              run each failed, hung or crashed test alone, twice,\n"
 "                         and say whether it fails alone, passes alone\n"
 "                         (order-dependent) or is flaky\n"
+"  -j, --jobs N|auto      run N workers side by side (lanes; auto: one per\n"
+"                         online core, at most 8); default 1\n"
+"  --dist file|test       what a lane takes: whole files (default: module\n"
+"                         fixtures are set up once) or single tests\n"
 "  --keep N               run folders kept in the state directory (default 10)\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
@@ -211,7 +215,7 @@ static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1;
-static long conf_keep = -1;
+static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
 
 static char *trim(char *s)
 {
@@ -237,6 +241,25 @@ static int parse_count(const char *s, long lo, long hi, long *out)
 		return 0;
 	*out = v;
 	return 1;
+}
+
+/* -j N or -j auto (the online cores, at most MT_LANES_MAX). */
+static int parse_jobs(const char *s, long *out)
+{
+	long n;
+
+	if (strcmp(s, "auto") == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		*out = n < 1 ? 1 : n > MT_LANES_MAX ? MT_LANES_MAX : n;
+		return 1;
+	}
+	return parse_count(s, 1, MT_LANES_MAX, out);
+}
+
+static int parse_dist(const char *s, long *out)
+{
+	*out = strcmp(s, "file") == 0 ? MT_DIST_FILE : strcmp(s, "test") == 0 ? MT_DIST_TEST : -1;
+	return *out >= 0;
 }
 
 static int conf_duration(const char *path, int lineno, const char *key,
@@ -313,6 +336,17 @@ int mt_cli_parse_config(char *text, const char *path)
 		} else if (strcmp(key, "leak_grace") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_leak))
 				return 0;
+		} else if (strcmp(key, "jobs") == 0) {
+			if (!parse_jobs(val, &conf_jobs)) {
+				mt_msg("%s:%d: jobs: want a number from 1 to %d or auto, got '%s'", path,
+				       lineno, MT_LANES_MAX, val);
+				return 0;
+			}
+		} else if (strcmp(key, "dist") == 0) {
+			if (!parse_dist(val, &conf_dist)) {
+				mt_msg("%s:%d: dist: want file or test, got '%s'", path, lineno, val);
+				return 0;
+			}
 		} else if (strcmp(key, "keep") == 0) {
 			if (!parse_count(val, 1, MT_RUNS_MAX, &conf_keep)) {
 				mt_msg("%s:%d: keep: want a number from 1 to %d, got '%s'", path, lineno,
@@ -366,7 +400,7 @@ static void resolve_python(struct mt_opts *o)
 enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
-       OPT_RECHECK, OPT_KEEP };
+       OPT_RECHECK, OPT_KEEP, OPT_DIST };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -386,6 +420,8 @@ static const struct option longopts[] = {
 	{ "isolate", required_argument, NULL, OPT_ISOLATE },
 	{ "recheck", no_argument, NULL, OPT_RECHECK },
 	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "dist", required_argument, NULL, OPT_DIST },
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -408,7 +444,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
 		capture = -1, leak = -1;
 	int restart_given = 0;
-	long keep = -1;
+	long keep = -1, jobs = -1, dist = -1;
 	char *end;
 	unsigned long n;
 
@@ -418,7 +454,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = -1;
-	conf_keep = -1;
+	conf_keep = conf_jobs = conf_dist = -1;
 	o->argv = argv;
 	o->argc = argc;
 	for (i = 1; i < argc; i++)
@@ -435,7 +471,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	own[own_argc] = NULL;
 	opterr = 0;
 	optind = 0;	/* 0, not 1: glibc then forgets a previous parse entirely */
-	while ((c = getopt_long(own_argc, own, ":h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(own_argc, own, ":hj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PYTHON: o->python = optarg; break;
 		case OPT_STATE: o->state_dir = optarg; break;
@@ -497,6 +533,19 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_RECHECK:
 			o->recheck = 1;
+			break;
+		case 'j':
+			if (!parse_jobs(optarg, &jobs)) {
+				mt_msg("-j: want a number from 1 to %d (MT_LANES_MAX) or auto, got '%s'",
+				       MT_LANES_MAX, optarg);
+				return 0;
+			}
+			break;
+		case OPT_DIST:
+			if (!parse_dist(optarg, &dist)) {
+				mt_msg("--dist: want file or test, got '%s'", optarg);
+				return 0;
+			}
 			break;
 		case OPT_KEEP:
 			if (!parse_count(optarg, 1, MT_RUNS_MAX, &keep)) {
@@ -594,6 +643,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	v = leak >= 0 ? leak : conf_leak;
 	o->leak_grace_us = v >= 0 ? v : MT_DEFAULT_LEAK_GRACE_US;
 	o->keep = (unsigned)(keep > 0 ? keep : conf_keep > 0 ? conf_keep : MT_DEFAULT_KEEP);
+	o->lanes = (int)(jobs > 0 ? jobs : conf_jobs > 0 ? conf_jobs : 1);
+	o->dist = (enum mt_dist)(dist >= 0 ? dist : conf_dist >= 0 ? conf_dist : MT_DIST_FILE);
 	resolve_python(o);
 	return 1;
 }

@@ -18,6 +18,7 @@
 
 enum mt_restart { MT_RESTART_FILE = 0, MT_RESTART_TEST, MT_RESTART_NEVER };
 enum mt_isolate { MT_ISOLATE_NONE = 0, MT_ISOLATE_FILE, MT_ISOLATE_TEST };
+enum mt_dist { MT_DIST_FILE = 0, MT_DIST_TEST };
 
 enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN,
 			MT_PROGRESS_QUIET };
@@ -42,7 +43,8 @@ struct mt_opts {
 	enum mt_isolate isolate;
 	int recheck;
 	unsigned keep;		/* run folders kept in the state directory */
-	int lanes;		/* -j: workers side by side (0: one) */
+	int lanes;		/* -j: workers side by side */
+	enum mt_dist dist;	/* --dist: what a lane takes */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */
 	int npaths;

@@ -203,6 +203,24 @@ int mt_proc_exit_status(pid_t pid, unsigned long long start, char *out, size_t c
 	return 1;
 }
 
+int mt_proc_env(pid_t pid, const char *name, char *out, size_t cap)
+{
+	static char env[65536];
+	char path[64];
+	size_t n = strlen(name);
+	ssize_t len;
+	char *e;
+
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	len = mt_read_file(path, env, sizeof env);
+	for (e = env; len > 0 && e < env + len; e += strlen(e) + 1)
+		if (strncmp(e, name, n) == 0 && e[n] == '=') {
+			snprintf(out, cap, "%s", e + n + 1);
+			return 1;
+		}
+	return 0;
+}
+
 static long clock_hz(void)
 {
 	static long hz;

@@ -168,7 +168,23 @@ void mt_procs_sweep_begin(void)
 	nreported = 0;
 }
 
-int mt_procs_sweep_pass(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
+/* Is process i, or one of its ancestors below mtest, to be kept? */
+static int kept(int i, pid_t self, mt_proc_keep_fn *keep, void *ctx)
+{
+	int depth;
+
+	for (depth = 0; i >= 0 && depth < 64; depth++) {
+		if (scan_tab[i].pid == self)
+			return 0;
+		if (keep(ctx, &scan_tab[i]))
+			return 1;
+		i = find_pid(scan_tab, scan_tab[i].ppid);
+	}
+	return 0;
+}
+
+int mt_procs_sweep_pass(pid_t spare, mt_proc_keep_fn *keep, mt_proc_fn *killed,
+			mt_reap_fn *reap, void *ctx)
 {
 	pid_t self = getpid();
 	int n, i, more, alive = 0;
@@ -186,6 +202,8 @@ int mt_procs_sweep_pass(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void 
 	for (i = 0; i < n; i++) {
 		if (!scan_mark[i])
 			continue;
+		if (keep && kept(i, self, keep, ctx))
+			continue;	/* another lane's */
 		if (scan_tab[i].state == 'Z' && scan_tab[i].ppid == self)
 			continue;	/* ours to reap, next pass */
 		alive++;
@@ -205,7 +223,7 @@ int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
 
 	mt_procs_sweep_begin();
 	for (pass = 0; pass < MT_SWEEP_PASSES; pass++) {
-		alive = mt_procs_sweep_pass(spare, killed, reap, ctx);
+		alive = mt_procs_sweep_pass(spare, NULL, killed, reap, ctx);
 		if (!alive)
 			return 0;
 		pause_briefly();

@@ -13,8 +13,11 @@
 
 #define TICK_US 1000000
 
-void mt_progress_init(struct mt_progress *p, enum mt_progress_mode mode, int64_t now)
+void mt_progress_init(struct mt_progress *p, enum mt_progress_mode mode, int nlanes,
+		      int64_t now)
 {
+	int i;
+
 	int tty = isatty(1);
 
 	if (mode == MT_PROGRESS_AUTO)
@@ -26,7 +29,9 @@ void mt_progress_init(struct mt_progress *p, enum mt_progress_mode mode, int64_t
 	p->dropped = 0;
 	p->start_us = now;
 	p->next_tick_us = MT_NEVER;
-	p->current = MT_NONE;
+	p->nlanes = nlanes < 1 ? 1 : nlanes > MT_LANES_MAX ? MT_LANES_MAX : nlanes;
+	for (i = 0; i < MT_LANES_MAX; i++)
+		p->current[i] = MT_NONE;
 }
 
 static void out(struct mt_progress *p, const char *s, size_t n)
@@ -68,7 +73,7 @@ static void draw(struct mt_progress *p, const struct mt_run *r, int64_t now)
 	uint32_t bad = r->count[MT_V_FAILED] + r->count[MT_V_ERROR] + r->count[MT_V_HUNG] +
 		       r->count[MT_V_CRASHED] + r->nfiles_bad;
 	int64_t s = (now - p->start_us) / 1000000;
-	int w = width();
+	int w = width(), i;
 	size_t used;
 
 	mt_buf_init(&b, line, sizeof line, -1);
@@ -79,17 +84,37 @@ static void draw(struct mt_progress *p, const struct mt_run *r, int64_t now)
 			      p->color ? "\033[0m" : "");
 	mt_buf_printf(&b, "%02lld:%02lld ", (long long)(s / 60), (long long)(s % 60));
 	used = b.len - 4 - (bad && p->color ? 11 : 0);
-	if (p->current != MT_NONE && (size_t)w > used + 4)
-		mt_buf_line(&b, mt_run_str(r, r->t[p->current].id), (size_t)w - used - 1);
+	for (i = 0; i < p->nlanes && (size_t)w > used + 8; i++) {
+		const char *id, *name;
+		size_t room;
+
+		if (p->current[i] == MT_NONE)
+			continue;
+		id = mt_run_str(r, r->t[p->current[i]].id);
+		/* One lane: the whole id; several: each test's own name. */
+		name = p->nlanes > 1 && strrchr(id, ':') ? strrchr(id, ':') + 1 : id;
+		if (p->nlanes > 1) {
+			mt_buf_printf(&b, "%s%d:", used > b.len ? "" : " ", i + 1);
+			used += 3;
+		}
+		room = (size_t)w - used - 1;
+		if (p->nlanes > 1 && room > (size_t)w / (size_t)p->nlanes)
+			room = (size_t)w / (size_t)p->nlanes;
+		mt_buf_line(&b, name, room);
+		used += strlen(name) < room ? strlen(name) + 1 : room + 1;
+		if (p->nlanes > 1)
+			mt_buf_putc(&b, ' ');
+	}
 	out(p, b.p, b.len);
 	p->shown = 1;
 	p->next_tick_us = now + TICK_US;
 }
 
-void mt_progress_start(struct mt_progress *p, const struct mt_run *r, uint32_t slot,
+void mt_progress_start(struct mt_progress *p, const struct mt_run *r, int lane, uint32_t slot,
 		       int64_t now)
 {
-	p->current = slot;
+	if (lane >= 0 && lane < MT_LANES_MAX)
+		p->current[lane] = slot;
 	if (p->mode == MT_PROGRESS_TTY)
 		draw(p, r, now);
 }
@@ -101,8 +126,11 @@ void mt_progress_verdict(struct mt_progress *p, const struct mt_run *r, uint32_t
 	struct mt_buf b;
 	int bad = mt_verdict_is_bad(v->verdict);
 
-	if (slot == p->current)
-		p->current = MT_NONE;
+	int i;
+
+	for (i = 0; i < p->nlanes; i++)
+		if (slot == p->current[i])
+			p->current[i] = MT_NONE;
 	if (p->mode == MT_PROGRESS_TTY && !bad) {
 		draw(p, r, now);
 		return;

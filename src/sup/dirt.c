@@ -16,9 +16,11 @@
 #include "mtest/base/msg.h"
 #include "mtest/run/run.h"
 
-void mt_dirt_reset(struct mt_dirt *d, pid_t worker)
+void mt_dirt_reset(struct mt_dirt *d, pid_t worker, int num)
 {
 	d->worker = worker;
+	d->num = num;
+	d->nforeign = d->shared = 0;
 	d->spare = 0;
 	d->based = 0;
 	d->cursor = -1;
@@ -30,6 +32,32 @@ void mt_dirt_reset(struct mt_dirt *d, pid_t worker)
 static struct mt_seen seen[MT_SCAN_MAX];
 static int nseen;
 static struct mt_proc procs[MT_SCAN_MAX];
+
+static unsigned char not_mine[MT_SCAN_MAX];
+
+/* Is procs[i] (a breadth-first list: parents come first) this worker's?
+ * Not another lane's worker or helper, nor below one, nor a daemon that
+ * another lane's worker sent back to mtest. */
+static int mine(const struct mt_dirt *d, int i)
+{
+	char num[16];
+	int k;
+
+	not_mine[i] = 0;
+	if (!d->nforeign)
+		return 1;
+	for (k = 0; k < d->nforeign; k++)
+		if (procs[i].pid == d->foreign[k])
+			return !(not_mine[i] = 1);
+	for (k = 0; k < i; k++)
+		if (procs[k].pid == procs[i].ppid)
+			return !(not_mine[i] = not_mine[k]);
+	/* Its parent is mtest: a daemon that came back, or a worker. */
+	if (d->shared && procs[i].pid != d->worker &&
+	    (!mt_proc_env(procs[i].pid, "MTEST_WORKER", num, sizeof num) || atoi(num) != d->num))
+		return !(not_mine[i] = 1);
+	return 1;
+}
 
 /* The worker's threads, and every process below mtest (the worker's, and
  * daemons re-parented to mtest) but the worker and the capture helper. */
@@ -45,10 +73,13 @@ static void scan(struct mt_dirt *d)
 			seen[nseen++] = (struct mt_seen){ .id = tids[i], .ppid = d->worker,
 							  .thread = 1 };
 	n = mt_proc_descendants(getpid(), procs, MT_SCAN_MAX, &more);
-	for (i = 0; i < n && nseen < MT_SCAN_MAX; i++)
+	for (i = 0; i < n && nseen < MT_SCAN_MAX; i++) {
+		if (!mine(d, i))
+			continue;
 		if (procs[i].pid != d->worker && procs[i].pid != d->spare)
 			seen[nseen++] = (struct mt_seen){ .id = procs[i].pid, .ppid = procs[i].ppid,
 							  .start = procs[i].start };
+	}
 	d->scans++;
 }
 

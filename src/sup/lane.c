@@ -53,8 +53,9 @@ static int pack_end(struct pack *p)
  * still wait (and pytest's rootdir, so node ids stay the same); a worker
  * after a failed collection gets the original paths with --ignore for
  * the files that hung or crashed it. */
-static int build_argv(struct sup *s)
+static int build_argv(struct sup *s, struct lane *l)
 {
+	static unsigned char wanted[MT_FILES_MAX];
 	const struct mt_opts *o = s->o;
 	struct pack p = { s->argv, MT_ARGV_MAX, 0, s->argbytes, sizeof s->argbytes, 0, 1 };
 	int i;
@@ -73,11 +74,19 @@ static int build_argv(struct sup *s)
 		f = s->run.t[s->rc[s->rc_index].slot].file;
 		pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
 	} else if (s->table_closed && s->rootdir[0]) {
+		/* The files of the tests this lane was given, and only them. */
+		uint32_t k;
+
+		memset(wanted, 0, s->run.nf);
+		for (k = 0; k < s->run.n; k++)
+			if (s->plan.lane[k] == l->idx && mt_plan_waiting(&s->run, k) &&
+			    s->run.t[k].file != MT_NONE)
+				wanted[s->run.t[k].file] = 1;
 		pack_printf(&p, "--rootdir=%s", s->rootdir);
 		/* pytest collects an explicit path even when --ignore names it:
 		 * a left-out file is never named. */
 		for (f = 0; f < s->run.nf && p.ok; f++)
-			if (s->run.f[f].pending && !sup_ignored(s, mt_run_str(&s->run, s->run.f[f].abs)))
+			if (wanted[f] && !sup_ignored(s, mt_run_str(&s->run, s->run.f[f].abs)))
 				pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
 	} else {
 		for (i = 0; i < o->npaths && p.ok; i++)
@@ -177,7 +186,7 @@ void sup_spawn(struct sup *s, struct lane *l, int64_t now)
 	mt_names_reset(&l->names);
 	l->interp = 0;
 	l->hexversion = 0;
-	if (!build_argv(s) || !build_env(s, l)) {
+	if (!build_argv(s, l) || !build_env(s, l)) {
 		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");
 		return;
 	}
@@ -270,6 +279,33 @@ static void reap_ctx(void *ctx)
 	sup_reap(((struct sweep_ctx *)ctx)->s);
 }
 
+/* Not this lane's to kill: another lane's worker or capture helper (and
+ * so what descends from them), or a daemon that came back to mtest from
+ * another lane's worker (its MTEST_WORKER says whose). A daemon that
+ * cleared its environment cannot be told: with other lanes alive it is
+ * left to the sweep at the end of the run. */
+static int other_lanes(void *ctx, const struct mt_proc *p)
+{
+	struct sweep_ctx *c = ctx;
+	struct lane *o;
+	char num[16];
+	int busy = 0;
+
+	FOR_LANES(c->s, o) {
+		if (o == c->l)
+			continue;
+		if ((o->w.pid > 0 && !o->w.reaped && p->pid == o->w.pid) ||
+		    (o->watch.helper > 0 && p->pid == o->watch.helper))
+			return 1;
+		busy |= o->w.state != MT_W_NONE;
+	}
+	if (!busy || p->ppid != getpid())
+		return 0;
+	if (!mt_proc_env(p->pid, "MTEST_WORKER", num, sizeof num))
+		return 1;
+	return atoi(num) != c->l->w.num;
+}
+
 /* Kill every process the worker left behind: setsid daemons and children
  * re-parented to mtest (a child subreaper) included. A pass now, then one
  * every MT_SWEEP_EVERY_US (a timer: the loop never sleeps) until none is
@@ -286,7 +322,8 @@ void sup_sweep_begin(struct sup *s, struct lane *l, const char *whose, int64_t n
 void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
 {
 	struct sweep_ctx c = { s, l };
-	int alive = mt_procs_sweep_pass(l->watch.helper, on_leftover, reap_ctx, &c);
+	int alive = mt_procs_sweep_pass(l->watch.helper, s->nlanes > 1 ? other_lanes : NULL,
+					 on_leftover, reap_ctx, &c);
 
 	l->sweep_next_us = 0;
 	if (alive && ++l->sweep_passes < MT_SWEEP_PASSES) {
@@ -423,6 +460,8 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 	l->crash_tid = 0;
 	mt_worker_close(w);
 	lane_enter(l, MT_W_NONE, MT_NEVER);
+	/* What it had not started goes back to the pool, for any lane. */
+	mt_plan_release(&s->plan, &s->run, l->idx);
 	sup_sweep_begin(s, l, whose, mt_now_us());
 	w->pid = -1;	/* never signal a pid that may be reused */
 
@@ -764,15 +803,99 @@ void lane_io(struct sup *s, struct lane *l, const struct pollfd *p, int n, int64
 		sup_dirt_helpers(s, l);
 }
 
-/* Idle lanes get work: for now the first lane runs the whole suite, one
- * worker after another, as long as tests are left. Returns 1 if a worker
- * started. */
+static int lane_free(const struct lane *l)
+{
+	return l->w.state == MT_W_NONE && !l->sweep_next_us;
+}
+
+/* Idle lanes get work. Until the first collection is done only the first
+ * lane works (it collects the whole suite, so that the table and the plan
+ * exist); then the pool goes to the free lanes, longest expected first,
+ * and each free lane with work starts a worker for its files. Returns 1
+ * if a worker started. */
 int sup_feed(struct sup *s, int64_t now)
 {
-	struct lane *l = &s->lanes[0];
+	struct lane *l;
+	unsigned mask = 0;
+	int started = 0;
 
-	if (l->w.state != MT_W_NONE || l->sweep_next_us > 0)
+	if (!s->table_closed) {
+		l = &s->lanes[0];
+		if (!lane_free(l))
+			return 0;
+		sup_spawn(s, l, now);
+		return l->w.state != MT_W_NONE;
+	}
+	FOR_LANES(s, l)
+		if (lane_free(l))
+			mask |= 1u << l->idx;
+	if (!mask)
 		return 0;
-	sup_spawn(s, l, now);
-	return l->w.state != MT_W_NONE;
+	mt_plan_assign(&s->plan, &s->run, mask);
+	if (s->o->lanes > 1)
+		sup_steal(s, mask);
+	FOR_LANES(s, l)
+		if ((mask >> l->idx & 1) && mt_plan_count(&s->plan, &s->run, l->idx, MT_NONE)) {
+			sup_spawn(s, l, now);
+			started |= l->w.state != MT_W_NONE;
+		}
+	return started;
+}
+
+/* Unsent work worth a worker's start (its spawn and collection): below
+ * this, a free lane stays free. */
+#define STEAL_MIN_US 1000000
+
+/* A free lane with nothing in the pool takes work from the lane with the
+ * most not yet sent to its worker: whole files (single tests with --dist
+ * test) from the end of that lane's queue, about half of what it has
+ * unsent, always leaving it its current and next file. */
+void sup_steal(struct sup *s, unsigned idle)
+{
+	struct lane *thief, *v, *best;
+	int64_t unsent, best_us, taken;
+	uint32_t k, cut, slot;
+
+	FOR_LANES(s, thief) {
+		if (!(idle >> thief->idx & 1) ||
+		    mt_plan_count(&s->plan, &s->run, thief->idx, MT_NONE))
+			continue;
+		best = NULL;
+		best_us = STEAL_MIN_US;
+		FOR_LANES(s, v) {
+			if (v->w.state != MT_W_RUNNING || v->w.qlen <= v->w.qsent)
+				continue;
+			for (unsent = 0, k = v->w.qsent; k < v->w.qlen; k++)
+				if ((slot = v->w.map[v->w.queue[k]]) != MT_NONE)
+					unsent += mt_plan_est(&s->plan, &s->run, slot);
+			if (unsent >= best_us) {
+				best = v;
+				best_us = unsent;
+			}
+		}
+		if (!best)
+			continue;
+		/* From the end, whole units, until half the unsent is taken. */
+		for (taken = 0, cut = best->w.qlen; cut > best->w.qsent + 1 && 2 * taken < best_us;) {
+			uint32_t f = best->w.map[best->w.queue[cut - 1]] != MT_NONE ?
+				     s->run.t[best->w.map[best->w.queue[cut - 1]]].file : MT_NONE;
+
+			do {
+				slot = best->w.map[best->w.queue[--cut]];
+				if (slot != MT_NONE)
+					taken += mt_plan_est(&s->plan, &s->run, slot);
+			} while (s->o->dist == MT_DIST_FILE && cut > best->w.qsent + 1 &&
+				 best->w.map[best->w.queue[cut - 1]] != MT_NONE &&
+				 s->run.t[best->w.map[best->w.queue[cut - 1]]].file == f);
+		}
+		if (cut == best->w.qlen)
+			continue;
+		for (k = cut; k < best->w.qlen; k++)
+			if ((slot = best->w.map[best->w.queue[k]]) != MT_NONE)
+				s->plan.lane[slot] = (uint8_t)thief->idx;
+		s->plan.load_us[best->idx] -= taken;
+		s->plan.load_us[thief->idx] += taken;
+		best->w.qlen = cut;
+		sup_top_up(s, best);	/* all sent now: its "e" goes */
+	}
 }

@@ -33,11 +33,36 @@ int sup_dirty_event(struct sup *s, struct lane *l, int show, const char *fmt, ..
 
 /* ---- per worker, per test ------------------------------------------------- */
 
+/* Before a scan: what is not this lane's (docs/dirt.md, lanes). */
+static void prepare(struct sup *s, struct lane *l)
+{
+	struct mt_dirt *d = &l->dirt;
+	struct lane *o;
+
+	d->spare = l->watch.helper;
+	d->nforeign = d->shared = 0;
+	FOR_LANES(s, o) {
+		if (o == l)
+			continue;
+		if (o->w.pid > 0 && !o->w.reaped)
+			d->foreign[d->nforeign++] = o->w.pid;
+		if (o->watch.helper > 0)
+			d->foreign[d->nforeign++] = o->watch.helper;
+		d->shared |= o->w.state != MT_W_NONE;
+	}
+}
+
+void sup_dirt_baseline(struct sup *s, struct lane *l, long cursor)
+{
+	prepare(s, l);
+	mt_dirt_baseline(&l->dirt, cursor);
+}
+
 static void resolve_deaths(struct sup *s, struct lane *l, int drop);
 
 void sup_dirt_spawned(struct lane *l)
 {
-	mt_dirt_reset(&l->dirt, l->w.pid);
+	mt_dirt_reset(&l->dirt, l->w.pid, l->w.num);
 	l->active_dirty = -1;
 	l->fence_waiting = 0;
 	l->dirt_next_us = MT_NEVER;
@@ -227,7 +252,7 @@ static void resolve_deaths(struct sup *s, struct lane *l, int drop)
 
 void sup_dirt_timer(struct sup *s, struct lane *l, int64_t now)
 {
-	l->dirt.spare = l->watch.helper;
+	prepare(s, l);
 	l->dirt_next_us = mt_dirt_check(&l->dirt, now, 0, on_leak, &(struct lane_ctx){ s, l });
 	sup_dirt_helpers(s, l);
 	/* Helpers without a pidfd are looked at twice a second. */
@@ -253,8 +278,10 @@ void sup_dirt_worker_gone(struct sup *s, struct lane *l, const char *why, int hu
 		return;	/* accounted for already */
 	/* Leak checks still waiting: now, while the worker's orphans (its
 	 * leaked processes, re-parented to mtest) are alive to be seen. */
-	if (!s->rechecking)
+	if (!s->rechecking) {
+		prepare(s, l);
 		mt_dirt_check(&l->dirt, mt_now_us(), 1, on_leak, &(struct lane_ctx){ s, l });
+	}
 	sup_dirt_helpers(s, l);
 	/* Helpers dying as the session ends are its finalisers' doing. */
 	resolve_deaths(s, l, l->w.retiring || l->w.ended || s->stop != STOP_NONE);
@@ -327,7 +354,7 @@ void sup_fence(struct sup *s, struct lane *l)
 	resolve_deaths(s, l, 0);
 	if (s->o->restart_on_dirty != MT_RESTART_NEVER && s->stop == STOP_NONE &&
 	    s->o->isolate == MT_ISOLATE_NONE) {
-		l->dirt.spare = l->watch.helper;
+		prepare(s, l);
 		if (mt_dirt_undecided(&l->dirt)) {
 			l->fence_waiting = 1;
 			return;	/* sup_dirt_timer answers */

@@ -34,7 +34,11 @@ void sup_top_up(struct sup *s, struct lane *l)
 
 	if (s->stop != STOP_NONE || w->state != MT_W_RUNNING)
 		return;
-	while (w->qsent < w->qlen && w->qsent - w->qdone < 2 * MT_CONTROL_BATCH) {
+	/* With other lanes, no further ahead than the next file: what is not
+	 * sent yet may still go to a lane that runs out of work. */
+	while (w->qsent < w->qlen && w->qsent - w->qdone < 2 * MT_CONTROL_BATCH &&
+	       !(s->nlanes > 1 && w->qsent > w->qdone &&
+		 item_file(s, l, w->queue[w->qsent - 1]) != item_file(s, l, w->queue[w->qdone]))) {
 		mt_buf_init(&b, line, sizeof line, -1);
 		if (w->qsent > 0 && fence_between(s, l, w->queue[w->qsent - 1], w->queue[w->qsent]))
 			mt_buf_puts(&b, "f\n");
@@ -147,6 +151,7 @@ void sup_collection_error(struct sup *s, struct lane *l, const char *id, const c
 	v.reason = reason;
 	v.detail = detail;
 	v.worker = l->w.num;
+	v.lane = l->idx + 1;
 	v.attempt = 1;
 	v.end_wall_us = mt_wall_us();
 	sup_bundle(s, l, id, &v, text, 0, name, sizeof name);
@@ -194,8 +199,9 @@ void sup_ignore_path(struct sup *s, struct lane *l, const char *path)
 		const struct mt_test *t = &s->run.t[i];
 
 		if (t->kind == MT_KIND_TEST && t->verdict == MT_V_NONE && t->file != MT_NONE &&
-		    i != l->cur.slot && sup_ignored(s, mt_run_str(&s->run, s->run.f[t->file].abs))) {
+		    !t->started && sup_ignored(s, mt_run_str(&s->run, s->run.f[t->file].abs))) {
 			v.worker = l->w.num;
+			v.lane = l->idx + 1;
 			mt_run_decide(&s->run, i, &v);
 		}
 	}
@@ -315,9 +321,12 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 		return;
 	}
 	/* The worker waits for its first tests: the baseline of its dirt. */
-	mt_dirt_baseline(&l->dirt, (long)e->cursor);
+	sup_dirt_baseline(s, l, (long)e->cursor);
 	if (!s->table_closed) {
 		s->table_closed = 1;
+		/* The table is known: every lane's share, this one's first. */
+		mt_plan_means(&s->plan, &s->run);
+		mt_plan_assign(&s->plan, &s->run, (1u << s->nlanes) - 1);
 		s->collected = (uint32_t)e->n;
 		s->deselected = (uint32_t)e->deselected;
 		b = mt_records_begin(&s->rec, "collected");
@@ -333,11 +342,13 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 		if (slot == MT_NONE)
 			continue;
 		if (s->rechecking ? slot == s->rc[s->rc_index].slot :
-		    s->run.t[slot].verdict == MT_V_NONE && !s->run.t[slot].started)
+		    mt_plan_waiting(&s->run, slot) && s->plan.lane[slot] == l->idx)
 			w->queue[w->qlen++] = k;
 		if (s->rechecking && w->qlen)
 			break;
 	}
+	if (!s->rechecking)
+		mt_plan_order(&s->plan, &s->run, w->map, w->queue, w->qlen);
 	lane_enter(l, MT_W_RUNNING, MT_NEVER);
 	sup_top_up(s, l);
 	sup_idle_arm(s, l, now);
@@ -409,7 +420,7 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	sup_watch_reset(l, now);
 	mt_dirt_test_start(&l->dirt, (long)e->cursor);
 	sup_dirt_test_start(s, l);
-	mt_progress_start(&s->prog, &s->run, slot, now);
+	mt_progress_start(&s->prog, &s->run, l->idx, slot, now);
 }
 
 /* Is this event about the test in flight? Else it is rejected, and said. */

@@ -58,6 +58,7 @@
 #include "mtest/run/verdict.h"
 #include "mtest/watch/watch.h"
 #include "mtest/sup/worker.h"
+#include "mtest/plan/plan.h"
 
 #define RUN_TAG_VAR "MTEST_RUN"
 
@@ -189,6 +190,7 @@ struct sup {
 	struct mt_notes notes;
 	struct mt_dirties dirties;
 	struct mt_event ev;		/* one event parsed at a time */
+	struct mt_plan plan;		/* which lane runs which test */
 	int nlanes;
 	struct lane lanes[MT_LANES_MAX];
 	char python[64], pytest[64];	/* as the workers said */
@@ -258,6 +260,7 @@ int lane_pollfds(struct lane *l, struct pollfd *p);
 void lane_io(struct sup *s, struct lane *l, const struct pollfd *p, int n, int64_t now);
 void lane_kill_now(struct lane *l, int64_t now);
 int sup_feed(struct sup *s, int64_t now);
+void sup_steal(struct sup *s, unsigned idle);
 void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why);
 void sup_spawn(struct sup *s, struct lane *l, int64_t now);
 void sup_reap(void *ctx);
@@ -297,6 +300,7 @@ void sup_test_timeout(struct sup *s, struct lane *l, int64_t now);
 /* lane_dirt.c */
 void sup_dirt_spawned(struct lane *l);
 void sup_dirt_test_start(struct sup *s, struct lane *l);
+void sup_dirt_baseline(struct sup *s, struct lane *l, long cursor);
 void sup_dirt_test_end(struct sup *s, struct lane *l, uint32_t slot, long cursor, int64_t now);
 void sup_dirt_timer(struct sup *s, struct lane *l, int64_t now);
 void sup_dirt_helpers(struct sup *s, struct lane *l);

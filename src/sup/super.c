@@ -277,7 +277,8 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	s->nlanes = o->lanes > 0 ? o->lanes : 1;
 	for (i = 0; i < s->nlanes; i++)
 		lane_init(&s->lanes[i], i);
-	mt_progress_init(&s->prog, o->progress, s->start_us);
+	mt_progress_init(&s->prog, o->progress, s->nlanes, s->start_us);
+	mt_plan_init(&s->plan, s->nlanes, o->dist);
 	s->prog.next_tick_us = MT_NEVER;
 	cloexec_inherited();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {

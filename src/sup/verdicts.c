@@ -57,6 +57,8 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		mt_rec_time(b, "start", v->start_wall_us);
 	mt_rec_time(b, "end", v->end_wall_us ? v->end_wall_us : mt_wall_us());
 	mt_rec_int(b, "worker", v->worker);
+	if (v->lane)
+		mt_rec_int(b, "lane", v->lane);
 	mt_rec_int(b, "attempt", v->attempt ? v->attempt : 1);
 	if (v->bundle && *v->bundle)
 		mt_rec_str(b, "bundle", v->bundle, 2048);
@@ -178,6 +180,7 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	v.start_wall_us = c->start_wall_us;
 	v.end_wall_us = mt_wall_us();
 	v.worker = l->w.num;
+	v.lane = l->idx + 1;
 	v.attempt = 1;
 	v.started = c->started;
 	v.dirty_event = c->started_event;
@@ -191,6 +194,7 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	sup_keep_capture(s, l, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,
 			 sizeof capname);
 	mt_run_decide(&s->run, c->slot, &v);
+	mt_plan_done(&s->plan, &s->run, c->slot);
 	sup_inflight_reset(l);
 }
 

@@ -138,7 +138,7 @@ START_TEST(test_windows_blame_by_birth)
 {
 	struct mt_proc p;
 
-	mt_dirt_reset(&D, getpid());
+	mt_dirt_reset(&D, getpid(), 1);
 	D.based = 1;	/* no baseline scan: windows only */
 	mt_dirt_test_start(&D, 1000);
 	mt_dirt_test_end(&D, 0, 1010, 500000, 0);	/* test 0: ids 1001..1010 */
@@ -163,7 +163,7 @@ START_TEST(test_windows_wrap)
 {
 	struct mt_proc p;
 
-	mt_dirt_reset(&D, getpid());
+	mt_dirt_reset(&D, getpid(), 1);
 	D.based = 1;
 	/* pid_max reached during the test: 4194300..max, then 300..320 */
 	mt_dirt_test_start(&D, 4194300);
@@ -183,7 +183,7 @@ START_TEST(test_windows_unknown_cursor_blames_nobody)
 {
 	struct mt_proc p;
 
-	mt_dirt_reset(&D, getpid());
+	mt_dirt_reset(&D, getpid(), 1);
 	D.based = 1;
 	mt_dirt_test_start(&D, -1);
 	ck_assert_int_eq(mt_dirt_test_end(&D, 0, 1010, 500000, 0), 0);
@@ -194,7 +194,7 @@ END_TEST
 
 START_TEST(test_window_without_births_needs_no_check)
 {
-	mt_dirt_reset(&D, getpid());
+	mt_dirt_reset(&D, getpid(), 1);
 	D.based = 1;
 	mt_dirt_test_start(&D, 500);
 	ck_assert_int_eq(mt_dirt_test_end(&D, 0, 500, 500000, 0), 0);
@@ -223,7 +223,7 @@ START_TEST(test_real_leak_and_reaped_child)
 	long c0, c1;
 	int st;
 
-	mt_dirt_reset(&D, getpid());
+	mt_dirt_reset(&D, getpid(), 1);
 	D.based = 1;
 	c0 = 0;
 	reaped = fork();

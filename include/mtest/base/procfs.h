@@ -44,6 +44,10 @@ int mt_proc_cmdline(pid_t pid, const char *fallback, char *out, size_t cap);
  * "unknown" (returns 0). */
 int mt_proc_exit_status(pid_t pid, unsigned long long start, char *out, size_t cap);
 
+/* The value of NAME in a process's environment (as it was at its exec),
+ * into out; 1 if found. */
+int mt_proc_env(pid_t pid, const char *name, char *out, size_t cap);
+
 /* Start ticks to CLOCK_MONOTONIC microseconds, and one tick in us. */
 int64_t mt_proc_born_us(unsigned long long start_ticks);
 int64_t mt_proc_tick_us(void);

@@ -25,7 +25,12 @@ int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
 /* The same in steps, for a loop that must not wait: begin, then a pass
  * (kill what is seen) every few milliseconds until it returns 0. */
 void mt_procs_sweep_begin(void);
-int mt_procs_sweep_pass(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx);
+/* keep (may be NULL): 1 for a process that is not this sweep's to kill
+ * (another lane's worker, or its leftover); it and what descends from it
+ * are spared. */
+typedef int mt_proc_keep_fn(void *ctx, const struct mt_proc *p);
+int mt_procs_sweep_pass(pid_t spare, mt_proc_keep_fn *keep, mt_proc_fn *killed,
+			mt_reap_fn *reap, void *ctx);
 
 /* SIGKILL processes of this user whose environment carries `var`=PID:START
  * of an mtest that is no longer alive. Returns how many were killed. */

@@ -1,6 +1,7 @@
 /* mtest: progress on stdout. On a terminal, one live line (done/total,
  * failures so far, the current test, elapsed time); otherwise one plain
- * line per verdict, fit for a nightly log. A dead terminal (EPIPE, EIO)
+ * line per verdict, fit for a nightly log. With several lanes the live
+ * line shows each lane's test, the first ones in full, the rest by name. A dead terminal (EPIPE, EIO)
  * only silences it: the run goes on. */
 #ifndef MTEST_PROGRESS_H
 #define MTEST_PROGRESS_H
@@ -19,11 +20,14 @@ struct mt_progress {
 	unsigned long dropped;		/* lines stdout had no room for */
 	int64_t start_us;
 	int64_t next_tick_us;		/* MT_NEVER unless live */
-	uint32_t current;		/* slot in flight, or MT_NONE */
+	int nlanes;
+	uint32_t current[MT_LANES_MAX];	/* each lane's slot in flight, or MT_NONE */
 };
 
-void mt_progress_init(struct mt_progress *p, enum mt_progress_mode mode, int64_t now);
-void mt_progress_start(struct mt_progress *p, const struct mt_run *r, uint32_t slot,
+void mt_progress_init(struct mt_progress *p, enum mt_progress_mode mode, int nlanes,
+		      int64_t now);
+/* Lane `lane` started the test in `slot`. */
+void mt_progress_start(struct mt_progress *p, const struct mt_run *r, int lane, uint32_t slot,
 		       int64_t now);
 void mt_progress_verdict(struct mt_progress *p, const struct mt_run *r, uint32_t slot,
 			 const char *id, const struct mt_vinfo *v, int64_t now);

@@ -68,6 +68,7 @@ struct mt_vinfo {
 	int64_t start_wall_us;
 	int64_t end_wall_us;
 	int worker;
+	int lane;		/* 1, 2, ... (-j); 0 if none */
 	int attempt;
 	const char *started;	/* "clean", "dirty", "restarted", or NULL */
 	int dirty_event;	/* the dirty event it started after, or 0 */

@@ -93,7 +93,13 @@ struct mt_seen {
 
 struct mt_dirt {
 	pid_t worker;
+	int num;			/* the worker's number (its MTEST_WORKER) */
 	pid_t spare;			/* mtest's capture helper, never a leak */
+	/* Other lanes' workers and capture helpers: neither they nor what
+	 * descends from them are this worker's; when `shared`, a daemon that
+	 * came back to mtest is this worker's only if its MTEST_WORKER says so. */
+	int nforeign, shared;
+	pid_t foreign[2 * MT_LANES_MAX];
 	int based;			/* the baseline (collected) is taken */
 	long cursor;			/* the id cursor at the test in flight's start */
 	int nwin;			/* ring of the worker's tests' windows */
@@ -110,7 +116,7 @@ struct mt_dirt {
 	uint64_t scans;			/* full scans done (for the benchmark) */
 };
 
-void mt_dirt_reset(struct mt_dirt *d, pid_t worker);
+void mt_dirt_reset(struct mt_dirt *d, pid_t worker, int num);
 void mt_dirt_fixture(struct mt_dirt *d, int64_t key, const char *name, const char *scope,
 		     const int *tids, int nt, const int *pids, const unsigned long long *starts,
 		     char (*cmds)[160], int np);

@@ -1,0 +1,218 @@
+/* mtest: lanes' work, longest expected first (include/mtest/plan/plan.h). */
+#include "mtest/plan/plan.h"
+
+#include <string.h>
+
+void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist)
+{
+	p->nlanes = nlanes;
+	p->dist = dist;
+	p->known = 0;
+	p->suite_us = MT_DEFAULT_EST_US;
+	memset(p->lane, MT_LANE_NONE, sizeof p->lane);
+	memset(p->load_us, 0, sizeof p->load_us);
+}
+
+void mt_plan_expect(struct mt_plan *p, uint32_t slot, int64_t us)
+{
+	if (slot < MT_TESTS_MAX && us > 0) {
+		p->est_us[slot] = us;
+		p->known = 1;
+	}
+}
+
+int mt_plan_waiting(const struct mt_run *r, uint32_t slot)
+{
+	const struct mt_test *t = &r->t[slot];
+
+	return t->kind == MT_KIND_TEST && t->verdict == MT_V_NONE && !t->started;
+}
+
+void mt_plan_means(struct mt_plan *p, const struct mt_run *r)
+{
+	static uint32_t count[MT_FILES_MAX];
+	int64_t sum = 0;
+	uint32_t i, n = 0, f;
+
+	memset(count, 0, sizeof count[0] * r->nf);
+	memset(p->file_us, 0, sizeof p->file_us[0] * r->nf);
+	for (i = 0; i < r->n; i++) {
+		if (p->est_us[i] <= 0)
+			continue;
+		sum += p->est_us[i];
+		n++;
+		if ((f = r->t[i].file) != MT_NONE) {
+			p->file_us[f] += p->est_us[i];
+			count[f]++;
+		}
+	}
+	for (f = 0; f < r->nf; f++)
+		p->file_us[f] = count[f] ? p->file_us[f] / count[f] : 0;
+	p->suite_us = n ? sum / n : MT_DEFAULT_EST_US;
+}
+
+int64_t mt_plan_est(const struct mt_plan *p, const struct mt_run *r, uint32_t slot)
+{
+	uint32_t f = r->t[slot].file;
+
+	if (p->est_us[slot] > 0)
+		return p->est_us[slot];
+	if (f != MT_NONE && p->file_us[f] > 0)
+		return p->file_us[f];
+	return p->suite_us > 0 ? p->suite_us : MT_DEFAULT_EST_US;
+}
+
+/* Heap sort of idx[0..n) by key[idx] descending, then idx ascending:
+ * no allocation (the C library's qsort may call malloc). */
+static int before(const int64_t *key, uint32_t a, uint32_t b)
+{
+	return key[a] != key[b] ? key[a] > key[b] : a < b;
+}
+
+static void sift(uint32_t *idx, uint32_t n, uint32_t i, const int64_t *key)
+{
+	uint32_t c, t;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			return;
+		/* A heap with the last in order at the top. */
+		if (c + 1 < n && before(key, idx[c], idx[c + 1]))
+			c++;
+		if (!before(key, idx[i], idx[c]))
+			return;
+		t = idx[i];
+		idx[i] = idx[c];
+		idx[c] = t;
+		i = c;
+	}
+}
+
+static void sort_desc(uint32_t *idx, uint32_t n, const int64_t *key)
+{
+	uint32_t i, t;
+
+	for (i = n / 2; i-- > 0;)
+		sift(idx, n, i, key);
+	for (i = n; i-- > 1;) {
+		t = idx[0];
+		idx[0] = idx[i];
+		idx[i] = t;
+		sift(idx, i, 0, key);
+	}
+}
+
+static int least_loaded(const struct mt_plan *p, unsigned mask)
+{
+	int k, best = -1;
+
+	for (k = 0; k < p->nlanes; k++)
+		if ((mask >> k & 1) && (best < 0 || p->load_us[k] < p->load_us[best]))
+			best = k;
+	return best;
+}
+
+uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask)
+{
+	static int64_t key[MT_TESTS_MAX];
+	uint32_t i, n = 0, u, assigned = 0;
+	int lane;
+
+	if (least_loaded(p, mask) < 0)
+		return 0;
+	if (p->dist == MT_DIST_TEST) {
+		/* Units are tests. */
+		for (i = 0; i < r->n; i++)
+			if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE) {
+				key[i] = mt_plan_est(p, r, i);
+				p->order[n++] = i;
+			}
+		sort_desc(p->order, n, key);
+		for (u = 0; u < n; u++) {
+			lane = least_loaded(p, mask);
+			p->lane[p->order[u]] = (uint8_t)lane;
+			p->load_us[lane] += key[p->order[u]];
+			assigned++;
+		}
+		return assigned;
+	}
+	/* Units are files: each file's waiting tests of the pool. */
+	for (i = 0; i < r->nf; i++)
+		key[i] = 0;
+	for (i = 0; i < r->n; i++)
+		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE && r->t[i].file != MT_NONE)
+			key[r->t[i].file] += mt_plan_est(p, r, i);
+	for (i = 0; i < r->nf; i++)
+		if (key[i] > 0)
+			p->order[n++] = i;
+	sort_desc(p->order, n, key);
+	for (u = 0; u < n; u++) {
+		uint32_t f = p->order[u];
+
+		lane = least_loaded(p, mask);
+		p->load_us[lane] += key[f];
+		for (i = 0; i < r->n; i++)
+			if (r->t[i].file == f && mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE) {
+				p->lane[i] = (uint8_t)lane;
+				assigned++;
+			}
+	}
+	return assigned;
+}
+
+void mt_plan_release(struct mt_plan *p, const struct mt_run *r, int lane)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (p->lane[i] == lane && mt_plan_waiting(r, i))
+			p->lane[i] = MT_LANE_NONE;
+	p->load_us[lane] = 0;
+}
+
+uint32_t mt_plan_count(const struct mt_plan *p, const struct mt_run *r, int lane, uint32_t f)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += p->lane[i] == lane && mt_plan_waiting(r, i) && (f == MT_NONE || r->t[i].file == f);
+	return n;
+}
+
+void mt_plan_done(struct mt_plan *p, const struct mt_run *r, uint32_t slot)
+{
+	int lane = slot < MT_TESTS_MAX ? p->lane[slot] : MT_LANE_NONE;
+
+	if (lane == MT_LANE_NONE || lane >= p->nlanes)
+		return;
+	p->load_us[lane] -= mt_plan_est(p, r, slot);
+	if (p->load_us[lane] < 0)
+		p->load_us[lane] = 0;
+}
+
+void mt_plan_order(const struct mt_plan *p, const struct mt_run *r, const uint32_t *map,
+		   uint32_t *queue, uint32_t n)
+{
+	static int64_t key[MT_TESTS_MAX];
+	static int64_t file_us[MT_FILES_MAX];
+	uint32_t k, slot, f;
+
+	if (!p->known || n < 2)
+		return;	/* no history: the collection's order stands */
+	memset(file_us, 0, sizeof file_us[0] * r->nf);
+	for (k = 0; k < n; k++) {
+		slot = map[queue[k]];
+		if (slot != MT_NONE && r->t[slot].file != MT_NONE)
+			file_us[r->t[slot].file] += mt_plan_est(p, r, slot);
+	}
+	/* A file's items together, the file expected longest first; within a
+	 * file, the collection's order (item indices grow). */
+	for (k = 0; k < n; k++) {
+		slot = map[queue[k]];
+		f = slot != MT_NONE ? r->t[slot].file : MT_NONE;
+		key[queue[k]] = (f != MT_NONE ? file_us[f] : 0) * (int64_t)MT_FILES_MAX * 4 -
+				(f != MT_NONE ? (int64_t)f : 0);
+	}
+	sort_desc(queue, n, key);
+}
