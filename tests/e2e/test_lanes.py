@@ -16,7 +16,6 @@ SUITES = [
     ("crash", []),
     ("hang", []),
     ("procs", []),
-    ("reimport", ["--collect-timeout", "2"]),
     ("helperdies", []),
     ("sessionkeep", []),
     ("hostile_eof", []),
