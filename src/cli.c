@@ -2,6 +2,7 @@
 #include "mtest/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,18 @@ static const char help_text[] =
 "                         online core, at most 8); default 1\n"
 "  --dist file|test       what a lane takes: whole files (default: module\n"
 "                         fixtures are set up once) or single tests\n"
+"  --tier T|A-B           only tests of tier T (or A to B): smoke 0;\n"
+"                         contract, property, regression, fuzz, integration\n"
+"                         and unmarked tests 1; concurrency, conformance,\n"
+"                         use_case 2; perf, stress, e2e, slow 3\n"
+"  --shard K/N            run shard K of N (whole files, balanced by their\n"
+"                         expected durations; also TEST_SHARD_INDEX and\n"
+"                         TEST_TOTAL_SHARDS, as Bazel sets them)\n"
+"  --budget SECS          plan the run to end within SECS: tier 0 first,\n"
+"                         then tests that failed lately, then the shortest;\n"
+"                         the rest not_run (budget)\n"
+"  --fail-fast            stop after the first failed, errored, hung or\n"
+"                         crashed test; the rest not_run\n"
 "  --keep N               run folders kept in the state directory (default 10)\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
@@ -216,6 +229,7 @@ static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run =
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1;
 static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
+static int64_t conf_budget = -1;
 
 static char *trim(char *s)
 {
@@ -254,6 +268,40 @@ static int parse_jobs(const char *s, long *out)
 		return 1;
 	}
 	return parse_count(s, 1, MT_LANES_MAX, out);
+}
+
+/* "2" or "0-2". */
+static int parse_tier(const char *s, int *lo, int *hi)
+{
+	if (s[0] >= '0' && s[0] <= '3' && s[1] == '\0') {
+		*lo = *hi = s[0] - '0';
+		return 1;
+	}
+	if (s[0] >= '0' && s[0] <= '3' && s[1] == '-' && s[2] >= s[0] && s[2] <= '3' &&
+	    s[3] == '\0') {
+		*lo = s[0] - '0';
+		*hi = s[2] - '0';
+		return 1;
+	}
+	return 0;
+}
+
+/* "K/N", 1 <= K <= N. */
+static int parse_shard(const char *s, int *k, int *n)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (end == s || *end != '/' || errno)
+		return 0;
+	b = strtol(end + 1, &end, 10);
+	if (*end || errno || a < 1 || b < a || b > MT_SHARDS_MAX)
+		return 0;
+	*k = (int)a;
+	*n = (int)b;
+	return 1;
 }
 
 static int parse_dist(const char *s, long *out)
@@ -336,6 +384,9 @@ int mt_cli_parse_config(char *text, const char *path)
 		} else if (strcmp(key, "leak_grace") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_leak))
 				return 0;
+		} else if (strcmp(key, "budget") == 0) {
+			if (!conf_duration(path, lineno, key, val, &conf_budget))
+				return 0;
 		} else if (strcmp(key, "jobs") == 0) {
 			if (!parse_jobs(val, &conf_jobs)) {
 				mt_msg("%s:%d: jobs: want a number from 1 to %d or auto, got '%s'", path,
@@ -370,6 +421,33 @@ int mt_cli_parse_config(char *text, const char *path)
 	return 1;
 }
 
+/* Bazel's sharding: TEST_TOTAL_SHARDS and TEST_SHARD_INDEX (from 0); it
+ * also wants TEST_SHARD_STATUS_FILE touched to know the runner shards. */
+static int bazel_shard(struct mt_opts *o)
+{
+	const char *tot = getenv("TEST_TOTAL_SHARDS"), *idx = getenv("TEST_SHARD_INDEX");
+	const char *status = getenv("TEST_SHARD_STATUS_FILE");
+	long n, k;
+
+	if (!tot || !*tot)
+		return 1;
+	if (!parse_count(tot, 1, MT_SHARDS_MAX, &n) || !idx ||
+	    !parse_count(idx, 0, n - 1, &k)) {
+		mt_msg("TEST_TOTAL_SHARDS=%s, TEST_SHARD_INDEX=%s: want 0 <= index < total <= %d",
+		       tot, idx ? idx : "(unset)", MT_SHARDS_MAX);
+		return 0;
+	}
+	o->shard_n = (int)n;
+	o->shard_k = (int)k + 1;
+	if (status && *status) {
+		int fd = open(status, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	return 1;
+}
+
 static char venv_python[MT_PATH_MAX];
 
 static void resolve_python(struct mt_opts *o)
@@ -400,7 +478,7 @@ static void resolve_python(struct mt_opts *o)
 enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
-       OPT_RECHECK, OPT_KEEP, OPT_DIST };
+       OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -422,6 +500,10 @@ static const struct option longopts[] = {
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "dist", required_argument, NULL, OPT_DIST },
+	{ "tier", required_argument, NULL, OPT_TIER },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "fail-fast", no_argument, NULL, OPT_FAILFAST },
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -445,6 +527,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		capture = -1, leak = -1;
 	int restart_given = 0;
 	long keep = -1, jobs = -1, dist = -1;
+	int64_t budget = -1;
+	int tier_given = 0;
 	char *end;
 	unsigned long n;
 
@@ -455,6 +539,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = -1;
 	conf_keep = conf_jobs = conf_dist = -1;
+	conf_budget = -1;
 	o->argv = argv;
 	o->argc = argc;
 	for (i = 1; i < argc; i++)
@@ -540,6 +625,31 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 				       MT_LANES_MAX, optarg);
 				return 0;
 			}
+			break;
+		case OPT_TIER:
+			if (!parse_tier(optarg, &o->tier_lo, &o->tier_hi)) {
+				mt_msg("--tier: want a tier from 0 to 3 or a range such as 0-2, got '%s'",
+				       optarg);
+				return 0;
+			}
+			tier_given = 1;
+			break;
+		case OPT_SHARD:
+			if (!parse_shard(optarg, &o->shard_k, &o->shard_n)) {
+				mt_msg("--shard: want K/N with 1 <= K <= N <= %d, got '%s'", MT_SHARDS_MAX,
+				       optarg);
+				return 0;
+			}
+			break;
+		case OPT_BUDGET:
+			if (!duration_opt("budget", optarg, &budget) || budget <= 0) {
+				if (budget <= 0)
+					mt_msg("--budget: want a time above 0, got '%s'", optarg);
+				return 0;
+			}
+			break;
+		case OPT_FAILFAST:
+			o->fail_fast = 1;
 			break;
 		case OPT_DIST:
 			if (!parse_dist(optarg, &dist)) {
@@ -645,6 +755,13 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->keep = (unsigned)(keep > 0 ? keep : conf_keep > 0 ? conf_keep : MT_DEFAULT_KEEP);
 	o->lanes = (int)(jobs > 0 ? jobs : conf_jobs > 0 ? conf_jobs : 1);
 	o->dist = (enum mt_dist)(dist >= 0 ? dist : conf_dist >= 0 ? conf_dist : MT_DIST_FILE);
+	if (!tier_given) {
+		o->tier_lo = 0;
+		o->tier_hi = 3;
+	}
+	o->budget_us = budget > 0 ? budget : conf_budget > 0 ? conf_budget : -1;
+	if (!o->shard_n && !bazel_shard(o))
+		return 0;
 	resolve_python(o);
 	return 1;
 }

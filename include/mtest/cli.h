@@ -44,6 +44,10 @@ struct mt_opts {
 	int recheck;
 	unsigned keep;		/* run folders kept in the state directory */
 	int lanes;		/* -j: workers side by side */
+	int tier_lo, tier_hi;	/* --tier: 0-3 when not given */
+	int shard_k, shard_n;	/* --shard K/N (K from 1); 0/0 when none */
+	int64_t budget_us;	/* --budget; -1 when none */
+	int fail_fast;		/* --fail-fast */
 	enum mt_dist dist;	/* --dist: what a lane takes */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */

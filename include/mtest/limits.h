@@ -46,6 +46,14 @@
 /* Bytes of all workers' console kept in last-run/console.log. */
 #define MT_CONSOLE_LOG_MAX (16u << 20)
 
+/* Durations kept per test in <state>/durations.json, and the bytes of its
+ * test ids held in memory. */
+#define MT_HISTORY_RUNS 5
+#define MT_HISTORY_BYTES (2u << 20)
+
+/* Shards of a suite (--shard K/N). */
+#define MT_SHARDS_MAX 1024
+
 /* Lanes: workers running side by side (-j N). */
 #define MT_LANES_MAX 8
 

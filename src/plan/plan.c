@@ -9,6 +9,7 @@ void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist)
 	p->dist = dist;
 	p->known = 0;
 	p->suite_us = MT_DEFAULT_EST_US;
+	p->start_us = MT_DEFAULT_START_US;
 	memset(p->lane, MT_LANE_NONE, sizeof p->lane);
 	memset(p->load_us, 0, sizeof p->load_us);
 }
@@ -198,7 +199,7 @@ void mt_plan_order(const struct mt_plan *p, const struct mt_run *r, const uint32
 	static int64_t file_us[MT_FILES_MAX];
 	uint32_t k, slot, f;
 
-	if (!p->known || n < 2)
+	if ((!p->known && !p->tier0_first) || n < 2)
 		return;	/* no history: the collection's order stands */
 	memset(file_us, 0, sizeof file_us[0] * r->nf);
 	for (k = 0; k < n; k++) {
@@ -213,6 +214,12 @@ void mt_plan_order(const struct mt_plan *p, const struct mt_run *r, const uint32
 		f = slot != MT_NONE ? r->t[slot].file : MT_NONE;
 		key[queue[k]] = (f != MT_NONE ? file_us[f] : 0) * (int64_t)MT_FILES_MAX * 4 -
 				(f != MT_NONE ? (int64_t)f : 0);
+	}
+	/* Under a budget, tier 0 must never be what the clock cuts. */
+	for (k = 0; p->tier0_first && k < n; k++) {
+		slot = map[queue[k]];
+		if (slot != MT_NONE && r->t[slot].tier == 0)
+			key[queue[k]] = INT64_MAX / 2 - queue[k];
 	}
 	sort_desc(queue, n, key);
 }

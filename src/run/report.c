@@ -78,6 +78,12 @@ static void replay_test(struct replay *p)
 		v.worker = (int)x;
 	if (mt_json_get_int(j, 0, "attempt", &x))
 		v.attempt = (int)x;
+	{
+		int planned = 0;
+
+		if (mt_json_get_bool(j, 0, "planned", &planned))
+			v.planned = planned;
+	}
 	v.id = p->id;
 	v.file = p->file;
 	if (slot == MT_NONE)

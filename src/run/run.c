@@ -48,7 +48,7 @@ void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx)
 	memset(r->count, 0, sizeof r->count);
 	r->arena[0] = '\0';
 	r->arena_len = 1;	/* offset 0 is "" */
-	r->ntests = r->nfiles_bad = r->decided = r->over_limit = r->refused = 0;
+	r->ntests = r->nfiles_bad = r->decided = r->over_limit = r->refused = r->planned = 0;
 	r->limit = NULL;
 	r->on_verdict = fn;
 	r->ctx = ctx;
@@ -215,6 +215,8 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 	if (t->kind == MT_KIND_TEST && t->file != MT_NONE && r->f[t->file].pending)
 		r->f[t->file].pending--;
 	count(r, (enum mt_kind)t->kind, v->verdict);
+	if (v->planned && v->verdict == MT_V_NOT_RUN)
+		r->planned++;
 	if (r->on_verdict)
 		r->on_verdict(r->ctx, r, slot, v);
 	return 1;
@@ -236,6 +238,17 @@ uint32_t mt_run_left(const struct mt_run *r)
 	return r->ntests - r->decided;
 }
 
+void mt_run_settle_rest_planned(struct mt_run *r, const char *reason, const char *detail)
+{
+	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = reason,
+			      .detail = detail, .attempt = 1, .planned = 1 };
+	uint32_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->t[i].kind == MT_KIND_TEST && r->t[i].verdict == MT_V_NONE)
+			mt_run_decide(r, i, &v);
+}
+
 void mt_run_settle_rest(struct mt_run *r, const char *reason, const char *detail)
 {
 	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = reason,
@@ -254,9 +267,11 @@ int mt_run_exit_code(const struct mt_run *r)
 	for (v = MT_V_PASSED; v < MT_V_COUNT; v++)
 		if (r->count[v] && mt_verdict_is_bad((enum mt_verdict)v))
 			return MT_EXIT_FAILED;
-	if (r->count[MT_V_NOT_RUN] || mt_run_left(r))
+	/* Tests the plan left out (--tier, --shard, --budget) were never
+	 * meant to run: they do not make a run incomplete. */
+	if (r->count[MT_V_NOT_RUN] > r->planned || mt_run_left(r))
 		return MT_EXIT_INCOMPLETE;
-	if (r->ntests == 0)
-		return MT_EXIT_NO_TESTS;
+	if (r->ntests == 0 || r->planned == r->ntests)
+		return MT_EXIT_NO_TESTS;	/* nothing, or nothing selected */
 	return MT_EXIT_OK;
 }

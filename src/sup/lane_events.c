@@ -287,6 +287,8 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 		} else {
 			slot = mt_run_add(&s->run, MT_KIND_TEST, s->item_id, e->file, e->path,
 					  (uint32_t)e->line, e->timeout_us);
+			if (slot != MT_NONE)
+				s->run.t[slot].tier = (uint8_t)mt_tier_of(e->markers, e->nmarkers);
 			if (slot == MT_NONE)	/* mt_run_add counted it and named the table */
 				ev_item_over(s, e, s->run.limit);
 		}
@@ -294,6 +296,37 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 	if (slot != MT_NONE)
 		s->run.t[slot].seen_by = (uint32_t)w->num;
 	w->map[w->nitems++] = slot;
+}
+
+/* Once the suite is collected: each test's expected duration from the
+ * history, then --tier, --shard and --budget (docs/planning.md). */
+static void plan_run(struct sup *s, int64_t now)
+{
+	const struct mt_opts *o = s->o;
+	struct mt_selection *sel = &s->sel;
+	uint32_t i;
+
+	for (i = 0; i < s->run.n; i++)
+		if (s->run.t[i].kind == MT_KIND_TEST)
+			mt_plan_expect(&s->plan, i, mt_history_estimate(
+					       mt_history_find(&s->hist, mt_run_str(&s->run, s->run.t[i].id))));
+	mt_plan_means(&s->plan, &s->run);
+	if (s->hist.start_us > 0)
+		s->plan.start_us = s->hist.start_us;
+	/* For the next run's plan: how long the first worker took. */
+	s->hist.start_us = now - s->start_us;
+	mt_select(&s->run, &s->plan, &s->hist, o, sel);
+	s->plan.tier0_first = o->budget_us > 0;
+	if (sel->tier_out || sel->shard_out || sel->budget_out)
+		sup_note(s, "plan", "%u tests to run; left out: %u by --tier %d-%d, %u in other "
+			 "shards, %u by --budget", sel->kept, sel->tier_out, o->tier_lo, o->tier_hi,
+			 sel->shard_out, sel->budget_out);
+	if (o->budget_us > 0 && s->start_us + o->budget_us < s->run_deadline_us) {
+		/* The plan fits the budget; the clock makes sure. */
+		s->run_deadline_us = s->start_us + o->budget_us;
+		s->budget_deadline = 1;
+	}
+	(void)now;
 }
 
 static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
@@ -324,8 +357,9 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 	sup_dirt_baseline(s, l, (long)e->cursor);
 	if (!s->table_closed) {
 		s->table_closed = 1;
-		/* The table is known: every lane's share, this one's first. */
-		mt_plan_means(&s->plan, &s->run);
+		/* The table is known: what to run, then every lane's share,
+		 * this one's first. */
+		plan_run(s, now);
 		mt_plan_assign(&s->plan, &s->run, (1u << s->nlanes) - 1);
 		s->collected = (uint32_t)e->n;
 		s->deselected = (uint32_t)e->deselected;
@@ -620,7 +654,14 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		ev_start(s, l, e, now);
 		break;
 	case MT_EV_PHASE: ev_phase(s, l, e); break;
-	case MT_EV_DONE: ev_done(s, l, e, now); break;
+	case MT_EV_DONE:
+		ev_done(s, l, e, now);
+		/* --fail-fast: nothing after this test may start. */
+		if (s->fail_fast_due && s->stop == STOP_NONE) {
+			sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
+			sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
+		}
+		break;
 	case MT_EV_FENCE: sup_fence(s, l); break;
 	case MT_EV_EXIT: ev_exit(l, e); break;
 	case MT_EV_BYE:

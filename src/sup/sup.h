@@ -58,7 +58,9 @@
 #include "mtest/run/verdict.h"
 #include "mtest/watch/watch.h"
 #include "mtest/sup/worker.h"
+#include "mtest/plan/durations.h"
 #include "mtest/plan/plan.h"
+#include "mtest/plan/select.h"
 
 #define RUN_TAG_VAR "MTEST_RUN"
 
@@ -69,6 +71,8 @@ enum stop {
 	STOP_RUN_TIMEOUT,
 	STOP_NO_PROGRESS,	/* workers keep dying without a verdict */
 	STOP_FATAL,		/* a usage or internal error */
+	STOP_BUDGET,		/* --budget's time is up: the rest as planned */
+	STOP_FAIL_FAST,		/* --fail-fast: a test failed */
 };
 
 /* The test a worker is running. */
@@ -191,6 +195,11 @@ struct sup {
 	struct mt_dirties dirties;
 	struct mt_event ev;		/* one event parsed at a time */
 	struct mt_plan plan;		/* which lane runs which test */
+	struct mt_history hist;		/* what earlier runs said (durations.json) */
+	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
+	int hist_damaged;		/* durations.json was moved aside */
+	int fail_fast_due;		/* a bad verdict under --fail-fast */
+	int budget_deadline;		/* run_deadline_us is --budget's */
 	int nlanes;
 	struct lane lanes[MT_LANES_MAX];
 	char python[64], pytest[64];	/* as the workers said */

@@ -32,8 +32,13 @@ static void on_timers(struct sup *s, int64_t now)
 		mt_progress_tick(&s->prog, &s->run, now);
 	if (now >= s->run_deadline_us) {
 		s->run_deadline_us = MT_NEVER;
-		sup_note(s, "run", "the run timeout expired; the rest is not run");
-		sup_stop(s, STOP_RUN_TIMEOUT, "run timeout", now);
+		if (s->budget_deadline) {
+			sup_note(s, "run", "the budget's time is up; the rest is not run");
+			sup_stop(s, STOP_BUDGET, "budget", now);
+		} else {
+			sup_note(s, "run", "the run timeout expired; the rest is not run");
+			sup_stop(s, STOP_RUN_TIMEOUT, "run timeout", now);
+		}
 	}
 	FOR_LANES(s, l)
 		lane_timers(s, l, now);
@@ -78,6 +83,10 @@ static int advance(struct sup *s, int64_t now)
 
 	FOR_LANES(s, l)
 		busy |= lane_advance(s, l, now);
+	if (s->fail_fast_due && s->stop == STOP_NONE) {
+		sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
+		sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
+	}
 	if (s->stop != STOP_NONE)
 		return busy;
 	if (s->table_closed && mt_run_left(&s->run) == 0) {
@@ -297,6 +306,8 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	 * die with it, their children do not): before anything else runs. */
 	sup_killed_reset(&left);
 	stale = mt_procs_kill_stale(RUN_TAG_VAR, on_stale, &left);
+	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
+	s->hist_damaged = !mt_history_load(&s->hist, path);
 	if (!mt_statedir_plugin(&s->sd))
 		return MT_EXIT_INTERNAL;
 	if (!mt_plugin_install(s->sd.plugin)) {
@@ -315,6 +326,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	mt_procs_self_tag(s->run_tag, sizeof s->run_tag);
 	find_preload(s);
 	record_run_start(s);
+	if (s->hist_damaged)
+		sup_note(s, "state", "durations.json did not parse: moved aside to "
+			 "durations.json.corrupt; this run plans without history");
 	if (stale)
 		sup_note(s, "leftovers", "killed %d process%s left by an earlier mtest run: %s%s",
 			 stale, stale == 1 ? "" : "es", left.text.p, left.count > 6 ? ", ..." : "");
@@ -322,6 +336,23 @@ static int startup(struct sup *s, const struct mt_opts *o)
 		return MT_EXIT_INTERNAL;
 	mt_statedir_remember(&s->sd);
 	return MT_EXIT_OK;
+}
+
+/* What this run says of each test, for the next run's plan. */
+static void remember_durations(struct sup *s)
+{
+	char path[MT_PATH_MAX + 32];
+	int64_t wall = mt_wall_us();
+	uint32_t i;
+
+	for (i = 0; i < s->run.n; i++)
+		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE)
+			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
+					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
+					wall);
+	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
+	if (!mt_history_save(&s->hist, path))
+		mt_msg_sys("cannot write %s", path);
 }
 
 static void finish(struct sup *s, int code)
@@ -334,9 +365,16 @@ static void finish(struct sup *s, int code)
 	int64_t now = mt_now_us();
 	uint32_t v;
 
-	if (mt_run_left(&s->run))
+	if (mt_run_left(&s->run) && s->stop == STOP_BUDGET)
+		mt_run_settle_rest_planned(&s->run, "budget", "--budget's time was up");
+	else if (mt_run_left(&s->run))
 		mt_run_settle_rest(&s->run, s->stop_reason ? s->stop_reason : "no progress",
 				   s->stop == STOP_FATAL ? s->fatal : NULL);
+	remember_durations(s);
+	if (s->o->budget_us > 0)
+		sup_note(s, "plan", "budget %.1f s: predicted %.1f s, took %.1f s",
+			 (double)s->o->budget_us / 1e6, (double)s->sel.predicted_us / 1e6,
+			 (double)(now - s->start_us) / 1e6);
 	if (s->run.refused)
 		sup_note(s, "bug", "%u second verdicts were refused (a bug in mtest)", s->run.refused);
 	if (s->prog.dropped)

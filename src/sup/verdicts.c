@@ -64,6 +64,8 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		mt_rec_str(b, "bundle", v->bundle, 2048);
 	if (v->capture && *v->capture)
 		mt_rec_str(b, "capture", v->capture, 2048);
+	if (v->planned)
+		mt_buf_puts(b, ",\"planned\":true");
 	if (v->started) {
 		mt_rec_str(b, "started", v->started, 16);
 		if (v->dirty_event)
@@ -71,6 +73,10 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 	}
 	mt_records_end(&s->rec, now);
 	mt_progress_verdict(&s->prog, r, slot, id, v, now);
+	/* Acted on in the loop: a stop from inside a verdict would settle
+	 * the test being decided a second time. */
+	if (s->o->fail_fast && mt_verdict_is_bad(v->verdict) && !s->rechecking)
+		s->fail_fast_due = 1;
 }
 
 /* Write the bundle of a bad verdict and point the verdict at it. */

@@ -22,6 +22,8 @@
 #include "mtest/run/run.h"
 
 #define MT_LANE_NONE 0xff
+/* A worker's start to its first test, when the history does not know. */
+#define MT_DEFAULT_START_US 500000
 /* A test nothing is known about counts this long (microseconds). */
 #define MT_DEFAULT_EST_US 100000
 
@@ -29,10 +31,12 @@ struct mt_plan {
 	int nlanes;
 	enum mt_dist dist;
 	int known;			/* some estimates come from history */
+	int tier0_first;		/* --budget: smoke tests before all others */
 	uint8_t lane[MT_TESTS_MAX];	/* by slot: its lane, or MT_LANE_NONE */
 	int64_t est_us[MT_TESTS_MAX];	/* by slot: expected duration, 0 unknown */
 	int64_t file_us[MT_FILES_MAX];	/* by file: the mean of its tests with history */
 	int64_t suite_us;		/* the suite's mean */
+	int64_t start_us;		/* a worker's start to its first test */
 	uint32_t order[MT_TESTS_MAX];	/* scratch: units sorted */
 	int64_t load_us[MT_LANES_MAX];	/* expected work assigned, not done */
 };

@@ -48,6 +48,7 @@ struct mt_test {
 	uint8_t verdict;
 	uint8_t attempt;
 	uint8_t started;
+	uint8_t tier;		/* 0..3, from its markers (docs/planning.md) */
 };
 
 struct mt_file {
@@ -72,6 +73,7 @@ struct mt_vinfo {
 	int attempt;
 	const char *started;	/* "clean", "dirty", "restarted", or NULL */
 	int dirty_event;	/* the dirty event it started after, or 0 */
+	int planned;		/* not_run by the plan (tier, shard, budget): not incomplete */
 	const char *id;		/* only for a test without a slot */
 	const char *file;	/* likewise */
 };
@@ -96,6 +98,7 @@ struct mt_run {
 	uint32_t over_limit;	/* tests that did not fit a table */
 	const char *limit;	/* name of the first limit hit */
 	uint32_t refused;	/* second decisions refused (bugs) */
+	uint32_t planned;	/* not_run verdicts the plan gave */
 	mt_verdict_fn *on_verdict;
 	void *ctx;
 };
@@ -120,6 +123,8 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v);
 void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const struct mt_vinfo *v);
 /* not_run with `reason` for every test still without a verdict. */
 void mt_run_settle_rest(struct mt_run *r, const char *reason, const char *detail);
+/* The same, as the plan's: the budget's end (not a run left incomplete). */
+void mt_run_settle_rest_planned(struct mt_run *r, const char *reason, const char *detail);
 /* Tests still without a verdict. */
 uint32_t mt_run_left(const struct mt_run *r);
 

@@ -1,0 +1,122 @@
+"""Planning: tiers from markers, shards, the duration history, the time
+budget, hang-aware order and --fail-fast (issue 8)."""
+
+import json
+import os
+
+import pytest
+
+from conftest import SUITES
+
+ALL = {
+    "test_1_smoke.py::test_smoke_a": 0, "test_1_smoke.py::test_smoke_b": 0,
+    "test_2_contract.py::test_contract[0]": 1, "test_2_contract.py::test_contract[1]": 1,
+    "test_2_contract.py::test_contract[2]": 1, "test_3_concurrency.py::test_threads": 2,
+    "test_4_slow.py::test_slow[0]": 3, "test_4_slow.py::test_slow[1]": 3,
+    "test_4_slow.py::test_smoke_but_slow": 3, "test_5_plain.py::test_plain_passes": 1,
+    "test_5_plain.py::test_plain_fails": 1, "test_5_plain.py::test_plain_after": 1,
+}
+
+
+def ran(run):
+    return {i for i, (v, r) in run.verdicts.items() if v != "not_run"}
+
+
+@pytest.mark.parametrize("tier,lo,hi", [("0", 0, 0), ("0-1", 0, 1), ("3", 3, 3), ("1-2", 1, 2)])
+def test_tiers(mtest, tier, lo, hi):
+    run = mtest("planning", "--tier", tier)
+    want = {i for i, t in ALL.items() if lo <= t <= hi}
+    assert ran(run) == want
+    assert set(run.verdicts) == set(ALL)  # every collected test has its verdict
+    out = {i: r for i, (v, r) in run.verdicts.items() if v == "not_run"}
+    assert set(out.values()) <= {"tier"}
+    failing = "test_5_plain.py::test_plain_fails" in want
+    assert run.code == (1 if failing else 0)
+
+
+def test_shards_cover_the_selection_exactly(mtest, tmp_path):
+    seen = []
+    for k in (1, 2, 3):
+        run = mtest("planning", "--shard", "%d/3" % k)
+        seen += sorted(ran(run))
+        (tmp_path / "state").rename(tmp_path / ("shard%d" % k))
+    assert sorted(seen) == sorted(ALL)
+    # Bazel's variables (index from 0) are the same shard.
+    a = ran(mtest("planning", "--shard", "2/3"))
+    (tmp_path / "state").rename(tmp_path / "a")
+    b = ran(mtest("planning", env={"TEST_TOTAL_SHARDS": "3", "TEST_SHARD_INDEX": "1",
+                                   "TEST_SHARD_STATUS_FILE": str(tmp_path / "status")}))
+    assert a == b
+    assert (tmp_path / "status").exists()
+    for bad in ("0/3", "4/3", "x"):
+        r = mtest("planning", "--shard", bad)
+        assert r.code == 4 and r.stderr.startswith("mtest: --shard")
+
+
+def history(run):
+    text = (run.state / "durations.json").read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith('{"v":1,') and lines[-1] == "{}]}"
+    return {e["id"]: e for e in (json.loads(l.rstrip(",")) for l in lines[1:-1])}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_budget_keeps_tier0_and_ends_in_time(mtest, jobs):
+    mtest("planning")  # learns the durations
+    budget = 1.5
+    run = mtest("planning", "--budget", str(budget), "-j", jobs)
+    v = run.verdicts
+    assert all(v[i][0] == "passed" for i, t in ALL.items() if t == 0)
+    assert [r for r in run.of_type("test") if r["verdict"] == "not_run"] == \
+        [r for r in run.of_type("test") if r["reason"] == "budget"]
+    end = run.of_type("run_end")[0]
+    # The clock makes sure: at the budget the rest is stopped (and its
+    # worker killed within the kill grace of the harness, 0.5 s).
+    assert end["duration"] <= budget + 0.5 + 0.5, end
+    note = [e["text"] for e in run.of_type("event") if e["text"].startswith("budget ")]
+    assert note and "predicted" in note[0]
+    assert run.code in (0, 1)  # budget leftovers never make it incomplete
+
+
+def test_history_counts_hangs_as_lower_bounds(mtest):
+    run = mtest("hang")
+    h = history(run)
+    hung = [r["id"] for r in run.of_type("test") if r["verdict"] == "hung"]
+    for i in hung:
+        assert h[i]["d"] == [] and h[i]["lb"] >= 1_000_000, h[i]
+    passed = [r["id"] for r in run.of_type("test") if r["verdict"] == "passed"]
+    assert all(len(h[i]["d"]) == 1 and h[i]["lb"] == 0 for i in passed)
+
+
+def test_slowest_files_start_first_once_known(mtest):
+    mtest("planning")
+    run = mtest("planning")
+    first = min(run.of_type("test"), key=lambda r: r["start"])
+    assert first["file"] == "test_4_slow.py", first
+
+
+def test_damaged_history_is_moved_aside(mtest, tmp_path):
+    mtest("planning")
+    path = tmp_path / "state" / "durations.json"
+    path.write_text(path.read_text()[:100])
+    run = mtest("planning")
+    assert run.code == 1 and len(run.verdicts) == len(ALL)
+    assert (tmp_path / "state" / "durations.json.corrupt").exists()
+    assert any("durations.json" in e["text"] for e in run.of_type("event"))
+    assert "moved aside" in run.stderr
+    assert history(run)  # written afresh
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fail_fast(mtest, jobs):
+    run = mtest("planning", "--fail-fast", "-j", jobs, "--", "-p", "no:randomly")
+    v = run.verdicts
+    assert v["test_5_plain.py::test_plain_fails"] == ("failed", "AssertionError")
+    assert run.code == 1
+    assert {r for _, r in v.values()} <= {"", "AssertionError", "fail-fast"}
+    bad = [r for r in run.of_type("test") if r["verdict"] == "failed"]
+    assert len(bad) == 1
+    # Nothing started after the failure's end.
+    later = [r for r in run.of_type("test") if r["verdict"] != "not_run" and
+             r["start"] > bad[0]["end"]]
+    assert later == []
