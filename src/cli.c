@@ -16,6 +16,7 @@
 static const char help_text[] =
 "usage: mtest [options] [path or node id ...] [-- pytest options ...]\n"
 "       mtest --report [--state-dir DIR]\n"
+"       mtest --resume [--state-dir DIR]\n"
 "\n"
 "Runs a pytest suite from the outside: each collected test ends with one\n"
 "verdict (passed, failed, error, skipped, xfailed, xpassed, hung, crashed,\n"
@@ -73,6 +74,9 @@ static const char help_text[] =
 "  --keep N               run folders kept in the state directory (default 10)\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
+"  --resume               continue the last run that was interrupted or died\n"
+"                         (SIGINT, kill -9, a power cut), with its options:\n"
+"                         tests with a verdict are not run again\n"
 "  --report               show the last run (from any directory) and exit\n"
 "                         with the exit code of that run\n"
 "  -h, --help             this help\n"
@@ -478,7 +482,8 @@ static void resolve_python(struct mt_opts *o)
 enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
-       OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST };
+       OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
+       OPT_RESUME };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -504,6 +509,7 @@ static const struct option longopts[] = {
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "fail-fast", no_argument, NULL, OPT_FAILFAST },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -650,6 +656,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_FAILFAST:
 			o->fail_fast = 1;
+			break;
+		case OPT_RESUME:
+			o->resume = 1;
 			break;
 		case OPT_DIST:
 			if (!parse_dist(optarg, &dist)) {

@@ -24,5 +24,7 @@ int main(int argc, char **argv)
 	}
 	if (opts.report)
 		return mt_report_main(&opts);
+	if (opts.resume)
+		return mt_super_resume(&opts);
 	return mt_super_main(&opts);
 }

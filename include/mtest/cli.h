@@ -25,6 +25,8 @@ enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN
 
 struct mt_opts {
 	int report;		/* --report */
+	int resume;		/* --resume */
+	const char *resume_run;	/* the run folder a resumed run continues */
 	int help, version;
 	const char *python;	/* resolved: see mt_opts_resolve */
 	const char *python_how;	/* where it came from */

@@ -19,7 +19,7 @@ int mt_records_open(struct mt_records *r, const char *run_dir)
 	r->sync_due_us = MT_NEVER;
 	r->err = 0;
 	r->written = r->lost = 0;
-	r->size = 0;
+	r->size = r->synced = 0;
 	mt_buf_init(&r->b, r->line, sizeof r->line, -1);
 	r->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	/* The new name itself must survive a power cut, not only its data. */
@@ -27,6 +27,21 @@ int mt_records_open(struct mt_records *r, const char *run_dir)
 		close(r->fd);
 		r->fd = -1;
 	}
+	return r->fd >= 0;
+}
+
+int mt_records_reopen(struct mt_records *r, const char *run_dir, int64_t size)
+{
+	char path[MT_PATH_MAX + 16];
+
+	snprintf(path, sizeof path, "%s/run.jsonl", run_dir);
+	r->dirty = 0;
+	r->sync_due_us = MT_NEVER;
+	r->err = 0;
+	r->written = r->lost = 0;
+	r->size = r->synced = (off_t)size;
+	mt_buf_init(&r->b, r->line, sizeof r->line, -1);
+	r->fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	return r->fd >= 0;
 }
 
@@ -72,6 +87,8 @@ void mt_records_sync(struct mt_records *r)
 {
 	if (r->dirty && r->fd >= 0 && fdatasync(r->fd) < 0 && !r->err)
 		r->err = errno;
+	else if (r->fd >= 0)
+		r->synced = r->size;
 	r->dirty = 0;
 	r->sync_due_us = MT_NEVER;
 }

@@ -147,6 +147,10 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 		replay_dirty(p);
 	} else if (strcmp(type, "recheck_class") == 0) {
 		replay_recheck(p);
+	} else if (strcmp(type, "resume") == 0) {
+		/* The run goes on under another mtest: that one is alive or not. */
+		if (mt_json_get_int(j, 0, "pid", &x))
+			p->meta.pid = (int)x;
 	} else if (strcmp(type, "run_start") == 0) {
 		p->meta.start_wall_us = x;
 		if (mt_json_get_int(j, 0, "pid", &x))

@@ -103,6 +103,12 @@ static uint32_t *probe(uint32_t *tab, uint32_t size, const struct mt_run *r,
 	}
 }
 
+void mt_run_file_abs(struct mt_run *r, uint32_t f, const char *abs)
+{
+	if (f < r->nf && !r->f[f].abs && abs && *abs)
+		r->f[f].abs = intern(r, abs, NULL);
+}
+
 uint32_t mt_run_find(const struct mt_run *r, enum mt_kind kind, const char *id)
 {
 	uint32_t *cell = probe((uint32_t *)r->tidx, 2 * MT_TESTS_MAX, r, id, kind, 0);

@@ -267,6 +267,23 @@ int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us)
 	return 1;
 }
 
+int mt_statedir_use_run(struct mt_statedir *s, const char *name)
+{
+	struct stat st;
+
+	if (snprintf(s->run_name, sizeof s->run_name, "%s", name) >= (int)sizeof s->run_name ||
+	    strchr(name, '/') || name[0] == '.' ||
+	    snprintf(s->run, sizeof s->run, "%s/runs/%s", s->dir, name) >= (int)sizeof s->run) {
+		mt_msg("not a run folder's name: %s", name);
+		return 0;
+	}
+	if (lstat(s->run, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		mt_msg("the run to resume is gone: %s", s->run);
+		return 0;
+	}
+	return 1;
+}
+
 int mt_statedir_publish(struct mt_statedir *s)
 {
 	char tmp[MT_PATH_MAX + 16], target[96];

@@ -295,6 +295,15 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 	}
 	if (slot != MT_NONE)
 		s->run.t[slot].seen_by = (uint32_t)w->num;
+	/* A test taken back from a resumed journal learns what the journal
+	 * does not keep: its timeout marker, its tier, where its file is. */
+	if (slot != MT_NONE && !s->table_closed) {
+		s->run.t[slot].timeout_us = e->timeout_us;
+		s->run.t[slot].line = (uint32_t)e->line;
+		s->run.t[slot].tier = (uint8_t)mt_tier_of(e->markers, e->nmarkers);
+	}
+	if (slot != MT_NONE && s->run.t[slot].file != MT_NONE)
+		mt_run_file_abs(&s->run, s->run.t[slot].file, e->path);
 	w->map[w->nitems++] = slot;
 }
 
@@ -455,6 +464,17 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	mt_dirt_test_start(&l->dirt, (long)e->cursor);
 	sup_dirt_test_start(s, l);
 	mt_progress_start(&s->prog, &s->run, l->idx, slot, now);
+	/* So that a resumed run knows what was in flight when this one
+	 * stopped. */
+	{
+		struct mt_buf *b = mt_records_begin(&s->rec, "start");
+
+		mt_rec_str(b, "id", mt_run_str(&s->run, s->run.t[slot].id), 8192);
+		mt_rec_str(b, "file", s->run.t[slot].file != MT_NONE ?
+			   mt_run_str(&s->run, s->run.f[s->run.t[slot].file].rel) : "", 4096);
+		mt_rec_int(b, "lane", l->idx + 1);
+		mt_records_end(&s->rec, now);
+	}
 }
 
 /* Is this event about the test in flight? Else it is rejected, and said. */

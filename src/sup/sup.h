@@ -53,6 +53,7 @@
 #include "mtest/run/progress.h"
 #include "mtest/run/records.h"
 #include "mtest/run/run.h"
+#include "mtest/state/runstate.h"
 #include "mtest/state/statedir.h"
 #include "mtest/run/summary.h"
 #include "mtest/run/verdict.h"
@@ -200,6 +201,10 @@ struct sup {
 	int hist_damaged;		/* durations.json was moved aside */
 	int fail_fast_due;		/* a bad verdict under --fail-fast */
 	int budget_deadline;		/* run_deadline_us is --budget's */
+	int state_err;			/* state.json could not be written */
+	uint32_t resumed_verdicts;	/* verdicts a resumed run took back */
+	int fix_torn;			/* the journal it resumes ended torn */
+	uint32_t fix_dropped, fix_bad;	/* the stop's records taken back; junk */
 	int nlanes;
 	struct lane lanes[MT_LANES_MAX];
 	char python[64], pytest[64];	/* as the workers said */
@@ -321,6 +326,10 @@ void sup_fence(struct sup *s, struct lane *l);
 void sup_fence_answer(struct sup *s, struct lane *l);
 int sup_fence_every_test(const struct sup *s);
 void sup_orphan(struct sup *s, struct lane *l, const struct mt_proc *p);
+
+/* resume.c */
+int sup_resume_journal(struct sup *s);
+void sup_state(struct sup *s, const char *status, int code);
 
 /* recheck.c */
 int sup_recheck_next(struct sup *s, int64_t now);

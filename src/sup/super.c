@@ -26,8 +26,10 @@ static void on_timers(struct sup *s, int64_t now)
 {
 	struct lane *l;
 
-	if (now >= s->rec.sync_due_us)
+	if (now >= s->rec.sync_due_us) {
 		mt_records_sync(&s->rec);
+		sup_state(s, "running", -1);	/* what is on the disk now */
+	}
 	if (now >= s->prog.next_tick_us)
 		mt_progress_tick(&s->prog, &s->run, now);
 	if (now >= s->run_deadline_us) {
@@ -210,9 +212,9 @@ static void cloexec_inherited(void)
 	mt_dir_close(&d);
 }
 
-static void record_run_start(struct sup *s)
+static void record_run_start(struct sup *s, const char *type)
 {
-	struct mt_buf *b = mt_records_begin(&s->rec, "run_start");
+	struct mt_buf *b = mt_records_begin(&s->rec, type);
 	char cwd[MT_PATH_MAX];
 	int i;
 
@@ -314,18 +316,28 @@ static int startup(struct sup *s, const struct mt_opts *o)
 		mt_msg_sys("cannot write the plugin into %s", s->sd.plugin);
 		return MT_EXIT_INTERNAL;
 	}
-	if (!mt_statedir_new_run(&s->sd, s->start_wall_us))
-		return MT_EXIT_INTERNAL;
-	if (!mt_records_open(&s->rec, s->sd.run)) {
-		mt_msg_sys("cannot create %s/run.jsonl", s->sd.run);
-		return MT_EXIT_INTERNAL;
+	if (o->resume_run) {
+		if (!sup_resume_journal(s))
+			return MT_EXIT_INTERNAL;
+	} else {
+		if (!mt_statedir_new_run(&s->sd, s->start_wall_us))
+			return MT_EXIT_INTERNAL;
+		if (!mt_records_open(&s->rec, s->sd.run)) {
+			mt_msg_sys("cannot create %s/run.jsonl", s->sd.run);
+			return MT_EXIT_INTERNAL;
+		}
 	}
 	snprintf(path, sizeof path, "%s/console.log", s->sd.run);
-	s->console_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-			     0644);
+	s->console_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+			     (o->resume_run ? 0 : O_EXCL), 0644);
 	mt_procs_self_tag(s->run_tag, sizeof s->run_tag);
 	find_preload(s);
-	record_run_start(s);
+	record_run_start(s, o->resume_run ? "resume" : "run_start");
+	if (o->resume_run)
+		sup_note(s, "resume", "resumed run %s: %u verdicts taken back%s; %u records of its "
+			 "stop taken back%s", s->sd.run_name, s->resumed_verdicts,
+			 s->fix_torn ? ", its journal ended in a torn line (dropped)" : "",
+			 s->fix_dropped, s->fix_bad ? ", and lines that were not records" : "");
 	if (s->hist_damaged)
 		sup_note(s, "state", "durations.json did not parse: moved aside to "
 			 "durations.json.corrupt; this run plans without history");
@@ -335,6 +347,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	if (!mt_statedir_publish(&s->sd))
 		return MT_EXIT_INTERNAL;
 	mt_statedir_remember(&s->sd);
+	sup_state(s, "running", -1);
 	return MT_EXIT_OK;
 }
 
@@ -434,6 +447,10 @@ static void finish(struct sup *s, int code)
 	mt_rec_int(b, "vmhwm_kb", m.vmhwm_kb);
 	mt_records_end(&s->rec, now);
 	mt_records_close(&s->rec);
+	/* A run that was stopped short may be resumed; one that ran its
+	 * course (or failed to start) is done. */
+	sup_state(s, code == MT_EXIT_INTERRUPTED || s->stop == STOP_RUN_TIMEOUT ||
+		  s->stop == STOP_NO_PROGRESS ? "interrupted" : "done", code);
 
 	snprintf(path, sizeof path, "%s/summary.md", s->sd.run);
 	if (mt_atomic_open(&a, path)) {
@@ -454,6 +471,18 @@ static void finish(struct sup *s, int code)
 	mt_buf_putc(&out, '\n');
 	mt_summary_render(&out, &s->run, &m, s->prog.color);
 	mt_buf_flush(&out);
+}
+
+/* state.json: how this run stands (include/mtest/state/runstate.h). */
+void sup_state(struct sup *s, const char *status, int code)
+{
+	struct mt_runstate st = { .pid = getpid(), .since_wall_us = s->start_wall_us,
+				  .synced = (int64_t)s->rec.synced, .exit_code = code };
+
+	snprintf(st.run, sizeof st.run, "%s", s->sd.run_name);
+	snprintf(st.status, sizeof st.status, "%s", status);
+	if (!mt_runstate_write(s->sd.dir, &st) && !s->state_err++)
+		mt_msg_sys("cannot write %s/state.json", s->sd.dir);
 }
 
 /* The oldest runs beyond --keep go, now that this one has its records. */

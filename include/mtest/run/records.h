@@ -25,12 +25,15 @@ struct mt_records {
 	uint64_t written;	/* records */
 	uint64_t lost;		/* records that could not be written */
 	off_t size;		/* bytes of whole records written */
+	off_t synced;		/* of them, known to be on the disk */
 	char line[MT_RECORD_MAX];
 	struct mt_buf b;
 };
 
 /* Create <run_dir>/run.jsonl (it must not exist) and sync its name. */
 int mt_records_open(struct mt_records *r, const char *run_dir);
+/* Go on appending to a journal of `size` bytes (a resumed run). */
+int mt_records_reopen(struct mt_records *r, const char *run_dir, int64_t size);
 /* Start a record: '{"v":1,"type":"<type>","time":"<UTC>"'. */
 struct mt_buf *mt_records_begin(struct mt_records *r, const char *type);
 /* Close it and write it in one write(). */

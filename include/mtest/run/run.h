@@ -49,6 +49,7 @@ struct mt_test {
 	uint8_t attempt;
 	uint8_t started;
 	uint8_t tier;		/* 0..3, from its markers (docs/planning.md) */
+	uint8_t resumed;	/* in flight when the run it resumes stopped */
 };
 
 struct mt_file {
@@ -115,6 +116,8 @@ uint32_t mt_run_add(struct mt_run *r, enum mt_kind kind, const char *id,
 		    int64_t timeout_us);
 uint32_t mt_run_find(const struct mt_run *r, enum mt_kind kind, const char *id);
 uint32_t mt_run_find_file(const struct mt_run *r, const char *rel);
+/* A file's absolute path, if it had none yet (a resumed run's). */
+void mt_run_file_abs(struct mt_run *r, uint32_t f, const char *abs);
 
 /* Give a stored test its verdict. Returns 1, or 0 if it already had one. */
 int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v);

@@ -46,6 +46,8 @@ int mt_statedir_open(struct mt_statedir *s, int *usage);
 int mt_statedir_plugin(struct mt_statedir *s);
 /* Make this run's folder (runs/<stamp>-<pid>/failures). */
 int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us);
+/* Use the folder of an earlier run (--resume). */
+int mt_statedir_use_run(struct mt_statedir *s, const char *name);
 /* Point last-run at this run's folder (atomically). */
 int mt_statedir_publish(struct mt_statedir *s);
 /* Remove the oldest runs' folders beyond `keep` (never this run's).

@@ -1,4 +1,4 @@
-/* mtest: the supervisor. One poll loop over a signalfd and the worker's
+/* mtest: the supervisor. One poll loop over a signalfd and the lanes'
  * pipes, with one deadline; every source becomes an event handled by a
  * small function. It starts workers, feeds them tests, ends hung tests,
  * replaces dead workers, and gives each collected test one verdict
@@ -10,5 +10,8 @@
 
 /* Run the suite; returns the exit code (enum mt_exit). */
 int mt_super_main(const struct mt_opts *o);
+/* --resume: find the last run that did not end, and run it on with the
+ * options it was started with. */
+int mt_super_resume(const struct mt_opts *o);
 
 #endif

@@ -1,0 +1,71 @@
+/* mtest: state.json (include/mtest/state/runstate.h). */
+#include "mtest/state/runstate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mtest/base/buf.h"
+#include "mtest/base/clock.h"
+#include "mtest/base/fsx.h"
+#include "mtest/base/json.h"
+#include "mtest/base/msg.h"
+#include "mtest/limits.h"
+
+int mt_runstate_write(const char *dir, const struct mt_runstate *st)
+{
+	static struct mt_atomic a;
+	char path[MT_PATH_MAX + 16];
+
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	if (!mt_atomic_open(&a, path))
+		return 0;
+	mt_buf_puts(&a.out, "{\"v\":1,\"run\":");
+	mt_buf_jsons(&a.out, st->run);
+	mt_buf_printf(&a.out, ",\"pid\":%d,\"since\":\"", st->pid);
+	mt_buf_utc(&a.out, st->since_wall_us);
+	mt_buf_puts(&a.out, "\",\"status\":");
+	mt_buf_jsons(&a.out, st->status);
+	mt_buf_printf(&a.out, ",\"synced\":%lld,\"exit\":%d}\n", (long long)st->synced,
+		      st->exit_code);
+	if (!mt_atomic_commit(&a)) {
+		mt_atomic_abort(&a);
+		return 0;
+	}
+	return 1;
+}
+
+int mt_runstate_read(const char *dir, struct mt_runstate *st)
+{
+	static struct mt_json js;
+	char path[MT_PATH_MAX + 16], aside[MT_PATH_MAX + 32], text[1024], stamp[40];
+	int64_t v;
+	ssize_t n;
+
+	memset(st, 0, sizeof *st);
+	st->exit_code = -1;
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	n = mt_read_file(path, text, sizeof text);
+	if (n < 0)
+		return 0;
+	if (mt_json_parse(&js, text, (size_t)n) &&
+	    mt_json_get_int(&js, 0, "v", &v) && v == 1 &&
+	    mt_json_get_str(&js, 0, "run", st->run, sizeof st->run) &&
+	    mt_json_get_str(&js, 0, "status", st->status, sizeof st->status)) {
+		if (mt_json_get_int(&js, 0, "pid", &v))
+			st->pid = (int)v;
+		if (mt_json_get_int(&js, 0, "synced", &v))
+			st->synced = v;
+		if (mt_json_get_int(&js, 0, "exit", &v))
+			st->exit_code = (int)v;
+		if (mt_json_get_str(&js, 0, "since", stamp, sizeof stamp))
+			mt_parse_utc(stamp, &st->since_wall_us);
+		return 1;
+	}
+	snprintf(aside, sizeof aside, "%s.corrupt", path);
+	if (rename(path, aside) == 0)
+		mt_msg("%s: not a state file (damaged?): moved aside to %s", path, aside);
+	else
+		mt_msg_sys("%s: not a state file (damaged?), and it cannot be moved aside", path);
+	return -1;
+}
