@@ -17,6 +17,7 @@ static const char help_text[] =
 "usage: mtest [options] [path or node id ...] [-- pytest options ...]\n"
 "       mtest --report [--state-dir DIR]\n"
 "       mtest --resume [--state-dir DIR]\n"
+"       mtest --quarantine [in|out|auto TEST_ID ...] [--state-dir DIR]\n"
 "\n"
 "Runs a pytest suite from the outside: each collected test ends with one\n"
 "verdict (passed, failed, error, skipped, xfailed, xpassed, hung, crashed,\n"
@@ -79,6 +80,11 @@ static const char help_text[] =
 "                         tests with a verdict are not run again\n"
 "  --report               show the last run (from any directory) and exit\n"
 "                         with the exit code of that run\n"
+"  --quarantine           list the tests in quarantine (3 bad results in their\n"
+"                         last 5 runs, until 3 good ones in a row: they run,\n"
+"                         reported apart, and do not fail the run), with their\n"
+"                         last results; in, out or auto TEST_ID...: pin tests\n"
+"                         in or out by hand, or give them back to the rule\n"
 "  -h, --help             this help\n"
 "  --version              mtest's version\n"
 "\n"
@@ -96,7 +102,7 @@ static const char help_text[] =
 "or PYTEST_ADDOPTS are neutralised (docs/options.md).\n"
 "\n"
 "exit codes (first that applies: 3, 2, 4, 1, 6, 5, 0):\n"
-"  0  every test passed, skipped, xfailed or xpassed\n"
+"  0  every test passed, skipped, xfailed or xpassed (or failed in quarantine)\n"
 "  1  a test failed, errored, hung or crashed, or a file could not be collected\n"
 "  2  interrupted (SIGINT, SIGTERM, SIGHUP)\n"
 "  3  internal error\n"
@@ -452,6 +458,61 @@ static int bazel_shard(struct mt_opts *o)
 	return 1;
 }
 
+static char junit_path[MT_PATH_MAX];
+
+/* A relative path made absolute now: a resumed run starts elsewhere. */
+static int absolute_path(const char *p, char *out, size_t cap)
+{
+	char cwd[MT_PATH_MAX];
+
+	if (!*p)
+		return 0;
+	if (p[0] == '/')
+		return snprintf(out, cap, "%s", p) < (int)cap;
+	if (!getcwd(cwd, sizeof cwd))
+		return 0;
+	return snprintf(out, cap, "%s/%s", cwd, p) < (int)cap;
+}
+
+/* The commands that do not run tests, and what they take. */
+static int commands(struct mt_opts *o)
+{
+	int n = o->report + o->history + o->quarantine + o->resume;
+
+	if (n > 1) {
+		mt_msg("--report, --history, --quarantine and --resume are separate commands: "
+		       "give one");
+		return 0;
+	}
+	if (o->report_run && !o->report) {
+		mt_msg("--run chooses the run --report shows: give --report too");
+		return 0;
+	}
+	if (o->quarantine) {
+		const char *a = o->npaths ? o->paths[0] : "list";
+
+		o->quar_action = strcmp(a, "list") == 0 ? 'l' : strcmp(a, "in") == 0 ? 'i' :
+				 strcmp(a, "out") == 0 ? 'o' : strcmp(a, "auto") == 0 ? 'a' : 0;
+		if (!o->quar_action || (o->quar_action == 'l') != (o->npaths <= 1)) {
+			mt_msg("--quarantine: want nothing (or list), or in, out or auto followed "
+			       "by test ids, got '%s%s'", a, o->npaths == 1 && o->quar_action ?
+			       " (no test id)" : "");
+			return 0;
+		}
+		return 1;
+	}
+	if ((o->report || o->history) && o->npaths) {
+		mt_msg("%s takes no paths, got '%s'", o->report ? "--report" : "--history",
+		       o->paths[0]);
+		return 0;
+	}
+	if (o->history && (o->junit || o->lava)) {
+		mt_msg("--history writes no JUnit XML and no LAVA signals (try --report)");
+		return 0;
+	}
+	return 1;
+}
+
 static char venv_python[MT_PATH_MAX];
 
 static void resolve_python(struct mt_opts *o)
@@ -483,7 +544,7 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
-       OPT_RESUME };
+       OPT_RESUME, OPT_HISTORY, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -511,10 +572,18 @@ static const struct option longopts[] = {
 	{ "fail-fast", no_argument, NULL, OPT_FAILFAST },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "report", no_argument, NULL, OPT_REPORT },
+	{ "run", required_argument, NULL, OPT_RUNSEL },
+	{ "history", no_argument, NULL, OPT_HISTORY },
+	{ "quarantine", no_argument, NULL, OPT_QUARANTINE },
+	{ "junit-xml", required_argument, NULL, OPT_JUNIT },
+	{ "lava", no_argument, NULL, OPT_LAVA },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+static int absolute_path(const char *p, char *out, size_t cap);
+static int commands(struct mt_opts *o);
 
 static int duration_opt(const char *name, const char *val, int64_t *out)
 {
@@ -697,6 +766,17 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			}
 			break;
 		case OPT_REPORT: o->report = 1; break;
+		case OPT_RUNSEL: o->report_run = optarg; break;
+		case OPT_HISTORY: o->history = 1; break;
+		case OPT_QUARANTINE: o->quarantine = 1; break;
+		case OPT_JUNIT:
+			if (!absolute_path(optarg, junit_path, sizeof junit_path)) {
+				mt_msg("--junit-xml: not a usable path: '%s'", optarg);
+				return 0;
+			}
+			o->junit = junit_path;
+			break;
+		case OPT_LAVA: o->lava = 1; break;
 		case 'h': o->help = 1; return 1;
 		case OPT_VERSION: o->version = 1; return 1;
 		case ':':
@@ -726,6 +806,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			mt_msg("an empty path argument");
 			return 0;
 		}
+	if (!commands(o))
+		return 0;
 
 	if (!config && (env = getenv("MTEST_CONFIG")) && *env) {
 		config = env;

@@ -5,6 +5,7 @@
 #include "mtest/cli.h"
 #include "mtest/run/report.h"
 #include "mtest/run/run.h"
+#include "mtest/state/quarantine.h"
 #include "mtest/sup/super.h"
 
 int main(int argc, char **argv)
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.report)
 		return mt_report_main(&opts);
+	if (opts.quarantine)
+		return mt_quar_main(&opts);
 	if (opts.resume)
 		return mt_super_resume(&opts);
 	return mt_super_main(&opts);

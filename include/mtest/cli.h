@@ -25,6 +25,12 @@ enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN
 
 struct mt_opts {
 	int report;		/* --report */
+	const char *report_run;	/* --run: which run --report shows */
+	int history;		/* --history */
+	int quarantine;		/* --quarantine [in|out|auto ID...] */
+	char quar_action;	/* 'l' list, 'i' in, 'o' out, 'a' auto */
+	const char *junit;	/* --junit-xml PATH (absolute) */
+	int lava;		/* --lava: LAVA test-shell signals on stdout */
 	int resume;		/* --resume */
 	const char *resume_run;	/* the run folder a resumed run continues */
 	int help, version;

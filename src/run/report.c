@@ -86,6 +86,12 @@ static void replay_test(struct replay *p)
 	}
 	v.id = p->id;
 	v.file = p->file;
+	{
+		int q = 0;
+
+		if (slot != MT_NONE && mt_json_get_bool(j, 0, "quarantined", &q))
+			p->run.t[slot].quarantined = (uint8_t)q;
+	}
 	if (slot == MT_NONE)
 		mt_run_decide_unstored(&p->run, kind, &v);
 	else

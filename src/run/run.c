@@ -49,6 +49,7 @@ void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx)
 	r->arena[0] = '\0';
 	r->arena_len = 1;	/* offset 0 is "" */
 	r->ntests = r->nfiles_bad = r->decided = r->over_limit = r->refused = r->planned = 0;
+	r->quar = r->quar_bad = 0;
 	r->limit = NULL;
 	r->on_verdict = fn;
 	r->ctx = ctx;
@@ -223,6 +224,10 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 	count(r, (enum mt_kind)t->kind, v->verdict);
 	if (v->planned && v->verdict == MT_V_NOT_RUN)
 		r->planned++;
+	if (t->quarantined) {
+		r->quar++;
+		r->quar_bad += mt_verdict_is_bad(v->verdict);
+	}
 	if (r->on_verdict)
 		r->on_verdict(r->ctx, r, slot, v);
 	return 1;
@@ -268,11 +273,15 @@ void mt_run_settle_rest(struct mt_run *r, const char *reason, const char *detail
 
 int mt_run_exit_code(const struct mt_run *r)
 {
+	uint32_t bad = 0;
 	int v;
 
 	for (v = MT_V_PASSED; v < MT_V_COUNT; v++)
-		if (r->count[v] && mt_verdict_is_bad((enum mt_verdict)v))
-			return MT_EXIT_FAILED;
+		if (mt_verdict_is_bad((enum mt_verdict)v))
+			bad += r->count[v];
+	/* A quarantined test's failure is reported apart, not as the run's. */
+	if (bad > r->quar_bad)
+		return MT_EXIT_FAILED;
 	/* Tests the plan left out (--tier, --shard, --budget) were never
 	 * meant to run: they do not make a run incomplete. */
 	if (r->count[MT_V_NOT_RUN] > r->planned || mt_run_left(r))

@@ -103,13 +103,13 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 	const char *reason, *detail, *tb, *bundle;
 
 	for (i = 0; i < r->n; i++)
-		n += r->t[i].verdict == v && r->t[i].kind == kind;
+		n += r->t[i].verdict == v && r->t[i].kind == kind && !r->t[i].quarantined;
 	if (!n)
 		return;
 	mt_buf_printf(o, "\n## %s%s (%u)%s\n\n", paint(color, v), title, n, plain(color));
 	for (i = 0; i < r->n; i++) {
 		t = &r->t[i];
-		if (t->verdict != v || t->kind != kind)
+		if (t->verdict != v || t->kind != kind || t->quarantined)
 			continue;
 		reason = mt_run_str(r, t->reason);
 		detail = mt_run_str(r, t->detail);
@@ -246,6 +246,19 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 	list_tests(o, r, MT_V_ERROR, MT_KIND_TEST, "error", color);
 	list_tests(o, r, MT_V_HUNG, MT_KIND_TEST, "hung", color);
 	list_tests(o, r, MT_V_CRASHED, MT_KIND_TEST, "crashed", color);
+	if (r->quar) {
+		/* Apart: their failures do not fail the run. */
+		mt_buf_printf(o, "\n## quarantined (%u; %u bad, which do not fail the run)\n\n",
+			      r->quar, r->quar_bad);
+		for (i = 0; i < r->n; i++)
+			if (r->t[i].quarantined && r->t[i].verdict != MT_V_NONE) {
+				mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
+					      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
+				if (*mt_run_str(r, r->t[i].reason))
+					mt_buf_printf(o, " (%s)", mt_run_str(r, r->t[i].reason));
+				mt_buf_putc(o, '\n');
+			}
+	}
 	list_not_run(o, r, color);
 	if (m->dirties && m->dirties->n) {
 		mt_buf_printf(o, "\n## dirty events (%d)\n\n", m->dirties->n);

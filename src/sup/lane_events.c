@@ -301,6 +301,8 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 		s->run.t[slot].timeout_us = e->timeout_us;
 		s->run.t[slot].line = (uint32_t)e->line;
 		s->run.t[slot].tier = (uint8_t)mt_tier_of(e->markers, e->nmarkers);
+		s->run.t[slot].quarantined = (uint8_t)mt_quar_is_in(
+			mt_quar_find(&s->quar, mt_run_str(&s->run, s->run.t[slot].id)));
 	}
 	if (slot != MT_NONE && s->run.t[slot].file != MT_NONE)
 		mt_run_file_abs(&s->run, s->run.t[slot].file, e->path);

@@ -119,6 +119,13 @@ static void take(void *ctx, const struct mt_jrec *j)
 			s->run.t[slot].resumed = 1;
 		return;
 	}
+	if (strcmp(j->type, "remembered") == 0) {
+		/* The stopped run told durations and quarantine of every
+		 * verdict before this record: the resumed run will not again. */
+		for (slot = 0; slot < s->run.n; slot++)
+			s->run.t[slot].noted |= s->run.t[slot].verdict != MT_V_NONE;
+		return;
+	}
 	if (strcmp(j->type, "event") == 0) {
 		mt_notes_add(&s->notes, j->what, j->text);
 		return;

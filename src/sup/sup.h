@@ -53,6 +53,7 @@
 #include "mtest/run/progress.h"
 #include "mtest/run/records.h"
 #include "mtest/run/run.h"
+#include "mtest/state/quarantine.h"
 #include "mtest/state/runstate.h"
 #include "mtest/state/statedir.h"
 #include "mtest/run/summary.h"
@@ -197,6 +198,8 @@ struct sup {
 	struct mt_event ev;		/* one event parsed at a time */
 	struct mt_plan plan;		/* which lane runs which test */
 	struct mt_history hist;		/* what earlier runs said (durations.json) */
+	struct mt_quarantine quar;	/* flaky tests (quarantine.json) */
+	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
 	int hist_damaged;		/* durations.json was moved aside */
 	int fail_fast_due;		/* a bad verdict under --fail-fast */

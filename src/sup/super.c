@@ -310,6 +310,8 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	stale = mt_procs_kill_stale(RUN_TAG_VAR, on_stale, &left);
 	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
 	s->hist_damaged = !mt_history_load(&s->hist, path);
+	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
+	s->quar_damaged = !mt_quar_load(&s->quar, path);
 	if (!mt_statedir_plugin(&s->sd))
 		return MT_EXIT_INTERNAL;
 	if (!mt_plugin_install(s->sd.plugin)) {
@@ -338,6 +340,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 			 "stop taken back%s", s->sd.run_name, s->resumed_verdicts,
 			 s->fix_torn ? ", its journal ended in a torn line (dropped)" : "",
 			 s->fix_dropped, s->fix_bad ? ", and lines that were not records" : "");
+	if (s->quar_damaged)
+		sup_note(s, "state", "quarantine.json did not parse: moved aside to "
+			 "quarantine.json.corrupt; quarantine starts afresh");
 	if (s->hist_damaged)
 		sup_note(s, "state", "durations.json did not parse: moved aside to "
 			 "durations.json.corrupt; this run plans without history");
@@ -359,12 +364,40 @@ static void remember_durations(struct sup *s)
 	uint32_t i;
 
 	for (i = 0; i < s->run.n; i++)
-		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE)
+		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE &&
+		    !s->run.t[i].noted)
 			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
 					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
 					wall);
 	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
 	if (!mt_history_save(&s->hist, path))
+		mt_msg_sys("cannot write %s", path);
+}
+
+/* Flaky tests in and out of quarantine (3 bad of the last 5 in, 3 good
+ * in a row out): the next run reports them apart. */
+static void remember_quarantine(struct sup *s)
+{
+	char path[MT_PATH_MAX + 32];
+	const char *id;
+	uint32_t i;
+	int moved;
+
+	for (i = 0; i < s->run.n; i++) {
+		const struct mt_test *t = &s->run.t[i];
+
+		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE || t->noted)
+			continue;
+		id = mt_run_str(&s->run, t->id);
+		moved = mt_quar_note(&s->quar, id, (enum mt_verdict)t->verdict);
+		if (moved > 0)
+			sup_note(s, "quarantine", "%s enters quarantine (3 bad results in its last 5)",
+				 id);
+		else if (moved < 0)
+			sup_note(s, "quarantine", "%s leaves quarantine (3 good results in a row)", id);
+	}
+	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
+	if (!mt_quar_save(&s->quar, path))
 		mt_msg_sys("cannot write %s", path);
 }
 
@@ -384,6 +417,10 @@ static void finish(struct sup *s, int code)
 		mt_run_settle_rest(&s->run, s->stop_reason ? s->stop_reason : "no progress",
 				   s->stop == STOP_FATAL ? s->fatal : NULL);
 	remember_durations(s);
+	remember_quarantine(s);
+	/* A resumed run must not count these verdicts twice. */
+	mt_records_begin(&s->rec, "remembered");
+	mt_records_end(&s->rec, now);
 	if (s->o->budget_us > 0)
 		sup_note(s, "plan", "budget %.1f s: predicted %.1f s, took %.1f s",
 			 (double)s->o->budget_us / 1e6, (double)s->sel.predicted_us / 1e6,

@@ -66,6 +66,8 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		mt_rec_str(b, "capture", v->capture, 2048);
 	if (v->planned)
 		mt_buf_puts(b, ",\"planned\":true");
+	if (t && t->quarantined)
+		mt_buf_puts(b, ",\"quarantined\":true");
 	if (t && t->resumed)
 		mt_buf_puts(b, ",\"resumed\":true");	/* in flight when the run stopped */
 	if (v->started) {

@@ -143,6 +143,12 @@ def test_sigint_then_resume_runs_only_the_rest(tmp_path):
     starts = [r["id"] for r in records if r["type"] == "start"]
     again = [i for i in starts if i in ran_before]
     assert len(again) == len(set(again)) == len(ran_before)  # each started once
+    # The stopped run told durations.json of its verdicts; the resumed run
+    # does not again: one sample per test that ran, whichever run ran it.
+    lines = (state / "durations.json").read_text().splitlines()[1:-1]
+    samples = {e["id"]: e["d"] for e in (json.loads(l.rstrip(",")) for l in lines)}
+    assert set(samples) == IDS
+    assert all(len(d) == 1 for d in samples.values()), samples
 
 
 def test_nothing_to_resume(tmp_path):

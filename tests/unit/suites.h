@@ -15,5 +15,6 @@ Suite *cli_suite(void);
 Suite *procs_suite(void);
 Suite *events_suite(void);
 Suite *channel_suite(void);
+Suite *state_suite(void);
 
 #endif

@@ -50,6 +50,8 @@ struct mt_test {
 	uint8_t started;
 	uint8_t tier;		/* 0..3, from its markers (docs/planning.md) */
 	uint8_t resumed;	/* in flight when the run it resumes stopped */
+	uint8_t quarantined;	/* its bad verdict does not fail the run */
+	uint8_t noted;		/* in durations and quarantine already (--resume) */
 };
 
 struct mt_file {
@@ -100,6 +102,8 @@ struct mt_run {
 	const char *limit;	/* name of the first limit hit */
 	uint32_t refused;	/* second decisions refused (bugs) */
 	uint32_t planned;	/* not_run verdicts the plan gave */
+	uint32_t quar_bad;	/* bad verdicts of quarantined tests */
+	uint32_t quar;		/* verdicts of quarantined tests */
 	mt_verdict_fn *on_verdict;
 	void *ctx;
 };
