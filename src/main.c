@@ -25,6 +25,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.report)
 		return mt_report_main(&opts);
+	if (opts.history)
+		return mt_runs_main(&opts);
 	if (opts.quarantine)
 		return mt_quar_main(&opts);
 	if (opts.resume)

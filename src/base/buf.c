@@ -14,6 +14,7 @@ void mt_buf_init(struct mt_buf *b, char *p, size_t cap, int fd)
 	b->p = p;
 	b->cap = cap;
 	b->fd = fd;
+	b->defang = 0;
 	mt_buf_reset(b);
 }
 
@@ -27,10 +28,23 @@ void mt_buf_reset(struct mt_buf *b)
 		b->p[0] = '\0';
 }
 
+void mt_defang(char *p, size_t n)
+{
+	char *q;
+
+	while ((q = memchr(p, '<', n))) {
+		*q = '[';
+		n -= (size_t)(q - p) + 1;
+		p = q + 1;
+	}
+}
+
 int mt_buf_flush(struct mt_buf *b)
 {
 	if (b->fd < 0 || b->len == 0)
 		return 1;
+	if (b->defang)
+		mt_defang(b->p, b->len);
 	if (!b->err && !mt_write_all(b->fd, b->p, b->len))
 		b->err = errno;
 	b->flushed += b->len;
@@ -294,6 +308,37 @@ void mt_buf_line(struct mt_buf *b, const char *s, size_t max)
 			k = 1;
 		} else {
 			mt_buf_put(b, s + i, k);
+		}
+	}
+}
+
+void mt_buf_xml(struct mt_buf *b, const char *s, size_t n)
+{
+	size_t i, k;
+	unsigned char c;
+
+	for (i = 0; i < n; i += k) {
+		c = (unsigned char)s[i];
+		k = utf8_seq((const unsigned char *)s + i, n - i);
+		if (k == 0) {
+			mt_buf_puts(b, "\xef\xbf\xbd");	/* U+FFFD */
+			k = 1;
+		} else if (k > 1) {
+			mt_buf_put(b, s + i, k);
+		} else if (c == '&') {
+			mt_buf_puts(b, "&amp;");
+		} else if (c == '<') {
+			mt_buf_puts(b, "&lt;");
+		} else if (c == '>') {
+			mt_buf_puts(b, "&gt;");
+		} else if (c == '"') {
+			mt_buf_puts(b, "&quot;");
+		} else if (c == '\n' || c == '\t') {
+			mt_buf_putc(b, (char)c);
+		} else if (c < 0x20 || c == 0x7f) {
+			mt_buf_putc(b, '?');	/* not allowed in XML 1.0 */
+		} else {
+			mt_buf_putc(b, (char)c);
 		}
 	}
 }

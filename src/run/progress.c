@@ -34,12 +34,21 @@ void mt_progress_init(struct mt_progress *p, enum mt_progress_mode mode, int nla
 		p->current[i] = MT_NONE;
 }
 
-static void out(struct mt_progress *p, const char *s, size_t n)
+static void out_raw(struct mt_progress *p, const char *s, size_t n, int defang)
 {
 	struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+	char copy[MT_ID_MAX + 1024];
 
 	if (p->dead || p->mode == MT_PROGRESS_QUIET)
 		return;
+	if (defang && p->defang) {
+		/* Lines are short; a longer text (none today) is left out. */
+		if (n > sizeof copy)
+			return;
+		memcpy(copy, s, n);
+		mt_defang(copy, n);
+		s = copy;
+	}
 	/* Nobody reads (mtest | less, scrolled back): drop the line rather
 	 * than stop the loop that ends hung tests. */
 	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
@@ -48,6 +57,11 @@ static void out(struct mt_progress *p, const char *s, size_t n)
 	}
 	if (!mt_write_all(1, s, n))
 		p->dead = 1;	/* EPIPE, EIO: the terminal is gone */
+}
+
+static void out(struct mt_progress *p, const char *s, size_t n)
+{
+	out_raw(p, s, n, 1);
 }
 
 static int width(void)
@@ -179,6 +193,17 @@ void mt_progress_note(struct mt_progress *p, const char *text)
 	mt_buf_putc(&b, '\n');
 	clear_line(p);
 	out(p, b.p, b.len);
+}
+
+void mt_progress_signal(struct mt_progress *p, const char *text, size_t n)
+{
+	enum mt_progress_mode m = p->mode;
+
+	clear_line(p);
+	if (m == MT_PROGRESS_QUIET)
+		p->mode = MT_PROGRESS_PLAIN;	/* signals always show */
+	out_raw(p, text, n, 0);
+	p->mode = m;
 }
 
 void mt_progress_print(struct mt_progress *p, const char *text, size_t n)

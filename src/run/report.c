@@ -12,6 +12,8 @@
 #include "mtest/base/clock.h"
 #include "mtest/base/json.h"
 #include "mtest/base/msg.h"
+#include "mtest/run/junit.h"
+#include "mtest/run/lava.h"
 #include "mtest/run/run.h"
 #include "mtest/state/statedir.h"
 #include "mtest/run/summary.h"
@@ -35,7 +37,7 @@ struct replay {
 	char text[MT_EVENT_TEXT_MAX], kind[16], verdict[32], what[32], stamp[40];
 };
 
-static struct replay R;
+static struct replay R[2];	/* --history compares two runs */
 static char line[MT_RECORD_MAX];
 
 static int64_t get_time(struct replay *p, const char *key)
@@ -265,65 +267,115 @@ static void replay_reset(struct replay *p)
 	mt_run_init(&p->run, NULL, NULL);
 }
 
-/* The summary of what was replayed. A run without its end is live if sd
- * says so, else dead (sd NULL: a journal with no state directory). */
-static int replay_render(struct replay *p, const struct mt_statedir *sd, struct mt_buf *out,
-			 int color)
+/* Is folder the one last-run points at? Only that one may be live: the
+ * lock is the newest run's. */
+static int newest(const struct mt_statedir *sd, const char *folder)
 {
-	int code;
+	char link[128];
+	const char *base = strrchr(folder, '/');
+	ssize_t n;
 
+	if (strcmp(folder, sd->last) == 0)
+		return 1;
+	n = readlink(sd->last, link, sizeof link - 1);
+	if (n <= 0 || !base)
+		return 0;
+	link[n] = '\0';
+	return strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link, base + 1) == 0;
+}
+
+/* How a replayed run stands: done, or without its end live if sd says
+ * so, else dead (sd NULL: a journal with no state directory). Returns its
+ * exit code, or what it would be if it ended now. */
+static int replay_settle(struct replay *p, const struct mt_statedir *sd, const char *folder)
+{
 	p->meta.python = p->python;
 	p->meta.pytest = p->pytest;
-	p->meta.last_dir = sd ? sd->last : NULL;
+	p->meta.last_dir = folder;
 	p->meta.notes = &p->notes;
 	p->meta.dirties = &p->dirties;
 	if (p->ended) {
 		p->meta.state = MT_RUN_DONE;
-		code = p->meta.exit_code;
-	} else {
-		p->meta.state = sd && mt_statedir_busy(sd) ? MT_RUN_LIVE : MT_RUN_DEAD;
-		p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
-				     p->meta.start_wall_us;
-		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
-			p->run.ntests = p->meta.collected;	/* tests with no record yet */
-		code = mt_run_exit_code(&p->run);
+		return p->meta.exit_code;
 	}
-	mt_summary_render(out, &p->run, &p->meta, color);
-	return code;
+	p->meta.state = sd && newest(sd, folder) && mt_statedir_busy(sd) ? MT_RUN_LIVE :
+			MT_RUN_DEAD;
+	p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
+			     p->meta.start_wall_us;
+	if (p->meta.collected_known && p->meta.collected > p->run.ntests)
+		p->run.ntests = p->meta.collected;	/* tests with no record yet */
+	return mt_run_exit_code(&p->run);
 }
 
 int mt_report_replay(const char *text, size_t n, struct mt_buf *out)
 {
-	replay_reset(&R);
-	replay_lines(&R, -1, text, n);
-	return replay_render(&R, NULL, out, 0);
+	int code;
+
+	replay_reset(&R[0]);
+	replay_lines(&R[0], -1, text, n);
+	code = replay_settle(&R[0], NULL, NULL);
+	mt_summary_render(out, &R[0].run, &R[0].meta, 0);
+	return code;
+}
+
+int mt_report_view(int k, const char *folder, const struct mt_statedir *sd,
+		   struct mt_runview *v)
+{
+	struct replay *p = &R[k & 1];
+	char path[MT_PATH_MAX + 16];
+
+	replay_reset(p);
+	snprintf(path, sizeof path, "%s/run.jsonl", folder);
+	if (!replay_file(p, path))
+		return 0;
+	v->code = replay_settle(p, sd, folder);
+	v->run = &p->run;
+	v->meta = &p->meta;
+	v->lines = p->lines;
+	v->bad = p->bad;
+	v->first_bad = p->first_bad;
+	v->torn = p->torn;
+	return 1;
 }
 
 int mt_report_main(const struct mt_opts *o)
 {
 	static char out_bytes[MT_OUTBUF];
-	struct replay *p = &R;
 	struct mt_statedir sd;
-	char looked[2048], path[MT_PATH_MAX + 16];
+	struct mt_runview v;
+	char looked[2048], folder[MT_PATH_MAX + 80];
 	struct mt_buf out;
-	int code;
 
 	if (!mt_statedir_find(&sd, o, looked, sizeof looked)) {
 		mt_msg("no run to report; looked in %s", looked);
 		return MT_EXIT_USAGE;
 	}
-	replay_reset(p);
-	snprintf(path, sizeof path, "%s/run.jsonl", sd.last);
-	if (!replay_file(p, path)) {
-		mt_msg_sys("cannot read %s", path);
+	if (!o->report_run)
+		snprintf(folder, sizeof folder, "%s", sd.last);
+	else if (!mt_runs_pick(&sd, o->report_run, folder, sizeof folder))
+		return MT_EXIT_USAGE;
+	if (!mt_report_view(0, folder, &sd, &v)) {
+		mt_msg_sys("cannot read %s/run.jsonl", folder);
 		return MT_EXIT_INTERNAL;
 	}
-	if (p->bad)
-		mt_msg("%s:%u: not a record%s; %u line%s of %u skipped, the rest reported", path,
-		       p->first_bad, p->torn && p->first_bad == p->lines ? " (cut short: a power cut?)" :
-		       "", p->bad, p->bad == 1 ? "" : "s", p->lines);
+	if (v.bad)
+		mt_msg("%s/run.jsonl:%u: not a record%s; %u line%s of %u skipped, the rest reported",
+		       folder, v.first_bad, v.torn && v.first_bad == v.lines ?
+		       " (cut short: a power cut?)" : "", v.bad, v.bad == 1 ? "" : "s", v.lines);
+	if (o->junit && !mt_junit_write(o->junit, v.run, v.meta))
+		return MT_EXIT_INTERNAL;
+	if (o->lava) {
+		struct mt_lava l = { { 0 } };
+		char end[32];
+
+		mt_buf_init(&out, end, sizeof end, 1);
+		mt_lava_replay(&l, v.run);
+		mt_lava_end(&l, &out);
+		mt_buf_flush(&out);
+	}
 	mt_buf_init(&out, out_bytes, sizeof out_bytes, 1);
-	code = replay_render(p, &sd, &out, isatty(1));
+	out.defang = o->lava;
+	mt_summary_render(&out, v.run, v.meta, isatty(1));
 	mt_buf_flush(&out);
-	return code;
+	return v.code;
 }

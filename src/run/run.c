@@ -222,8 +222,10 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 	if (t->kind == MT_KIND_TEST && t->file != MT_NONE && r->f[t->file].pending)
 		r->f[t->file].pending--;
 	count(r, (enum mt_kind)t->kind, v->verdict);
-	if (v->planned && v->verdict == MT_V_NOT_RUN)
+	if (v->planned && v->verdict == MT_V_NOT_RUN) {
 		r->planned++;
+		t->planned = 1;
+	}
 	if (t->quarantined) {
 		r->quar++;
 		r->quar_bad += mt_verdict_is_bad(v->verdict);

@@ -308,20 +308,20 @@ static int run_like(const char *name)
 	return name[0] >= '0' && name[0] <= '9' && strchr(name, '-') != NULL;
 }
 
-int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
+int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned max)
 {
-	static char names[MT_RUNS_MAX][64];
 	char runs[MT_PATH_MAX + 8], tmp[64];
 	struct mt_dir d;
 	const char *e;
-	unsigned n = 0, i, j, removed = 0;
+	unsigned n = 0, i, j;
 
 	snprintf(runs, sizeof runs, "%s/runs", s->dir);
 	if (!mt_dir_open(&d, AT_FDCWD, runs))
 		return errno == ENOENT ? 0 : -1;
-	while ((e = mt_dir_next(&d, NULL)) && n < MT_RUNS_MAX)
+	while ((e = mt_dir_next(&d, NULL)) && n < max)
 		if (run_like(e) && strlen(e) < sizeof names[0])
 			snprintf(names[n++], sizeof names[0], "%s", e);
+	mt_dir_close(&d);
 	/* Oldest first: a few hundred names at most, insertion sort. */
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
@@ -329,7 +329,23 @@ int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
 			memcpy(names[j], names[j - 1], sizeof tmp);
 			memcpy(names[j - 1], tmp, sizeof tmp);
 		}
-	for (i = 0; n > keep && i < n - keep; i++) {
+	return (int)n;
+}
+
+int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
+{
+	static char names[MT_RUNS_MAX][64];
+	char runs[MT_PATH_MAX + 8];
+	struct mt_dir d;
+	unsigned i, removed = 0;
+	int n = mt_statedir_runs(s, names, MT_RUNS_MAX);
+
+	if (n <= (int)keep)
+		return n < 0 ? -1 : 0;
+	snprintf(runs, sizeof runs, "%s/runs", s->dir);
+	if (!mt_dir_open(&d, AT_FDCWD, runs))
+		return -1;
+	for (i = 0; i < (unsigned)n - keep; i++) {
 		if (strcmp(names[i], s->run_name) == 0)
 			continue;
 		if (!mt_rmtree_at(d.fd, names[i])) {

@@ -54,6 +54,40 @@ static int read_start(const char *path)
 	return found;
 }
 
+/* Without state.json: did the run's journal end as a run that ran its
+ * course? Its last line is then a run_end that no stop wrote. */
+static int ran_its_course(const char *path, int *code)
+{
+	static struct mt_json js;
+	static char tail[MT_RECORD_MAX];
+	char stopped[32] = "";
+	int64_t x = 0;
+	off_t size;
+	ssize_t n;
+	char *last;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	size = lseek(fd, 0, SEEK_END);
+	n = size > 0 ? pread(fd, tail, sizeof tail - 1,
+			     size > (off_t)sizeof tail - 1 ? size - (off_t)sizeof tail + 1 : 0) : 0;
+	close(fd);
+	if (n <= 1 || tail[n - 1] != '\n')
+		return 0;
+	tail[n - 1] = '\0';
+	last = strrchr(tail, '\n');
+	last = last ? last + 1 : tail;
+	if (!mt_json_parse(&js, last, strlen(last)) ||
+	    !mt_json_eq(&js, mt_json_get(&js, 0, "type"), "run_end"))
+		return 0;
+	mt_json_get_int(&js, 0, "exit", &x);
+	mt_json_get_str(&js, 0, "stopped", stopped, sizeof stopped);
+	*code = (int)x;
+	return x != MT_EXIT_INTERRUPTED && strcmp(stopped, "run timeout") != 0 &&
+	       strcmp(stopped, "no progress") != 0;
+}
+
 int mt_super_resume(const struct mt_opts *o)
 {
 	struct mt_statedir sd;
@@ -76,7 +110,9 @@ int mt_super_resume(const struct mt_opts *o)
 		}
 		link[n] = '\0';
 		snprintf(st.run, sizeof st.run, "%s", link + 5);
-		snprintf(st.status, sizeof st.status, "running");
+		snprintf(path, sizeof path, "%s/runs/%s/run.jsonl", sd.dir, st.run);
+		snprintf(st.status, sizeof st.status, "%s",
+			 ran_its_course(path, &st.exit_code) ? "done" : "running");
 	}
 	if (strcmp(st.status, "done") == 0) {
 		mt_msg("the last run in %s (%s) ran to its end (exit %d): nothing to resume", sd.dir,

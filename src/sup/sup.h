@@ -50,6 +50,8 @@
 #include "mtest/base/msg.h"
 #include "mtest/sup/plugin.h"
 #include "mtest/base/procs.h"
+#include "mtest/run/junit.h"
+#include "mtest/run/lava.h"
 #include "mtest/run/progress.h"
 #include "mtest/run/records.h"
 #include "mtest/run/run.h"
@@ -199,6 +201,7 @@ struct sup {
 	struct mt_plan plan;		/* which lane runs which test */
 	struct mt_history hist;		/* what earlier runs said (durations.json) */
 	struct mt_quarantine quar;	/* flaky tests (quarantine.json) */
+	struct mt_lava lava;		/* --lava: the open test set */
 	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
 	int hist_damaged;		/* durations.json was moved aside */

@@ -289,6 +289,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	for (i = 0; i < s->nlanes; i++)
 		lane_init(&s->lanes[i], i);
 	mt_progress_init(&s->prog, o->progress, s->nlanes, s->start_us);
+	s->prog.defang = o->lava;
 	mt_plan_init(&s->plan, s->nlanes, o->dist);
 	s->prog.next_tick_us = MT_NEVER;
 	cloexec_inherited();
@@ -321,6 +322,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	if (o->resume_run) {
 		if (!sup_resume_journal(s))
 			return MT_EXIT_INTERNAL;
+		/* A LAVA job sees every verdict of the run, taken back or not. */
+		if (o->lava)
+			mt_lava_replay(&s->lava, &s->run);
 	} else {
 		if (!mt_statedir_new_run(&s->sd, s->start_wall_us))
 			return MT_EXIT_INTERNAL;
@@ -466,6 +470,10 @@ static void finish(struct sup *s, int code)
 	m.vmhwm_kb = vmhwm_kb();
 	m.notes = &s->notes;
 	m.dirties = &s->dirties;
+	/* Before run_end: a JUnit file that cannot be written is exit 3. */
+	if (s->o->junit && !mt_junit_write(s->o->junit, &s->run, &m) &&
+	    code != MT_EXIT_INTERRUPTED && code != MT_EXIT_USAGE)
+		s->exit_code = m.exit_code = code = MT_EXIT_INTERNAL;
 
 	b = mt_records_begin(&s->rec, "run_end");
 	mt_rec_int(b, "exit", code);
@@ -499,12 +507,20 @@ static void finish(struct sup *s, int code)
 	} else {
 		mt_msg_sys("cannot write %s", path);
 	}
+	if (s->o->lava) {
+		char end[32];
+
+		mt_buf_init(&out, end, sizeof end, -1);
+		mt_lava_end(&s->lava, &out);
+		mt_progress_signal(&s->prog, out.p, out.len);
+	}
 	/* A usage error said its one line already; otherwise the summary
 	 * always shows (on a dead terminal it fails quietly). */
 	if (code == MT_EXIT_USAGE && s->nworkers <= 1 && s->run.decided == 0)
 		return;
 	mt_progress_print(&s->prog, "", 0);
 	mt_buf_init(&out, text, sizeof text, 1);
+	out.defang = s->o->lava;
 	mt_buf_putc(&out, '\n');
 	mt_summary_render(&out, &s->run, &m, s->prog.color);
 	mt_buf_flush(&out);

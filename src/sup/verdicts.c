@@ -77,6 +77,15 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 	}
 	mt_records_end(&s->rec, now);
 	mt_progress_verdict(&s->prog, r, slot, id, v, now);
+	if (s->o->lava) {
+		char line[2 * 512];
+		struct mt_buf lb;
+
+		mt_buf_init(&lb, line, sizeof line, -1);
+		mt_lava_verdict(&s->lava, &lb, id, t && t->kind == MT_KIND_FILE ? NULL : file ? file : "",
+				v->verdict, v->planned, v->duration_us);
+		mt_progress_signal(&s->prog, lb.p, lb.len);
+	}
 	/* Acted on in the loop: a stop from inside a verdict would settle
 	 * the test being decided a second time. */
 	if (s->o->fail_fast && mt_verdict_is_bad(v->verdict) && !s->rechecking)

@@ -159,3 +159,18 @@ def test_nothing_to_resume(tmp_path):
                        text=True, timeout=BOUND, env=env())
     assert r.returncode == 4 and "nothing to resume" in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_damaged_state_json_still_resumes_an_interrupted_run(tmp_path):
+    state = tmp_path / "state"
+    proc = start(state)
+    wait_for(lambda: len([r for r in journal(state) if r["type"] == "test"]) >= 3,
+             bound=BOUND, what="three verdicts")
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=BOUND) == 2
+    (state / "state.json").write_bytes(b'{"v":1,"run":')  # torn
+    resumed = start(state, "--resume")
+    _, err = resumed.communicate(timeout=BOUND)
+    assert resumed.returncode == 1, err
+    assert "state.json" in err and (state / "state.json.corrupt").exists()
+    assert set(verdicts(journal(state))) == IDS

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mtest/base/buf.h"
 #include "mtest/base/fsx.h"
+#include "mtest/run/lava.h"
 #include "mtest/state/quarantine.h"
 #include "suites.h"
 
@@ -147,10 +149,112 @@ START_TEST(test_damaged_moved_aside)
 }
 END_TEST
 
+/* ---- LAVA names and XML text (the formats fleets read) ---------------- */
+
+static const char *lava(const char *s, size_t cap)
+{
+	static char out[512];
+	struct mt_buf b;
+
+	mt_buf_init(&b, out, sizeof out, -1);
+	mt_lava_name(&b, s, cap);
+	return mt_buf_str(&b);
+}
+
+static int lava_ok(const char *s, size_t cap)
+{
+	return strlen(s) >= 1 && strlen(s) <= cap &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+		       strlen(s);
+}
+
+START_TEST(test_lava_names)
+{
+	static char longid[400], a1[128];
+	const char *a, *b;
+
+	ck_assert_str_eq(lava("test_restart", 100), "test_restart");
+	ck_assert_str_eq(lava("TestPump::test_drain", 100), "TestPump.test_drain");
+	a = strcpy(a1, lava("test_p[a b]", 100));
+	b = lava("test_p[a_b]", 100);
+	ck_assert(lava_ok(a, 100) && lava_ok(b, 100));
+	ck_assert_str_ne(a, b);	/* the hash keeps them apart */
+	ck_assert_int_eq(strncmp(a, "test_p_a_b_-", 12), 0);
+	ck_assert(lava_ok(lava("", 100), 100));
+	ck_assert(lava_ok(lava("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=x RESULT=pass>", 100), 100));
+	ck_assert(lava_ok(lava("\xc3\xa9\n\t", 100), 100));
+	memset(longid, 'L', sizeof longid - 1);
+	a = strcpy(a1, lava(longid, 100));
+	ck_assert(lava_ok(a, 100));
+	ck_assert_uint_eq(strlen(a), 100);
+	longid[300] = 'X';	/* differs beyond the cut: a different name */
+	ck_assert_str_ne(lava(longid, 100), a);
+	ck_assert(lava_ok(lava(longid, 200), 200));
+}
+END_TEST
+
+START_TEST(test_lava_verdicts)
+{
+	static char out[2048];
+	struct mt_lava l = { { 0 } };
+	struct mt_buf b;
+
+	mt_buf_init(&b, out, sizeof out, -1);
+	mt_lava_verdict(&l, &b, "a.py::t1", "a.py", MT_V_PASSED, 0, 12000);
+	mt_lava_verdict(&l, &b, "a.py::t2", "a.py", MT_V_HUNG, 0, 5000000);
+	mt_lava_verdict(&l, &b, "b.py::t3", "b.py", MT_V_NOT_RUN, 0, 0);
+	mt_lava_verdict(&l, &b, "b.py::t4", "b.py", MT_V_NOT_RUN, 1, 0);
+	mt_lava_verdict(&l, &b, "c.py", NULL, MT_V_COLLECTION_ERROR, 0, 0);
+	mt_lava_end(&l, &b);
+	mt_lava_end(&l, &b);	/* closed once */
+	ck_assert_str_eq(mt_buf_str(&b),
+		"<LAVA_SIGNAL_TESTSET START a.py>\n"
+		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1 RESULT=pass MEASUREMENT=0.012 UNITS=seconds>\n"
+		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t2 RESULT=fail MEASUREMENT=5.000 UNITS=seconds>\n"
+		"<LAVA_SIGNAL_TESTSET STOP>\n"
+		"<LAVA_SIGNAL_TESTSET START b.py>\n"
+		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t3 RESULT=unknown>\n"
+		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t4 RESULT=skip>\n"
+		"<LAVA_SIGNAL_TESTSET STOP>\n"
+		"<LAVA_SIGNAL_TESTSET START c.py>\n"
+		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=collection RESULT=fail MEASUREMENT=0.000 UNITS=seconds>\n"
+		"<LAVA_SIGNAL_TESTSET STOP>\n");
+}
+END_TEST
+
+START_TEST(test_xml_text)
+{
+	static const char in[] = "a<b>&\"c\" \x01\x1b ok\t\n\xc3\xa9 \xff\xc3 ]]>";
+	char out[256];
+	struct mt_buf b;
+
+	mt_buf_init(&b, out, sizeof out, -1);
+	mt_buf_xml(&b, in, sizeof in - 1);
+	ck_assert_str_eq(mt_buf_str(&b),
+			 "a&lt;b&gt;&amp;&quot;c&quot; ?? ok\t\n\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd ]]&gt;");
+}
+END_TEST
+
+START_TEST(test_defang)
+{
+	char s[] = "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=x RESULT=pass> <<";
+
+	mt_defang(s, strlen(s));
+	ck_assert_str_eq(s, "[LAVA_SIGNAL_TESTCASE TEST_CASE_ID=x RESULT=pass> [[");
+}
+END_TEST
+
 Suite *state_suite(void)
 {
 	Suite *s = suite_create("state");
 	TCase *tc = tcase_create("quarantine");
+	TCase *tf = tcase_create("fleet formats");
+
+	tcase_add_test(tf, test_lava_names);
+	tcase_add_test(tf, test_lava_verdicts);
+	tcase_add_test(tf, test_xml_text);
+	tcase_add_test(tf, test_defang);
+	suite_add_tcase(s, tf);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_third_bad_in_five_enters);

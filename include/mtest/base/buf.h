@@ -17,9 +17,10 @@ struct mt_buf {
 	int err;
 	size_t cut;
 	uint64_t flushed;	/* bytes written to fd so far */
+	int defang;		/* flush writes '<' as '[' (--lava: no forged signals) */
 };
 
-#define MT_BUF_INIT(arr) { (arr), 0, sizeof(arr), -1, 0, 0, 0 }
+#define MT_BUF_INIT(arr) { (arr), 0, sizeof(arr), -1, 0, 0, 0, 0 }
 
 void mt_buf_init(struct mt_buf *b, char *p, size_t cap, int fd);
 void mt_buf_reset(struct mt_buf *b);
@@ -39,8 +40,13 @@ void mt_buf_secs(struct mt_buf *b, int64_t us, int decimals);
 /* Text made safe for one line of a terminal or log: control bytes become
  * '?', at most `max` bytes, cut on a UTF-8 boundary. */
 void mt_buf_line(struct mt_buf *b, const char *s, size_t max);
+/* Text or attribute content for XML 1.0: & < > " escaped, control bytes
+ * other than tab and newline '?', invalid UTF-8 U+FFFD. */
+void mt_buf_xml(struct mt_buf *b, const char *s, size_t n);
 /* NUL-terminated contents (a bounded buffer always keeps room for it). */
 const char *mt_buf_str(struct mt_buf *b);
+/* '<' becomes '[' in place: text that cannot hold a LAVA signal. */
+void mt_defang(char *p, size_t n);
 /* Write out what is buffered (fd buffers). Returns 1, or 0 with errno. */
 int mt_buf_flush(struct mt_buf *b);
 

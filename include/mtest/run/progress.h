@@ -20,6 +20,7 @@ struct mt_progress {
 	unsigned long dropped;		/* lines stdout had no room for */
 	int64_t start_us;
 	int64_t next_tick_us;		/* MT_NEVER unless live */
+	int defang;			/* --lava: '<' shows as '[' in all but signals */
 	int nlanes;
 	uint32_t current[MT_LANES_MAX];	/* each lane's slot in flight, or MT_NONE */
 };
@@ -37,5 +38,7 @@ void mt_progress_tick(struct mt_progress *p, const struct mt_run *r, int64_t now
 void mt_progress_note(struct mt_progress *p, const char *text);
 /* Write text to stdout, clearing the live line first. */
 void mt_progress_print(struct mt_progress *p, const char *text, size_t n);
+/* LAVA signals: as mt_progress_print, never defanged. */
+void mt_progress_signal(struct mt_progress *p, const char *text, size_t n);
 
 #endif

@@ -52,6 +52,7 @@ struct mt_test {
 	uint8_t resumed;	/* in flight when the run it resumes stopped */
 	uint8_t quarantined;	/* its bad verdict does not fail the run */
 	uint8_t noted;		/* in durations and quarantine already (--resume) */
+	uint8_t planned;	/* not_run by the plan (tier, shard, budget) */
 };
 
 struct mt_file {

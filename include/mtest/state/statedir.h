@@ -50,6 +50,9 @@ int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us);
 int mt_statedir_use_run(struct mt_statedir *s, const char *name);
 /* Point last-run at this run's folder (atomically). */
 int mt_statedir_publish(struct mt_statedir *s);
+/* The run folders' names, oldest first, at most max. Returns how many,
+ * or -1 with errno. */
+int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned max);
 /* Remove the oldest runs' folders beyond `keep` (never this run's).
  * Returns how many were removed, -1 on an error (said in one line). */
 int mt_statedir_prune(struct mt_statedir *s, unsigned keep);
