@@ -19,12 +19,18 @@ UNWIND_CFLAGS_libdw := -DMT_HAVE_LIBDW
 UNWIND_LIBS_libdw := -ldw -lelf
 UNWIND_CFLAGS_libunwind := -DMT_HAVE_LIBUNWIND
 UNWIND_LIBS_libunwind := -lunwind-ptrace -lunwind-generic -lunwind
-MT_CFLAGS = -std=c11 -D_GNU_SOURCE $(UNWIND_CFLAGS_$(UNWIND)) $(MT_WARN) -Iinclude -I$(BUILD)/gen
-MT_LDLIBS := $(UNWIND_LIBS_$(UNWIND))
+# LEDs on GPIO lines: libgpiod v1 (Debian 12) or v2 (Debian 13), as
+# pkg-config finds it (for a cross build, set GPIOD_VERSION).
+GPIOD_VERSION ?= $(shell $(PKG_CONFIG) --modversion libgpiod 2>/dev/null)
+GPIOD_CFLAGS := $(if $(filter 2.%,$(GPIOD_VERSION)),-DMT_GPIOD_V2)
+MT_CFLAGS = -std=c11 -D_GNU_SOURCE $(UNWIND_CFLAGS_$(UNWIND)) $(GPIOD_CFLAGS) $(MT_WARN) \
+	-Iinclude -I$(BUILD)/gen
+MT_LDLIBS := $(UNWIND_LIBS_$(UNWIND)) -lgpiod
 
 BUILD := build
 # Sources by layer (docs/architecture.md): src/base, src/run, src/sup,
-# src/watch, src/state; the crash handler (src/crash) is built on its own.
+# src/watch, src/state, src/led; the crash handler (src/crash) is built on
+# its own.
 SRC := $(wildcard src/*.c) $(filter-out src/crash/%,$(wildcard src/*/*.c))
 OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))

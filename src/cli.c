@@ -11,6 +11,8 @@
 
 #include "mtest/base/fsx.h"
 #include "mtest/base/msg.h"
+#include "mtest/led/board.h"
+#include "mtest/led/codes.h"
 #include "mtest/run/run.h"
 
 static const char help_text[] =
@@ -19,6 +21,8 @@ static const char help_text[] =
 "       mtest --history [--state-dir DIR]\n"
 "       mtest --resume [--state-dir DIR]\n"
 "       mtest --quarantine [in|out|auto TEST_ID ...] [--state-dir DIR]\n"
+"       mtest led [--board B] [--state-dir DIR] [--show CODE [--for SECS]\n"
+"                 | --lamp-test | --codes]\n"
 "\n"
 "Runs a pytest suite from the outside: each collected test ends with one\n"
 "verdict (passed, failed, error, skipped, xfailed, xpassed, hung, crashed,\n"
@@ -74,6 +78,10 @@ static const char help_text[] =
 "  --fail-fast            stop after the first failed, errored, hung or\n"
 "                         crashed test; the rest not_run\n"
 "  --keep N               run folders kept in the state directory (default 10)\n"
+"  --board NAME|PATH      the box's board file (board/NAME.json): its status\n"
+"                         LEDs and defaults (else MTEST_BOARD, the config\n"
+"                         file's board); a run drives the LEDs itself when no\n"
+"                         LED daemon holds them\n"
 "  --progress MODE        auto, tty (one live line), plain (a line per\n"
 "                         verdict) or quiet (default auto)\n"
 "  --resume               continue the last run that was interrupted or died\n"
@@ -98,6 +106,12 @@ static const char help_text[] =
 "                         last results; in, out or auto TEST_ID...: pin tests\n"
 "                         in or out by hand, or give them back to the rule\n"
 "  -h, --help             this help\n"
+"\n"
+"mtest led, the LED daemon: holds the board's LEDs and shows the state\n"
+"directory's last run (docs/leds.md); --show CODE (for --for SECS, or until\n"
+"stopped) and --lamp-test (every LED on for 3 s) ask a running daemon, or\n"
+"drive the LEDs themselves; --codes prints the table of codes: none, pass,\n"
+"running, quarantined, failures, hangs, incomplete, fault, lamp.\n"
 "  --version              mtest's version\n"
 "\n"
 "SECS take a unit: 90, 1.5, 500ms, 2s, 5m, 1h; 0 means no limit (for\n"
@@ -246,7 +260,7 @@ const char *mt_cli_refused(char **args, int n)
 }
 
 /* The config file: "key = value" lines, "#" comments. */
-static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX];
+static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX], conf_board[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1;
@@ -385,6 +399,8 @@ int mt_cli_parse_config(char *text, const char *path)
 			snprintf(conf_python, sizeof conf_python, "%s", val);
 		else if (strcmp(key, "state_dir") == 0)
 			snprintf(conf_state_dir, sizeof conf_state_dir, "%s", val);
+		else if (strcmp(key, "board") == 0)
+			snprintf(conf_board, sizeof conf_board, "%s", val);
 		else if (strcmp(key, "timeout") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_timeout))
 				return 0;
@@ -489,12 +505,29 @@ static int absolute_path(const char *p, char *out, size_t cap)
 /* The commands that do not run tests, and what they take. */
 static int commands(struct mt_opts *o)
 {
-	int n = o->report + o->history + o->quarantine + o->resume;
+	int n = o->report + o->history + o->quarantine + o->resume + o->led;
 
 	if (n > 1) {
-		mt_msg("--report, --history, --quarantine and --resume are separate commands: "
+		mt_msg("led, --report, --history, --quarantine and --resume are separate commands: "
 		       "give one");
 		return 0;
+	}
+	if (!o->led && (o->led_show != MT_LED_COUNT || o->led_lamp || o->led_for_us >= 0 ||
+			o->led_codes)) {
+		mt_msg("--show, --lamp-test, --for and --codes are for mtest led");
+		return 0;
+	}
+	if (o->led) {
+		if (o->npaths || o->npytest) {
+			mt_msg("mtest led takes no paths and no pytest options, got '%s'",
+			       o->npaths ? o->paths[0] : o->pytest_args[0]);
+			return 0;
+		}
+		if (o->led_show != MT_LED_COUNT && o->led_lamp) {
+			mt_msg("mtest led: --show or --lamp-test, not both");
+			return 0;
+		}
+		return 1;
 	}
 	if (o->report_run && !o->report) {
 		mt_msg("--run chooses the run --report shows: give --report too");
@@ -521,6 +554,67 @@ static int commands(struct mt_opts *o)
 	if (o->history && (o->junit || o->lava)) {
 		mt_msg("--history writes no JUnit XML and no LAVA signals (try --report)");
 		return 0;
+	}
+	return 1;
+}
+
+/* --board NAME|PATH, MTEST_BOARD, the config's board: where the LEDs are,
+ * and the box's defaults, which come after every other source. */
+static struct mt_board board;
+static char board_path[MT_PATH_MAX];
+static char *suite_path[2];
+
+static int load_board(struct mt_opts *o)
+{
+	char err[1024];
+	const char *env = getenv("MTEST_BOARD");
+
+	if (!o->board_name && env && *env)
+		o->board_name = env;
+	if (!o->board_name && conf_board[0])
+		o->board_name = conf_board;
+	if (!o->board_name)
+		return 1;
+	if (!mt_board_find(o->board_name, board_path, sizeof board_path, err, sizeof err) ||
+	    !mt_board_load(&board, board_path, err, sizeof err)) {
+		mt_msg("%s", err);
+		return 0;
+	}
+	o->board = &board;
+	if (!o->state_dir && board.state_dir[0])
+		o->state_dir = board.state_dir;
+	if (!o->python && !getenv("MTEST_PYTHON") && !conf_python[0] && board.python[0])
+		o->python = board.python;
+	return 1;
+}
+
+static int board_defaults(struct mt_opts *o)
+{
+	int64_t v;
+
+	if (!o->board)
+		return 1;
+	if (o->timeout_us < 0 && board.timeout[0]) {
+		if (!mt_parse_duration(board.timeout, &v)) {
+			mt_msg("%s: defaults.timeout: not a duration: '%s'", board.path, board.timeout);
+			return 0;
+		}
+		o->timeout_us = v;
+	}
+	if (o->budget_us < 0 && board.budget[0]) {
+		if (!mt_parse_duration(board.budget, &v) || v <= 0) {
+			mt_msg("%s: defaults.budget: not a duration above 0: '%s'", board.path,
+			       board.budget);
+			return 0;
+		}
+		o->budget_us = v;
+	}
+	/* The box's suite, when a plain run names none. */
+	if (!o->npaths && board.suite[0] && !o->report && !o->history && !o->quarantine &&
+	    !o->resume && !o->led) {
+		suite_path[0] = board.suite;
+		o->paths = suite_path;
+		o->npaths = 1;
 	}
 	return 1;
 }
@@ -556,7 +650,8 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
-       OPT_RESUME, OPT_HISTORY, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA };
+       OPT_RESUME, OPT_HISTORY, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
+       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -589,6 +684,11 @@ static const struct option longopts[] = {
 	{ "quarantine", no_argument, NULL, OPT_QUARANTINE },
 	{ "junit-xml", required_argument, NULL, OPT_JUNIT },
 	{ "lava", no_argument, NULL, OPT_LAVA },
+	{ "board", required_argument, NULL, OPT_BOARD },
+	{ "show", required_argument, NULL, OPT_SHOW },
+	{ "lamp-test", no_argument, NULL, OPT_LAMP },
+	{ "for", required_argument, NULL, OPT_FOR },
+	{ "codes", no_argument, NULL, OPT_CODES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -596,6 +696,8 @@ static const struct option longopts[] = {
 
 static int absolute_path(const char *p, char *out, size_t cap);
 static int commands(struct mt_opts *o);
+static int load_board(struct mt_opts *o);
+static int board_defaults(struct mt_opts *o);
 
 static int duration_opt(const char *name, const char *val, int64_t *out)
 {
@@ -621,7 +723,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof *o);
 	o->timeout_us = -1;
-	conf_python[0] = conf_state_dir[0] = '\0';
+	o->led_show = MT_LED_COUNT;
+	o->led_for_us = -1;
+	conf_python[0] = conf_state_dir[0] = conf_board[0] = '\0';
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = -1;
@@ -638,8 +742,11 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		mt_msg("too many arguments (MT_ARGV_MAX=%d)", MT_ARGV_MAX);
 		return 0;
 	}
-	for (own_argc = 0; own_argc < dashdash; own_argc++)
-		own[own_argc] = argv[own_argc];
+	/* "mtest led ...": the LED daemon's command (a path named led: ./led). */
+	o->led = argc > 1 && strcmp(argv[1], "led") == 0;
+	for (own_argc = 0, i = 0; i < dashdash; i++)
+		if (i != 1 || !o->led)
+			own[own_argc++] = argv[i];
 	own[own_argc] = NULL;
 	opterr = 0;
 	optind = 0;	/* 0, not 1: glibc then forgets a previous parse entirely */
@@ -789,6 +896,21 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			o->junit = junit_path;
 			break;
 		case OPT_LAVA: o->lava = 1; break;
+		case OPT_BOARD: o->board_name = optarg; break;
+		case OPT_SHOW:
+			o->led_show = mt_led_code_named(optarg);
+			if (o->led_show == MT_LED_COUNT) {
+				mt_msg("--show: not an LED code: '%.64s' (mtest led --help lists them)",
+				       optarg);
+				return 0;
+			}
+			break;
+		case OPT_LAMP: o->led_lamp = 1; break;
+		case OPT_CODES: o->led_codes = 1; break;
+		case OPT_FOR:
+			if (!duration_opt("for", optarg, &o->led_for_us))
+				return 0;
+			break;
 		case 'h': o->help = 1; return 1;
 		case OPT_VERSION: o->version = 1; return 1;
 		case ':':
@@ -836,6 +958,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		o->state_dir = env;
 	if (!o->state_dir && conf_state_dir[0])
 		o->state_dir = conf_state_dir;
+	if (!load_board(o))
+		return 0;
 	if (o->timeout_us < 0 && conf_timeout >= 0)
 		o->timeout_us = conf_timeout;
 	v = grace >= 0 ? grace : conf_grace;
@@ -863,6 +987,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		o->tier_hi = 3;
 	}
 	o->budget_us = budget > 0 ? budget : conf_budget > 0 ? conf_budget : -1;
+	if (!board_defaults(o))
+		return 0;
 	if (!o->shard_n && !bazel_shard(o))
 		return 0;
 	resolve_python(o);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "mtest/cli.h"
+#include "mtest/led/daemon.h"
 #include "mtest/run/report.h"
 #include "mtest/run/run.h"
 #include "mtest/state/quarantine.h"
@@ -25,6 +26,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.report)
 		return mt_report_main(&opts);
+	if (opts.led)
+		return mt_led_main(&opts);
 	if (opts.history)
 		return mt_runs_main(&opts);
 	if (opts.quarantine)

@@ -6,6 +6,8 @@
 
 #include "mtest/limits.h"
 
+struct mt_board;
+
 #define MT_VERSION "0.1.0"
 #define MT_DEFAULT_CONFIG "/etc/mtest/mtest.conf"
 #define MT_DEFAULT_PYTHON "/usr/bin/python3"
@@ -31,6 +33,13 @@ struct mt_opts {
 	char quar_action;	/* 'l' list, 'i' in, 'o' out, 'a' auto */
 	const char *junit;	/* --junit-xml PATH (absolute) */
 	int lava;		/* --lava: LAVA test-shell signals on stdout */
+	int led;		/* mtest led: the LED daemon */
+	int led_show;		/* --show CODE (enum mt_led_code); MT_LED_COUNT: none */
+	int led_lamp;		/* --lamp-test */
+	int led_codes;		/* --codes: print the table of LED codes */
+	int64_t led_for_us;	/* --for: how long --show shows; -1 until stopped */
+	const char *board_name;	/* --board, MTEST_BOARD or the config's board */
+	const struct mt_board *board;	/* loaded, or NULL */
 	int resume;		/* --resume */
 	const char *resume_run;	/* the run folder a resumed run continues */
 	int help, version;

@@ -134,4 +134,9 @@
 /* A worker that dies twice in a row without a new verdict stops the run. */
 #define MT_DEATHS_WITHOUT_PROGRESS 2
 
+/* LEDs of a board file; the board file's size; a name in it. */
+#define MT_LEDS_MAX 8
+#define MT_BOARD_BYTES (16u << 10)
+#define MT_BOARD_NAME_MAX 128
+
 #endif

@@ -26,8 +26,13 @@ int mt_runstate_write(const char *dir, const struct mt_runstate *st)
 	mt_buf_utc(&a.out, st->since_wall_us);
 	mt_buf_puts(&a.out, "\",\"status\":");
 	mt_buf_jsons(&a.out, st->status);
-	mt_buf_printf(&a.out, ",\"synced\":%lld,\"exit\":%d}\n", (long long)st->synced,
+	mt_buf_printf(&a.out, ",\"synced\":%lld,\"exit\":%d", (long long)st->synced,
 		      st->exit_code);
+	if (st->led[0]) {
+		mt_buf_puts(&a.out, ",\"led\":");
+		mt_buf_jsons(&a.out, st->led);
+	}
+	mt_buf_puts(&a.out, "}\n");
 	if (!mt_atomic_commit(&a)) {
 		mt_atomic_abort(&a);
 		return 0;
@@ -35,11 +40,33 @@ int mt_runstate_write(const char *dir, const struct mt_runstate *st)
 	return 1;
 }
 
-int mt_runstate_read(const char *dir, struct mt_runstate *st)
+int mt_runstate_parse(const char *text, size_t n, struct mt_runstate *st)
 {
 	static struct mt_json js;
-	char path[MT_PATH_MAX + 16], aside[MT_PATH_MAX + 32], text[1024], stamp[40];
+	char stamp[40];
 	int64_t v;
+
+	memset(st, 0, sizeof *st);
+	st->exit_code = -1;
+	if (!mt_json_parse(&js, text, n) || !mt_json_get_int(&js, 0, "v", &v) || v != 1 ||
+	    !mt_json_get_str(&js, 0, "run", st->run, sizeof st->run) ||
+	    !mt_json_get_str(&js, 0, "status", st->status, sizeof st->status))
+		return 0;
+	if (mt_json_get_int(&js, 0, "pid", &v))
+		st->pid = (int)v;
+	if (mt_json_get_int(&js, 0, "synced", &v))
+		st->synced = v;
+	if (mt_json_get_int(&js, 0, "exit", &v))
+		st->exit_code = (int)v;
+	if (mt_json_get_str(&js, 0, "since", stamp, sizeof stamp))
+		mt_parse_utc(stamp, &st->since_wall_us);
+	mt_json_get_str(&js, 0, "led", st->led, sizeof st->led);
+	return 1;
+}
+
+int mt_runstate_read(const char *dir, struct mt_runstate *st)
+{
+	char path[MT_PATH_MAX + 16], aside[MT_PATH_MAX + 32], text[1024];
 	ssize_t n;
 
 	memset(st, 0, sizeof *st);
@@ -48,20 +75,8 @@ int mt_runstate_read(const char *dir, struct mt_runstate *st)
 	n = mt_read_file(path, text, sizeof text);
 	if (n < 0)
 		return 0;
-	if (mt_json_parse(&js, text, (size_t)n) &&
-	    mt_json_get_int(&js, 0, "v", &v) && v == 1 &&
-	    mt_json_get_str(&js, 0, "run", st->run, sizeof st->run) &&
-	    mt_json_get_str(&js, 0, "status", st->status, sizeof st->status)) {
-		if (mt_json_get_int(&js, 0, "pid", &v))
-			st->pid = (int)v;
-		if (mt_json_get_int(&js, 0, "synced", &v))
-			st->synced = v;
-		if (mt_json_get_int(&js, 0, "exit", &v))
-			st->exit_code = (int)v;
-		if (mt_json_get_str(&js, 0, "since", stamp, sizeof stamp))
-			mt_parse_utc(stamp, &st->since_wall_us);
+	if (mt_runstate_parse(text, (size_t)n, st))
 		return 1;
-	}
 	snprintf(aside, sizeof aside, "%s.corrupt", path);
 	if (rename(path, aside) == 0)
 		mt_msg("%s: not a state file (damaged?): moved aside to %s", path, aside);

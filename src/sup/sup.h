@@ -50,6 +50,7 @@
 #include "mtest/base/msg.h"
 #include "mtest/sup/plugin.h"
 #include "mtest/base/procs.h"
+#include "mtest/led/leds.h"
 #include "mtest/run/junit.h"
 #include "mtest/run/lava.h"
 #include "mtest/run/progress.h"
@@ -202,6 +203,7 @@ struct sup {
 	struct mt_history hist;		/* what earlier runs said (durations.json) */
 	struct mt_quarantine quar;	/* flaky tests (quarantine.json) */
 	struct mt_lava lava;		/* --lava: the open test set */
+	struct mt_leds leds;		/* the board's LEDs, when the run drives them */
 	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
 	int hist_damaged;		/* durations.json was moved aside */
@@ -315,6 +317,10 @@ void sup_finish_hung(struct sup *s, struct lane *l, const char *reason, int64_t 
 void sup_capture_done(struct sup *s, struct lane *l, int64_t now);
 void sup_watch_sample(struct sup *s, struct lane *l, int64_t now);
 void sup_worker_stopped(struct sup *s, struct lane *l, int64_t now);
+
+/* leds.c */
+int sup_leds_open(struct sup *s);
+void sup_leds_show(struct sup *s, enum mt_led_code c);
 void sup_test_timeout(struct sup *s, struct lane *l, int64_t now);
 
 /* lane_dirt.c */

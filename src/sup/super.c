@@ -16,6 +16,8 @@ static int64_t next_deadline(const struct sup *s)
 		d = s->rec.sync_due_us;
 	if (s->prog.next_tick_us < d)
 		d = s->prog.next_tick_us;
+	if ((x = mt_leds_next_us(&s->leds)) < d)
+		d = x;
 	FOR_LANES(s, l)
 		if ((x = lane_deadline(s, l)) < d)
 			d = x;
@@ -32,6 +34,7 @@ static void on_timers(struct sup *s, int64_t now)
 	}
 	if (now >= s->prog.next_tick_us)
 		mt_progress_tick(&s->prog, &s->run, now);
+	mt_leds_tick(&s->leds, now);
 	if (now >= s->run_deadline_us) {
 		s->run_deadline_us = MT_NEVER;
 		if (s->budget_deadline) {
@@ -305,6 +308,8 @@ static int startup(struct sup *s, const struct mt_opts *o)
 		return MT_EXIT_USAGE;
 	if (!mt_statedir_open(&s->sd, &usage))
 		return usage == 2 ? MT_EXIT_BUSY : usage ? MT_EXIT_USAGE : MT_EXIT_INTERNAL;
+	if (!sup_leds_open(s))
+		return MT_EXIT_USAGE;	/* a board that cannot work, said in one line */
 	/* Processes of an earlier mtest that died by kill -9 (its workers
 	 * die with it, their children do not): before anything else runs. */
 	sup_killed_reset(&left);
@@ -532,8 +537,15 @@ void sup_state(struct sup *s, const char *status, int code)
 	struct mt_runstate st = { .pid = getpid(), .since_wall_us = s->start_wall_us,
 				  .synced = (int64_t)s->rec.synced, .exit_code = code };
 
+	enum mt_led_code led = strcmp(status, "running") == 0 ? MT_LED_RUNNING :
+			       strcmp(status, "interrupted") == 0 ? MT_LED_INCOMPLETE :
+			       mt_led_code_of_end(code, s->run.count[MT_V_HUNG],
+						  s->run.count[MT_V_CRASHED], s->run.quar_bad);
+
 	snprintf(st.run, sizeof st.run, "%s", s->sd.run_name);
 	snprintf(st.status, sizeof st.status, "%s", status);
+	snprintf(st.led, sizeof st.led, "%s", mt_led_look(led)->name);
+	sup_leds_show(s, led);
 	if (!mt_runstate_write(s->sd.dir, &st) && !s->state_err++)
 		mt_msg_sys("cannot write %s/state.json", s->sd.dir);
 }

@@ -16,5 +16,6 @@ Suite *procs_suite(void);
 Suite *events_suite(void);
 Suite *channel_suite(void);
 Suite *state_suite(void);
+Suite *led_suite(void);
 
 #endif

@@ -1,14 +1,16 @@
 /* mtest: <state>/state.json, where a run says how it stands, for
  * --resume and for whoever reads the box's state:
  *   {"v":1,"run":"20261202T185501.123Z-4242","pid":4242,"since":"...",
- *    "status":"running","synced":123456,"exit":-1}
+ *    "status":"running","synced":123456,"exit":-1,"led":"running"}
  * status: running (it may have died: kill -9, a power cut), interrupted
  * (SIGINT, SIGTERM, SIGHUP, the run timeout), done. synced: the bytes of
- * the run's run.jsonl known to be on the disk (fdatasync). Replaced
+ * the run's run.jsonl known to be on the disk (fdatasync). led: the LED
+ * code the run shows (docs/leds.md), for the LED daemon. Replaced
  * atomically (temp file, fsync, rename, fsync of the directory). */
 #ifndef MTEST_RUNSTATE_H
 #define MTEST_RUNSTATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct mt_runstate {
@@ -18,10 +20,13 @@ struct mt_runstate {
 	char status[16];
 	int64_t synced;
 	int exit_code;		/* -1 while running */
+	char led[16];		/* the LED code's name; "" if unknown (older files) */
 };
 
 /* Returns 1, or 0 with errno. */
 int mt_runstate_write(const char *dir, const struct mt_runstate *st);
+/* Parse state.json's text; 1 if it is one. Nothing is moved. */
+int mt_runstate_parse(const char *text, size_t n, struct mt_runstate *st);
 /* Returns 1; 0 if absent (errno ENOENT); -1 if damaged (it is then moved
  * aside to state.json.corrupt, said in one line). */
 int mt_runstate_read(const char *dir, struct mt_runstate *st);
