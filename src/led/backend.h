@@ -16,6 +16,8 @@ int mt_ledclass_open(struct mt_led *l, const struct mt_board_led *bl, char *err,
 int mt_ledclass_set(struct mt_led *l, int on);
 /* Let the kernel keep the rhythm (the pattern trigger); 0 if it cannot. */
 int mt_ledclass_rhythm(struct mt_led *l, const struct mt_led_step *s, int n);
+/* Take the pattern trigger off: a brightness above 0 would not. */
+void mt_ledclass_steady(struct mt_led *l);
 void mt_ledclass_close(struct mt_led *l);
 
 #define MT_FAKE_CHIP "mtest-fake"

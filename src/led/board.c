@@ -12,10 +12,6 @@
 #include "mtest/base/fsx.h"
 #include "mtest/base/json.h"
 
-#ifndef MT_BOARD_DIR
-#define MT_BOARD_DIR "/usr/local/share/mtest/board"
-#endif
-
 struct ctx {
 	struct mt_json js;
 	const char *path;
@@ -282,14 +278,35 @@ static int readable(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The folder of the running binary, into dir; 0 if unknown. */
+/* The folder above the binary's: PREFIX for PREFIX/bin/mtest, the source
+ * tree for build/mtest. */
+static int exe_prefix(char *dir, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
+	char *slash;
+	int k;
+
+	if (n <= 0)
+		return 0;
+	dir[n] = '\0';
+	for (k = 0; k < 2; k++) {
+		if (!(slash = strrchr(dir, '/')))
+			return 0;
+		*slash = '\0';
+	}
+	return 1;
+}
+
 int mt_board_find(const char *name, char *path, size_t cap, char *err, size_t errcap)
 {
-	char exe[MT_PATH_MAX], *slash;
+	/* Installed beside the binary (PREFIX/share/mtest/board, so a DESTDIR
+	 * tree works too), the source tree's board/. */
+	static const char *const rel[] = { "/share/mtest/board", "/board" };
+	char exe[MT_PATH_MAX], dirs[3][MT_PATH_MAX + 32];
 	const char *env = getenv("MTEST_BOARD_DIR");
-	const char *dirs[3];
-	ssize_t n;
-	int k, nd = 0;
 	size_t len = strlen(name);
+	int k, nd = 0;
 
 	if (strchr(name, '/') || (len > 5 && strcmp(name + len - 5, ".json") == 0)) {
 		snprintf(path, cap, "%s", name);
@@ -304,26 +321,16 @@ int mt_board_find(const char *name, char *path, size_t cap, char *err, size_t er
 		return 0;
 	}
 	if (env && *env)
-		dirs[nd++] = env;
-	dirs[nd++] = MT_BOARD_DIR;
-	/* The source tree: build/mtest's ../board. */
-	n = readlink("/proc/self/exe", exe, sizeof exe - 16);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/'))) {
-			*slash = '\0';
-			if ((slash = strrchr(exe, '/'))) {
-				snprintf(slash, sizeof exe - (size_t)(slash - exe), "/board");
-				dirs[nd++] = exe;
-			}
-		}
-	}
+		snprintf(dirs[nd++], sizeof dirs[0], "%s", env);
+	if (exe_prefix(exe, sizeof exe))
+		for (k = 0; k < 2; k++)
+			snprintf(dirs[nd++], sizeof dirs[0], "%s%s", exe, rel[k]);
 	for (k = 0; k < nd; k++) {
 		snprintf(path, cap, "%s/%s.json", dirs[k], name);
 		if (readable(path))
 			return 1;
 	}
-	snprintf(err, errcap, "no board named %s (looked in %s%s%s%s%s)", name, dirs[0],
+	snprintf(err, errcap, "no board named %s (looked in %s%s%s%s%s)", name, nd ? dirs[0] : "",
 		 nd > 1 ? ", " : "", nd > 1 ? dirs[1] : "", nd > 2 ? ", " : "", nd > 2 ? dirs[2] : "");
 	return 0;
 }

@@ -75,6 +75,9 @@ int mt_ledclass_open(struct mt_led *l, const struct mt_board_led *bl, char *err,
 		snprintf(err, cap, "led: %s: %s", path, strerror(errno));
 		return 0;
 	}
+	/* Ours now: a trigger left by a daemon that died, or by the device
+	 * tree's default, would blink over what we show. */
+	mt_ledclass_steady(l);
 	return 1;
 }
 
@@ -83,8 +86,6 @@ int mt_ledclass_set(struct mt_led *l, int on)
 	char text[16];
 	int n = snprintf(text, sizeof text, "%d", on ? l->max : 0);
 
-	/* Writing a brightness also takes a trigger off. */
-	l->kernel = 0;
 	return pwrite(l->fd, text, (size_t)n, 0) == n;
 }
 
@@ -108,9 +109,16 @@ int mt_ledclass_rhythm(struct mt_led *l, const struct mt_led_step *s, int n)
 	return 1;
 }
 
+void mt_ledclass_steady(struct mt_led *l)
+{
+	write_attr(l, "trigger", "none");
+}
+
 void mt_ledclass_close(struct mt_led *l)
 {
 	if (l->fd >= 0) {
+		if (l->kernel)
+			mt_ledclass_steady(l);
 		mt_ledclass_set(l, 0);
 		close(l->fd);
 	}

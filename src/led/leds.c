@@ -98,12 +98,15 @@ void mt_leds_show(struct mt_leds *ls, enum mt_led_code c, int64_t now)
 	for (i = 0; i < ls->n; i++) {
 		struct mt_led *l = &ls->led[i];
 		int follows = level(l, k, 0) != level(l, k, k->nsteps > 1 ? 1 : 0);
+		int was = l->kernel;
 
 		/* An LED class device that blinks: the kernel keeps time. */
 		l->kernel = l->kind == MT_LED_CLASS && follows &&
 			    mt_ledclass_rhythm(l, k->step, k->nsteps);
-		if (l->kernel)
-			l->level = -1;
+		if (was && !l->kernel)
+			mt_ledclass_steady(l);
+		if (was || l->kernel)
+			l->level = -1;	/* the kernel moved it: set it again */
 	}
 	apply(ls);
 }

@@ -42,9 +42,10 @@ struct mt_board {
 	char budget[32];
 };
 
-/* Find NAME (board/NAME.json in MTEST_BOARD_DIR, the installed boards,
- * then the source tree beside the binary) or take PATH (with a '/' or
- * ending in .json). Returns 1, or 0 with a one-line message in err. */
+/* Find NAME (NAME.json in MTEST_BOARD_DIR, the installed boards in
+ * BIN/../share/mtest/board, then the source tree's BIN/../board) or take
+ * PATH (with a '/' or ending in .json). Returns 1, or 0 with a one-line
+ * message in err. */
 int mt_board_find(const char *name_or_path, char *path, size_t cap, char *err, size_t errcap);
 /* Parse a board file's text; path names it in messages. Returns 1, or 0
  * with one line naming the file, the field and the problem in err. */
