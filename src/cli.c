@@ -261,6 +261,7 @@ const char *mt_cli_refused(char **args, int n)
 
 /* The config file: "key = value" lines, "#" comments. */
 static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX], conf_board[MT_PATH_MAX];
+static char conf_suite[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1;
@@ -401,6 +402,8 @@ int mt_cli_parse_config(char *text, const char *path)
 			snprintf(conf_state_dir, sizeof conf_state_dir, "%s", val);
 		else if (strcmp(key, "board") == 0)
 			snprintf(conf_board, sizeof conf_board, "%s", val);
+		else if (strcmp(key, "suite") == 0)
+			snprintf(conf_suite, sizeof conf_suite, "%s", val);
 		else if (strcmp(key, "timeout") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_timeout))
 				return 0;
@@ -590,8 +593,17 @@ static int load_board(struct mt_opts *o)
 
 static int board_defaults(struct mt_opts *o)
 {
+	const char *suite = conf_suite[0] ? conf_suite : o->board ? board.suite : "";
 	int64_t v;
 
+	/* The box's suite, when a plain run names none: the config file's,
+	 * then the board's. */
+	if (!o->npaths && suite[0] && !o->report && !o->history && !o->quarantine &&
+	    !o->resume && !o->led) {
+		suite_path[0] = (char *)suite;
+		o->paths = suite_path;
+		o->npaths = 1;
+	}
 	if (!o->board)
 		return 1;
 	if (o->timeout_us < 0 && board.timeout[0]) {
@@ -608,13 +620,6 @@ static int board_defaults(struct mt_opts *o)
 			return 0;
 		}
 		o->budget_us = v;
-	}
-	/* The box's suite, when a plain run names none. */
-	if (!o->npaths && board.suite[0] && !o->report && !o->history && !o->quarantine &&
-	    !o->resume && !o->led) {
-		suite_path[0] = board.suite;
-		o->paths = suite_path;
-		o->npaths = 1;
 	}
 	return 1;
 }
@@ -725,7 +730,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->timeout_us = -1;
 	o->led_show = MT_LED_COUNT;
 	o->led_for_us = -1;
-	conf_python[0] = conf_state_dir[0] = conf_board[0] = '\0';
+	conf_python[0] = conf_state_dir[0] = conf_board[0] = conf_suite[0] = '\0';
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = -1;

@@ -619,6 +619,23 @@ START_TEST(test_config_watchdog_and_dirt)
 }
 END_TEST
 
+/* The box's suite: run when a plain run names no path, never otherwise. */
+START_TEST(test_config_suite)
+{
+	use_conf("suite = /opt/retrowaves/tests\n");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_int_eq(O.npaths, 1);
+	ck_assert_str_eq(O.paths[0], "/opt/retrowaves/tests");
+	ck_assert_int_eq(PARSE("tests/other"), 1);
+	ck_assert_int_eq(O.npaths, 1);
+	ck_assert_str_eq(O.paths[0], "tests/other");
+	ck_assert_int_eq(PARSE("--report"), 1);
+	ck_assert_int_eq(O.npaths, 0);
+	ck_assert_int_eq(PARSE("--history"), 1);
+	ck_assert_int_eq(O.npaths, 0);
+}
+END_TEST
+
 START_TEST(test_config_overridden)
 {
 	use_conf("timeout = 7\nkill_grace = 2\nstate_dir = /conf/state\nrun_timeout = 10m\n");
@@ -723,6 +740,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_python_default_last);
 	tcase_add_test(tc, test_config_values);
 	tcase_add_test(tc, test_config_overridden);
+	tcase_add_test(tc, test_config_suite);
 	tcase_add_test(tc, test_config_watchdog_and_dirt);
 	tcase_add_test(tc, test_state_dir_precedence);
 	tcase_add_test(tc, test_config_option_beats_env);
