@@ -19,6 +19,7 @@
 #include "mtest/base/clock.h"
 #include "mtest/base/fsx.h"
 #include "mtest/base/msg.h"
+#include "mtest/base/notify.h"
 #include "mtest/base/heapcheck.h"
 #include "mtest/led/leds.h"
 #include "mtest/run/run.h"
@@ -40,6 +41,7 @@ struct daemon {
 	enum mt_led_code asked;	/* a request's code, until asked_until_us */
 	int64_t asked_until_us;
 	int64_t look_us;	/* the next look without an event */
+	struct mt_notify notify;	/* systemd: READY, the watchdog's pings */
 	int quit;
 };
 
@@ -290,10 +292,12 @@ static int loop(struct daemon *d, int64_t end_us)
 		}
 		if (d->ino >= 0 && now >= d->look_us)
 			look(d, now);
+		mt_notify_tick(&d->notify, now);
 		next = min64(min64(end_us, d->opened ? mt_leds_next_us(&d->leds) : MT_NEVER),
 			     d->ino >= 0 ? d->look_us : MT_NEVER);
 		if (d->asked_until_us)
 			next = min64(next, d->asked_until_us);
+		next = min64(next, mt_notify_next_us(&d->notify));
 		if (!d->opened)
 			next = min64(next, now + LOOK_EVERY_US);
 		p[0] = (struct pollfd){ .fd = d->sig, .events = POLLIN };
@@ -354,13 +358,15 @@ static int codes(void)
 int mt_led_main(const struct mt_opts *o)
 {
 	struct daemon *d = &D;
-	char msg[64];
+	char msg[64], why[160];
 	int r;
 	int64_t now;
 
 	if (o->led_codes)
 		return codes();
 	memset(d, 0, sizeof *d);
+	d->notify.fd = -1;
+	d->notify.next_us = MT_NEVER;
 	d->o = o;
 	d->sock = d->sig = d->ino = d->wd = -1;
 	if (!o->board) {
@@ -425,8 +431,13 @@ int mt_led_main(const struct mt_opts *o)
 	if (open_leds(d, 1) < 0)
 		return MT_EXIT_USAGE;	/* a board that cannot work: said in one line */
 	look(d, now);
+	if (!mt_notify_open(&d->notify, why, sizeof why))
+		mt_msg("mtest led: %s; systemd will not hear from the daemon", why);
 	mt_heapcheck_arm();	/* no heap from here on (tests count it) */
+	mt_notify_send(&d->notify, "READY=1");
 	r = loop(d, MT_NEVER);
+	mt_notify_send(&d->notify, "STOPPING=1");
+	mt_notify_close(&d->notify);
 	mt_heapcheck_disarm();
 	if (d->opened)
 		mt_leds_close(&d->leds);

@@ -48,6 +48,7 @@
 #include "mtest/base/fsx.h"
 #include "mtest/base/heapcheck.h"
 #include "mtest/base/msg.h"
+#include "mtest/base/notify.h"
 #include "mtest/sup/plugin.h"
 #include "mtest/base/procs.h"
 #include "mtest/led/leds.h"
@@ -204,6 +205,7 @@ struct sup {
 	struct mt_quarantine quar;	/* flaky tests (quarantine.json) */
 	struct mt_lava lava;		/* --lava: the open test set */
 	struct mt_leds leds;		/* the board's LEDs, when the run drives them */
+	struct mt_notify notify;	/* systemd: READY, the watchdog's pings */
 	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
 	int hist_damaged;		/* durations.json was moved aside */

@@ -18,6 +18,8 @@ static int64_t next_deadline(const struct sup *s)
 		d = s->prog.next_tick_us;
 	if ((x = mt_leds_next_us(&s->leds)) < d)
 		d = x;
+	if ((x = mt_notify_next_us(&s->notify)) < d)
+		d = x;
 	FOR_LANES(s, l)
 		if ((x = lane_deadline(s, l)) < d)
 			d = x;
@@ -35,6 +37,8 @@ static void on_timers(struct sup *s, int64_t now)
 	if (now >= s->prog.next_tick_us)
 		mt_progress_tick(&s->prog, &s->run, now);
 	mt_leds_tick(&s->leds, now);
+	/* A loop that turns pings systemd; a frozen one is restarted. */
+	mt_notify_tick(&s->notify, now);
 	if (now >= s->run_deadline_us) {
 		s->run_deadline_us = MT_NEVER;
 		if (s->budget_deadline) {
@@ -273,11 +277,13 @@ static void find_preload(struct sup *s)
  * own, and last-run points at it only once its journal has begun. */
 static int startup(struct sup *s, const struct mt_opts *o)
 {
-	char path[MT_PATH_MAX + 32];
+	char path[MT_PATH_MAX + 32], why[160];
 	int stale, usage, i;
 	struct killed left;
 
 	memset(&s->notes, 0, sizeof s->notes);
+	s->notify.fd = -1;
+	s->notify.next_us = MT_NEVER;
 	s->o = o;
 	s->start_us = mt_now_us();
 	s->start_wall_us = mt_wall_us();
@@ -296,6 +302,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	mt_plan_init(&s->plan, s->nlanes, o->dist);
 	s->prog.next_tick_us = MT_NEVER;
 	cloexec_inherited();
+	/* Before anything is spawned: workers must not inherit the socket. */
+	if (!mt_notify_open(&s->notify, why, sizeof why))
+		mt_msg("%s; systemd will not hear from this run", why);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		mt_msg_sys("cannot become a child subreaper");
 		return MT_EXIT_INTERNAL;
@@ -570,8 +579,10 @@ int mt_super_main(const struct mt_opts *o)
 	}
 	/* From here on the supervisor allocates nothing. */
 	mt_heapcheck_arm();
+	mt_notify_send(&s->notify, "READY=1");
 	if (!loop(s))
 		code = MT_EXIT_INTERNAL;
+	mt_notify_send(&s->notify, "STOPPING=1");
 	FOR_LANES(s, l)
 		mt_worker_signal(&l->w, SIGKILL);
 	sup_sweep(s, &s->lanes[0], "the run");
@@ -580,5 +591,6 @@ int mt_super_main(const struct mt_opts *o)
 	mt_heapcheck_disarm();
 	if (s->console_fd >= 0)
 		close(s->console_fd);
+	mt_notify_close(&s->notify);
 	return s->exit_code;
 }
