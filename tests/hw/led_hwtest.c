@@ -1,0 +1,416 @@
+/* led_hwtest MTEST BOARD sim|debugfs|uleds: the real `mtest led` daemon on
+ * a real kernel (make check-hw boots it in qemu: tools/qemu-gpio-*).
+ *
+ * It starts the daemon on BOARD with a state directory of its own, drives
+ * it through every LED code by writing state.json as runs do (and holding
+ * the state directory's lock for a run in progress), and reads the LEDs back
+ * from the kernel while the daemon holds them: gpio-sim's sim_gpioN/value
+ * (sim), /sys/kernel/debug/gpio (debugfs, for the PL061), or the brightness
+ * changes of uleds devices it made itself (uleds, for the LED class and the
+ * kernel's pattern trigger). Sampling over time, it checks each rhythm's
+ * period within 20 % and every step, the ok and alarm LEDs, a fault within
+ * a second of the state directory's deletion, SIGHUP, a lamp test asked of
+ * the daemon, and that the lines are let go at SIGTERM. One line per check;
+ * exit 0 when all pass, 1 if one fails, 2 on an error. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtest/led/codes.h"
+
+#define STATE "/tmp/hwstate"
+#define MAXT 4096
+#define ULEDS_NAME 64	/* LED_MAX_NAME_SIZE */
+
+enum kind { SIM, DEBUGFS, ULEDS };
+
+static enum kind kind;
+static const char *mtest, *board;
+static int uled_fd[3] = { -1, -1, -1 };
+static int failed;
+
+struct track {
+	int n, level;
+	int64_t t[MAXT];
+	int v[MAXT];
+};
+static struct track tr[3];	/* status, ok, alarm: lines 0, 1, 2 */
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+	}
+}
+
+static int read_int(const char *path)
+{
+	char b[16];
+	int fd = open(path, O_RDONLY), n;
+
+	if (fd < 0)
+		return -1;
+	n = (int)read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = '\0';
+	return atoi(b);
+}
+
+/* Lines 0..2 of the chip the board names, from debugfs: "gpio-N (...) out hi". */
+static void read_debugfs(int out[3])
+{
+	static char text[65536];
+	const char *label = getenv("GPIO_QEMU_CHIP_LABEL");
+	int fd = open("/sys/kernel/debug/gpio", O_RDONLY), n, base = -1, in = 0, g;
+	char *line, *save;
+
+	out[0] = out[1] = out[2] = -1;
+	if (fd < 0)
+		return;
+	n = (int)read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "gpiochip", 8) == 0) {
+			in = label && strstr(line, label) != NULL;
+			if (in && !(strstr(line, "GPIOs ") && sscanf(strstr(line, "GPIOs ") + 6, "%d",
+								   &base) == 1))
+				base = -1;
+			continue;
+		}
+		if (in && base >= 0 && sscanf(line, " gpio-%d", &g) == 1 && g - base >= 0 &&
+		    g - base < 3)
+			out[g - base] = strstr(line, " out hi") ? 1 : strstr(line, " out lo") ? 0 : -1;
+	}
+}
+
+static void record(int r, int v, int64_t t)
+{
+	struct track *k = &tr[r];
+
+	if (v < 0 || v == k->level || k->n >= MAXT)
+		return;
+	k->level = v;
+	k->t[k->n] = t;
+	k->v[k->n++] = v;
+}
+
+/* Watch the three LEDs until `until`, noting every change. */
+static void sample(int64_t until)
+{
+	const char *sim = getenv("GPIO_QEMU_SIM_DIR");
+	char path[512];
+	int v[3], r;
+
+	while (now_us() < until) {
+		if (kind == ULEDS) {
+			struct pollfd p[3];
+			int64_t left = (until - now_us()) / 1000;
+
+			for (r = 0; r < 3; r++)
+				p[r] = (struct pollfd){ .fd = uled_fd[r], .events = POLLIN };
+			if (poll(p, 3, left > 0 ? (int)left : 0) <= 0)
+				continue;
+			for (r = 0; r < 3; r++)
+				if (p[r].revents & POLLIN) {
+					int b = 0;
+
+					if (read(uled_fd[r], &b, sizeof b) == (ssize_t)sizeof b)
+						record(r, b > 0, now_us());
+				}
+			continue;
+		}
+		if (kind == SIM) {
+			for (r = 0; r < 3; r++) {
+				snprintf(path, sizeof path, "%s/sim_gpio%d/value", sim ? sim : "", r);
+				v[r] = read_int(path);
+			}
+		} else {
+			read_debugfs(v);
+		}
+		for (r = 0; r < 3; r++)
+			record(r, v[r], now_us());
+		nap_ms(2);
+	}
+}
+
+static void reset(void)
+{
+	int r;
+
+	for (r = 0; r < 3; r++)
+		tr[r].n = 0;
+}
+
+static void say(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	failed += !ok;
+}
+
+static int near(double got, double want, double frac, double floor_ms)
+{
+	double d = got > want ? got - want : want - got;
+
+	return d <= want * frac || d <= floor_ms;
+}
+
+/* Do the status LED's changes, from change f on, follow look k's rhythm? */
+static int follows(const struct mt_led_look *k, int f, char *why, size_t cap)
+{
+	const struct track *s = &tr[0];
+	int start, j, n = k->nsteps, steps = s->n - 1 - f;
+	double held[MAXT], period, want = 0;
+
+	for (j = 0; j < n; j++)
+		want += k->step[j].ms;
+	for (j = 0; j < steps; j++)
+		held[j] = (double)(s->t[f + j + 1] - s->t[f + j]) / 1000.0;
+	for (start = 0; start < n; start++) {
+		if (k->step[start].on != s->v[f])
+			continue;
+		for (j = 0; j < steps; j++)
+			if (!near(held[j], k->step[(start + j) % n].ms, 0.3, 25))
+				break;
+		if (j < steps)
+			continue;
+		for (period = 0, j = 0; j < n; j++)
+			period += held[j];
+		snprintf(why, cap, "period %.0f ms (want %.0f), %d steps", period, want, steps);
+		return near(period, want, 0.2, 0);
+	}
+	snprintf(why, cap, "steps do not follow the rhythm (%d changes; from change %d: %.0f %.0f "
+		 "%.0f ms)", s->n, f, held[0], held[1], held[2]);
+	return 0;
+}
+
+/* The first change may be cut short, and a few more may still be the code
+ * before (the daemon looks again within a second): a full rhythm, at least,
+ * must follow from one of the first changes to the end. */
+static int rhythm_ok(const struct mt_led_look *k, char *why, size_t cap)
+{
+	int f;
+
+	if (tr[0].n < k->nsteps + 2) {
+		snprintf(why, cap, "%d changes, want at least %d", tr[0].n, k->nsteps + 2);
+		return 0;
+	}
+	for (f = 1; f <= 8 && tr[0].n - 1 - f >= k->nsteps; f++)
+		if (follows(k, f, why, cap))
+			return 1;
+	follows(k, 1, why, cap);
+	return 0;
+}
+
+static int level_of(int r)
+{
+	return tr[r].level;
+}
+
+/* Sample for one rhythm and then some; check the three LEDs. */
+static void check(enum mt_led_code c, const char *what)
+{
+	const struct mt_led_look *k = mt_led_look(c);
+	int64_t t0 = now_us(), len = 0;
+	char why[256] = "";
+	int i, ok = 1, want_ok, want_alarm;
+
+	for (i = 0; i < k->nsteps; i++)
+		len += k->step[i].ms;
+	nap_ms(300);	/* the daemon takes it up (inotify) */
+	reset();
+	sample(t0 + 300000 + (k->nsteps > 1 ? (2 * len + 800) * 1000LL : 1000000));
+	if (k->nsteps > 1) {
+		ok = rhythm_ok(k, why, sizeof why);
+	} else {
+		ok = tr[0].n <= 1 && level_of(0) == k->step[0].on;
+		snprintf(why, sizeof why, "steady %d, %d changes", level_of(0), tr[0].n);
+	}
+	want_ok = k->ok == 2 ? -1 : k->ok;
+	want_alarm = k->alarm == 2 ? -1 : k->alarm;
+	if (want_ok >= 0 && level_of(1) != want_ok)
+		ok = 0;
+	if (want_alarm >= 0 && level_of(2) != want_alarm)
+		ok = 0;
+	if (want_alarm < 0 && tr[2].n < tr[0].n - 2)
+		ok = 0;	/* the alarm LED blinks with the status LED */
+	say(ok, "%-12s %-26s %s; ok %d alarm %d", k->name, what, why, level_of(1), level_of(2));
+}
+
+static void write_state(const char *status, int code, const char *led)
+{
+	char text[512];
+	FILE *f = fopen(STATE "/state.json.tmp", "w");
+
+	snprintf(text, sizeof text, "{\"v\":1,\"run\":\"20261202T000000.000Z-1\",\"pid\":1,"
+		 "\"since\":\"2026-12-02T00:00:00.000Z\",\"status\":\"%s\",\"synced\":0,"
+		 "\"exit\":%d%s%s%s}\n", status, code, led ? ",\"led\":\"" : "", led ? led : "",
+		 led ? "\"" : "");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0 ||
+	    rename(STATE "/state.json.tmp", STATE "/state.json") < 0) {
+		perror("writing state.json");
+		exit(2);
+	}
+}
+
+static pid_t spawn(char *const argv[])
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		setenv("MTEST_CONFIG", "/dev/null", 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return p;
+}
+
+static int run(char *const argv[])
+{
+	int st;
+	pid_t p = spawn(argv);
+
+	return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void make_uleds(void)
+{
+	static const char *const names[3] = { "mtest-status", "mtest-ok", "mtest-alarm" };
+	struct { char name[ULEDS_NAME]; int max_brightness; } u;
+	int r;
+
+	for (r = 0; r < 3; r++) {
+		uled_fd[r] = open("/dev/uleds", O_RDWR | O_NONBLOCK);
+		memset(&u, 0, sizeof u);
+		snprintf(u.name, sizeof u.name, "%s", names[r]);
+		u.max_brightness = 255;
+		if (uled_fd[r] < 0 || write(uled_fd[r], &u, sizeof u) != (ssize_t)sizeof u) {
+			perror("/dev/uleds");
+			exit(2);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char *daemon_argv[] = { NULL, "led", "--board", NULL, "--state-dir", STATE, NULL };
+	char *lamp_argv[] = { NULL, "led", "--board", NULL, "--lamp-test", NULL };
+	char *show_argv[] = { NULL, "led", "--board", NULL, "--show", "hangs", "--for", "8", NULL };
+	int lock, st, r;
+	int64_t t0, first;
+	pid_t d;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s MTEST BOARD sim|debugfs|uleds\n", argv[0]);
+		return 2;
+	}
+	mtest = argv[1];
+	board = argv[2];
+	kind = strcmp(argv[3], "sim") == 0 ? SIM : strcmp(argv[3], "uleds") == 0 ? ULEDS : DEBUGFS;
+	daemon_argv[0] = lamp_argv[0] = show_argv[0] = (char *)mtest;
+	daemon_argv[3] = lamp_argv[3] = show_argv[3] = (char *)board;
+	for (r = 0; r < 3; r++)
+		tr[r].level = -1;
+	if (kind == ULEDS)
+		make_uleds();
+	mkdir(STATE, 0755);
+	printf("led_hwtest: %s on %s (%s)\n", mtest, board, argv[3]);
+	d = spawn(daemon_argv);
+	check(MT_LED_NONE, "no run yet");
+	write_state("done", 0, "pass");
+	check(MT_LED_PASS, "a run passed");
+	lock = open(STATE "/lock", O_RDWR | O_CREAT, 0644);
+	flock(lock, LOCK_EX);	/* as a run does while it runs */
+	write_state("running", -1, "running");
+	check(MT_LED_RUNNING, "a run in progress");
+	close(lock);		/* the run dies without a word */
+	check(MT_LED_INCOMPLETE, "the run died");
+	write_state("done", 0, "quarantined");
+	check(MT_LED_QUARANTINED, "quarantined failed");
+	write_state("done", 1, "failures");
+	check(MT_LED_FAILURES, "tests failed");
+	write_state("done", 1, "hangs");
+	check(MT_LED_HANGS, "tests hung");
+	write_state("interrupted", 2, "incomplete");
+	check(MT_LED_INCOMPLETE, "interrupted");
+	write_state("done", 4, "fault");
+	check(MT_LED_FAULT, "mtest could not work");
+	write_state("done", 0, NULL);
+	check(MT_LED_PASS, "older state.json");
+
+	/* The state directory deleted: the fault code within a second. */
+	write_state("done", 1, "failures");
+	nap_ms(500);
+	reset();
+	t0 = now_us();
+	run((char *[]){ "/bin/rm", "-rf", STATE, NULL });
+	sample(t0 + 2500000);
+	first = tr[0].n >= 3 ? tr[0].t[2] - t0 : -1;	/* fast blink under way */
+	say(first >= 0 && first < 1000000 + 250000, "%-12s %-26s fast blink %.2f s after",
+	    "fault", "state directory deleted", first / 1e6);
+	mkdir(STATE, 0755);
+	write_state("done", 1, "hangs");
+	check(MT_LED_HANGS, "state directory back");
+	kill(d, SIGHUP);
+	check(MT_LED_HANGS, "after SIGHUP");
+	say(waitpid(d, &st, WNOHANG) == 0, "%-12s %-26s", "daemon", "alive after SIGHUP");
+
+	/* Asked of the daemon: a lamp test, a code for a while. */
+	r = run(lamp_argv);
+	reset();
+	sample(now_us() + 1500000);
+	say(r == 0 && level_of(0) == 1 && level_of(1) == 1 && level_of(2) == 1,
+	    "%-12s %-26s status %d ok %d alarm %d", "lamp", "asked of the daemon", level_of(0),
+	    level_of(1), level_of(2));
+	nap_ms(2000);
+	write_state("done", 0, "pass");
+	r = run(show_argv);
+	check(MT_LED_HANGS, "--show asked of the daemon");
+
+	kill(d, SIGTERM);
+	r = waitpid(d, &st, 0) == d && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	say(r == 0, "%-12s %-26s exit %d", "daemon", "SIGTERM", r);
+	if (kind == SIM) {
+		/* Let go: gpio-sim puts released lines back to their pull (0). */
+		reset();
+		tr[0].level = tr[1].level = tr[2].level = -1;
+		sample(now_us() + 200000);
+		say(level_of(0) == 0 && level_of(1) == 0 && level_of(2) == 0,
+		    "%-12s %-26s %d %d %d", "released", "lines back to the pull", level_of(0),
+		    level_of(1), level_of(2));
+	}
+	printf("led_hwtest: %s\n", failed ? "FAIL" : "PASS");
+	return failed ? 1 : 0;
+}
