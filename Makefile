@@ -36,7 +36,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check check-hw unit e2e bench asan valgrind analyze cross install clean
+.PHONY: all deps run check check-hw unit e2e bench asan valgrind analyze cross install deb clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -185,12 +185,41 @@ cross:
 	$(MAKE) BUILD=build-armhf CROSS_COMPILE=arm-linux-gnueabihf- UNWIND=none all
 	file build-arm64/mtest build-armhf/mtest
 
+# --- install and a Debian package --------------------------------------------
+# make install PREFIX=/usr DESTDIR=...: the binary, the crash handler beside
+# it (lib/mtest), the man page, the board files (share/mtest/board, where a
+# board NAME is looked up), the systemd units and, when none is there yet,
+# the default config /etc/mtest/mtest.conf (read from /etc whatever the
+# PREFIX). mtest finds its files relative to its binary, so any PREFIX
+# works.
+PREFIX ?= /usr
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+UNITS := mtest-nightly.service mtest-nightly.timer mtest-resume.service mtest-led.service
+
 install: all
-	install -d $(DESTDIR)/usr/bin $(DESTDIR)/usr/lib/mtest
-	install -m 755 $(BUILD)/mtest $(DESTDIR)/usr/bin/mtest
-	install -m 644 $(BUILD)/mtest_crash.so $(DESTDIR)/usr/lib/mtest/mtest_crash.so
-	install -d $(DESTDIR)/usr/share/man/man1
-	install -m 644 docs/mtest.1 $(DESTDIR)/usr/share/man/man1/mtest.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/mtest \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/mtest/board \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/mtest
+	install -m 755 $(BUILD)/mtest $(DESTDIR)$(PREFIX)/bin/mtest
+	install -m 644 $(BUILD)/mtest_crash.so $(DESTDIR)$(PREFIX)/lib/mtest/mtest_crash.so
+	install -m 644 docs/mtest.1 $(DESTDIR)$(PREFIX)/share/man/man1/mtest.1
+	install -m 644 board/*.json $(DESTDIR)$(PREFIX)/share/mtest/board/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(PREFIX)/bin|g' tools/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mtest/mtest.conf ]; then \
+		echo "install: $(DESTDIR)$(SYSCONFDIR)/mtest/mtest.conf exists: kept"; else \
+		install -m 644 tools/mtest.conf $(DESTDIR)$(SYSCONFDIR)/mtest/mtest.conf; fi
+
+# make deb: BUILD/mtest_VERSION_ARCH.deb from an install tree, with dpkg-deb
+# (tools/make-deb: the dependencies from the libraries the binary links).
+# For a box: make deb BUILD=build-arm64 CROSS_COMPILE=aarch64-linux-gnu-
+deb: all
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/$(BUILD)/deb/root >/dev/null
+	STRIP=$(CROSS_COMPILE)strip tools/make-deb $(BUILD) $(BUILD)/deb/root
 
 -include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
