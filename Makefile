@@ -188,7 +188,8 @@ cross:
 # --- install and a Debian package --------------------------------------------
 # make install PREFIX=/usr DESTDIR=...: the binary, the crash handler beside
 # it (lib/mtest), the man page, the board files (share/mtest/board, where a
-# board NAME is looked up), the systemd units and, when none is there yet,
+# board NAME is looked up), the self-check's scenarios (share/mtest/
+# selfcheck), the systemd units and, when none is there yet,
 # the default config /etc/mtest/mtest.conf (read from /etc whatever the
 # PREFIX). mtest finds its files relative to its binary, so any PREFIX
 # works.
@@ -205,6 +206,9 @@ install: all
 	install -m 644 $(BUILD)/mtest_crash.so $(DESTDIR)$(PREFIX)/lib/mtest/mtest_crash.so
 	install -m 644 docs/mtest.1 $(DESTDIR)$(PREFIX)/share/man/man1/mtest.1
 	install -m 644 board/*.json $(DESTDIR)$(PREFIX)/share/mtest/board/
+	install -d $(DESTDIR)$(PREFIX)/share/mtest/selfcheck
+	install -m 644 tools/selfcheck/pytest.ini tools/selfcheck/test_selfcheck.py \
+		$(DESTDIR)$(PREFIX)/share/mtest/selfcheck/
 	for u in $(UNITS); do \
 		sed 's|@BINDIR@|$(PREFIX)/bin|g' tools/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \

@@ -21,6 +21,7 @@ static const char help_text[] =
 "       mtest --history [--state-dir DIR]\n"
 "       mtest --resume [--state-dir DIR]\n"
 "       mtest --quarantine [in|out|auto TEST_ID ...] [--state-dir DIR]\n"
+"       mtest --self-check [--board B] [--python PATH]\n"
 "       mtest led [--board B] [--state-dir DIR] [--show CODE [--for SECS]\n"
 "                 | --lamp-test | --codes]\n"
 "\n"
@@ -105,6 +106,10 @@ static const char help_text[] =
 "                         reported apart, and do not fail the run), with their\n"
 "                         last results; in, out or auto TEST_ID...: pin tests\n"
 "                         in or out by hand, or give them back to the rule\n"
+"  --self-check           run the installed canned scenarios (pass, fail, hang,\n"
+"                         deadlock, crash, leak) through the whole machinery,\n"
+"                         stacks and LEDs (with a board) included: PASS, or\n"
+"                         what is broken (exit 0 or 1)\n"
 "  -h, --help             this help\n"
 "\n"
 "mtest led, the LED daemon: holds the board's LEDs and shows the state\n"
@@ -508,11 +513,16 @@ static int absolute_path(const char *p, char *out, size_t cap)
 /* The commands that do not run tests, and what they take. */
 static int commands(struct mt_opts *o)
 {
-	int n = o->report + o->history + o->quarantine + o->resume + o->led;
+	int n = o->report + o->history + o->quarantine + o->resume + o->led + o->self_check;
 
 	if (n > 1) {
-		mt_msg("led, --report, --history, --quarantine and --resume are separate commands: "
-		       "give one");
+		mt_msg("led, --report, --history, --quarantine, --resume and --self-check are "
+		       "separate commands: give one");
+		return 0;
+	}
+	if (o->self_check && (o->npaths || o->npytest)) {
+		mt_msg("--self-check runs its own scenarios: it takes no paths and no pytest "
+		       "options, got '%s'", o->npaths ? o->paths[0] : o->pytest_args[0]);
 		return 0;
 	}
 	if (!o->led && (o->led_show != MT_LED_COUNT || o->led_lamp || o->led_for_us >= 0 ||
@@ -599,7 +609,7 @@ static int board_defaults(struct mt_opts *o)
 	/* The box's suite, when a plain run names none: the config file's,
 	 * then the board's. */
 	if (!o->npaths && suite[0] && !o->report && !o->history && !o->quarantine &&
-	    !o->resume && !o->led) {
+	    !o->resume && !o->led && !o->self_check) {
 		suite_path[0] = (char *)suite;
 		o->paths = suite_path;
 		o->npaths = 1;
@@ -655,7 +665,7 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_COLLECT, OPT_RUN, OPT_MAXTESTS, OPT_PROGRESS, OPT_REPORT, OPT_VERSION,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
-       OPT_RESUME, OPT_HISTORY, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
+       OPT_RESUME, OPT_HISTORY, OPT_SELFCHECK, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
        OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES };
 
 static const struct option longopts[] = {
@@ -686,6 +696,7 @@ static const struct option longopts[] = {
 	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "run", required_argument, NULL, OPT_RUNSEL },
 	{ "history", no_argument, NULL, OPT_HISTORY },
+	{ "self-check", no_argument, NULL, OPT_SELFCHECK },
 	{ "quarantine", no_argument, NULL, OPT_QUARANTINE },
 	{ "junit-xml", required_argument, NULL, OPT_JUNIT },
 	{ "lava", no_argument, NULL, OPT_LAVA },
@@ -892,6 +903,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		case OPT_REPORT: o->report = 1; break;
 		case OPT_RUNSEL: o->report_run = optarg; break;
 		case OPT_HISTORY: o->history = 1; break;
+		case OPT_SELFCHECK: o->self_check = 1; break;
 		case OPT_QUARANTINE: o->quarantine = 1; break;
 		case OPT_JUNIT:
 			if (!absolute_path(optarg, junit_path, sizeof junit_path)) {

@@ -6,6 +6,7 @@
 #include "mtest/led/daemon.h"
 #include "mtest/run/report.h"
 #include "mtest/run/run.h"
+#include "mtest/selfcheck.h"
 #include "mtest/state/quarantine.h"
 #include "mtest/sup/super.h"
 
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
 		return mt_runs_main(&opts);
 	if (opts.quarantine)
 		return mt_quar_main(&opts);
+	if (opts.self_check)
+		return mt_selfcheck_main(&opts);
 	if (opts.resume)
 		return mt_super_resume(&opts);
 	return mt_super_main(&opts);

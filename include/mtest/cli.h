@@ -34,6 +34,7 @@ struct mt_opts {
 	const char *junit;	/* --junit-xml PATH (absolute) */
 	int lava;		/* --lava: LAVA test-shell signals on stdout */
 	int led;		/* mtest led: the LED daemon */
+	int self_check;		/* --self-check */
 	int led_show;		/* --show CODE (enum mt_led_code); MT_LED_COUNT: none */
 	int led_lamp;		/* --lamp-test */
 	int led_codes;		/* --codes: print the table of LED codes */

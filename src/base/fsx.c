@@ -276,3 +276,19 @@ void mt_atomic_abort(struct mt_atomic *a)
 	unlink(a->tmp);
 	errno = e;
 }
+
+int mt_exe_dir(char *out, size_t cap, int up)
+{
+	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+	char *slash;
+
+	if (n <= 0)
+		return 0;
+	out[n] = '\0';
+	while (up-- > 0) {
+		if (!(slash = strrchr(out, '/')))
+			return 0;
+		*slash = '\0';
+	}
+	return 1;
+}

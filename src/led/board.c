@@ -279,25 +279,6 @@ static int readable(const char *p)
 }
 
 /* The folder of the running binary, into dir; 0 if unknown. */
-/* The folder above the binary's: PREFIX for PREFIX/bin/mtest, the source
- * tree for build/mtest. */
-static int exe_prefix(char *dir, size_t cap)
-{
-	ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
-	char *slash;
-	int k;
-
-	if (n <= 0)
-		return 0;
-	dir[n] = '\0';
-	for (k = 0; k < 2; k++) {
-		if (!(slash = strrchr(dir, '/')))
-			return 0;
-		*slash = '\0';
-	}
-	return 1;
-}
-
 int mt_board_find(const char *name, char *path, size_t cap, char *err, size_t errcap)
 {
 	/* Installed beside the binary (PREFIX/share/mtest/board, so a DESTDIR
@@ -322,7 +303,7 @@ int mt_board_find(const char *name, char *path, size_t cap, char *err, size_t er
 	}
 	if (env && *env)
 		snprintf(dirs[nd++], sizeof dirs[0], "%s", env);
-	if (exe_prefix(exe, sizeof exe))
+	if (mt_exe_dir(exe, sizeof exe, 2))
 		for (k = 0; k < 2; k++)
 			snprintf(dirs[nd++], sizeof dirs[0], "%s%s", exe, rel[k]);
 	for (k = 0; k < nd; k++) {

@@ -38,6 +38,8 @@ def installed(tmp_path_factory):
 def test_the_tree_holds_every_file(installed):
     for rel in ("usr/local/bin/mtest", "usr/local/lib/mtest/mtest_crash.so",
                 "usr/local/share/man/man1/mtest.1", "etc/mtest/mtest.conf",
+                "usr/local/share/mtest/selfcheck/test_selfcheck.py",
+                "usr/local/share/mtest/selfcheck/pytest.ini",
                 *("usr/local/share/mtest/board/%s" % b.name for b in (ROOT / "board").glob("*.json")),
                 *("usr/local/lib/systemd/system/" + u for u in UNITS)):
         assert (installed / rel).is_file(), rel
@@ -63,6 +65,14 @@ def test_installed_binary_finds_its_crash_handler(installed, tmp_path):
     left = leftovers(pid)
     kill_leftovers(left)
     assert left == []
+
+
+def test_installed_self_check_passes(installed):
+    """The installed tree's own scenarios, found beside its binary."""
+    r = subprocess.run([str(installed / "usr/local/bin/mtest"), "--self-check"],
+                       capture_output=True, text=True, env=_env({}), timeout=300, cwd="/")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert str(installed / "usr/local/share/mtest/selfcheck") in r.stdout.splitlines()[0]
 
 
 def test_installed_binary_finds_boards_by_name(installed, tmp_path):
@@ -137,7 +147,8 @@ def test_deb_package(tmp_path):
                            check=True).stdout
     for f in ("./usr/bin/mtest", "./usr/lib/mtest/mtest_crash.so", "./etc/mtest/mtest.conf",
               "./usr/share/man/man1/mtest.1.gz", "./usr/share/mtest/board/rpi4.json",
-              "./lib/systemd/system/mtest-nightly.timer"):
+              "./lib/systemd/system/mtest-nightly.timer",
+              "./usr/share/mtest/selfcheck/test_selfcheck.py"):
         assert f in files, f
     conffiles = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True,
                                check=True).stdout
