@@ -280,6 +280,15 @@ def _interpreter_address():
         return 0
 
 
+def _runtime_address():
+    """_PyRuntime: where 3.13+ publishes its own layout (_Py_DebugOffsets)."""
+    try:
+        import ctypes
+        return ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime"))
+    except (OSError, AttributeError, ValueError):
+        return 0
+
+
 def _watch_threads(ch):
     """Tell mtest each new thread's native id and name: the kernel calls
     every thread "python3", and stacks and leaks need names."""
@@ -307,7 +316,8 @@ if _STATE is not None:
     _watch_threads(_STATE)
     _STATE.send("hello", pid=os.getpid(), python=sys.version.split()[0],
                 executable=sys.executable, pytest=pytest.__version__,
-                hexversion=sys.hexversion, interp=_interpreter_address())
+                hexversion=sys.hexversion, interp=_interpreter_address(),
+                runtime=_runtime_address())
 
 
 def _ch():

@@ -184,7 +184,7 @@ void sup_spawn(struct sup *s, struct lane *l, int64_t now)
 	l->settled_at_spawn = s->run.decided + s->run.nfiles_bad;
 	sup_inflight_reset(l);
 	mt_names_reset(&l->names);
-	l->interp = 0;
+	l->interp = l->runtime = 0;
 	l->hexversion = 0;
 	if (!build_argv(s, l) || !build_env(s, l)) {
 		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");

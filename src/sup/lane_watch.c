@@ -80,6 +80,7 @@ void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, cons
 	r.pid = l->w.pid;
 	r.start = l->w.start;
 	r.interp = l->interp;
+	r.runtime = l->runtime;
 	r.hexversion = l->hexversion;
 	r.diag = wt->have_diag ? &wt->diag : NULL;
 	r.sample = wt->samples ? &wt->sample[wt->newest] : NULL;

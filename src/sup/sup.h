@@ -148,6 +148,7 @@ struct lane {
 	struct mt_names names;
 	struct mt_fingerprint fp;	/* of its worker: the bundles' header */
 	uint64_t interp;		/* the worker's PyInterpreterState */
+	uint64_t runtime;		/* its _PyRuntime */
 	long hexversion;
 	const char *capture_for_bundle;	/* stacks to put in the next bundle */
 

@@ -449,8 +449,8 @@ int mt_capture_run(const struct mt_capture_req *r)
 		partial = 1;
 	/* While every thread stands still: Python frames, native frames. */
 	if (r->interp)
-		npy = mt_py_read(r->pid, r->interp, r->hexversion, py, MT_THREADS_MAX, pyerr,
-				 sizeof pyerr);
+		npy = mt_py_read(r->pid, r->interp, r->runtime, r->hexversion, py, MT_THREADS_MAX,
+				 pyerr, sizeof pyerr);
 	else
 		snprintf(pyerr, sizeof pyerr, "the plugin did not say where the interpreter is");
 	if (unwinding && !mt_unwind_attach(r->pid, uwerr, sizeof uwerr))

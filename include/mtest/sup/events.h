@@ -68,7 +68,7 @@ struct mt_event {
 	unsigned long long pid_starts[MT_FIXTURE_ITEMS];
 	char cmds[MT_FIXTURE_ITEMS][160];	/* of a fixture's pids */
 	char scope[16];
-	uint64_t interp;
+	uint64_t interp, runtime;	/* PyInterpreterState, _PyRuntime */
 	int nmarkers;
 	char markers[MT_MARKERS_MAX][MT_MARKER_NAME_MAX];
 	char id[MT_ID_MAX + 32];

@@ -36,6 +36,7 @@ struct mt_capture_req {
 	pid_t pid;
 	unsigned long long start;	/* the worker's start time: never another's */
 	uint64_t interp;		/* the worker's PyInterpreterState */
+	uint64_t runtime;		/* its _PyRuntime (3.13's offsets) */
 	long hexversion;
 	const struct mt_diag *diag;	/* the last diagnosis, n == 0 if none */
 	const struct mt_sample *sample;

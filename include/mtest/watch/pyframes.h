@@ -1,9 +1,10 @@
 /* mtest: Python stacks of every thread, read from outside the worker
- * (process_vm_readv), as py-spy and austin do, from CPython 3.11's
- * structures on 64-bit Linux. The worker's plugin tells where its
- * interpreter state is, and which Python it is; other versions and 32-bit
- * builds are not read (docs/watchdog.md). Read while the worker is stopped,
- * the stacks are a consistent snapshot. */
+ * (process_vm_readv), as py-spy and austin do: CPython 3.11's structures
+ * on 64-bit Linux, and 3.13's as its _Py_DebugOffsets describe them. The
+ * worker's plugin tells where its interpreter state and _PyRuntime are,
+ * and which Python it is; other versions and 32-bit 3.11 are not read
+ * (docs/watchdog.md). Read while the worker is stopped, the stacks are a
+ * consistent snapshot. */
 #ifndef MTEST_PYFRAMES_H
 #define MTEST_PYFRAMES_H
 
@@ -27,12 +28,13 @@ struct mt_pythread {
 	struct mt_pyframe f[MT_FRAMES_MAX];
 };
 
-/* 1 if this Python can be read: 3.11 on a 64-bit build. */
+/* 1 if this Python can be read: 3.11 on a 64-bit build, or 3.13. */
 int mt_py_supported(long hexversion);
-/* Read the threads of the interpreter at `interp` in process `pid`.
- * Returns how many were read (at most max), or -1 with a reason in err. */
-int mt_py_read(pid_t pid, uint64_t interp, long hexversion, struct mt_pythread *out,
-	       int max, char *err, size_t errcap);
+/* Read the threads of the interpreter at `interp` in process `pid`
+ * (`runtime`: its _PyRuntime, for 3.13's offsets). Returns how many were
+ * read (at most max), or -1 with a reason in err. */
+int mt_py_read(pid_t pid, uint64_t interp, uint64_t runtime, long hexversion,
+	       struct mt_pythread *out, int max, char *err, size_t errcap);
 /* The line of byte offset `addr` in a 3.11 location table (exposed for
  * the unit tests). */
 int mt_py_addr2line(const unsigned char *table, size_t len, int firstlineno, int addr);
