@@ -105,6 +105,8 @@
 #define MT_FRAMES_MAX 64
 /* Bytes of one capture's text (diagnosis, stacks of every thread). */
 #define MT_CAPTURE_MAX (1u << 20)
+/* The worker faulthandler's tracebacks kept in a bundle. */
+#define MT_PYTB_MAX (64 * 1024)
 /* A capture helper that has not finished after this long is killed. */
 #define MT_CAPTURE_TIMEOUT_US 10000000
 

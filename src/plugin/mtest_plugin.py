@@ -289,6 +289,27 @@ def _runtime_address():
         return 0
 
 
+def _traceback_on_signal():
+    """For interpreters mtest cannot read from outside: on a signal,
+    faulthandler writes every thread's traceback (without the GIL) to the
+    file mtest named, opened for appending so that mtest may empty it
+    between two asks. Returns the signal, or 0."""
+    path = os.environ.pop("MTEST_PYTB", "")
+    try:
+        import faulthandler
+        import signal
+        sig = signal.SIGRTMAX - 2
+        global _PYTB_FILE
+        _PYTB_FILE = open(path, "a")
+        faulthandler.register(sig, file=_PYTB_FILE, all_threads=True, chain=False)
+        return int(sig)
+    except (OSError, ValueError, AttributeError, RuntimeError):
+        return 0
+
+
+_PYTB_FILE = None
+
+
 def _watch_threads(ch):
     """Tell mtest each new thread's native id and name: the kernel calls
     every thread "python3", and stacks and leaks need names."""
@@ -317,7 +338,7 @@ if _STATE is not None:
     _STATE.send("hello", pid=os.getpid(), python=sys.version.split()[0],
                 executable=sys.executable, pytest=pytest.__version__,
                 hexversion=sys.hexversion, interp=_interpreter_address(),
-                runtime=_runtime_address())
+                runtime=_runtime_address(), pytb=_traceback_on_signal())
 
 
 def _ch():

@@ -279,6 +279,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		e->hexversion = get_int("hexversion", 0);
 		e->interp = (uint64_t)get_int("interp", 0);
 		e->runtime = (uint64_t)get_int("runtime", 0);
+		e->pytb = (int)get_int("pytb", 0);
 		STR("python", python);
 		STR("pytest", pytest);
 		STR("executable", executable);

@@ -108,7 +108,7 @@ static int build_argv(struct sup *s, struct lane *l)
 static const char *const own_vars[] = {
 	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=",
 	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
-	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=",
+	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=", "MTEST_PYTB=",
 };
 
 static int build_env(struct sup *s, struct lane *l)
@@ -139,6 +139,9 @@ static int build_env(struct sup *s, struct lane *l)
 	/* A breakpoint() in a worker without a terminal would wait forever. */
 	pack_put(&p, "PYTHONBREAKPOINT=0");
 	pack_printf(&p, "MTEST_PID=%d", (int)getpid());
+	/* Where the worker's faulthandler writes every thread's traceback when
+	 * asked: the Python stacks of interpreters mtest cannot read. */
+	pack_printf(&p, "MTEST_PYTB=%s/failures/.pytb-%d", s->sd.run, l->w.num);
 	if (s->preload[0]) {
 		const char *old_pl = getenv("LD_PRELOAD");
 
@@ -185,6 +188,7 @@ void sup_spawn(struct sup *s, struct lane *l, int64_t now)
 	sup_inflight_reset(l);
 	mt_names_reset(&l->names);
 	l->interp = l->runtime = 0;
+	l->pytb_sig = 0;
 	l->hexversion = 0;
 	if (!build_argv(s, l) || !build_env(s, l)) {
 		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");

@@ -87,6 +87,7 @@ static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
 	snprintf(s->pytest, sizeof s->pytest, "%s", e->pytest);
 	l->interp = e->interp;
 	l->runtime = e->runtime;
+	l->pytb_sig = e->pytb >= SIGRTMIN && e->pytb <= SIGRTMAX ? e->pytb : 0;
 	l->hexversion = (long)e->hexversion;
 	b = mt_records_begin(&s->rec, "worker");
 	mt_rec_int(b, "worker", l->w.num);

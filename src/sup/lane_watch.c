@@ -81,6 +81,9 @@ void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, cons
 	r.start = l->w.start;
 	r.interp = l->interp;
 	r.runtime = l->runtime;
+	r.pytb_sig = l->pytb_sig;
+	snprintf(wt->pytb, sizeof wt->pytb, "%s/failures/.pytb-%d", s->sd.run, l->w.num);
+	r.pytb_path = wt->pytb;
 	r.hexversion = l->hexversion;
 	r.diag = wt->have_diag ? &wt->diag : NULL;
 	r.sample = wt->samples ? &wt->sample[wt->newest] : NULL;

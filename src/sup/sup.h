@@ -122,6 +122,7 @@ struct watch {
 	int helper_status;
 	int helper_done;
 	char path[MT_PATH_MAX];		/* the capture being written */
+	char pytb[MT_PATH_MAX];		/* the worker's faulthandler file */
 	char kept[MT_PATH_MAX];		/* the last finished one */
 	char headline[MT_DETAIL_MAX];
 };
@@ -149,6 +150,7 @@ struct lane {
 	struct mt_fingerprint fp;	/* of its worker: the bundles' header */
 	uint64_t interp;		/* the worker's PyInterpreterState */
 	uint64_t runtime;		/* its _PyRuntime */
+	int pytb_sig;			/* its faulthandler's signal, or 0 */
 	long hexversion;
 	const char *capture_for_bundle;	/* stacks to put in the next bundle */
 

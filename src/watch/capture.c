@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -379,6 +381,39 @@ static int is_runner(const char *file)
 	return strstr(file, "/_pytest/") || strstr(file, "/pluggy/");
 }
 
+/* For a Python read from outside by no one: the worker's own faulthandler,
+ * asked by a signal while it still runs, writes every thread's traceback
+ * into the file the plugin opened for appending. Waits until the file stops
+ * growing (bounded); returns its length in out, 0 if nothing came. */
+static size_t ask_tracebacks(const struct mt_capture_req *r, char *out, size_t cap)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	off_t last = -1;
+	struct stat st;
+	ssize_t n;
+	int fd, quiet = 0, k;
+
+	if (truncate(r->pytb_path, 0) < 0 || !mt_proc_is(r->pid, r->start) ||
+	    kill(r->pid, r->pytb_sig) < 0)
+		return 0;
+	/* Up to 1 s in all; done after 50 ms without growth. */
+	for (k = 0; k < 100 && quiet < 5; k++) {
+		nanosleep(&tick, NULL);
+		if (stat(r->pytb_path, &st) < 0)
+			return 0;
+		quiet = st.st_size > 0 && st.st_size == last ? quiet + 1 : 0;
+		last = st.st_size;
+	}
+	if ((fd = open(r->pytb_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = mt_read_full(fd, out, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	out[n] = '\0';
+	return (size_t)n;
+}
+
 static void write_thread(struct mt_buf *o, const struct thread *t, pid_t pid, pid_t crash_tid)
 {
 	int i;
@@ -428,7 +463,8 @@ static void write_thread(struct mt_buf *o, const struct thread *t, pid_t pid, pi
 
 int mt_capture_run(const struct mt_capture_req *r)
 {
-	static char bytes[MT_OUTBUF];
+	static char bytes[MT_OUTBUF], pytb[MT_PYTB_MAX];
+	size_t npytb = 0;
 	static char tmp[MT_PATH_MAX + 8];
 	char err[256] = "", pyerr[256] = "", uwerr[256] = "";
 	struct mt_buf o;
@@ -444,6 +480,11 @@ int mt_capture_run(const struct mt_capture_req *r)
 		return 2;
 	t0 = mt_now_us();
 	unwinding = mt_unwind_begin(r->pid, uwerr, sizeof uwerr);
+	/* Before the stop: faulthandler runs in the worker. A crashed worker
+	 * is stopped already, and pytest's faulthandler has spoken. */
+	if (!r->crash_sig && r->pytb_sig && r->pytb_path &&
+	    (!r->interp || !mt_py_supported(r->hexversion)))
+		npytb = ask_tracebacks(r, pytb, sizeof pytb);
 	t_stopped = mt_now_us();
 	if (!stop_all(r->pid, r->start, err, sizeof err))
 		partial = 1;
@@ -508,9 +549,15 @@ int mt_capture_run(const struct mt_capture_req *r)
 	if (err[0])
 		mt_buf_printf(&o, "# %s\n", err);
 	if (pyerr[0])
-		mt_buf_printf(&o, "# Python stacks: %s\n", pyerr);
+		mt_buf_printf(&o, "# Python stacks: %s%s\n", pyerr,
+			      npytb ? "; the worker's faulthandler gave its tracebacks, below" : "");
 	if (uwerr[0])
 		mt_buf_printf(&o, "# native stacks: %s\n", uwerr);
+	if (npytb) {
+		mt_buf_puts(&o, "\nPython, from the worker's faulthandler (all threads, most recent "
+			    "call first):\n");
+		mt_buf_puts(&o, pytb);
+	}
 	/* The test thread, who waits for its lock, other stalled threads,
 	 * then the rest. */
 	for (j = 0, k = 0; j < 4; j++)

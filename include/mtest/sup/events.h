@@ -69,6 +69,7 @@ struct mt_event {
 	char cmds[MT_FIXTURE_ITEMS][160];	/* of a fixture's pids */
 	char scope[16];
 	uint64_t interp, runtime;	/* PyInterpreterState, _PyRuntime */
+	int pytb;			/* hello: the faulthandler signal, or 0 */
 	int nmarkers;
 	char markers[MT_MARKERS_MAX][MT_MARKER_NAME_MAX];
 	char id[MT_ID_MAX + 32];

@@ -37,6 +37,8 @@ struct mt_capture_req {
 	unsigned long long start;	/* the worker's start time: never another's */
 	uint64_t interp;		/* the worker's PyInterpreterState */
 	uint64_t runtime;		/* its _PyRuntime (3.13's offsets) */
+	int pytb_sig;			/* asks the worker's faulthandler for its */
+	const char *pytb_path;		/* tracebacks, written here; 0: cannot */
 	long hexversion;
 	const struct mt_diag *diag;	/* the last diagnosis, n == 0 if none */
 	const struct mt_sample *sample;
