@@ -2,6 +2,7 @@
  * every test. The only place that exits. */
 #include <unistd.h>
 
+#include "mtest/base/mem.h"
 #include "mtest/cli.h"
 #include "mtest/led/daemon.h"
 #include "mtest/run/report.h"
@@ -14,6 +15,7 @@ int main(int argc, char **argv)
 {
 	static struct mt_opts opts;
 
+	mt_mem_no_huge_pages();	/* before any table is touched */
 	if (!mt_cli_parse(&opts, argc, argv))
 		return MT_EXIT_USAGE;
 	if (opts.help) {

@@ -34,7 +34,32 @@ def test_peak_memory_with_huge_output(mtest):
     end = run.of_type("run_end")[0]
     assert end["vmhwm_kb"] > 0
     assert end["vmhwm_kb"] * 1024 <= static_size() + 4 * 1024 * 1024
-    # Tighter than the rule: what is touched stays small (3 MiB measured).
-    assert end["vmhwm_kb"] < 8 * 1024
+    # Tighter than the rule, on every architecture and under transparent
+    # huge pages set to "always" (Debian's kernels): 3.4 MiB measured.
+    assert end["vmhwm_kb"] < 4 * 1024
     # 200 MB went through mtest's console pipe; the log kept a bounded part.
     assert (run.last / "console.log").stat().st_size <= 16 * 1024 * 1024
+
+
+THP = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def test_peak_memory_under_huge_pages_always(mtest):
+    """Debian's kernels set transparent huge pages to "always": a first
+    touch of the mostly idle static tables would fault in 2 MiB each (21 MiB
+    peak instead of 3.4, as measured on arm64 before mtest kept THP off its
+    static data). Run with THP "always" when this machine lets us set it."""
+    try:
+        with open(THP) as f:
+            was = f.read().split("[")[1].split("]")[0]
+        with open(THP, "w") as f:
+            f.write("always")
+    except (OSError, IndexError):
+        pytest.skip("cannot set %s here" % THP)
+    try:
+        run = mtest("allpass")
+    finally:
+        with open(THP, "w") as f:
+            f.write(was)
+    assert run.code == 0
+    assert run.of_type("run_end")[0]["vmhwm_kb"] < 4 * 1024
