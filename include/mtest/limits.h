@@ -128,6 +128,9 @@
 /* How long a worker may take to exit after its session said goodbye, when
  * --kill-grace is 0 (which means SIGKILL at once for a kill). */
 #define MT_EXIT_GRACE_US 1000000
+/* How long a worker may take to end its session after pytest.exit() or a
+ * KeyboardInterrupt in a test (at least --kill-grace). */
+#define MT_SESSION_END_US 5000000
 
 /* How long mtest lets a running worker's events gather before reading
  * them (microseconds): fewer wake-ups, less overhead per test. */

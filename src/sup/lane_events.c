@@ -564,12 +564,19 @@ static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int6
 	return 1;
 }
 
-static void ev_exit(struct lane *l, const struct mt_event *e)
+static void ev_exit(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
 {
+	int64_t grace = s->o->kill_grace_us > MT_SESSION_END_US ? s->o->kill_grace_us :
+			MT_SESSION_END_US;
+
 	l->exit_event = 1;
 	snprintf(l->exit_msg, sizeof l->exit_msg, "%s: %s",
 		 strcmp(e->exc, "Exit") == 0 ? "pytest.exit" : e->exc, e->text);
 	l->exit_is_pytest_exit = strcmp(e->exc, "Exit") == 0;
+	/* The session is ending: the test's timeout no longer applies (a slow
+	 * box's teardown is not a hang); the worker gets a bound to exit in. */
+	if (l->w.state == MT_W_RUNNING && !l->watch.helper)
+		lane_enter(l, MT_W_STOPPING, now + grace);
 }
 
 /* A protocol problem, shown once per kind and worker; the counts go into
@@ -687,7 +694,7 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 		}
 		break;
 	case MT_EV_FENCE: sup_fence(s, l); break;
-	case MT_EV_EXIT: ev_exit(l, e); break;
+	case MT_EV_EXIT: ev_exit(s, l, e, now); break;
 	case MT_EV_BYE:
 		snprintf(l->holders, sizeof l->holders, "%s", e->threads);
 		if (w->state != MT_W_KILLING) {

@@ -17,6 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "tests" / "suites"
 MTEST = os.environ.get("MTEST_BIN", str(ROOT / "build" / "mtest"))
+# Under emulation (make check-arm) every bound on a wait is this many times
+# longer; what is asserted stays as it is.
+SLOW = float(os.environ.get("MTEST_E2E_SLOW", "1"))
 
 sys.path.insert(0, str(ROOT / "tools"))
 from expect_verdicts import read_expected  # noqa: E402
@@ -67,6 +70,18 @@ class Run:
                               capture_output=True, text=True, env=env, timeout=60)
 
 
+def _slow(args):
+    """Bounds that only catch what hangs (--collect-timeout) or say when to
+    look (--capture-after) grow
+    under emulation; test timeouts, which verdicts are checked against, do
+    not."""
+    args = list(args)
+    for i, a in enumerate(args[:-1]):
+        if a in ("--collect-timeout", "--capture-after") and SLOW != 1:
+            args[i + 1] = "%g" % (float(args[i + 1]) * SLOW)
+    return args
+
+
 def _env(extra):
     env = dict(os.environ)
     for var in ("MTEST_STATE_DIR", "MTEST_PYTHON", "MTEST_CONFIG", "VIRTUAL_ENV"):
@@ -81,9 +96,10 @@ def mtest(tmp_path):
     """mtest(suite, *args) runs mtest to its end on tests/suites/<suite>."""
 
     def run(suite, *args, env=None, timeout=300, cwd=None):
+        timeout *= SLOW
         state = tmp_path / "state"
         argv = [MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
-                "--progress", "plain", *args]
+                "--progress", "plain", *_slow(args)]
         proc = subprocess.run(argv, cwd=cwd or SUITES / suite, capture_output=True,
                               text=True, env=_env(env), timeout=timeout)
         return Run(proc, state, proc.stdout, proc.stderr)
@@ -100,7 +116,7 @@ def mtest_bg(tmp_path):
         state = tmp_path / "state"
         mark = tmp_path / "mark"
         argv = [MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
-                "--progress", "plain", *args]
+                "--progress", "plain", *_slow(args)]
         proc = subprocess.Popen(argv, cwd=SUITES / suite, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 env=_env(dict(env or {}, MTEST_E2E_MARK=str(mark))))
@@ -116,7 +132,7 @@ def mtest_bg(tmp_path):
 
 def wait_for(predicate, bound=60.0, what="condition"):
     """Wait for an event, polling, with a bound that fails the test."""
-    deadline = time.monotonic() + bound
+    deadline = time.monotonic() + bound * SLOW
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("gave up waiting for " + what)

@@ -75,3 +75,13 @@ def test_a_file_that_stops_collecting_is_left_out(mtest, tmp_path):
                 env={"MTEST_E2E_MARK": str(tmp_path / "imported")})
     assert run.verdicts == expected("reimport")
     assert run.code == 1
+
+
+def test_slow_teardown_after_pytest_exit_is_not_a_hang(mtest):
+    """pytest.exit() ends the session; its teardown then takes 3 s, longer
+    than --timeout 2 (a slow box's teardown): the test crashed by
+    pytest.exit, it did not hang, and the next file runs."""
+    run = mtest("hostile_slowexit", "--timeout", "2")
+    assert run.verdicts == expected("hostile_slowexit"), run.stdout
+    assert run.record("test_a_exit.py::test_exits")["detail"] == \
+        "pytest.exit: the test ends the session"

@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 
-from conftest import MTEST, SUITES, expected, kill_leftovers, leftovers
+from conftest import MTEST, SLOW, SUITES, expected, kill_leftovers, leftovers
 
 TIMEOUT = 30  # the deadlock and legitwait suites' pytest.ini
 
@@ -41,7 +41,7 @@ def test_deadlocks_end_early_and_legit_waits_pass(mtest, tmp_path):
         if r["verdict"] == "hung":
             assert r["detail"][:60] in report.stdout
 
-    assert legit.wait(timeout=180) == 0, legit.stderr.read()
+    assert legit.wait(timeout=180 * SLOW) == 0, legit.stderr.read()
     from expect_verdicts import read_verdicts
     assert read_verdicts(legit_state) == expected("legitwait")
     import json
