@@ -276,6 +276,29 @@ void mt_buf_jsons(struct mt_buf *b, const char *s)
 	mt_buf_json(b, s, strlen(s));
 }
 
+void mt_buf_digits(struct mt_buf *b, uint64_t v, int width)
+{
+	char d[24];
+	int n = 0;
+
+	do
+		d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < (int)sizeof d);
+	while (n < width && n < (int)sizeof d)
+		d[sizeof d - 1 - n++] = '0';
+	mt_buf_put(b, d + sizeof d - n, (size_t)n);
+}
+
+void mt_buf_int(struct mt_buf *b, int64_t v)
+{
+	if (v < 0) {
+		mt_buf_putc(b, '-');
+		mt_buf_digits(b, (uint64_t)0 - (uint64_t)v, 1);
+	} else {
+		mt_buf_digits(b, (uint64_t)v, 1);
+	}
+}
+
 void mt_buf_secs(struct mt_buf *b, int64_t us, int decimals)
 {
 	static const int64_t scale[] = { 1000000, 100000, 10000, 1000, 100, 10, 1 };
@@ -293,7 +316,9 @@ void mt_buf_secs(struct mt_buf *b, int64_t us, int decimals)
 	us = (us + unit / 2) / unit;	/* round to the shown precision */
 	whole = us / scale[6 - decimals];
 	frac = us % scale[6 - decimals];
-	mt_buf_printf(b, "%lld.%0*lld", (long long)whole, decimals, (long long)frac);
+	mt_buf_digits(b, (uint64_t)whole, 1);
+	mt_buf_putc(b, '.');
+	mt_buf_digits(b, (uint64_t)frac, decimals);
 }
 
 void mt_buf_line(struct mt_buf *b, const char *s, size_t max)

@@ -51,9 +51,28 @@ void mt_buf_utc(struct mt_buf *b, int64_t wall_us)
 		days--;
 	}
 	civil(days, &y, &m, &d);
-	mt_buf_printf(b, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
-		      (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
-		      (unsigned)(rem % 60), (unsigned)(wall_us / 1000 % 1000));
+	if (y < 0 || y > 9999) {
+		mt_buf_printf(b, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
+			      (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+			      (unsigned)(rem % 60), (unsigned)(wall_us / 1000 % 1000));
+		return;
+	}
+	/* Several per test: digits without printf. */
+	mt_buf_digits(b, (uint64_t)y, 4);
+	mt_buf_putc(b, '-');
+	mt_buf_digits(b, m, 2);
+	mt_buf_putc(b, '-');
+	mt_buf_digits(b, d, 2);
+	mt_buf_putc(b, 'T');
+	mt_buf_digits(b, (uint64_t)(rem / 3600), 2);
+	mt_buf_putc(b, ':');
+	mt_buf_digits(b, (uint64_t)(rem / 60 % 60), 2);
+	mt_buf_putc(b, ':');
+	mt_buf_digits(b, (uint64_t)(rem % 60), 2);
+	mt_buf_putc(b, '.');
+	mt_buf_digits(b, (uint64_t)(wall_us < 0 ? (1000000 + wall_us % 1000000) % 1000000 :
+				    wall_us % 1000000) / 1000, 3);
+	mt_buf_putc(b, 'Z');
 }
 
 /* Days since 1970-01-01 of a civil date (the inverse of civil()). */

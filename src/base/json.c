@@ -49,14 +49,21 @@ int mt_json_get(const struct mt_json *j, int obj, const char *key)
 {
 	int i, k, pairs;
 
+	int n = (int)strlen(key);
+
 	if (obj < 0 || obj >= j->n || j->tok[obj].type != JSMN_OBJECT)
 		return -1;
 	pairs = j->tok[obj].size;
 	i = obj + 1;
+	/* Length, then first byte, then the rest: most keys differ early. */
 	for (k = 0; k < pairs && i + 1 < j->n; k++) {
-		if (j->tok[i].type == JSMN_STRING && mt_json_eq(j, i, key))
+		const jsmntok_t *t = &j->tok[i];
+
+		if (t->type == JSMN_STRING && t->end - t->start == n &&
+		    j->s[t->start] == key[0] && memcmp(j->s + t->start, key, (size_t)n) == 0)
 			return i + 1;
-		i = mt_json_next(j, i + 1);
+		/* A scalar value is one token: skip it without a walk. */
+		i = j->tok[i + 1].size == 0 ? i + 2 : mt_json_next(j, i + 1);
 	}
 	return -1;
 }

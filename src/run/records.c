@@ -103,7 +103,9 @@ void mt_records_close(struct mt_records *r)
 
 static void key(struct mt_buf *b, const char *k)
 {
-	mt_buf_printf(b, ",\"%s\":", k);
+	mt_buf_puts(b, ",\"");
+	mt_buf_puts(b, k);
+	mt_buf_puts(b, "\":");
 }
 
 void mt_rec_str(struct mt_buf *b, const char *k, const char *val, size_t max)
@@ -115,7 +117,7 @@ void mt_rec_str(struct mt_buf *b, const char *k, const char *val, size_t max)
 void mt_rec_int(struct mt_buf *b, const char *k, int64_t val)
 {
 	key(b, k);
-	mt_buf_printf(b, "%lld", (long long)val);
+	mt_buf_int(b, val);
 }
 
 void mt_rec_secs(struct mt_buf *b, const char *k, int64_t us)

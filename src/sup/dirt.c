@@ -24,7 +24,7 @@ void mt_dirt_reset(struct mt_dirt *d, pid_t worker, int num)
 	d->spare = 0;
 	d->based = 0;
 	d->cursor = -1;
-	d->nfx = d->nck = d->nhp = d->ncand = d->nwin = d->dropped = 0;
+	d->nfx = d->nck = d->nhp = d->ncand = d->nwin = d->win_head = d->dropped = 0;
 }
 
 /* ---- what lives under the worker ------------------------------------------ */
@@ -293,11 +293,10 @@ int mt_dirt_test_end(struct mt_dirt *d, uint32_t slot, long cursor, int64_t grac
 	d->cursor = cursor;
 	/* Every window is kept a while, to blame the orphans a dead worker
 	 * leaves on the test that started them. */
-	if (d->nwin == MT_CHECKS_MAX) {
-		memmove(&d->win[0], &d->win[1], sizeof d->win[0] * (MT_CHECKS_MAX - 1));
-		d->nwin--;
-	}
-	d->win[d->nwin++] = w;
+	d->win[d->win_head] = w;	/* a ring: the oldest goes, no copying */
+	d->win_head = (d->win_head + 1) % MT_CHECKS_MAX;
+	if (d->nwin < MT_CHECKS_MAX)
+		d->nwin++;
 	for (i = 0; i < d->ncand; i++)
 		any |= d->cand[i].slot == slot && !d->cand[i].reported;
 	/* Nothing was born anywhere while it ran, and it holds no fixture's
@@ -535,9 +534,13 @@ uint32_t mt_dirt_owner(const struct mt_dirt *d, const struct mt_proc *p)
 	for (i = 0; i < d->ncand; i++)
 		if (!d->cand[i].thread && d->cand[i].id == p->pid && d->cand[i].start == p->start)
 			return d->cand[i].slot;
-	for (i = d->nwin - 1; i >= 0; i--)
-		if (in_window(&d->win[i], p->pid))
-			return d->win[i].slot;
+	for (i = 0; i < d->nwin; i++) {	/* newest first */
+		const struct mt_window *w = &d->win[(d->win_head - 1 - i + MT_CHECKS_MAX) %
+						    MT_CHECKS_MAX];
+
+		if (in_window(w, p->pid))
+			return w->slot;
+	}
 	for (i = 0; i < d->ncand; i++)
 		if (!d->cand[i].thread && d->cand[i].id == p->ppid)
 			return d->cand[i].slot;

@@ -35,6 +35,11 @@ void mt_buf_jsons(struct mt_buf *b, const char *s);
 /* A JSON string literal whose escaped contents take at most `max` bytes:
  * a longer string is cut (on a character) and ends in "...". */
 void mt_buf_json_max(struct mt_buf *b, const char *s, size_t n, size_t max);
+/* A decimal integer; an unsigned one zero-padded to `width` digits. Without
+ * printf: records write several per test (callgrind: printf was a third of
+ * mtest's instructions per test). */
+void mt_buf_int(struct mt_buf *b, int64_t v);
+void mt_buf_digits(struct mt_buf *b, uint64_t v, int width);
 /* Microseconds as seconds with `decimals` digits (1 to 6): "12.345". */
 void mt_buf_secs(struct mt_buf *b, int64_t us, int decimals);
 /* Text made safe for one line of a terminal or log: control bytes become

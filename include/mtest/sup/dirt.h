@@ -102,7 +102,8 @@ struct mt_dirt {
 	pid_t foreign[2 * MT_LANES_MAX];
 	int based;			/* the baseline (collected) is taken */
 	long cursor;			/* the id cursor at the test in flight's start */
-	int nwin;			/* ring of the worker's tests' windows */
+	int nwin, win_head;		/* ring of the worker's tests' windows: how
+					   many, where the next goes */
 	struct mt_window win[MT_CHECKS_MAX];
 	int nfx;
 	struct mt_fixture fx[MT_FIXTURES_MAX];
