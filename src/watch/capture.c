@@ -271,6 +271,10 @@ static enum role role_of(const struct thread *t, const struct thread *main_t)
 /* One clause per place for the threads of a role: "A and B wait for the
  * same lock in f (x.py:3)". */
 static pid_t crashed_tid;	/* for the clauses of a crash */
+/* CPython 3.13+ parks a lock's waiters each on a semaphore of its own: the
+ * futex words no longer tell one lock from another, so no clause may say
+ * "another lock". */
+static int parked_locks;
 
 static void clauses(struct mt_buf *o, enum role role, const struct thread *main_t,
 		    int *first)
@@ -294,6 +298,8 @@ static void clauses(struct mt_buf *o, enum role role, const struct thread *main_
 		names_list(o, list, n);
 		if (role == ROLE_SAME_LOCK)
 			mt_buf_printf(o, " %s the same lock", n > 1 ? "wait for" : "waits for");
+		else if (role == ROLE_OTHER_LOCK && parked_locks)
+			mt_buf_printf(o, " %s", n > 1 ? "wait for locks" : "waits for a lock");
 		else if (role == ROLE_OTHER_LOCK)
 			mt_buf_printf(o, " %s", n > 1 ? "wait for other locks" :
 							"waits for another lock");
@@ -472,6 +478,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	int64_t t0, t_stopped, t_detached, t_end, t_sym;
 	int i, j, k, fd, partial = 0, unwinding;
 
+	parked_locks = (r->hexversion >> 16) >= 0x030d;
 	unsetenv("DEBUGINFOD_URLS");	/* never the network */
 	nth = npy = 0;
 	th = calloc(MT_THREADS_MAX, sizeof *th);
