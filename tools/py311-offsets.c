@@ -1,5 +1,7 @@
-/* Prints the CPython 3.11 offsets that src/pyframes.c uses. Needs
- * python3.11-dev: gcc -I/usr/include/python3.11 tools/py311-offsets.c && ./a.out */
+/* Prints the CPython 3.11 offsets that src/watch/pyframes.c uses. Needs
+ * python3.11-dev: gcc -I/usr/include/python3.11 tools/py311-offsets.c && ./a.out
+ * Run on the target: the 32-bit ARM table came from an armhf Debian 12
+ * root (tools/debian-root armhf, then this in a chroot there). */
 #define Py_BUILD_CORE 1
 #include <Python.h>
 #include <stddef.h>

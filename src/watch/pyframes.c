@@ -1,6 +1,7 @@
 /* mtest: CPython stacks from outside. 3.11's offsets were taken from its
  * headers (tools/py311-offsets.c prints them) and are the same on x86_64
- * and aarch64; 3.13 publishes its own in _PyRuntime (_Py_DebugOffsets),
+ * and aarch64, and derived on the target for 32-bit ARM; 3.13 publishes its
+ * own in _PyRuntime (_Py_DebugOffsets),
  * read from the worker, so that a 3.13.x release needs nothing new. */
 #include "mtest/watch/pyframes.h"
 
@@ -21,6 +22,7 @@ struct layout {
 	long var_size, bytes_data, str_length, str_state, str_ascii_data, str_compact_data;
 };
 
+#if !defined(__arm__)
 /* CPython 3.11, LP64. */
 static const struct layout py311_lp64 = {
 	.ptr = 8, .interp_threads_head = 16, .ts_next = 8, .ts_frame = 56,
@@ -30,12 +32,36 @@ static const struct layout py311_lp64 = {
 	.code_code = 184, .var_size = 16, .bytes_data = 32, .str_length = 16, .str_state = 32,
 	.str_ascii_data = 48, .str_compact_data = 72,
 };
+#else
+
+/* CPython 3.11 on 32-bit ARM (EABI, armhf), as tools/py311-offsets.c
+ * printed them in a Debian 12 armhf root (tools/check-arm). */
+static const struct layout py311_ilp32_arm = {
+	.ptr = 4, .interp_threads_head = 16, .ts_next = 4, .ts_frame = 40,
+	.ts_thread_id = 88, .ts_native_id = 92, .cframe_current = 4,
+	.frame_code = 16, .frame_previous = 24, .frame_instr = 28, .frame_owner = NO_FIELD,
+	.code_firstlineno = 48, .code_filename = 80, .code_name = 84, .code_linetable = 92,
+	.code_code = 116, .var_size = 8, .bytes_data = 16, .str_length = 8, .str_state = 16,
+	.str_ascii_data = 24, .str_compact_data = 36,
+};
+#endif
+
+/* The 3.11 layout of this build's own ABI (workers are of mtest's
+ * architecture), or NULL. */
+static const struct layout *py311(void)
+{
+#if defined(__arm__)
+	return &py311_ilp32_arm;
+#else
+	return sizeof(void *) == 8 ? &py311_lp64 : NULL;
+#endif
+}
 
 int mt_py_supported(long hexversion)
 {
 	long v = hexversion >> 16;
 
-	return (v == 0x030b && sizeof(void *) == 8) || v == 0x030d;
+	return (v == 0x030b && py311()) || v == 0x030d;
 }
 
 static int rd(pid_t pid, uint64_t addr, void *buf, size_t n)
@@ -245,7 +271,7 @@ int mt_py_read(pid_t pid, uint64_t interp, uint64_t runtime, long hexversion,
 	       struct mt_pythread *out, int max, char *err, size_t errcap)
 {
 	struct layout L313;
-	const struct layout *L = &py311_lp64;
+	const struct layout *L = py311();
 	uint64_t ts, frame;
 	int n = 0, walked = 0;
 	unsigned char owner;

@@ -2,8 +2,8 @@
  * (process_vm_readv), as py-spy and austin do: CPython 3.11's structures
  * on 64-bit Linux, and 3.13's as its _Py_DebugOffsets describe them. The
  * worker's plugin tells where its interpreter state and _PyRuntime are,
- * and which Python it is; other versions and 32-bit 3.11 are not read
- * (docs/watchdog.md). Read while the worker is stopped, the stacks are a
+ * and which Python it is; other versions are not read (the worker's
+ * faulthandler speaks for them: docs/watchdog.md). Read while the worker is stopped, the stacks are a
  * consistent snapshot. */
 #ifndef MTEST_PYFRAMES_H
 #define MTEST_PYFRAMES_H
@@ -28,7 +28,7 @@ struct mt_pythread {
 	struct mt_pyframe f[MT_FRAMES_MAX];
 };
 
-/* 1 if this Python can be read: 3.11 on a 64-bit build, or 3.13. */
+/* 1 if this Python can be read: 3.11 (64-bit, or 32-bit ARM), or 3.13. */
 int mt_py_supported(long hexversion);
 /* Read the threads of the interpreter at `interp` in process `pid`
  * (`runtime`: its _PyRuntime, for 3.13's offsets). Returns how many were
