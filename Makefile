@@ -36,7 +36,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check check-hw unit e2e bench asan valgrind analyze cross install deb clean
+.PHONY: all deps run check check-hw check-debian check-arm unit e2e bench asan valgrind analyze cross install deb clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -113,6 +113,21 @@ check-hw:
 	if [ $$rc -eq 125 ] && [ -z "$(STRICT)" ]; then \
 		echo "check-hw: WARNING: some legs were NOT TESTED (above); STRICT=1 fails on this" >&2; \
 		rc=0; fi; exit $$rc
+
+# --- other userlands and architectures (need root: debootstrap, chroot) --------
+# check-debian: make check inside a Debian 13 (trixie) root of this machine's
+# architecture: CPython 3.13, pytest 8, libgpiod v2 (about 10 minutes the
+# first time, 7 after). check-arm: mtest built natively in arm64 and armhf
+# Debian roots (qemu-user) and tested in qemu-system guests with a real
+# kernel (about 45 minutes per architecture the first time; docs/testing.md).
+check-debian:
+	@rc=0; tools/check-debian $(or $(SUITE),trixie) || rc=$$?; \
+	if [ $$rc -eq 125 ] && [ -z "$(STRICT)" ]; then \
+		echo "check-debian: WARNING: NOT TESTED (above); STRICT=1 fails on this" >&2; \
+		rc=0; fi; exit $$rc
+
+check-arm:
+	tools/check-arm $(ARCHES)
 
 # --- sanitizers and analyzers -------------------------------------------------
 asan:
@@ -229,4 +244,4 @@ deb: all
 
 clean:
 	rm -rf build build-asan build-analyze build-arm64 build-armhf build-libunwind build-fuzz \
-		build-hw build-static build-hw-arm64 build-hw-v2
+		build-hw build-static build-hw-arm64 build-hw-v2 build-check-arm build-check-debian
