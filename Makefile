@@ -36,7 +36,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check check-hw check-debian check-arm unit e2e bench asan valgrind analyze cross install deb clean
+.PHONY: all deps run check check-hw check-debian check-arm unit e2e bench size asan valgrind analyze cross install deb clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -101,6 +101,11 @@ e2e: $(BUILD)/mtest $(BUILD)/heapcheck.so
 
 bench: deps all
 	$(PYTHON) tools/bench.py $(BUILD)/mtest
+
+# Stripped size, static memory and peak memory, per architecture (the ARM
+# rows from make check-arm's roots and guests).
+size: all
+	$(PYTHON) tools/size.py $(BUILD)
 
 # --- the LED daemon against real kernels in qemu guests (tools/check-hw):
 # x86 gpio-sim with libgpiod v1 and v2, the LED class (uleds), arm64 PL061

@@ -101,6 +101,32 @@ static void line(struct check *c, int ok, const char *name, const char *fmt, ...
 	c->failed += !ok;
 }
 
+/* The state directory the box's runs use (the check's own run uses a
+ * temporary one): it must be writable, or creatable. */
+static void check_state_dir(struct check *c, const struct mt_opts *o)
+{
+	char parent[MT_PATH_MAX], *slash;
+
+	if (!o->state_dir)
+		return;
+	if (access(o->state_dir, W_OK | X_OK) == 0) {
+		line(c, 1, "state", "%s is writable", o->state_dir);
+		return;
+	}
+	if (errno == ENOENT) {
+		snprintf(parent, sizeof parent, "%s", o->state_dir);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = '\0';
+		if (access(slash ? parent : ".", W_OK | X_OK) == 0) {
+			line(c, 1, "state", "%s does not exist yet; a run will make it", o->state_dir);
+			return;
+		}
+	}
+	line(c, 0, "state", "the state directory %s is not writable: %s", o->state_dir,
+	     strerror(errno));
+}
+
 /* Yama (docs/watchdog.md): 1 is met by the plugin's PR_SET_PTRACER, 2
  * needs CAP_SYS_PTRACE, 3 refuses every attach. */
 static int yama_scope(void)
@@ -376,6 +402,7 @@ int mt_selfcheck_main(const struct mt_opts *o)
 				 "(ptrace_scope 3 holds until reboot)" :
 				 "only a process with CAP_SYS_PTRACE may trace: run mtest as root, or "
 				 "set kernel.yama.ptrace_scope=1");
+	check_state_dir(c, o);
 	fflush(stdout);
 	c->exit_code = run(c, o);
 	if (c->exit_code != 1) {

@@ -86,3 +86,16 @@ def test_with_a_board_the_lamp_test_runs(tmp_path):
 def test_takes_no_paths():
     r = selfcheck("tests/suites/allpass")
     assert r.returncode == 4 and "takes no paths" in r.stderr
+
+
+def test_unwritable_state_directory_is_named(tmp_path):
+    """The box's state directory (here under a file) cannot be made: said,
+    while the scenarios themselves still run in a directory of their own."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = selfcheck("--state-dir", str(blocker / "state"))
+    assert r.returncode == 1, r.stdout
+    (line,) = [l for l in r.stdout.splitlines() if l.startswith("  FAIL")]
+    assert line.split()[1] == "state" and "not writable" in line, r.stdout
+    assert set(CHECKS) <= oks(r.stdout)
+    shutil.rmtree(re.search(r"kept in (\S+)", r.stdout).group(1))
