@@ -4,7 +4,7 @@ left alive."""
 
 import pytest
 
-from conftest import expected, kill_leftovers, leftovers
+from conftest import SLOW, expected, kill_leftovers, leftovers
 
 CASES = [
     # suite, extra mtest arguments, exit code
@@ -81,7 +81,7 @@ def test_slow_teardown_after_pytest_exit_is_not_a_hang(mtest):
     """pytest.exit() ends the session; its teardown then takes 3 s, longer
     than --timeout 2 (a slow box's teardown): the test crashed by
     pytest.exit, it did not hang, and the next file runs."""
-    run = mtest("hostile_slowexit", "--timeout", "2")
+    run = mtest("hostile_slowexit", "--timeout", "%g" % (2 * SLOW))
     assert run.verdicts == expected("hostile_slowexit"), run.stdout
     assert run.record("test_a_exit.py::test_exits")["detail"] == \
         "pytest.exit: the test ends the session"
