@@ -36,7 +36,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check check-hw check-debian check-arm unit e2e bench size asan valgrind analyze cross install deb clean
+.PHONY: all deps run check check-hw check-debian check-arm check-deb unit e2e bench size asan valgrind analyze cross install deb clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -133,6 +133,15 @@ check-debian:
 
 check-arm:
 	tools/check-arm $(ARCHES)
+
+# check-deb: the package installed with apt in a fresh Debian 12 root, its
+# --self-check there, then purged without a trace (about 2 minutes the first
+# time, 30 s after).
+check-deb: deb
+	@rc=0; tools/check-deb || rc=$$?; \
+	if [ $$rc -eq 125 ] && [ -z "$(STRICT)" ]; then \
+		echo "check-deb: WARNING: NOT TESTED (above); STRICT=1 fails on this" >&2; \
+		rc=0; fi; exit $$rc
 
 # --- sanitizers and analyzers -------------------------------------------------
 asan:
