@@ -3,28 +3,49 @@
 pytest-xdist on the same machine. Prints medians and ratios; it asserts
 nothing (timing goals are not pass/fail tests).
 
-usage: tools/bench.py MTEST [ROUNDS]"""
+usage: tools/bench.py MTEST [ROUNDS [TOWER_ROUNDS]]
 
+ROUNDS (default 11) for the 1,000 trivial tests and the small measurements;
+TOWER_ROUNDS (default 1) for the tower-shaped suites, which take tens of
+seconds a run."""
+
+import collections
+import json
 import os
+import re
+import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = "/usr/bin/python3"
+ENV = dict(os.environ, MTEST_CONFIG="/dev/null")  # no config file of the machine
+PYTEST = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
-def wall(argv, cwd, env=None, cpu=None):
+def wall(argv, cwd, env=ENV, cpu=None, limit=600):
     """Wall time of a command; its CPU time (user + sys of all its
-    processes) goes into `cpu` when given."""
-    import resource
+    processes) goes into `cpu` when given. The command gets its own process
+    group, killed afterwards, so that nothing it left (an xdist worker, a
+    sleeping test) outlives the benchmark, even when it is interrupted."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        proc.wait(timeout=limit)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
     took = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if cpu is not None:
@@ -32,32 +53,185 @@ def wall(argv, cwd, env=None, cpu=None):
     return took
 
 
+def mtest_argv(mtest, state, *opts):
+    return [mtest, "--state-dir", str(state), "--progress", "quiet", *opts,
+            "--", "-q", "-p", "no:cacheprovider"]
+
+
 def overhead(mtest, rounds, work):
     suite = work / "gen1000"
     subprocess.run([PYTHON, str(ROOT / "tools" / "gen-suite.py"), str(suite), "1000", "20"],
                    check=True)
-    env = dict(os.environ, MTEST_CONFIG="/dev/null")
     runs = {
-        "pytest": [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        "pytest -n 2": [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2"],
-        "mtest": [mtest, "--state-dir", str(work / "state"), "--progress", "quiet",
-                  "--", "-q", "-p", "no:cacheprovider"],
+        "pytest": PYTEST,
+        "pytest -n 2": PYTEST + ["-n", "2"],
+        "mtest -j 1": mtest_argv(mtest, work / "state1", "-j", "1"),
+        "mtest -j 2": mtest_argv(mtest, work / "state2", "-j", "2"),
     }
     times = {name: [] for name in runs}
     cpu = {name: [] for name in runs}
     for _ in range(rounds):  # interleaved, so that drift hits all alike
         for name, argv in runs.items():
-            times[name].append(wall(argv, suite, env, cpu[name]))
+            times[name].append(wall(argv, suite, cpu=cpu[name]))
     med = {name: statistics.median(t) for name, t in times.items()}
-    mcpu = {name: statistics.median(t) for name, t in cpu.items()}
+    best = {name: min(t) for name, t in times.items()}
     print("1,000 passing tests, %d rounds (interleaved); wall time, and CPU time of "
           "all processes:" % rounds)
     for name, t in med.items():
         print("  %-12s median %6.3f s (min %.3f, max %.3f)   CPU %6.3f s"
-              % (name, t, min(times[name]), max(times[name]), mcpu[name]))
-    print("  mtest / pytest       = %.3f by median, %.3f by best run   (goal: at most 1.03)"
-          % (med["mtest"] / med["pytest"], min(times["mtest"]) / min(times["pytest"])))
-    print("  mtest / pytest -n 2  = %.3f" % (med["mtest"] / med["pytest -n 2"]))
+              % (name, t, best[name], max(times[name]), statistics.median(cpu[name])))
+    for name, goal in (("mtest -j 1", "at most 1.03"), ("mtest -j 2", "at most 0.75")):
+        print("  %s / pytest      = %.3f by median, %.3f by best run   (goal: %s)"
+              % (name, med[name] / med["pytest"], best[name] / best["pytest"], goal))
+    print("  mtest -j 2 / pytest -n 2 = %.3f by median"
+          % (med["mtest -j 2"] / med["pytest -n 2"]))
+
+
+def tower_suite(work, name, *flags):
+    """A tower-shaped suite (tools/gen-suite.py --tower) and its expected
+    verdicts and durations."""
+    suite = work / name
+    subprocess.run([PYTHON, str(ROOT / "tools" / "gen-suite.py"), "--tower", str(suite),
+                    *flags], check=True)
+    return suite, json.loads((suite / "expected.json").read_text())["tests"]
+
+
+def mtest_verdicts(state):
+    """{id: (verdict, "", lane)} from the run's "test" records."""
+    out = {}
+    for line in (state / "last-run" / "run.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("type") == "test":
+            out[r["id"]] = (r["verdict"], "", r.get("lane"))
+    return out
+
+
+def junit_verdicts(path):
+    """{id: (verdict, message, None)} from pytest's JUnit XML: a failure or an error
+    is "bad", with its message; ids rebuilt from classname and name."""
+    out = {}
+    if not path.exists():  # the session died before writing it
+        return out
+    for case in ET.parse(path).getroot().iter("testcase"):
+        parts = case.get("classname", "").split(".")
+        mod = [p for p in parts if not p[:1].isupper()]  # test classes are capitalised
+        cls = parts[len(mod):]
+        tid = "::".join(["/".join(mod) + ".py"] + cls + [case.get("name")])
+        verdict, msg = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error"):
+                verdict, msg = "bad", child.tag + ": " + child.get("message", "")
+            elif child.tag == "skipped" and verdict == "passed":
+                verdict = "skipped"
+        out[tid] = (verdict, msg, None)
+    return out
+
+
+def true_verdicts(expected, got):
+    """How many tests got their true verdict. pytest has no hung or crashed:
+    for it a failure or an error of such a test counts as true. A test never
+    reported is not true."""
+    n = 0
+    for t in expected:
+        v = got.get(t["id"], ("never reported",))[0]
+        n += v == t["verdict"] or (v == "bad" and t["verdict"] != "passed")
+    return n
+
+
+def what_came_out(expected, got):
+    """What the run said of the hangs and the crash, e.g. "hung: 4 hung;
+    crashed: 1 bad (error: ... worker 'gwN' crashed)"."""
+    said = []
+    for kind in ("hung", "crashed"):
+        c = collections.Counter()
+        for t in expected:
+            if t["verdict"] == kind:
+                v = got.get(t["id"], ("never reported", "", None))
+                # pytest's message, without what differs per test
+                msg = re.sub(r"gw[0-9]+", "gwN", v[1] or "").split(" while running")[0]
+                c[v[0] + (" (%s)" % msg.split("\n")[0][:60] if msg else "")] += 1
+        said.append("%s: %s" % (kind, ", ".join("%d %s" % (n, v) for v, n in c.items())))
+    return "; ".join(said)
+
+
+def hung_by_lane(expected, got):
+    """How many of the hanging tests each lane ran: "lane 1: 2, lane 2: 2"."""
+    c = collections.Counter(got.get(t["id"], (None, "", None))[2]
+                            for t in expected if t["verdict"] == "hung")
+    return ", ".join("lane %s: %d" % (lane, n) for lane, n in sorted(c.items(), key=str)), len(c)
+
+
+def tower(mtest, rounds, work):
+    """The tower-shaped suite (four hangs in four files, one crash):
+    mtest -j 2 against pytest-xdist -n 2 and mtest -j 1, no history."""
+    suite, expected = tower_suite(work, "tower")
+    limit = sum(t["seconds"] for t in expected) / 2
+    # xdist with the tower's own timeout method (thread: pytest-timeout ends
+    # the whole worker process) and with signal (SIGALRM fails the test).
+    runs = {"mtest -j 2": ("mtest", "-j", "2"),
+            "pytest -n 2 thread": ("pytest", "--timeout-method=thread"),
+            "pytest -n 2 signal": ("pytest", "--timeout-method=signal"),
+            "mtest -j 1": ("mtest", "-j", "1")}
+    times = {name: [] for name in runs}
+    trues = {name: [] for name in runs}
+    said = {}
+    for r in range(rounds):
+        for name, (tool, *opts) in runs.items():
+            out = work / ("tower-%s-%d" % (name.replace(" ", ""), r))
+            if tool == "mtest":  # a fresh state directory: no history
+                times[name].append(wall(mtest_argv(mtest, out, *opts), suite))
+                got = mtest_verdicts(out)
+            else:
+                xml = out.with_suffix(".xml")
+                times[name].append(wall(PYTEST + ["-n", "2", *opts, "--junitxml", str(xml)],
+                                        suite))
+                got = junit_verdicts(xml)
+            trues[name].append(true_verdicts(expected, got))
+            said[name] = what_came_out(expected, got)  # the last round's
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print("tower-shaped suite: %d tests in 12 files, 4 hang until a 10 s timeout (in 4 "
+          "files), 1 crashes; %d round(s), no history:" % (len(expected), rounds))
+    print("  two-lane limit (sum of the tests' own durations, hangs at 10 s, / 2) = %.1f s"
+          % limit)
+    for name in runs:
+        print("  %-19s median %6.1f s (min %.1f)   true verdicts %s of %d"
+              % (name, med[name], min(times[name]), "/".join(map(str, trues[name])),
+                 len(expected)))
+        print("      %s" % said[name])
+    j2 = med["mtest -j 2"]
+    print("  mtest -j 2 / limit              = %.3f   (goal: at most 1.10)" % (j2 / limit))
+    print("  mtest -j 2 / mtest -j 1         = %.3f   (goal: at most 0.55)"
+          % (j2 / med["mtest -j 1"]))
+    for name in ("pytest -n 2 thread", "pytest -n 2 signal"):
+        print("  mtest -j 2 / %-18s = %.3f   (goal: below 1)" % (name, j2 / med[name]))
+
+
+def hangs_in_one_file(mtest, rounds, work):
+    """The same suite with the four hangs in one class of one file: a first
+    run builds the history (durations.json), then -j 2 with --dist file and
+    --dist test, in the same state directory."""
+    suite, expected = tower_suite(work, "tower1", "--hangs-in-one-file")
+    limit = sum(t["seconds"] for t in expected) / 2
+    state = work / "tower1-state"
+    first = wall(mtest_argv(mtest, state, "-j", "2"), suite)
+    print("the same suite, the four hangs in one class of one file; history from a first "
+          "run (mtest -j 2, %.1f s, hung tests by lane: %s); %d round(s):"
+          % (first, hung_by_lane(expected, mtest_verdicts(state))[0], rounds))
+    times = {"file": [], "test": []}
+    for _ in range(rounds):
+        for dist in times:
+            times[dist].append(wall(mtest_argv(mtest, state, "-j", "2", "--dist", dist), suite))
+            got = mtest_verdicts(state)
+            lanes, nlanes = hung_by_lane(expected, got)
+            print("  mtest -j 2 --dist %s: %6.1f s, / limit %.1f s = %.3f (goal: at most "
+                  "1.15); true verdicts %d of %d; hung tests by lane: %s (%s)"
+                  % (dist, times[dist][-1], limit, times[dist][-1] / limit,
+                     true_verdicts(expected, got), len(expected), lanes,
+                     "spread across lanes" if nlanes > 1 else "NOT spread: one lane"))
+    if rounds > 1:
+        for dist, t in times.items():
+            print("  --dist %s: median %.1f s, / limit = %.3f" % (dist, statistics.median(t),
+                                                                 statistics.median(t) / limit))
 
 
 THREADS_TEST = """
@@ -77,7 +251,6 @@ def test_threads():
 
 def captures(mtest, rounds, work):
     """Stack capture of a worker with 8, 32 and 128 threads (--capture-after)."""
-    import re
     print("stack capture (median of %d; goal for 32 threads: worker stopped <= 50 ms, "
           "whole capture <= 200 ms):" % rounds)
     for n in (8, 32, 128):
@@ -88,9 +261,8 @@ def captures(mtest, rounds, work):
         stopped, whole = [], []
         for _ in range(rounds):
             state = work / ("state%d" % n)
-            subprocess.run([mtest, "--state-dir", str(state), "--capture-after", "0.6",
-                            "--progress", "quiet"], cwd=suite, stdout=subprocess.DEVNULL,
-                           env=dict(os.environ, MTEST_CONFIG="/dev/null"), check=False)
+            wall([mtest, "--state-dir", str(state), "--capture-after", "0.6",
+                  "--progress", "quiet"], suite)
             for path in (state / "last-run" / "captures").glob("*.txt"):
                 m = re.search(r"worker stopped ([0-9.]+) s, whole capture ([0-9.]+) s",
                               path.read_text())
@@ -104,14 +276,12 @@ def captures(mtest, rounds, work):
 
 def deadlock_latency(mtest, rounds, work):
     """From the start of a test that deadlocks at once to its verdict."""
-    import json
     lat = []
     for _ in range(rounds):
         state = work / "dl"
-        subprocess.run([mtest, "--state-dir", str(state), "--deadlock-after", "1",
-                        "--progress", "quiet", "test_deadlock.py::test_abba"],
-                       cwd=ROOT / "tests" / "suites" / "deadlock", stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, MTEST_CONFIG="/dev/null"), check=False)
+        wall([mtest, "--state-dir", str(state), "--deadlock-after", "1",
+              "--progress", "quiet", "test_deadlock.py::test_abba"],
+             ROOT / "tests" / "suites" / "deadlock")
         for line in (state / "last-run" / "run.jsonl").read_text().splitlines():
             r = json.loads(line)
             if r["type"] == "test" and r["verdict"] == "hung":
@@ -139,8 +309,13 @@ def crash_handler_cost(mtest, rounds):
 def main(argv):
     mtest = os.path.abspath(argv[1] if len(argv) > 1 else "build/mtest")
     rounds = int(argv[2]) if len(argv) > 2 else 11
+    tower_rounds = int(argv[3]) if len(argv) > 3 else 1
     with tempfile.TemporaryDirectory(prefix="mtest-bench-") as tmp:
         overhead(mtest, rounds, Path(tmp))
+        print()
+        tower(mtest, tower_rounds, Path(tmp))
+        print()
+        hangs_in_one_file(mtest, tower_rounds, Path(tmp))
         print()
         captures(mtest, 5, Path(tmp))
         deadlock_latency(mtest, 5, Path(tmp))
