@@ -877,6 +877,7 @@ def pytest_runtestloop(session):
         # logstart and logfinish once per attempt.
         _CURRENT["i"] = index
         _CURRENT["d"] = [0.0, 0.0, 0.0]
+        _CURRENT["subexc"] = None
         ch.body(start % (index, _cursor(), _gone()))
         item.config.hook.pytest_runtest_protocol(item=item,
                                                  nextitem=lookahead(head))
@@ -890,7 +891,7 @@ def pytest_runtestloop(session):
 
 # --- reporting each test -------------------------------------------------------
 
-_CURRENT = {"i": -1, "d": [0.0, 0.0, 0.0], "exc": {}}
+_CURRENT = {"i": -1, "d": [0.0, 0.0, 0.0], "exc": {}, "subexc": None}
 _WHEN = {"setup": 0, "call": 1, "teardown": 2}
 
 
@@ -937,20 +938,50 @@ def pytest_runtest_logreport(report):
         fields["skip"] = _utf8_cut(reason, lim["reason"])
     if report.failed:
         text = str(report.longrepr)
-        exc = _CURRENT["exc"].get(report.when)
+        crash = getattr(report.longrepr, "reprcrash", None)
+        # A subtest's report (pytest 9 core, pytest-subtests) is made by the
+        # subtests machinery, not by the item's makereport: its exception
+        # type is in the crash line, and its label goes before it.
+        sub = _subtest_label(report)
+        exc = None if sub else _CURRENT["exc"].get(report.when)
+        if exc is None and crash is not None:
+            exc = _exc_of(crash.message)
+        if sub and _CURRENT["subexc"] is None:
+            _CURRENT["subexc"] = exc
+        elif exc is None and crash is None:
+            # The item's own report, failed by its subtests alone.
+            exc = _CURRENT["subexc"]
         if exc is None and text.startswith("[XPASS(strict)]"):
             exc = "XPASS(strict)"
         fields["exc"] = _utf8_cut(exc or "error", lim["reason"])
-        crash = getattr(report.longrepr, "reprcrash", None)
         if crash is not None:
-            fields["crash"] = _utf8_cut("%s:%s: %s" % (_rel(crash.path), crash.lineno,
-                                                       crash.message), lim["detail"])
+            fields["crash"] = _utf8_cut("%s%s:%s: %s" % (sub, _rel(crash.path), crash.lineno,
+                                                         crash.message), lim["detail"])
         fields["lr"] = _cap(text, lim["text"])
         for key, kind in (("out", "stdout"), ("err", "stderr"), ("log", "log")):
             body = _sections(report, kind, lim["tail"])
             if body:
                 fields[key] = body
     ch.send("phase", **fields)
+
+
+def _subtest_label(report):
+    """'subtest [msg] (k=v): ' for a subtest's report, else ''."""
+    context = getattr(report, "context", None)
+    if context is None or not hasattr(context, "kwargs"):
+        return ""
+    msg = getattr(context, "msg", None)
+    kwargs = ", ".join("%s=%r" % kv for kv in sorted(context.kwargs.items()))
+    return "subtest%s%s: " % (" [%s]" % msg if msg is not None else "",
+                              " (%s)" % kwargs if kwargs else "")
+
+
+def _exc_of(message):
+    """The exception type that starts pytest's crash message
+    ('AssertionError: ...'), or None."""
+    head = message.split(":", 1)[0].strip()
+    name = head.rsplit(".", 1)[-1]
+    return name if name.isidentifier() and name[:1].isupper() else None
 
 
 @pytest.hookimpl
