@@ -29,7 +29,14 @@ def test_deadlocks_end_early_and_legit_waits_pass(mtest, tmp_path):
     assert re.search(r'Thread \d+ "abba-helper": waits for a lock', abba)
     assert "test_deadlock.py:20" in run.record("test_deadlock.py::test_abba")["detail"]
     assert "in take_b_then_a (test_deadlock.py:14)" in abba
-    assert "Native:" in abba and "__futex" in abba  # native frames, symbolised
+    assert "Native:" in abba
+    if "unwinder libunwind" in abba:
+        # armhf: libunwind names the nearest exported symbol (libc's own
+        # internal names are in libc6-dbg's separate files, which it does
+        # not read): a libc frame is what can be asked for.
+        assert re.search(r"#0 +0x[0-9a-f]+ \S+ \(libc\.so\.6\)", abba), abba[abba.index("Native:"):][:600]
+    else:
+        assert "__futex" in abba  # native frames, symbolised
     seed = run.record("test_deadlock.py::test_seed_picture")["detail"]
     assert seed.startswith("DEADLOCK (likely) after 1.")
     assert "MainThread waits for a lock in _transition_to_running (test_deadlock.py:43)" in seed
