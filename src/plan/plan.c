@@ -1,6 +1,7 @@
 /* mtest: lanes' work, longest expected first (include/mtest/plan/plan.h). */
 #include "mtest/plan/plan.h"
 
+#include <stdint.h>
 #include <string.h>
 
 void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist)
@@ -114,6 +115,35 @@ static int least_loaded(const struct mt_plan *p, unsigned mask)
 	return best;
 }
 
+/* A test whose history says it is long, in a file with another such. */
+static uint32_t split_heavy(struct mt_plan *p, const struct mt_run *r, unsigned mask,
+			    int64_t *key)
+{
+	static uint16_t heavy_in[MT_FILES_MAX];
+	uint32_t i, n = 0, u;
+	int lane;
+
+	memset(heavy_in, 0, sizeof heavy_in[0] * r->nf);
+	for (i = 0; i < r->n; i++)
+		if (p->est_us[i] >= MT_PLAN_SPLIT_US && r->t[i].file != MT_NONE &&
+		    heavy_in[r->t[i].file] < UINT16_MAX)
+			heavy_in[r->t[i].file]++;
+	for (i = 0; i < r->n; i++)
+		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE &&
+		    p->est_us[i] >= MT_PLAN_SPLIT_US && r->t[i].file != MT_NONE &&
+		    heavy_in[r->t[i].file] >= 2) {
+			key[i] = p->est_us[i];
+			p->order[n++] = i;
+		}
+	sort_desc(p->order, n, key);
+	for (u = 0; u < n; u++) {
+		lane = least_loaded(p, mask);
+		p->lane[p->order[u]] = (uint8_t)lane;
+		p->load_us[lane] += key[p->order[u]];
+	}
+	return n;
+}
+
 uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask)
 {
 	static int64_t key[MT_TESTS_MAX];
@@ -138,6 +168,11 @@ uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask
 		}
 		return assigned;
 	}
+	/* A file known to hold two or more long tests (hangs, by their
+	 * history) is split: those tests are units of their own, placed
+	 * first, longest first, so that their waits overlap on different
+	 * lanes; the rest of the file stays together. */
+	assigned += split_heavy(p, r, mask, key);
 	/* Units are files: each file's waiting tests of the pool. */
 	for (i = 0; i < r->nf; i++)
 		key[i] = 0;

@@ -201,6 +201,9 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	v.worker = l->w.num;
 	v.lane = l->idx + 1;
 	v.attempt = 1;
+	/* Stopped by the budget while it ran: left out by the plan, as the
+	 * tests after it (not a run cut short: exit code 0 or 1, not 6). */
+	v.planned = verdict == MT_V_NOT_RUN && s->stop == STOP_BUDGET;
 	v.started = c->started;
 	v.dirty_event = c->started_event;
 	if (s->rechecking) {

@@ -26,6 +26,9 @@
 #define MT_DEFAULT_START_US 500000
 /* A test nothing is known about counts this long (microseconds). */
 #define MT_DEFAULT_EST_US 100000
+/* --dist file: a file whose history holds two or more tests this long (its
+ * hangs) is split, those tests placed on lanes of their own. */
+#define MT_PLAN_SPLIT_US 5000000
 
 struct mt_plan {
 	int nlanes;
