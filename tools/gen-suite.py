@@ -92,7 +92,12 @@ def tower(out, one_file):
 
 def main(argv):
     args = argv[1:]
-    if args and args[0] == "--tower":
+    if not args or args[0].startswith("-") and args[0] != "--tower" or \
+            (args[0] == "--tower" and len(args) < 2):
+        # Never a folder named "--help".
+        print(__doc__, file=sys.stderr if args[:1] != ["--help"] else sys.stdout)
+        return 0 if args[:1] in (["--help"], ["-h"]) else 2
+    if args[0] == "--tower":
         out = Path(args[1])
         out.mkdir(parents=True, exist_ok=True)
         tower(out, "--hangs-in-one-file" in args[2:])
