@@ -16,6 +16,7 @@
 #include "mtest/base/fsx.h"
 #include "mtest/base/json.h"
 #include "mtest/base/msg.h"
+#include "mtest/base/procfs.h"
 #include "mtest/run/run.h"
 #include "mtest/selfcheck.h"
 
@@ -257,26 +258,19 @@ static int leftovers(struct check *c)
 {
 	struct mt_dir d;
 	const char *name;
-	char path[64], tag[32];
+	char tag[32], val[64];
 	unsigned char type;
-	ssize_t n, i;
 	int left = 0;
 	size_t tl;
 
 	if (!c->run_pid || !mt_dir_open(&d, AT_FDCWD, "/proc"))
 		return 0;
-	tl = (size_t)snprintf(tag, sizeof tag, "MTEST_RUN=%ld:", c->run_pid);
+	tl = (size_t)snprintf(tag, sizeof tag, "%ld:", c->run_pid);
 	while ((name = mt_dir_next(&d, &type)))
-		if (name[0] >= '1' && name[0] <= '9') {
-			snprintf(path, sizeof path, "/proc/%s/environ", name);
-			if ((n = mt_read_file(path, c->buf, sizeof c->buf)) <= 0)
-				continue;
-			for (i = 0; i + (ssize_t)tl <= n; i += (ssize_t)strlen(c->buf + i) + 1)
-				if (memcmp(c->buf + i, tag, tl) == 0) {
-					left++;
-					break;
-				}
-		}
+		if (name[0] >= '1' && name[0] <= '9' &&
+		    mt_proc_env((pid_t)atol(name), "MTEST_RUN", val, sizeof val) &&
+		    strncmp(val, tag, tl) == 0)
+			left++;
 	mt_dir_close(&d);
 	return left;
 }

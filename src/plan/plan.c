@@ -115,13 +115,28 @@ static int least_loaded(const struct mt_plan *p, unsigned mask)
 	return best;
 }
 
+/* LPT: the n tests in p->order, longest expected (key) first, each on the
+ * lane with the least expected work. Returns n. */
+static uint32_t place_tests(struct mt_plan *p, unsigned mask, const int64_t *key, uint32_t n)
+{
+	uint32_t u;
+	int lane;
+
+	sort_desc(p->order, n, key);
+	for (u = 0; u < n; u++) {
+		lane = least_loaded(p, mask);
+		p->lane[p->order[u]] = (uint8_t)lane;
+		p->load_us[lane] += key[p->order[u]];
+	}
+	return n;
+}
+
 /* A test whose history says it is long, in a file with another such. */
 static uint32_t split_heavy(struct mt_plan *p, const struct mt_run *r, unsigned mask,
 			    int64_t *key)
 {
 	static uint16_t heavy_in[MT_FILES_MAX];
-	uint32_t i, n = 0, u;
-	int lane;
+	uint32_t i, n = 0;
 
 	memset(heavy_in, 0, sizeof heavy_in[0] * r->nf);
 	for (i = 0; i < r->n; i++)
@@ -135,13 +150,7 @@ static uint32_t split_heavy(struct mt_plan *p, const struct mt_run *r, unsigned 
 			key[i] = p->est_us[i];
 			p->order[n++] = i;
 		}
-	sort_desc(p->order, n, key);
-	for (u = 0; u < n; u++) {
-		lane = least_loaded(p, mask);
-		p->lane[p->order[u]] = (uint8_t)lane;
-		p->load_us[lane] += key[p->order[u]];
-	}
-	return n;
+	return place_tests(p, mask, key, n);
 }
 
 uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask)
@@ -159,14 +168,7 @@ uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask
 				key[i] = mt_plan_est(p, r, i);
 				p->order[n++] = i;
 			}
-		sort_desc(p->order, n, key);
-		for (u = 0; u < n; u++) {
-			lane = least_loaded(p, mask);
-			p->lane[p->order[u]] = (uint8_t)lane;
-			p->load_us[lane] += key[p->order[u]];
-			assigned++;
-		}
-		return assigned;
+		return place_tests(p, mask, key, n);
 	}
 	/* A file known to hold two or more long tests (hangs, by their
 	 * history) is split: those tests are units of their own, placed

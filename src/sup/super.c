@@ -253,17 +253,12 @@ static void record_run_start(struct sup *s, const char *type)
 static void find_preload(struct sup *s)
 {
 	static const char *const where[] = { "%s/mtest_crash.so", "%s/../lib/mtest/mtest_crash.so" };
-	char exe[MT_PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char exe[MT_PATH_MAX];
 	unsigned k;
 
 	s->preload[0] = '\0';
-	if (n <= 0)
+	if (!mt_exe_dir(exe, sizeof exe, 1))
 		return;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
 	for (k = 0; k < sizeof where / sizeof where[0]; k++) {
 		snprintf(s->preload, sizeof s->preload, where[k], exe);
 		if (access(s->preload, R_OK) == 0)
