@@ -31,9 +31,15 @@ def test_signal_mid_test_interrupts(mtest_bg, sig):
 def test_kill_9_leaves_a_readable_journal(mtest_bg):
     proc, state, mark = mtest_bg("recorder")
     wait_for(mark.exists, what="the blocking test to start")
+    # Known to mtest, not only to the worker: the blocker's start record
+    # comes after every earlier verdict in the worker's stream.
+    journal = state / "last-run" / "run.jsonl"
+    wait_for(lambda: any('"type":"start"' in l and '"id":"test_recorder.py::test_blocks"' in l
+                         for l in journal.read_text().splitlines()),
+             what="mtest to record the blocker's start")
     proc.kill()
     proc.communicate(timeout=60)
-    lines = (state / "last-run" / "run.jsonl").read_text().splitlines()
+    lines = journal.read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line parses
     passed = [r for r in records if r["type"] == "test" and r["verdict"] == "passed"]
     assert len(passed) == 30  # every verdict known before the kill
