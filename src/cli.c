@@ -59,6 +59,11 @@ static const char help_text[] =
 "                         crash: a fresh worker for the next file (file, the\n"
 "                         default), the next test (test), or none (never)\n"
 "  --isolate WHAT         a fresh worker for every file or every test\n"
+"  --spawn                start every worker as a new Python (else, or with\n"
+"                         MTEST_WORKERS=fork or the config file's workers =\n"
+"                         fork, workers are forked from a zygote that\n"
+"                         collected the suite once: a restart costs a fork,\n"
+"                         not a Python start)\n"
 "  --recheck              run each failed, hung or crashed test alone, twice,\n"
 "                         and say whether it fails alone, passes alone\n"
 "                         (order-dependent) or is flaky\n"
@@ -269,7 +274,7 @@ static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX], conf_board[MT
 static char conf_suite[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
-static int conf_restart = -1;
+static int conf_restart = -1, conf_spawn = -1;
 static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
 static int64_t conf_budget = -1;
 
@@ -448,6 +453,12 @@ int mt_cli_parse_config(char *text, const char *path)
 			if (!parse_count(val, 1, MT_RUNS_MAX, &conf_keep)) {
 				mt_msg("%s:%d: keep: want a number from 1 to %d, got '%s'", path, lineno,
 				       MT_RUNS_MAX, val);
+				return 0;
+			}
+		} else if (strcmp(key, "workers") == 0) {
+			conf_spawn = strcmp(val, "spawn") == 0 ? 1 : strcmp(val, "fork") == 0 ? 0 : -1;
+			if (conf_spawn < 0) {
+				mt_msg("%s:%d: workers: want fork or spawn, got '%s'", path, lineno, val);
 				return 0;
 			}
 		} else if (strcmp(key, "restart_on_dirty") == 0) {
@@ -666,7 +677,7 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
        OPT_RESUME, OPT_HISTORY, OPT_SELFCHECK, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
-       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES };
+       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -685,6 +696,7 @@ static const struct option longopts[] = {
 	{ "restart-on-dirty", required_argument, NULL, OPT_RESTART },
 	{ "isolate", required_argument, NULL, OPT_ISOLATE },
 	{ "recheck", no_argument, NULL, OPT_RECHECK },
+	{ "spawn", no_argument, NULL, OPT_SPAWN },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "dist", required_argument, NULL, OPT_DIST },
@@ -744,7 +756,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_python[0] = conf_state_dir[0] = conf_board[0] = conf_suite[0] = '\0';
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
-	conf_restart = -1;
+	conf_restart = conf_spawn = -1;
 	conf_keep = conf_jobs = conf_dist = -1;
 	conf_budget = -1;
 	o->argv = argv;
@@ -828,6 +840,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_RECHECK:
 			o->recheck = 1;
+			break;
+		case OPT_SPAWN:
+			o->spawn = 1;
 			break;
 		case 'j':
 			if (!parse_jobs(optarg, &jobs)) {
@@ -991,6 +1006,16 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	o->deadlock_after_us = v >= 0 ? v : MT_DEFAULT_DEADLOCK_AFTER_US;
 	v = likely >= 0 ? likely : conf_likely;
 	o->likely_after_us = v >= 0 ? v : 3 * o->deadlock_after_us;
+	/* --spawn, else MTEST_WORKERS, else the config file's workers. */
+	if (!o->spawn && (env = getenv("MTEST_WORKERS")) && *env) {
+		if (strcmp(env, "spawn") != 0 && strcmp(env, "fork") != 0) {
+			mt_msg("MTEST_WORKERS: want fork or spawn, got '%s'", env);
+			return 0;
+		}
+		o->spawn = strcmp(env, "spawn") == 0;
+	} else if (!o->spawn && conf_spawn > 0) {
+		o->spawn = 1;
+	}
 	if (!restart_given && conf_restart >= 0)
 		o->restart_on_dirty = (enum mt_restart)conf_restart;
 	o->capture_after_us = capture > 0 ? capture : -1;

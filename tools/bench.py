@@ -306,6 +306,75 @@ def crash_handler_cost(mtest, rounds):
           % (statistics.median(plain) * 1000, statistics.median(preloaded) * 1000))
 
 
+def records(state):
+    return [json.loads(x) for x in (state / "last-run" / "run.jsonl").read_text().splitlines()]
+
+
+def stamp(text):
+    """Seconds of a record's UTC time stamp (2026-12-07T15:57:51.453Z)."""
+    day, clock = text.rstrip("Z").split("T")
+    h, m, sec = clock.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
+def restart_latency(mtest, rounds, work):
+    """A worker's end to the next test's start: --isolate test on 20
+    trivial tests, forked from the zygote and with --spawn. Each gap runs
+    from a test's end (its record) to the next test's start record, in
+    another worker: the old worker's session end, its sweep, the new
+    worker's start (a fork, or a Python with pytest and a collection)."""
+    suite = work / "gen20"
+    subprocess.run([PYTHON, str(ROOT / "tools" / "gen-suite.py"), str(suite), "20", "1"],
+                   check=True)
+    print("restart latency, a worker's end to the next test's start (--isolate test, 20 "
+          "trivial tests, %d rounds; goal with the zygote: at most 50 ms):" % rounds)
+    for name, opts in (("forked", []), ("spawned", ["--spawn"])):
+        gaps = []
+        for r in range(rounds):
+            state = work / ("restart-%s-%d" % (name, r))
+            wall(mtest_argv(mtest, state, "--isolate", "test", *opts), suite)
+            recs = records(state)
+            ends = {x["id"]: stamp(x["end"]) for x in recs if x["type"] == "test"}
+            starts = [(stamp(x["time"]), x["id"]) for x in recs if x["type"] == "start"]
+            for (_, prev), (t, _) in zip(starts, starts[1:]):
+                gaps.append((t - ends[prev]) * 1000)
+        print("  %-8s median %6.1f ms (min %.1f, max %.1f, %d gaps)"
+              % (name, statistics.median(gaps), min(gaps), max(gaps), len(gaps)))
+
+
+def isolate_cost(mtest, rounds, work):
+    """The tower-like demo (tests/demo) with --isolate test against the
+    default, both forked."""
+    demo = ROOT / "tests" / "demo"
+    times = {"default": [], "--isolate test": []}
+    for r in range(rounds):
+        for name in times:
+            opts = ["--isolate", "test"] if name != "default" else []
+            times[name].append(wall([mtest, "--state-dir", str(work / ("demo-%d" % r)),
+                                     "--progress", "quiet", "--deadlock-after", "1", *opts],
+                                    demo))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print("tower-like demo (33 tests, a deadlock, a crash; --deadlock-after 1), %d round(s): "
+          "default %.1f s, --isolate test %.1f s: %.3f (goal: at most 1.5)"
+          % (rounds, med["default"], med["--isolate test"],
+             med["--isolate test"] / med["default"]))
+
+
+def tower_second_run(mtest, rounds, work):
+    """The tower-shaped suite's second run under -j 2 (history from the
+    first) against its two-lane limit."""
+    suite, expected = tower_suite(work, "tower2")
+    limit = sum(t["seconds"] for t in expected) / 2
+    state = work / "tower2-state"
+    first = wall(mtest_argv(mtest, state, "-j", "2"), suite)
+    again = [wall(mtest_argv(mtest, state, "-j", "2"), suite) for _ in range(rounds)]
+    med = statistics.median(again)
+    print("tower-shaped suite, the second run of -j 2 (history from a first, %.1f s): "
+          "median %.1f s of %d, / two-lane limit %.1f s = %.3f (goal: at most 1.03); true "
+          "verdicts %d of %d" % (first, med, rounds, limit, med / limit,
+                                 true_verdicts(expected, mtest_verdicts(state)), len(expected)))
+
+
 def main(argv):
     mtest = os.path.abspath(argv[1] if len(argv) > 1 else "build/mtest")
     rounds = int(argv[2]) if len(argv) > 2 else 11
@@ -316,6 +385,11 @@ def main(argv):
         tower(mtest, tower_rounds, Path(tmp))
         print()
         hangs_in_one_file(mtest, tower_rounds, Path(tmp))
+        print()
+        tower_second_run(mtest, tower_rounds, Path(tmp))
+        print()
+        restart_latency(mtest, 3, Path(tmp))
+        isolate_cost(mtest, tower_rounds, Path(tmp))
         print()
         captures(mtest, 5, Path(tmp))
         deadlock_latency(mtest, 5, Path(tmp))

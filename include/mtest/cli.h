@@ -60,6 +60,7 @@ struct mt_opts {
 	enum mt_restart restart_on_dirty;
 	enum mt_isolate isolate;
 	int recheck;
+	int spawn;		/* --spawn: no zygote; every worker a new Python */
 	unsigned keep;		/* run folders kept in the state directory */
 	int lanes;		/* -j: workers side by side */
 	int tier_lo, tier_hi;	/* --tier: 0-3 when not given */

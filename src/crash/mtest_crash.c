@@ -73,6 +73,20 @@ static void on_fatal(int sig)
 	errno = e;
 }
 
+/* A worker forked from the zygote (the plugin calls this through ctypes):
+ * it speaks for itself now, on its own pipe, with its own token. */
+void mtest_crash_rearm(int event_fd, const char *tok);
+void mtest_crash_rearm(int event_fd, const char *tok)
+{
+	size_t n = tok ? strlen(tok) : sizeof token;
+
+	if (n >= sizeof token)
+		return;
+	memcpy(token, tok, n + 1);
+	mtest_crash_event_fd = event_fd;
+	worker_pid = getpid();
+}
+
 __attribute__((constructor)) static void mtest_crash_init(void)
 {
 	const char *fd = getenv("MTEST_EVENT_FD"), *tok = getenv("MTEST_TOKEN");

@@ -289,17 +289,18 @@ def _runtime_address():
         return 0
 
 
-def _traceback_on_signal():
+def _traceback_on_signal(path):
     """For interpreters mtest cannot read from outside: on a signal,
     faulthandler writes every thread's traceback (without the GIL) to the
     file mtest named, opened for appending so that mtest may empty it
     between two asks. Returns the signal, or 0."""
-    path = os.environ.pop("MTEST_PYTB", "")
+    global _PYTB_FILE
     try:
         import faulthandler
         import signal
         sig = signal.SIGRTMAX - 2
-        global _PYTB_FILE
+        if _PYTB_FILE is not None:
+            _PYTB_FILE.close()  # a forked worker's own file replaces the zygote's
         _PYTB_FILE = open(path, "a")
         faulthandler.register(sig, file=_PYTB_FILE, all_threads=True, chain=False)
         return int(sig)
@@ -310,17 +311,19 @@ def _traceback_on_signal():
 _PYTB_FILE = None
 
 
-def _watch_threads(ch):
+def _watch_threads():
     """Tell mtest each new thread's native id and name: the kernel calls
     every thread "python3", and stacks and leaks need names."""
     original = threading.Thread._bootstrap_inner
 
     def _bootstrap_inner(self):
+        ch = _ch()  # the worker's channel (a forked worker has its own)
         try:
-            ch.now(b',"t":"thread","k":%s,"tid":%d,"name":%s,"daemon":%s}' % (
-                json.dumps(ch.token).encode(), threading.get_native_id(),
-                json.dumps(_utf8_cut(self.name, 120)).encode(),
-                b"true" if self.daemon else b"false"))
+            if ch is not None:
+                ch.now(b',"t":"thread","k":%s,"tid":%d,"name":%s,"daemon":%s}' % (
+                    json.dumps(ch.token).encode(), threading.get_native_id(),
+                    json.dumps(_utf8_cut(self.name, 120)).encode(),
+                    b"true" if self.daemon else b"false"))
         except Exception:
             pass
         original(self)
@@ -328,17 +331,61 @@ def _watch_threads(ch):
     threading.Thread._bootstrap_inner = _bootstrap_inner
 
 
+_THREAD_ORIGIN = {}  # id(thread) -> "file:line", in a zygote only
+
+
+def _note_thread_starts():
+    """A zygote must not fork while another thread runs: note where each
+    thread was started, so that mtest can say who made forking unsafe."""
+    original = threading.Thread.start
+
+    def start(self):
+        try:
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code.co_filename == threading.__file__:
+                frame = frame.f_back
+            if frame is not None:
+                _THREAD_ORIGIN[id(self)] = "%s:%d" % (_rel(frame.f_code.co_filename),
+                                                      frame.f_lineno)
+        except Exception:
+            pass
+        return original(self)
+
+    threading.Thread.start = start
+
+
 # The channel opens when the plugin is imported, before pytest parses its
 # configuration, so that mtest hears from the worker even when pytest
 # fails early.
+def _hello(ch, pytb_path):
+    ch.send("hello", pid=os.getpid(), python=sys.version.split()[0],
+            executable=sys.executable, pytest=pytest.__version__,
+            hexversion=sys.hexversion, interp=_interpreter_address(),
+            runtime=_runtime_address(), pytb=_traceback_on_signal(pytb_path))
+
+
+# What the console pipe to mtest is (stdout and stderr at exec): a worker
+# forked from the zygote puts its own pipe wherever the zygote's was.
+try:
+    _CONSOLE = (os.fstat(1).st_dev, os.fstat(1).st_ino)
+except OSError:
+    _CONSOLE = None
+# A zygote (docs/protocol.md): collects, then only forks workers.
+_ZYGOTE_SOCK = os.environ.pop("MTEST_ZYGOTE_FD", None)
 _STATE = _open_channel()
 if _STATE is not None:
     _allow_tracing()
-    _watch_threads(_STATE)
-    _STATE.send("hello", pid=os.getpid(), python=sys.version.split()[0],
-                executable=sys.executable, pytest=pytest.__version__,
-                hexversion=sys.hexversion, interp=_interpreter_address(),
-                runtime=_runtime_address(), pytb=_traceback_on_signal())
+    _watch_threads()
+    if _ZYGOTE_SOCK is not None:
+        try:
+            _ZYGOTE_SOCK = _high_fd(int(_ZYGOTE_SOCK))
+        except (ValueError, OSError):
+            _ZYGOTE_SOCK = None
+    if _ZYGOTE_SOCK is not None:
+        _note_thread_starts()
+    _hello(_STATE, os.environ.pop("MTEST_PYTB", ""))
+else:
+    _ZYGOTE_SOCK = None
 
 
 def _ch():
@@ -506,8 +553,11 @@ def _conftest_error(ch, exc, initial, text, aborted=False):
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     ch = _ch()
-    if ch is None:
-        return
+    if ch is not None:
+        _send_config(ch, config)
+
+
+def _send_config(ch, config):
     suite_timeout = None
     for getter in (lambda: config.getoption("timeout", None),
                    lambda: os.environ.get("PYTEST_TIMEOUT"),
@@ -813,15 +863,23 @@ _FENCE = -1
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
+    """A zygote forks workers here; a worker (spawned, or forked from the
+    zygote) runs what mtest sends."""
+    if _ch() is None or session.config.option.collectonly:
+        return None
+    if _ZYGOTE_SOCK is not None and not _zygote(session):
+        return True  # the zygote's end: it never runs a test
+    _run_loop(session, _ch())
+    return True
+
+
+def _run_loop(session, ch):
     """Run the tests mtest sends, in its order. Control lines:
     ``r I J ...`` queue items by index, ``f`` a fence (report, then wait for
     ``g`` go or ``s`` stop), ``s`` stop after the current test, ``e`` no
     more items. Each test runs with the next queued item as `nextitem`, so
     fixtures are torn down as pytest would; at a stop, pytest's session
     finish tears down what is left."""
-    ch = _ch()
-    if ch is None or session.config.option.collectonly:
-        return None
     items = session.items
     queue = []
     head = 0
@@ -886,7 +944,221 @@ def pytest_runtestloop(session):
         ch.body(done % (index, _cursor(), d[0], d[1], d[2], gone), flush=False)
         _CURRENT["i"] = -1
     ch.flush()
-    return True
+
+
+# --- the zygote: collected once, it forks a worker whenever mtest asks ---------
+#
+# mtest asks on a unix socket: "fork NUM TOKEN PYTB" with the worker's three
+# pipe ends attached (events, control, console). The zygote forks twice, so
+# that the worker is orphaned to mtest (a child subreaper) and is mtest's own
+# child, in a process group of its own; the middle process tells the zygote
+# the worker's pid, which the zygote reports ("forked"). The worker then
+# stands where a spawned worker stands after its collection: it says hello,
+# config and collected (without items: mtest has the zygote's), and runs
+# what mtest sends.
+
+def _fork_unsafe():
+    """Why forking this process would be unsafe, or None: a fork copies
+    only the thread that calls it, so a lock another thread holds stays
+    held for ever in the child, and a child process would not be the
+    worker's."""
+    me = threading.current_thread()
+    others = [t for t in threading.enumerate() if t is not me]
+    if others:
+        where = _THREAD_ORIGIN.get(id(others[0]))
+        return "thread %r%s runs in it%s" % (
+            _utf8_cut(others[0].name, 80), " (started at %s)" % where if where else "",
+            " (and %d more)" % (len(others) - 1) if len(others) > 1 else "")
+    try:
+        tasks = len(os.listdir("/proc/self/task"))
+    except OSError:
+        tasks = 1
+    if tasks > 1:
+        return "%d threads that Python's threading did not start run in it " \
+               "(a C extension's?)" % (tasks - 1)
+    for pid, _ in sorted(_children(os.getpid(), set(), depth=8)):
+        st = _state_of(pid)
+        if st is not None and st[0] != b"Z":
+            return "process %s (pid %d), started at import or collection, runs" % (
+                _utf8_cut(_cmdline(pid, None), 80), pid)
+    return None
+
+
+def _zygote(session):
+    """Serve fork requests until mtest says stop. Returns True in a forked
+    worker (which goes on to run tests), False in the zygote at its end."""
+    ch = _ch()
+    why = _fork_unsafe()
+    ch.send("zygote", ok=why is None, why=why or "")
+    if why is not None:
+        return True  # an ordinary worker now: mtest sends it "e"
+    import socket
+    sock = socket.socket(fileno=_ZYGOTE_SOCK)
+    while True:
+        ch.flush()
+        try:
+            ready = select.select([sock, ch.control_fd], [], [])[0]
+        except InterruptedError:
+            continue
+        if ch.control_fd in ready:
+            if any(line[:1] in (b"s", b"e") for line in ch.commands(False)):
+                return False
+        if sock in ready:
+            try:
+                msg, anc, _, _ = sock.recvmsg(512, socket.CMSG_SPACE(3 * 4))
+            except InterruptedError:
+                continue
+            except OSError:
+                return False
+            if not msg:
+                return False  # mtest is gone
+            fds = []
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.extend(int.from_bytes(data[k:k + 4], sys.byteorder)
+                               for k in range(0, len(data) - len(data) % 4, 4))
+            if _fork_worker(session, ch, sock, msg, fds):
+                return True
+
+
+def _fork_worker(session, ch, sock, msg, fds):
+    """Fork a worker for "fork NUM TOKEN PYTB". Returns True in the worker."""
+    try:
+        word, num, token, pytb = msg.decode().split(" ", 3)
+        num = int(num)
+        ev, ctl, con = fds
+        assert word == "fork"
+    except (ValueError, UnicodeDecodeError, AssertionError):
+        for fd in fds:
+            os.close(fd)
+        ch.send("warn", msg="the zygote ignored a malformed fork request")
+        return False
+    r, w = os.pipe()
+    first = os.fork()
+    if first == 0:
+        # The middle process: fork the worker, tell its pid, vanish.
+        try:
+            os.close(r)
+            worker = os.fork()
+            if worker:
+                os.write(w, b"%d" % worker)
+                os._exit(0)
+            os.close(w)
+        except BaseException:
+            os._exit(1)
+        try:
+            _become_worker(session, sock, num, token, pytb, ev, ctl, con)
+        except BaseException as error:
+            try:
+                os.write(2, ("mtest: the forked worker could not start: %r\n" %
+                             (error,)).encode())
+            finally:
+                os._exit(121)
+        return True
+    os.close(w)
+    for fd in (ev, ctl, con):
+        os.close(fd)
+    pid = b""
+    while True:
+        chunk = os.read(r, 32)
+        if not chunk:
+            break
+        pid += chunk
+    os.close(r)
+    os.waitpid(first, 0)
+    ch.send("forked", n=num, pid=int(pid) if pid.isdigit() else 0)
+    return False
+
+
+def _become_worker(session, sock, num, token, pytb, ev, ctl, con):
+    """In the worker just forked: mtest's child, its own pipes and console,
+    its own capture files and crash handler; then hello, config and
+    collected, as a spawned worker would say them."""
+    global _STATE, _ZYGOTE_SOCK
+    import ctypes
+    import time
+    os.setpgid(0, 0)
+    mtest = int(os.environ.get("MTEST_PID", "0"))
+    libc = ctypes.CDLL(None, use_errno=True)
+    deadline = time.monotonic() + 5
+    while os.getppid() != mtest:  # until the middle process is gone
+        if time.monotonic() > deadline:
+            os._exit(122)
+        time.sleep(0.0001)
+    libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL: die with mtest
+    if os.getppid() != mtest:
+        os._exit(0)
+    sock.close()
+    _ZYGOTE_SOCK = None
+    os.close(_STATE.event_fd)
+    os.close(_STATE.control_fd)
+    _STATE = _Channel(ev, ctl, token)
+    _rearm_crash_handler(libc, _STATE.event_fd, token)
+    _set_worker_number(num)
+    _take_console(con)
+    _fresh_capture_files(session.config)
+    _HELPERS.clear()
+    _OWNING.clear()
+    _allow_tracing()
+    _hello(_STATE, pytb)
+    _send_config(_STATE, session.config)
+    _STATE.send("collected", n=len(session.items), deselected=_DESELECTED[0], lp=_cursor())
+
+
+def _rearm_crash_handler(libc, event_fd, token):
+    """mtest_crash.so speaks only for the process that armed it."""
+    try:
+        libc.mtest_crash_rearm(event_fd, token.encode())
+    except AttributeError:
+        pass  # not preloaded
+
+
+def _set_worker_number(num):
+    """MTEST_WORKER says whose a process is: for the programs this worker
+    runs (its environment), and for /proc/PID/environ of the worker and
+    of what it forks, which shows the block the zygote was started with
+    (mtest gives the zygote ten zeros there, to be overwritten)."""
+    os.environ["MTEST_WORKER"] = "%d" % num
+    try:
+        import ctypes
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])
+        block = ctypes.string_at(start, end - start)
+        key = b"MTEST_WORKER=0000000000\0"
+        at = 0 if block.startswith(key) else block.find(b"\0" + key) + 1
+        if at > 0 or block.startswith(key):
+            ctypes.memmove(start + at + len(b"MTEST_WORKER="), b"%010d" % num, 10)
+    except (OSError, ValueError, IndexError):
+        pass
+
+
+def _take_console(con):
+    """Wherever the zygote's console pipe is open (stdout, stderr, the
+    copies pytest's capture and faulthandler keep), this worker's goes."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if fd != con and (st.st_dev, st.st_ino) == _CONSOLE:
+            os.dup2(con, fd, inheritable=os.get_inheritable(fd))
+    os.close(con)
+
+
+def _fresh_capture_files(config):
+    """pytest's capture files are shared with the zygote (and so with
+    every other worker): each worker gets its own, under the same fds."""
+    import tempfile
+    capman = config.pluginmanager.getplugin("capturemanager")
+    multi = getattr(capman, "_global_capturing", None)
+    for name in ("out", "err"):
+        tmp = getattr(getattr(multi, name, None), "tmpfile", None)
+        if tmp is None or not hasattr(tmp, "fileno"):
+            continue
+        with tempfile.TemporaryFile(buffering=0) as fresh:
+            os.dup2(fresh.fileno(), tmp.fileno(), inheritable=False)
 
 
 # --- reporting each test -------------------------------------------------------

@@ -164,7 +164,13 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 		if (mt_json_get_int(j, 0, "pid", &x))
 			p->meta.pid = (int)x;
 	} else if (strcmp(type, "worker") == 0) {
-		p->meta.workers++;
+		char role[16] = "";
+
+		mt_json_get_str(j, 0, "role", role, sizeof role);
+		if (strcmp(role, "zygote") != 0)
+			p->meta.workers++;
+		if (strcmp(role, "forked") == 0)
+			p->meta.forked++;
 		mt_json_get_str(j, 0, "python", p->python, sizeof p->python);
 		mt_json_get_str(j, 0, "pytest", p->pytest, sizeof p->pytest);
 	} else if (strcmp(type, "collected") == 0) {

@@ -235,6 +235,9 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 	mt_buf_puts(o, "Took ");
 	mt_buf_secs(o, m->elapsed_us, 1);
 	mt_buf_printf(o, " s with %d worker%s", m->workers, m->workers == 1 ? "" : "s");
+	if (m->forked)
+		mt_buf_printf(o, " (%s forked from a zygote)", m->forked == (uint32_t)m->workers ?
+			      "all" : "some");
 	if (m->python && *m->python)
 		mt_buf_printf(o, "; python %s, pytest %s", m->python, m->pytest ? m->pytest : "?");
 	mt_buf_puts(o, ".\n");

@@ -19,7 +19,8 @@ static const struct { const char *name; enum mt_ev type; } types[] = {
 	{ "nopytest", MT_EV_NOPYTEST }, { "execfail", MT_EV_EXECFAIL },
 	{ "warn", MT_EV_WARN }, { "thread", MT_EV_THREAD },
 	{ "fatal", MT_EV_FATAL }, { "fixture", MT_EV_FIXTURE },
-	{ "fixture_end", MT_EV_FIXTURE_END },
+	{ "fixture_end", MT_EV_FIXTURE_END }, { "zygote", MT_EV_ZYGOTE },
+	{ "forked", MT_EV_FORKED },
 };
 
 static int64_t get_int(const char *key, int64_t dflt)
@@ -308,6 +309,14 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		break;
 	case MT_EV_EXECFAIL:
 		e->err_no = get_int("errno", 0);
+		break;
+	case MT_EV_ZYGOTE:
+		e->ok = mt_json_get_bool(&js, 0, "ok", &b) && b;
+		STR("why", text);
+		break;
+	case MT_EV_FORKED:
+		e->n = get_int("n", 0);
+		e->pid = get_int("pid", 0);
 		break;
 	default:
 		break;

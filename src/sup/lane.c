@@ -68,7 +68,12 @@ static int build_argv(struct sup *s, struct lane *l)
 	pack_put(&p, MT_PLUGIN_MODULE);
 	for (i = 0; i < o->npytest && p.ok; i++)
 		pack_put(&p, o->pytest_args[i]);
-	if (s->rechecking) {
+	if (zyg_is(s, l)) {
+		/* The zygote collects the whole selection, as the first worker
+		 * would: its forks run any of it. */
+		for (i = 0; i < o->npaths && p.ok; i++)
+			pack_put(&p, o->paths[i]);
+	} else if (s->rechecking) {
 		/* One test, alone: its file, and only it is sent. */
 		pack_printf(&p, "--rootdir=%s", s->rootdir);
 		f = s->run.t[s->rc[s->rc_index].slot].file;
@@ -106,7 +111,7 @@ static int build_argv(struct sup *s, struct lane *l)
 }
 
 static const char *const own_vars[] = {
-	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=",
+	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=", "MTEST_ZYGOTE_FD=",
 	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
 	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=", "MTEST_PYTB=",
 };
@@ -132,7 +137,14 @@ static int build_env(struct sup *s, struct lane *l)
 		    "detail:%u,markers:%u,marker:%u,items:%u", MT_LINE_MAX, MT_TEXT_MAX,
 		    MT_TAIL_MAX, MT_ID_MAX, MT_REASON_MAX - 1, MT_DETAIL_MAX - 1, MT_MARKERS_MAX,
 		    MT_MARKER_NAME_MAX - 1, MT_FIXTURE_ITEMS);
-	pack_printf(&p, "MTEST_WORKER=%d", l->w.num);
+	if (zyg_is(s, l)) {
+		/* Ten zeros, which each forked worker overwrites in place with
+		 * its own number (its /proc/PID/environ shows this block). */
+		pack_put(&p, "MTEST_WORKER=0000000000");
+		pack_printf(&p, "MTEST_ZYGOTE_FD=%d", MT_WORKER_ZYGOTE_FD);
+	} else {
+		pack_printf(&p, "MTEST_WORKER=%d", l->w.num);
+	}
 	pack_printf(&p, RUN_TAG_VAR "=%s", s->run_tag);
 	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
 		    old_pp ? old_pp : "");
@@ -169,11 +181,13 @@ static void new_token(struct lane *l)
 		snprintf(l->w.token + 2 * k, 3, "%02x", r[k]);
 }
 
-void sup_spawn(struct sup *s, struct lane *l, int64_t now)
+/* A lane about to get a worker: everything of the last one forgotten. */
+void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now)
 {
-	struct mt_worker *w = &l->w;
-
-	mt_worker_reset(w, ++s->nworkers);
+	/* The zygote is worker 0: the workers that run tests count from 1. */
+	mt_worker_reset(&l->w, zyg_is(s, l) ? 0 : ++s->nworkers);
+	/* Each collection its own mark (zygotes are all worker 0). */
+	l->collection = ++s->ncollections;
 	new_token(l);
 	l->got_config = 0;
 	l->got_hello = 0;
@@ -190,22 +204,42 @@ void sup_spawn(struct sup *s, struct lane *l, int64_t now)
 	l->interp = l->runtime = 0;
 	l->pytb_sig = 0;
 	l->hexversion = 0;
+	snprintf(l->fp.kernel, sizeof l->fp.kernel, "%s", s->kernel);
+	snprintf(l->fp.machine, sizeof l->fp.machine, "%s", s->machine);
+	snprintf(l->fp.host, sizeof l->fp.host, "%s", s->host);
+}
+
+/* A new Python for the lane (or the zygote: zygote_fd, its socket). */
+void sup_exec_worker(struct sup *s, struct lane *l, int64_t now, int zygote_fd)
+{
+	struct mt_worker *w = &l->w;
+
+	sup_worker_prepare(s, l, now);
 	if (!build_argv(s, l) || !build_env(s, l)) {
 		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");
 		return;
 	}
 	mt_bundle_quote_argv(l->fp.cmdline, sizeof l->fp.cmdline, s->argv);
-	snprintf(l->fp.kernel, sizeof l->fp.kernel, "%s", s->kernel);
-	snprintf(l->fp.machine, sizeof l->fp.machine, "%s", s->machine);
-	snprintf(l->fp.host, sizeof l->fp.host, "%s", s->host);
-	if (!mt_worker_spawn(w, s->argv, s->envp)) {
+	if (!mt_worker_spawn(w, s->argv, s->envp, zygote_fd)) {
 		sup_fatal(s, MT_EXIT_INTERNAL, "cannot start a worker: %s", mt_strerror(errno));
 		return;
 	}
 	w->spawned_us = now;
 	lane_enter(l, MT_W_STARTING, s->o->collect_timeout_us > 0 ?
 				     now + s->o->collect_timeout_us : MT_NEVER);
-	sup_dirt_spawned(l);
+	if (!zyg_is(s, l))
+		sup_dirt_spawned(l);
+}
+
+/* A worker for the lane: forked from the zygote, or a new Python with
+ * --spawn (or when forking fell back). Returns 1 if it started, or if
+ * the lane waits for the zygote to be ready. */
+int sup_spawn(struct sup *s, struct lane *l, int64_t now)
+{
+	if (zyg_wanted(s))
+		return zyg_fork(s, l, now) || zyg_start(s, now);
+	sup_exec_worker(s, l, now, -1);
+	return l->w.state != MT_W_NONE;
 }
 
 /* ---- a worker's end ------------------------------------------------------ */
@@ -231,7 +265,9 @@ void sup_reap(void *ctx)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
-		FOR_LANES(s, l) {
+		int known = 0;
+
+		FOR_ALL_LANES(s, l) {
 			if (WIFSTOPPED(status)) {
 				if (pid == l->w.pid && !l->w.reaped)
 					l->w.stopped = 1;
@@ -242,12 +278,16 @@ void sup_reap(void *ctx)
 			if (pid == l->w.pid && !l->w.reaped) {
 				l->w.status = status;
 				l->w.reaped = 1;
+				known = 1;
 			} else if (pid == l->watch.helper && !l->watch.helper_done) {
 				l->watch.helper_done = 1;
 				l->watch.helper_status = WIFEXITED(status) ? WEXITSTATUS(status) :
 							 128 + WTERMSIG(status);
+				known = 1;
 			}
 		}
+		if (!known && !WIFSTOPPED(status))
+			zyg_reaped(s, pid, status);
 	}
 }
 
@@ -295,7 +335,7 @@ static int other_lanes(void *ctx, const struct mt_proc *p)
 	char num[16];
 	int busy = 0;
 
-	FOR_LANES(c->s, o) {
+	FOR_ALL_LANES(c->s, o) {
 		if (o == c->l)
 			continue;
 		if ((o->w.pid > 0 && !o->w.reaped && p->pid == o->w.pid) ||
@@ -326,7 +366,8 @@ void sup_sweep_begin(struct sup *s, struct lane *l, const char *whose, int64_t n
 void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
 {
 	struct sweep_ctx c = { s, l };
-	int alive = mt_procs_sweep_pass(l->watch.helper, s->nlanes > 1 ? other_lanes : NULL,
+	int others = s->nlanes > 1 || zyg_is(s, l) || s->z.l.w.state != MT_W_NONE;
+	int alive = mt_procs_sweep_pass(l->watch.helper, others ? other_lanes : NULL,
 					 on_leftover, reap_ctx, &c);
 
 	l->sweep_next_us = 0;
@@ -390,11 +431,16 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 	int by_us = w->killing;
 	uint32_t settled;
 
+	if (zyg_is(s, l) && s->z.ready) {
+		zyg_dead(s);
+		return;
+	}
 	/* Whatever the worker said before dying is in the pipes: hear it. */
 	mt_worker_read_events(w, sup_on_line, s);
 	mt_worker_read_console(w, s->console_fd, &s->console_logged);
 	describe_status(w->status, why, sizeof why);
-	snprintf(whose, sizeof whose, "worker %d (pid %d)", w->num, (int)w->pid);
+	snprintf(whose, sizeof whose, "%s %d (pid %d)", zyg_is(s, l) ? "the zygote, worker" :
+		 "worker", w->num, (int)w->pid);
 
 	if (s->stop == STOP_FATAL) {
 		/* Said already. */
@@ -419,7 +465,7 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 			   WEXITSTATUS(w->status) == MT_BOOT_NO_PYTEST) {
 			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) cannot import pytest", s->o->python,
 				  s->o->python_how);
-		} else if (!by_us && !l->got_hello && s->nworkers == 1) {
+		} else if (!by_us && !l->got_hello && s->nworkers + s->nzygotes == 1) {
 			/* It never ran the plugin: not a Python that can run
 			 * pytest (/bin/false), or one that fails as it starts. */
 			sup_fatal(s, MT_EXIT_USAGE, "%s (from %s) ended (%s) before it ran mtest's "
@@ -440,7 +486,7 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 			sup_note(s, "worker", "%s died (%s) before it collected any test", whose, why);
 		}
 	} else if (!by_us && WIFEXITED(w->status) && WEXITSTATUS(w->status) == 4 &&
-		   s->nworkers == 1 && s->run.ntests == 0 && s->run.nfiles_bad == 0) {
+		   s->nworkers + s->nzygotes == 1 && s->run.ntests == 0 && s->run.nfiles_bad == 0) {
 		/* pytest's usage error after it started: a path that does not
 		 * exist, a node id it cannot find. */
 		refusal_line(l, line, sizeof line);
@@ -465,7 +511,8 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 	mt_worker_close(w);
 	lane_enter(l, MT_W_NONE, MT_NEVER);
 	/* What it had not started goes back to the pool, for any lane. */
-	mt_plan_release(&s->plan, &s->run, l->idx);
+	if (l->idx >= 0)
+		mt_plan_release(&s->plan, &s->run, l->idx);
 	sup_sweep_begin(s, l, whose, mt_now_us());
 	w->pid = -1;	/* never signal a pid that may be reused */
 
@@ -488,6 +535,13 @@ void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why
 
 	if (w->state == MT_W_NONE || w->state == MT_W_DEAD || w->state == MT_W_KILLING)
 		return;
+	if (w->forked && w->pid <= 0) {
+		/* A fork not made yet: nothing to kill; if it comes, it finds
+		 * its pipes closed and ends (or the last sweep ends it). */
+		mt_worker_close(w);
+		lane_enter(l, MT_W_NONE, MT_NEVER);
+		return;
+	}
 	lane_enter(l, MT_W_KILLING, s->o->kill_grace_us ? now + s->o->kill_grace_us :
 					  now + MT_KILL_GIVEUP_US);
 	w->killing = 1;
@@ -553,6 +607,8 @@ void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *wh
 	char detail[MT_DETAIL_MAX];
 	const char *id;
 
+	if (zyg_fork_lost(s, l, "lost a fork request", now))
+		return;
 	if (w->reaped || w->state == MT_W_NONE || w->state == MT_W_DEAD ||
 	    w->state == MT_W_KILLING || mt_proc_ending(w->pid))
 		return;	/* it is dying: its status will tell */
@@ -573,15 +629,18 @@ void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *wh
 
 static void on_collect_timeout(struct sup *s, struct lane *l, int64_t now)
 {
+	if (zyg_fork_lost(s, l, "did not fork a worker within --collect-timeout", now))
+		return;
 	if (l->collecting_id[0]) {
 		sup_collection_error(s, l, l->collecting_id, l->collecting_path, "hung",
 				     "collecting it took longer than --collect-timeout", NULL);
 		if (l->collecting_file)
 			sup_ignore_path(s, l, l->collecting_path);
-		sup_note(s, "worker", "worker %d hung collecting %s; it is left out", l->w.num,
-			 l->collecting_id);
+		sup_note(s, "worker", "%s %d hung collecting %s; it is left out",
+			 zyg_is(s, l) ? "the zygote, worker" : "worker", l->w.num, l->collecting_id);
 	} else {
-		sup_note(s, "worker", "worker %d did not start within --collect-timeout", l->w.num);
+		sup_note(s, "worker", "%s %d did not start within --collect-timeout",
+			 zyg_is(s, l) ? "the zygote, worker" : "worker", l->w.num);
 	}
 	l->collect_deadline_us = MT_NEVER;
 	sup_kill_worker(s, l, now, "collection hung");
@@ -824,11 +883,13 @@ int sup_feed(struct sup *s, int64_t now)
 	int started = 0;
 
 	if (!s->table_closed) {
+		/* The zygote collects (or, spawning, the first lane's worker). */
+		if (zyg_wanted(s))
+			return zyg_start(s, now);
 		l = &s->lanes[0];
 		if (!lane_free(l))
 			return 0;
-		sup_spawn(s, l, now);
-		return l->w.state != MT_W_NONE;
+		return sup_spawn(s, l, now);
 	}
 	FOR_LANES(s, l)
 		if (lane_free(l))
@@ -839,10 +900,8 @@ int sup_feed(struct sup *s, int64_t now)
 	if (s->o->lanes > 1)
 		sup_steal(s, mask);
 	FOR_LANES(s, l)
-		if ((mask >> l->idx & 1) && mt_plan_count(&s->plan, &s->run, l->idx, MT_NONE)) {
-			sup_spawn(s, l, now);
-			started |= l->w.state != MT_W_NONE;
-		}
+		if ((mask >> l->idx & 1) && mt_plan_count(&s->plan, &s->run, l->idx, MT_NONE))
+			started |= sup_spawn(s, l, now);
 	return started;
 }
 

@@ -50,6 +50,10 @@ static void prepare(struct sup *s, struct lane *l)
 			d->foreign[d->nforeign++] = o->watch.helper;
 		d->shared |= o->w.state != MT_W_NONE;
 	}
+	/* The zygote and what it forks until the fork is known (the middle
+	 * process of its double fork) are nobody's dirt. */
+	if (s->z.l.w.pid > 0 && !s->z.l.w.reaped)
+		d->foreign[d->nforeign++] = s->z.l.w.pid;
 }
 
 void sup_dirt_baseline(struct sup *s, struct lane *l, long cursor)

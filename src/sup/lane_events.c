@@ -80,6 +80,7 @@ static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
 	struct mt_buf *b;
 
 	l->got_hello = 1;
+	zyg_adopt(s, l, (pid_t)e->pid);	/* a forked worker tells its pid */
 	snprintf(l->fp.python, sizeof l->fp.python, "%s", e->python);
 	snprintf(l->fp.pytest, sizeof l->fp.pytest, "%s", e->pytest);
 	snprintf(l->fp.executable, sizeof l->fp.executable, "%s", e->executable);
@@ -96,6 +97,10 @@ static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
 	mt_rec_str(b, "executable", e->executable, 1024);
 	mt_rec_str(b, "pytest", e->pytest, 64);
 	mt_rec_str(b, "command", l->fp.cmdline, 8192);
+	if (zyg_is(s, l))
+		mt_rec_str(b, "role", "zygote", 16);
+	else if (l->w.forked)
+		mt_rec_str(b, "role", "forked", 16);
 	mt_records_end(&s->rec, mt_now_us());
 }
 
@@ -250,7 +255,7 @@ static uint32_t unique_slot(struct sup *s, struct lane *l, const char *id, char 
 	int k = 1;
 
 	snprintf(out, cap, "%s", id);
-	while (slot != MT_NONE && s->run.t[slot].seen_by == (uint32_t)l->w.num && k < 1000000) {
+	while (slot != MT_NONE && s->run.t[slot].seen_by == l->collection && k < 1000000) {
 		snprintf(out, cap, "%s#%d", id, ++k);
 		slot = mt_run_find(&s->run, MT_KIND_TEST, out);
 	}
@@ -296,7 +301,7 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 		}
 	}
 	if (slot != MT_NONE)
-		s->run.t[slot].seen_by = (uint32_t)w->num;
+		s->run.t[slot].seen_by = l->collection;
 	/* A test taken back from a resumed journal learns what the journal
 	 * does not keep: its timeout marker, its tier, where its file is. */
 	if (slot != MT_NONE && !s->table_closed) {
@@ -366,8 +371,6 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 		w->ended = 1;
 		return;
 	}
-	/* The worker waits for its first tests: the baseline of its dirt. */
-	sup_dirt_baseline(s, l, (long)e->cursor);
 	if (!s->table_closed) {
 		s->table_closed = 1;
 		/* The table is known: what to run, then every lane's share,
@@ -383,6 +386,13 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 		mt_rec_int(b, "collection_errors", s->run.nfiles_bad);
 		mt_records_end(&s->rec, now);
 	}
+	if (zyg_is(s, l)) {
+		/* It never runs a test: it says whether it forks (zyg_said). */
+		lane_enter(l, MT_W_RUNNING, MT_NEVER);
+		return;
+	}
+	/* The worker waits for its first tests: the baseline of its dirt. */
+	sup_dirt_baseline(s, l, (long)e->cursor);
 	w->qlen = 0;
 	for (k = 0; k < w->nitems; k++) {
 		slot = w->map[k];
@@ -726,6 +736,14 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	case MT_EV_FATAL:
 		l->crash_tid = (pid_t)e->tid;
 		l->crash_sig = (int)e->sig;
+		break;
+	case MT_EV_ZYGOTE:
+		if (zyg_is(s, l))
+			zyg_said(s, e, now);
+		break;
+	case MT_EV_FORKED:
+		if (zyg_is(s, l))
+			zyg_forked(s, e);
 		break;
 	default:
 		break;

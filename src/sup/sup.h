@@ -142,7 +142,8 @@ struct recheck {
 
 /* One worker and all about it. */
 struct lane {
-	int idx;			/* 0, 1, ... */
+	int idx;			/* 0, 1, ...; -1: the zygote's */
+	uint32_t collection;		/* its worker's collection, for duplicate ids */
 	struct mt_worker w;
 	struct inflight cur;
 	struct watch watch;
@@ -193,6 +194,19 @@ struct lane {
 	int64_t collect_deadline_us;
 };
 
+/* The zygote (zygote.c): a worker that collects the suite once and then
+ * only forks workers for the lanes. Its process, pipes and collection are
+ * a lane's (index -1); the rest is here. */
+struct zygote {
+	struct lane l;
+	int use;			/* workers are forked (not --spawn, no fallback) */
+	int sock;			/* our end of its fork socket, or -1 */
+	int ready;			/* collected, and forking is safe */
+	int fails;			/* in a row: deaths, hangs, lost requests */
+	int stopping;			/* asked to end with the run */
+	uint32_t forks;			/* workers forked */
+};
+
 /* The run. */
 struct sup {
 	const struct mt_opts *o;
@@ -220,6 +234,13 @@ struct sup {
 	uint32_t fix_dropped, fix_bad;	/* the stop's records taken back; junk */
 	int nlanes;
 	struct lane lanes[MT_LANES_MAX];
+	struct zygote z;
+	int nzygotes;			/* zygotes started (all worker 0) */
+	uint32_t ncollections;		/* workers and zygotes started: each collects once */
+	struct {
+		pid_t pid;
+		int status;
+	} unclaimed[8];			/* forked workers reaped before their pid was known */
 	char python[64], pytest[64];	/* as the workers said */
 	char kernel[256], machine[64], host[128];
 	int ncaptures;
@@ -259,6 +280,15 @@ struct sup {
 
 #define LANE_OF(wp) ((struct lane *)((char *)(wp) - offsetof(struct lane, w)))
 #define FOR_LANES(s, l) for ((l) = (s)->lanes; (l) < (s)->lanes + (s)->nlanes; (l)++)
+/* Every lane, then the zygote's. */
+#define FOR_ALL_LANES(s, l) for ((l) = (s)->lanes; (l); (l) = lane_after((s), (l)))
+
+static inline struct lane *lane_after(struct sup *s, struct lane *l)
+{
+	if (l == &s->z.l)
+		return NULL;
+	return ++l == s->lanes + s->nlanes ? &s->z.l : l;
+}
 
 /* verdicts.c */
 void sup_note(struct sup *s, const char *what, const char *fmt, ...)
@@ -289,7 +319,9 @@ void lane_kill_now(struct lane *l, int64_t now);
 int sup_feed(struct sup *s, int64_t now);
 void sup_steal(struct sup *s, unsigned idle);
 void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why);
-void sup_spawn(struct sup *s, struct lane *l, int64_t now);
+int sup_spawn(struct sup *s, struct lane *l, int64_t now);
+void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now);
+void sup_exec_worker(struct sup *s, struct lane *l, int64_t now, int zygote_fd);
 void sup_reap(void *ctx);
 void sup_killed_reset(struct killed *k);
 void sup_killed_add(struct killed *k, const struct mt_proc *p);
@@ -343,6 +375,20 @@ void sup_fence(struct sup *s, struct lane *l);
 void sup_fence_answer(struct sup *s, struct lane *l);
 int sup_fence_every_test(const struct sup *s);
 void sup_orphan(struct sup *s, struct lane *l, const struct mt_proc *p);
+
+/* zygote.c */
+void zyg_init(struct sup *s);
+int zyg_is(const struct sup *s, const struct lane *l);
+int zyg_wanted(const struct sup *s);
+int zyg_start(struct sup *s, int64_t now);
+int zyg_fork(struct sup *s, struct lane *l, int64_t now);
+void zyg_said(struct sup *s, const struct mt_event *e, int64_t now);
+void zyg_forked(struct sup *s, const struct mt_event *e);
+void zyg_adopt(struct sup *s, struct lane *l, pid_t pid);
+int zyg_fork_lost(struct sup *s, struct lane *l, const char *why, int64_t now);
+void zyg_dead(struct sup *s);
+int zyg_end(struct sup *s, int64_t now);
+void zyg_reaped(struct sup *s, pid_t pid, int status);
 
 /* resume.c */
 int sup_resume_journal(struct sup *s);

@@ -7,9 +7,9 @@ static struct sup S;
 
 /* ---- timers ------------------------------------------------------------- */
 
-static int64_t next_deadline(const struct sup *s)
+static int64_t next_deadline(struct sup *s)
 {
-	const struct lane *l;
+	struct lane *l;
 	int64_t d = s->run_deadline_us, x;
 
 	if (s->rec.sync_due_us < d)
@@ -20,7 +20,7 @@ static int64_t next_deadline(const struct sup *s)
 		d = x;
 	if ((x = mt_notify_next_us(&s->notify)) < d)
 		d = x;
-	FOR_LANES(s, l)
+	FOR_ALL_LANES(s, l)
 		if ((x = lane_deadline(s, l)) < d)
 			d = x;
 	return d;
@@ -49,7 +49,7 @@ static void on_timers(struct sup *s, int64_t now)
 			sup_stop(s, STOP_RUN_TIMEOUT, "run timeout", now);
 		}
 	}
-	FOR_LANES(s, l)
+	FOR_ALL_LANES(s, l)
 		lane_timers(s, l, now);
 }
 
@@ -71,7 +71,7 @@ static void on_signals(struct sup *s, int64_t now)
 		case SIGHUP:
 			/* Asked twice: no more grace. */
 			if (s->stop == STOP_INTERRUPTED)
-				FOR_LANES(s, l)
+				FOR_ALL_LANES(s, l)
 					lane_kill_now(l, now);
 			sup_stop(s, STOP_INTERRUPTED, "interrupted", now);
 			break;
@@ -92,26 +92,29 @@ static int advance(struct sup *s, int64_t now)
 
 	FOR_LANES(s, l)
 		busy |= lane_advance(s, l, now);
+	/* The zygote keeps the run going only while it ends with it. */
+	lane_advance(s, &s->z.l, now);
 	if (s->fail_fast_due && s->stop == STOP_NONE) {
 		sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
 		sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
 	}
 	if (s->stop != STOP_NONE)
-		return busy;
+		return busy || zyg_end(s, now);
 	if (s->table_closed && mt_run_left(&s->run) == 0) {
 		/* Every test has its verdict; --recheck runs the bad ones. */
 		if (busy)
 			return 1;
-		return s->o->recheck && sup_recheck_next(s, now) &&
-		       s->lanes[0].w.state != MT_W_NONE;
+		if (s->o->recheck && sup_recheck_next(s, now))
+			return 1;
+		return zyg_end(s, now);
 	}
 	return sup_feed(s, now) || busy;
 }
 
 static int loop(struct sup *s)
 {
-	struct pollfd pfd[1 + MT_LANES_MAX * LANE_POLLFDS];
-	int at[MT_LANES_MAX + 1];
+	struct pollfd pfd[1 + (MT_LANES_MAX + 1) * LANE_POLLFDS];
+	int at[MT_LANES_MAX + 2];
 	struct lane *l;
 	int64_t now, deadline;
 	int n, timeout_ms, r;
@@ -127,6 +130,8 @@ static int loop(struct sup *s)
 			n += lane_pollfds(l, pfd + n);
 		}
 		at[s->nlanes] = n;
+		n += lane_pollfds(&s->z.l, pfd + n);
+		at[s->nlanes + 1] = n;
 		deadline = next_deadline(s);
 		timeout_ms = deadline == MT_NEVER ? -1 :
 			     deadline <= now ? 0 :
@@ -143,6 +148,8 @@ static int loop(struct sup *s)
 				on_signals(s, now);
 			FOR_LANES(s, l)
 				lane_io(s, l, pfd + at[l->idx], at[l->idx + 1] - at[l->idx], now);
+			lane_io(s, &s->z.l, pfd + at[s->nlanes], at[s->nlanes + 1] - at[s->nlanes],
+				now);
 		}
 		on_timers(s, mt_now_us());
 	}
@@ -292,6 +299,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	s->nlanes = o->lanes > 0 ? o->lanes : 1;
 	for (i = 0; i < s->nlanes; i++)
 		lane_init(&s->lanes[i], i);
+	zyg_init(s);
 	mt_progress_init(&s->prog, o->progress, s->nlanes, s->start_us);
 	s->prog.defang = o->lava;
 	mt_plan_init(&s->plan, s->nlanes, o->dist);
@@ -473,6 +481,7 @@ static void finish(struct sup *s, int code)
 	m.collected = s->collected;
 	m.deselected = s->deselected;
 	m.workers = s->nworkers;
+	m.forked = s->z.forks;
 	m.python = s->python;
 	m.pytest = s->pytest;
 	m.last_dir = s->sd.run;
@@ -497,6 +506,7 @@ static void finish(struct sup *s, int code)
 	if (m.fatal)
 		mt_rec_str(b, "fatal", m.fatal, 1024);
 	mt_rec_int(b, "workers", s->nworkers);
+	mt_rec_int(b, "forked", s->z.forks);
 	mt_rec_secs(b, "duration", m.elapsed_us);
 	mt_rec_int(b, "vmhwm_kb", m.vmhwm_kb);
 	mt_records_end(&s->rec, now);
@@ -525,7 +535,7 @@ static void finish(struct sup *s, int code)
 	}
 	/* A usage error said its one line already; otherwise the summary
 	 * always shows (on a dead terminal it fails quietly). */
-	if (code == MT_EXIT_USAGE && s->nworkers <= 1 && s->run.decided == 0)
+	if (code == MT_EXIT_USAGE && s->nworkers + s->nzygotes <= 1 && s->run.decided == 0)
 		return;
 	mt_progress_print(&s->prog, "", 0);
 	mt_buf_init(&out, text, sizeof text, 1);
@@ -578,7 +588,7 @@ int mt_super_main(const struct mt_opts *o)
 	if (!loop(s))
 		code = MT_EXIT_INTERNAL;
 	mt_notify_send(&s->notify, "STOPPING=1");
-	FOR_LANES(s, l)
+	FOR_ALL_LANES(s, l)
 		mt_worker_signal(&l->w, SIGKILL);
 	sup_sweep(s, &s->lanes[0], "the run");
 	finish(s, code);

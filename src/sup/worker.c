@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ void mt_worker_reset(struct mt_worker *w, int num)
 	mt_ring_reset(&w->console);
 	w->nitems = w->qlen = w->qsent = w->qdone = w->lost_items = 0;
 	w->ended = 0;
+	w->forked = 0;
 }
 
 static void close_fd(int *fd)
@@ -54,12 +56,13 @@ static void close_fd(int *fd)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(int ev, int ctl, int con, int null, pid_t parent,
+static void child_exec(int ev, int ctl, int con, int null, int zyg, pid_t parent,
 		       char *const argv[], char *const envp[], const char *token)
 {
 	sigset_t none;
-	int sig, hi[4], targets[4] = { MT_WORKER_EVENT_FD, MT_WORKER_CONTROL_FD, 1, 0 };
-	int src[4] = { ev, ctl, con, null }, i;
+	int sig, hi[5], targets[5] = { MT_WORKER_EVENT_FD, MT_WORKER_CONTROL_FD, 1, 0,
+				       MT_WORKER_ZYGOTE_FD };
+	int src[5] = { ev, ctl, con, null, zyg }, i, nfd = zyg >= 0 ? 5 : 4;
 	char msg[160];
 	int n;
 
@@ -73,12 +76,12 @@ static void child_exec(int ev, int ctl, int con, int null, pid_t parent,
 		_exit(127);
 	/* Lift the sources above the targets first, so that no dup2 can
 	 * clobber a source that still has to move. */
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < nfd; i++) {
 		hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
 		if (hi[i] < 0)
 			_exit(127);
 	}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < nfd; i++)
 		if (dup2(hi[i], targets[i]) < 0)
 			_exit(127);
 	if (dup2(1, 2) < 0)
@@ -91,7 +94,7 @@ static void child_exec(int ev, int ctl, int con, int null, pid_t parent,
 	_exit(127);
 }
 
-int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
+int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd)
 {
 	int ev[2] = { -1, -1 }, ctl[2] = { -1, -1 }, con[2] = { -1, -1 }, null = -1;
 	pid_t parent = getpid(), pid;
@@ -111,7 +114,7 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[])
 	if (pid < 0)
 		goto fail;
 	if (pid == 0)
-		child_exec(ev[1], ctl[0], con[1], null, parent, argv, envp, w->token);
+		child_exec(ev[1], ctl[0], con[1], null, zygote_fd, parent, argv, envp, w->token);
 	/* Both sides set the group, so that no signal can race the child's;
 	 * here it fails (EACCES) only when the child has exec'd, its own done. */
 	(void)setpgid(pid, pid);
@@ -141,6 +144,69 @@ fail:
 	close_fd(&con[0]);
 	close_fd(&con[1]);
 	close_fd(&null);
+	errno = e;
+	return 0;
+}
+
+/* The pipes of a worker the zygote forks: our ends kept, the others sent
+ * with the request (SCM_RIGHTS) and closed here. */
+int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len)
+{
+	int ev[2] = { -1, -1 }, ctl[2] = { -1, -1 }, con[2] = { -1, -1 };
+	union {
+		char bytes[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} anc;
+	struct iovec iov = { (void *)request, len };
+	struct msghdr m = { 0 };
+	struct cmsghdr *c;
+	int give[3], e;
+	ssize_t r = -1;
+
+	if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 ||
+	    pipe2(con, O_CLOEXEC) < 0)
+		goto fail;
+	if (!mt_set_nonblock(ev[0]) || !mt_set_nonblock(ctl[1]) || !mt_set_nonblock(con[0]))
+		goto fail;
+	give[0] = ev[1];
+	give[1] = ctl[0];
+	give[2] = con[1];
+	memset(&anc, 0, sizeof anc);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = anc.bytes;
+	m.msg_controllen = sizeof anc.bytes;
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof give);
+	memcpy(CMSG_DATA(c), give, sizeof give);
+	do
+		r = sendmsg(zsock, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)len) {
+		if (r >= 0)
+			errno = EPIPE;	/* a datagram is whole or not at all */
+		goto fail;
+	}
+	close_fd(&ev[1]);
+	close_fd(&ctl[0]);
+	close_fd(&con[1]);
+	w->pid = -1;	/* the zygote tells it, and so does the worker */
+	w->start = 0;
+	w->forked = 1;
+	w->ev_fd = ev[0];
+	w->ctl_fd = ctl[1];
+	w->con_fd = con[0];
+	return 1;
+fail:
+	e = errno;
+	close_fd(&ev[0]);
+	close_fd(&ev[1]);
+	close_fd(&ctl[0]);
+	close_fd(&ctl[1]);
+	close_fd(&con[0]);
+	close_fd(&con[1]);
 	errno = e;
 	return 0;
 }

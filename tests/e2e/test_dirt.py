@@ -109,8 +109,18 @@ def test_worker_held_by_a_thread_is_killed_and_named(mtest):
 
 
 def test_recheck_of_a_test_that_cannot_be_found_again(mtest):
-    run = mtest("recheckvanish", "--recheck")
+    """A spawned recheck worker collects again and cannot find the test."""
+    run = mtest("recheckvanish", "--recheck", "--spawn")
     assert run.code == 1
     (cls,) = run.of_type("recheck_class")
     assert cls["class"] == "not rechecked"
     assert [r["reason"] for r in run.of_type("recheck")] == ["not run alone"] * 2
+
+
+def test_a_forked_recheck_finds_the_test_it_collected(mtest):
+    """A recheck forked from the zygote runs the zygote's one collection."""
+    run = mtest("recheckvanish", "--recheck")
+    assert run.code == 1
+    (cls,) = run.of_type("recheck_class")
+    assert cls["class"] == "fails alone"
+    assert [r["verdict"] for r in run.of_type("recheck")] == ["failed"] * 2

@@ -4,7 +4,7 @@ left alive."""
 
 import pytest
 
-from conftest import SLOW, expected, kill_leftovers, leftovers
+from conftest import SLOW, SUITES, expected, kill_leftovers, leftovers, read_expected
 
 CASES = [
     # suite, extra mtest arguments, exit code
@@ -71,9 +71,20 @@ def test_rerun_plugins_and_infinite_timeouts(mtest):
 
 
 def test_a_file_that_stops_collecting_is_left_out(mtest, tmp_path):
-    run = mtest("reimport", "--collect-timeout", "2",
+    """Spawned workers collect again: one that finds a file no longer
+    collects leaves it out."""
+    run = mtest("reimport", "--collect-timeout", "2", "--spawn",
                 env={"MTEST_E2E_MARK": str(tmp_path / "imported")})
     assert run.verdicts == expected("reimport")
+    assert run.code == 1
+
+
+def test_forked_workers_never_collect_again(mtest, tmp_path):
+    """Workers forked from the zygote run its one collection: the file that
+    would hang on a second import runs in the worker after the crash."""
+    run = mtest("reimport", "--collect-timeout", "2",
+                env={"MTEST_E2E_MARK": str(tmp_path / "imported")})
+    assert run.verdicts == read_expected(SUITES / "reimport" / "expected-fork.tsv")
     assert run.code == 1
 
 

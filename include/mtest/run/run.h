@@ -43,7 +43,7 @@ struct mt_test {
 	int64_t start_us;	/* monotonic, when it started (0 if never) */
 	uint32_t recheck;	/* --recheck's class, arena offset */
 	uint16_t worker;
-	uint32_t seen_by;	/* the last worker whose collection had it */
+	uint32_t seen_by;	/* the last collection that had it (sup's count) */
 	uint8_t kind;
 	uint8_t verdict;
 	uint8_t attempt;

@@ -48,6 +48,7 @@ struct mt_meta {
 	uint32_t collected;	/* tests pytest collected (after deselection) */
 	uint32_t deselected;
 	int workers;
+	uint32_t forked;	/* of them, forked from the zygote */
 	const char *python;
 	const char *pytest;
 	const char *last_dir;

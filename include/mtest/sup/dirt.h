@@ -99,7 +99,7 @@ struct mt_dirt {
 	 * descends from them are this worker's; when `shared`, a daemon that
 	 * came back to mtest is this worker's only if its MTEST_WORKER says so. */
 	int nforeign, shared;
-	pid_t foreign[2 * MT_LANES_MAX];
+	pid_t foreign[2 * MT_LANES_MAX + 1];	/* other lanes' workers and helpers, the zygote */
 	int based;			/* the baseline (collected) is taken */
 	long cursor;			/* the id cursor at the test in flight's start */
 	int nwin, win_head;		/* ring of the worker's tests' windows: how

@@ -32,6 +32,8 @@ enum mt_ev {
 	MT_EV_FATAL,		/* from the preloaded crash handler */
 	MT_EV_FIXTURE,		/* a module or session fixture owns these */
 	MT_EV_FIXTURE_END,
+	MT_EV_ZYGOTE,		/* the zygote collected: it forks, or why not */
+	MT_EV_FORKED,		/* the zygote forked worker n: its pid */
 };
 
 #define MT_EV_TEXT (MT_TEXT_MAX + 256)
@@ -60,6 +62,7 @@ struct mt_event {
 	int64_t session_timeout_us;	/* -1 when absent */
 	int phase, outcome, wasxfail;
 	int conftest, initial, aborted;	/* of a collection error */
+	int ok;				/* zygote: forking is safe */
 	int daemon;
 	int64_t tid, hexversion, sig, key;
 	int ntids, npids;

@@ -29,6 +29,8 @@ enum mt_wstate {
  * close-on-exec, as it starts. */
 #define MT_WORKER_EVENT_FD 3
 #define MT_WORKER_CONTROL_FD 4
+/* A zygote's socket, on which mtest asks it to fork (docs/protocol.md). */
+#define MT_WORKER_ZYGOTE_FD 5
 /* Each event line is RS, JSON, LF. */
 #define MT_FRAME_RS '\x1e'
 
@@ -81,12 +83,18 @@ struct mt_worker {
 	uint32_t queue[MT_TESTS_MAX];
 	uint32_t qlen, qsent, qdone;
 	int ended;		/* "e" sent */
+	int forked;		/* forked by the zygote: its pid comes in an event */
 };
 
 void mt_worker_reset(struct mt_worker *w, int num);
-/* Fork and exec. Returns 1, or 0 with errno (pipes or fork failed). An
- * exec failure is reported by the child as an "execfail" event. */
-int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[]);
+/* Fork and exec; zygote_fd >= 0 goes to the child as MT_WORKER_ZYGOTE_FD.
+ * Returns 1, or 0 with errno (pipes or fork failed). An exec failure is
+ * reported by the child as an "execfail" event. */
+int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd);
+/* Ask the zygote on zsock to fork this worker: the request's bytes go with
+ * the worker's ends of three new pipes. Returns 1, or 0 with errno (EAGAIN:
+ * the zygote does not read its socket). The pid is not known yet (-1). */
+int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len);
 
 typedef void mt_line_fn(void *ctx, struct mt_worker *w, char *line, size_t len);
 /* Read what the event pipe holds and hand each complete frame's JSON to
