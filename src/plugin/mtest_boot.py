@@ -27,4 +27,7 @@ except Exception as error:  # ImportError, or a broken installation
     _report(error)
     sys.exit(121)
 
-sys.exit(pytest.console_main())
+code = pytest.console_main()
+if mtest_plugin.forked():
+    mtest_plugin.exit_forked(code)
+sys.exit(code)
