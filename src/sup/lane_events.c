@@ -688,7 +688,7 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	case MT_EV_DONE:
 		ev_done(s, l, e, now);
 		/* --fail-fast: nothing after this test may start. */
-		if (s->fail_fast_due && s->stop == STOP_NONE) {
+		if (s->fail_fast_due && s->stop == STOP_NONE && s->table_closed) {
 			sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
 			sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
 		}

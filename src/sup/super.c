@@ -92,7 +92,10 @@ static int advance(struct sup *s, int64_t now)
 
 	FOR_LANES(s, l)
 		busy |= lane_advance(s, l, now);
-	if (s->fail_fast_due && s->stop == STOP_NONE) {
+	/* Not before the collection ends: a file that fails to collect is a
+	 * bad verdict that comes before the tests of the files after it are
+	 * known, and stopping then would leave them without a verdict. */
+	if (s->fail_fast_due && s->stop == STOP_NONE && s->table_closed) {
 		sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
 		sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
 	}

@@ -120,3 +120,21 @@ def test_fail_fast(mtest, jobs):
     later = [r for r in run.of_type("test") if r["verdict"] != "not_run" and
              r["start"] > bad[0]["end"]]
     assert later == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fail_fast_with_a_collection_error_keeps_every_verdict(mtest, jobs):
+    # Issue 16, item 4: the broken file's collection_error came in before
+    # "collected"; --fail-fast stopped the run there and every verdict of
+    # the good file was lost ("0 collected: nothing ran"). The fixture's
+    # slow import makes that order certain.
+    run = mtest("failfast_collect", "--fail-fast", "-j", jobs)
+    v = run.verdicts
+    assert v["test_a_broken.py"][0] == "collection_error"
+    good = ["test_b_slow_import.py::test_" + n for n in ("one", "two", "three")]
+    assert all(i in v for i in good), v
+    assert {v[i] for i in good} <= {("passed", ""), ("not_run", "fail-fast")}
+    (col,) = run.of_type("collected")
+    assert col["tests"] == 3 and col["collection_errors"] == 1
+    assert run.code == 1
+    assert "3 collected" in run.stdout, run.stdout
