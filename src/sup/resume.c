@@ -156,10 +156,13 @@ static void take(void *ctx, const struct mt_jrec *j)
 		return;
 	}
 	if (strcmp(j->type, "remembered") == 0) {
-		/* The stopped run told durations and quarantine of every
-		 * verdict before this record: the resumed run will not again. */
+		/* The stopped run told durations and quarantine (those that
+		 * it could write) of every verdict before this record: the
+		 * resumed run will not again. */
 		for (slot = 0; slot < s->run.n; slot++)
-			s->run.t[slot].noted |= s->run.t[slot].verdict != MT_V_NONE;
+			if (s->run.t[slot].verdict != MT_V_NONE)
+				s->run.t[slot].noted |= (uint8_t)((j->durations ? MT_NOTED_DURATIONS : 0) |
+								  (j->quarantine ? MT_NOTED_QUARANTINE : 0));
 		return;
 	}
 	if (strcmp(j->type, "event") == 0) {

@@ -372,8 +372,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	return MT_EXIT_OK;
 }
 
-/* What this run says of each test, for the next run's plan. */
-static void remember_durations(struct sup *s)
+/* What this run says of each test, for the next run's plan. Returns 1
+ * once durations.json holds it. */
+static int remember_durations(struct sup *s)
 {
 	char path[MT_PATH_MAX + 32];
 	int64_t wall = mt_wall_us();
@@ -381,18 +382,21 @@ static void remember_durations(struct sup *s)
 
 	for (i = 0; i < s->run.n; i++)
 		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE &&
-		    !s->run.t[i].noted)
+		    !(s->run.t[i].noted & MT_NOTED_DURATIONS))
 			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
 					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
 					wall);
 	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
-	if (!mt_history_save(&s->hist, path))
-		mt_msg_sys("cannot write %s", path);
+	if (mt_history_save(&s->hist, path))
+		return 1;
+	mt_msg_sys("cannot write %s", path);
+	return 0;
 }
 
 /* Flaky tests in and out of quarantine (3 bad of the last 5 in, 3 good
- * in a row out): the next run reports them apart. */
-static void remember_quarantine(struct sup *s)
+ * in a row out): the next run reports them apart. Returns 1 once
+ * quarantine.json holds it. */
+static int remember_quarantine(struct sup *s)
 {
 	char path[MT_PATH_MAX + 32];
 	const char *id;
@@ -402,7 +406,8 @@ static void remember_quarantine(struct sup *s)
 	for (i = 0; i < s->run.n; i++) {
 		const struct mt_test *t = &s->run.t[i];
 
-		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE || t->noted)
+		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE ||
+		    (t->noted & MT_NOTED_QUARANTINE))
 			continue;
 		id = mt_run_str(&s->run, t->id);
 		moved = mt_quar_note(&s->quar, id, (enum mt_verdict)t->verdict);
@@ -413,8 +418,10 @@ static void remember_quarantine(struct sup *s)
 			sup_note(s, "quarantine", "%s leaves quarantine (3 good results in a row)", id);
 	}
 	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
-	if (!mt_quar_save(&s->quar, path))
-		mt_msg_sys("cannot write %s", path);
+	if (mt_quar_save(&s->quar, path))
+		return 1;
+	mt_msg_sys("cannot write %s", path);
+	return 0;
 }
 
 static void finish(struct sup *s, int code)
@@ -426,17 +433,23 @@ static void finish(struct sup *s, int code)
 	char path[MT_PATH_MAX + 16];
 	int64_t now = mt_now_us();
 	uint32_t v;
+	int hist_ok, quar_ok;
 
 	if (mt_run_left(&s->run) && s->stop == STOP_BUDGET)
 		mt_run_settle_rest_planned(&s->run, "budget", "--budget's time was up");
 	else if (mt_run_left(&s->run))
 		mt_run_settle_rest(&s->run, s->stop_reason ? s->stop_reason : "no progress",
 				   s->stop == STOP_FATAL ? s->fatal : NULL);
-	remember_durations(s);
-	remember_quarantine(s);
-	/* A resumed run must not count these verdicts twice. */
-	mt_records_begin(&s->rec, "remembered");
-	mt_records_end(&s->rec, now);
+	/* A resumed run must not count these verdicts twice, nor lose them:
+	 * the record names the stores that took them, and only those. */
+	hist_ok = remember_durations(s);
+	quar_ok = remember_quarantine(s);
+	if (hist_ok || quar_ok) {
+		b = mt_records_begin(&s->rec, "remembered");
+		mt_buf_printf(b, ",\"durations\":%s,\"quarantine\":%s", hist_ok ? "true" : "false",
+			      quar_ok ? "true" : "false");
+		mt_records_end(&s->rec, now);
+	}
 	if (s->o->budget_us > 0)
 		sup_note(s, "plan", "budget %.1f s: predicted %.1f s, took %.1f s",
 			 (double)s->o->budget_us / 1e6, (double)s->sel.predicted_us / 1e6,

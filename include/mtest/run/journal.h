@@ -28,6 +28,7 @@ struct mt_jrec {
 	char text[MT_EVENT_TEXT_MAX];
 	int64_t line, duration_us, worker, attempt, tests, deselected;
 	int planned;
+	int durations, quarantine;	/* a remembered record's stores (1 if not said) */
 };
 
 struct mt_journal_fix {

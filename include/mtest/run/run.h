@@ -51,9 +51,13 @@ struct mt_test {
 	uint8_t tier;		/* 0..3, from its markers (docs/planning.md) */
 	uint8_t resumed;	/* in flight when the run it resumes stopped */
 	uint8_t quarantined;	/* its bad verdict does not fail the run */
-	uint8_t noted;		/* in durations and quarantine already (--resume) */
+	uint8_t noted;		/* MT_NOTED_*: told to durations, quarantine already (--resume) */
 	uint8_t planned;	/* not_run by the plan (tier, shard, budget) */
 };
+
+/* Which of the state directory's stores took a verdict (mt_test.noted). */
+#define MT_NOTED_DURATIONS 1
+#define MT_NOTED_QUARANTINE 2
 
 struct mt_file {
 	uint32_t rel;		/* as pytest names it, relative to rootdir */

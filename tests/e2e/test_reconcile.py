@@ -1,0 +1,88 @@
+"""Resume, history and reports that never lose a verdict (issue 16): the
+stores a stopped run could not write, a suite changed under a resume,
+everything a resume needs in its journal, options --resume refuses, a
+dangling last-run link, and records that say something true."""
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+from conftest import MTEST, SUITES, _env, wait_for
+
+BOUND = 90
+
+
+def journal(state):
+    path = state / "last-run" / "run.jsonl"
+    return [json.loads(l) for l in path.read_text().splitlines()]
+
+
+def verdicts(records):
+    out = {}
+    for r in records:
+        if r["type"] == "test":
+            assert r["id"] not in out, "two verdicts for " + r["id"]
+            out[r["id"]] = (r["verdict"], r["reason"])
+    return out
+
+
+def start(state, cwd, *args, env=None):
+    return subprocess.Popen([MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
+                             "--progress", "plain", *args], cwd=cwd, env=_env(env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(state, cwd, *args, env=None):
+    p = start(state, cwd, *args, env=env)
+    out, err = p.communicate(timeout=BOUND)
+    return p.returncode, out, err
+
+
+def interrupted(state, suite, mark, *args, before=None, env=None):
+    """Run suite until its blocker signals `mark`, call before(), SIGINT."""
+    p = start(state, suite, *args, env=dict(env or {}, MTEST_E2E_MARK=str(mark)))
+    try:
+        wait_for(mark.exists, bound=BOUND, what="the blocker's mark")
+        if before:
+            before()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=BOUND)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    return p.returncode, out, err
+
+
+def store(state, name):
+    lines = (state / name).read_text().splitlines()[1:-1]
+    return {e["id"]: e for e in (json.loads(l.rstrip(",")) for l in lines)}
+
+
+# ---- item 5: "remembered" names only the stores that were written ---------
+
+@pytest.mark.parametrize("blocked", ["durations.json", "quarantine.json"])
+def test_a_store_that_could_not_be_written_counts_at_the_resume(tmp_path, blocked):
+    state, mark = tmp_path / "state", tmp_path / "mark"
+    suite = SUITES / "remember"
+    code, _, err = interrupted(state, suite, mark,
+                               before=lambda: (state / blocked).mkdir())
+    assert code == 2 and blocked in err, err
+    rem = [r for r in journal(state) if r["type"] == "remembered"]
+    assert all(r.get(blocked.split(".")[0]) is False for r in rem), rem
+    (state / blocked).rmdir()
+    code, out, err = run(state, suite, "--resume")
+    assert code == 1, err
+    # Each verdict counted once in each store, whichever run wrote it.
+    d = store(state, "durations.json")
+    assert {i: len(e["d"]) for i, e in d.items()} == {
+        "test_a.py::test_pass": 1, "test_a.py::test_fail": 1, "test_b.py::test_blocks": 1}
+    assert d["test_a.py::test_fail"]["bad"]
+    q = store(state, "quarantine.json")
+    assert q["test_a.py::test_fail"]["h"] == "F", q
+    h = subprocess.run([MTEST, "--history", "--state-dir", str(state)], capture_output=True,
+                       text=True, env=_env(None), timeout=BOUND)
+    assert h.returncode == 0 and "3 collected" in h.stdout, h.stdout
