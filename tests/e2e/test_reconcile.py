@@ -30,9 +30,11 @@ def verdicts(records):
 
 
 def start(state, cwd, *args, env=None):
-    return subprocess.Popen([MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
-                             "--progress", "plain", *args], cwd=cwd, env=_env(env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # --resume takes no options but these: the run's own are in its journal.
+    own = [] if "--resume" in args else ["--kill-grace", "0.5", "--progress", "plain"]
+    return subprocess.Popen([MTEST, "--state-dir", str(state), *own, *args], cwd=cwd,
+                            env=_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def run(state, cwd, *args, env=None):
@@ -86,3 +88,20 @@ def test_a_store_that_could_not_be_written_counts_at_the_resume(tmp_path, blocke
     h = subprocess.run([MTEST, "--history", "--state-dir", str(state)], capture_output=True,
                        text=True, env=_env(None), timeout=BOUND)
     assert h.returncode == 0 and "3 collected" in h.stdout, h.stdout
+
+
+# ---- item 9: --resume refuses what it would ignore -------------------------
+
+@pytest.mark.parametrize("args", [["--timeout", "1"], ["-j", "2"], ["x.py"], ["--", "-k", "y"],
+                                  ["--budget", "5"], ["--progress", "quiet"]])
+def test_resume_refuses_other_options_and_paths(tmp_path, args):
+    state, mark = tmp_path / "state", tmp_path / "mark"
+    code, _, _ = interrupted(state, SUITES / "remember", mark)
+    assert code == 2
+    code, out, err = run(state, SUITES / "remember", "--resume", *args)
+    assert code == 4 and err.count("\n") == 1 and "--resume" in err, err
+    assert args[0 if args[0] != "--" else 1] in err
+    st = json.loads((state / "state.json").read_text())
+    assert st["status"] == "interrupted"  # nothing ran: still to resume
+    code, out, err = run(state, SUITES / "remember", "--resume")
+    assert code == 1, err
