@@ -139,7 +139,8 @@ static const char help_text[] =
 "  3  internal error\n"
 "  4  usage error: bad option or config, no usable Python or pytest, or\n"
 "     pytest refused its arguments\n"
-"  5  no tests collected\n"
+"  5  no tests collected (a shard or plan that selects none of the\n"
+"     collected tests is 0, and says so)\n"
 "  6  incomplete: tests left not_run by --run-timeout, --max-tests, a table\n"
 "     limit, or workers that kept dying\n"
 "  7  another mtest run holds the state directory\n";

@@ -45,6 +45,28 @@ void mt_summary_counts(struct mt_buf *o, const struct mt_run *r, uint32_t collec
 		mt_buf_printf(o, ", %u without a verdict", mt_run_left(r));
 }
 
+/* Every collected test left out by the plan: say it was none by
+ * construction (a shard with no file, a budget too short). */
+static void none_selected(struct mt_buf *o, const struct mt_run *r)
+{
+	static const char *const why[] = { "shard", "tier", "budget" };
+	uint32_t n[3] = { 0 }, i;
+	unsigned k, shown = 0;
+
+	for (i = 0; i < r->n; i++)
+		for (k = 0; k < 3; k++)
+			if (r->t[i].kind == MT_KIND_TEST && r->t[i].verdict == MT_V_NOT_RUN &&
+			    strcmp(mt_run_str(r, r->t[i].reason), why[k]) == 0)
+				n[k]++;
+	mt_buf_printf(o, "Tests were collected; none was selected for this run (");
+	for (k = 0; k < 3; k++)
+		if (n[k])
+			mt_buf_printf(o, "%s%u %s", shown++ ? ", " : "", n[k],
+				      k == 0 ? "in other shards" : k == 1 ? "outside --tier" :
+				      "left out by --budget");
+	mt_buf_puts(o, "): nothing to run here.\n");
+}
+
 static const char *paint(int color, enum mt_verdict v)
 {
 	if (!color)
@@ -216,7 +238,8 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			mt_buf_puts(o, "(its mtest is gone)\n\n");
 		break;
 	default:
-		word = m->exit_code == 0 ? "passed" : m->exit_code == 1 ? "FAILED" :
+		word = m->exit_code == 0 && r->ntests && r->planned == r->ntests ? "nothing selected" :
+		       m->exit_code == 0 ? "passed" : m->exit_code == 1 ? "FAILED" :
 		       m->exit_code == 2 ? "INTERRUPTED" : m->exit_code == 5 ? "no tests" :
 		       m->exit_code == 6 ? "INCOMPLETE" : "ERROR";
 		mt_buf_printf(o, ": %s (exit %d)\n\n", word, m->exit_code);
@@ -230,6 +253,8 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			      r->nfiles_bad == 1 ? "" : "s");
 	if (m->deselected)
 		mt_buf_printf(o, "%u deselected.\n", m->deselected);
+	if (r->ntests && r->planned == r->ntests)
+		none_selected(o, r);
 	if (m->stopped)
 		mt_buf_printf(o, "Stopped early: %s.\n", m->stopped);
 	mt_buf_puts(o, "Took ");

@@ -138,3 +138,23 @@ def test_fail_fast_with_a_collection_error_keeps_every_verdict(mtest, jobs):
     assert col["tests"] == 3 and col["collection_errors"] == 1
     assert run.code == 1
     assert "3 collected" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("how", ["shard", "bazel", "budget", "tier"])
+def test_a_selection_empty_by_construction_exits_0_and_says_so(mtest, tmp_path, how):
+    # Issue 16, item 10: tests were collected, none fell to this shard or
+    # plan; exit 5 "no tests" failed such a shard in Bazel and CI.
+    args, env = {"shard": (["--shard", "20/20"], None),
+                 "bazel": ([], {"TEST_TOTAL_SHARDS": "9", "TEST_SHARD_INDEX": "8",
+                                "TEST_SHARD_STATUS_FILE": str(tmp_path / "status")}),
+                 "budget": (["--budget", "1ms"], None),
+                 "tier": (["--tier", "0"], None)}[how]
+    run = mtest("allpass", *args, env=env)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "Tests were collected; none was selected for this run" in run.stdout
+    assert "nothing selected (exit 0)" in run.stdout
+    assert {v for v, _ in run.verdicts.values()} == {"not_run"} and len(run.verdicts) == 3
+    rep = run.report()
+    assert rep.returncode == 0 and "none was selected" in rep.stdout
+    # A suite with no tests at all stays 5.
+    assert mtest("empty", *args, env=env).code == 5
