@@ -267,21 +267,16 @@ static void replay_reset(struct replay *p)
 	mt_run_init(&p->run, NULL, NULL);
 }
 
-/* Is folder the one last-run points at? Only that one may be live: the
- * lock is the newest run's. */
+/* Is folder the newest run's? Only that one may be live: the lock is the
+ * newest run's. */
 static int newest(const struct mt_statedir *sd, const char *folder)
 {
-	char link[128];
+	char name[64];
 	const char *base = strrchr(folder, '/');
-	ssize_t n;
 
 	if (strcmp(folder, sd->last) == 0)
 		return 1;
-	n = readlink(sd->last, link, sizeof link - 1);
-	if (n <= 0 || !base)
-		return 0;
-	link[n] = '\0';
-	return strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link, base + 1) == 0;
+	return base && mt_statedir_newest(sd, name, sizeof name) && strcmp(name, base + 1) == 0;
 }
 
 /* How a replayed run stands: done, or without its end live if sd says
@@ -343,15 +338,17 @@ int mt_report_main(const struct mt_opts *o)
 	static char out_bytes[MT_OUTBUF];
 	struct mt_statedir sd;
 	struct mt_runview v;
-	char looked[2048], folder[MT_PATH_MAX + 80];
+	char looked[2048], folder[MT_PATH_MAX + 80], name[64];
 	struct mt_buf out;
 
 	if (!mt_statedir_find(&sd, o, looked, sizeof looked)) {
 		mt_msg("no run to report; looked in %s", looked);
 		return MT_EXIT_USAGE;
 	}
-	if (!o->report_run)
-		snprintf(folder, sizeof folder, "%s", sd.last);
+	if (!o->report_run && mt_statedir_newest(&sd, name, sizeof name))
+		snprintf(folder, sizeof folder, "%s/runs/%s", sd.dir, name);
+	else if (!o->report_run)
+		snprintf(folder, sizeof folder, "%s", sd.last);	/* an old layout's */
 	else if (!mt_runs_pick(&sd, o->report_run, folder, sizeof folder))
 		return MT_EXIT_USAGE;
 	if (!mt_report_view(0, folder, &sd, &v)) {

@@ -92,8 +92,7 @@ int mt_super_resume(const struct mt_opts *o)
 {
 	struct mt_statedir sd;
 	struct mt_runstate st;
-	char looked[2048], path[MT_PATH_MAX + 96], link[128];
-	ssize_t n;
+	char looked[2048], path[MT_PATH_MAX + 96];
 	int r;
 
 	if (!mt_statedir_find(&sd, o, looked, sizeof looked)) {
@@ -102,14 +101,12 @@ int mt_super_resume(const struct mt_opts *o)
 	}
 	r = mt_runstate_read(sd.dir, &st);
 	if (r <= 0) {
-		/* No state.json (or a damaged one): the newest run's folder. */
-		n = readlink(sd.last, link, sizeof link - 1);
-		if (n <= 5 || strncmp(link, "runs/", 5) != 0) {
+		/* No state.json (or a damaged one): the newest run's folder
+		 * (runs/ is the truth: last-run may dangle). */
+		if (!mt_statedir_newest(&sd, st.run, sizeof st.run)) {
 			mt_msg("no run to resume in %s", sd.dir);
 			return MT_EXIT_USAGE;
 		}
-		link[n] = '\0';
-		snprintf(st.run, sizeof st.run, "%s", link + 5);
 		snprintf(path, sizeof path, "%s/runs/%s/run.jsonl", sd.dir, st.run);
 		snprintf(st.status, sizeof st.status, "%s",
 			 ran_its_course(path, &st.exit_code) ? "done" : "running");

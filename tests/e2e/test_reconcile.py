@@ -105,3 +105,43 @@ def test_resume_refuses_other_options_and_paths(tmp_path, args):
     assert st["status"] == "interrupted"  # nothing ran: still to resume
     code, out, err = run(state, SUITES / "remember", "--resume")
     assert code == 1, err
+
+
+# ---- item 13: runs/ is the truth, last-run a convenience -------------------
+
+def cmd(state, *args):
+    return subprocess.run([MTEST, *args, "--state-dir", str(state)], capture_output=True,
+                          text=True, env=_env(None), timeout=BOUND)
+
+
+@pytest.mark.parametrize("link", ["dangling", "missing"])
+def test_a_dangling_last_run_hides_nothing(tmp_path, link):
+    state, mark = tmp_path / "state", tmp_path / "mark"
+    suite = SUITES / "remember"
+    assert run(state, SUITES / "allpass")[0] == 0
+    code, _, _ = interrupted(state, suite, mark)
+    assert code == 2
+
+    def spoil():
+        (state / "last-run").unlink()
+        if link == "dangling":
+            (state / "last-run").symlink_to("runs/20200101T000000.000Z-1")
+
+    spoil()
+    h = cmd(state, "--history")
+    assert h.returncode == 0 and h.stdout.startswith("2 runs in"), h.stdout + h.stderr
+    r = cmd(state, "--report")
+    assert r.returncode == 2 and "INTERRUPTED" in r.stdout, r.stdout + r.stderr
+    r = cmd(state, "--report", "--run", "2")
+    assert r.returncode == 0 and "3 collected: 3 passed" in r.stdout, r.stdout + r.stderr
+    # state.json names the killed run: --resume takes it.
+    code, out, err = run(state, suite, "--resume")
+    assert code == 1, err
+    assert verdicts(journal(state))["test_b.py::test_blocks"] == ("passed", "")
+    # Without state.json too: the newest in runs/.
+    code, _, _ = interrupted(state, suite, tmp_path / "mark2")
+    assert code == 2
+    spoil()
+    (state / "state.json").unlink()
+    code, out, err = run(state, suite, "--resume")
+    assert code == 1, err
