@@ -10,11 +10,13 @@
 
 #include "mtest/base/buf.h"
 #include "mtest/base/clock.h"
+#include "mtest/base/fsx.h"
 #include "mtest/base/json.h"
 #include "mtest/base/msg.h"
 #include "mtest/run/junit.h"
 #include "mtest/run/lava.h"
 #include "mtest/run/run.h"
+#include "mtest/state/runstate.h"
 #include "mtest/state/statedir.h"
 #include "mtest/run/summary.h"
 
@@ -279,6 +281,29 @@ static int newest(const struct mt_statedir *sd, const char *folder)
 	return base && mt_statedir_newest(sd, name, sizeof name) && strcmp(name, base + 1) == 0;
 }
 
+/* A run whose run_end did not reach the disk (a full disk) but that
+ * ended: state.json, written apart, may say so. Then it is done, with
+ * that exit code, and not said to have died. */
+static int ended_per_state(struct replay *p, const struct mt_statedir *sd, const char *folder)
+{
+	char text[1024], path[MT_PATH_MAX + 16];
+	const char *base = strrchr(folder, '/');
+	struct mt_runstate st;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "%s/state.json", sd->dir);
+	n = mt_read_file(path, text, sizeof text);
+	if (n <= 0 || !base || !mt_runstate_parse(text, (size_t)n, &st) ||
+	    strcmp(st.run, base + 1) != 0 || strcmp(st.status, "running") == 0 || st.exit_code < 0)
+		return 0;
+	p->meta.state = MT_RUN_DONE;
+	p->meta.exit_code = st.exit_code;
+	snprintf(text, sizeof text, "run.jsonl has no run_end record (a full disk?); state.json "
+		 "says the run ended with exit %d", st.exit_code);
+	mt_notes_add(&p->notes, "records", text);
+	return 1;
+}
+
 /* How a replayed run stands: done, or without its end live if sd says
  * so, else dead (sd NULL: a journal with no state directory). Returns its
  * exit code, or what it would be if it ended now. */
@@ -295,6 +320,11 @@ static int replay_settle(struct replay *p, const struct mt_statedir *sd, const c
 	}
 	p->meta.state = sd && newest(sd, folder) && mt_statedir_busy(sd) ? MT_RUN_LIVE :
 			MT_RUN_DEAD;
+	if (p->meta.state == MT_RUN_DEAD && sd && ended_per_state(p, sd, folder)) {
+		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
+			p->run.ntests = p->meta.collected;
+		return p->meta.exit_code;
+	}
 	p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
 			     p->meta.start_wall_us;
 	if (p->meta.collected_known && p->meta.collected > p->run.ntests)

@@ -229,9 +229,14 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			      collected);
 		break;
 	case MT_RUN_DEAD:
-		mt_buf_printf(o, ": %sINCOMPLETE%s: %u of %u tests have no verdict ",
-			      color ? "\033[1;31m" : "", plain(color), collected - r->decided,
-			      collected);
+		mt_buf_printf(o, ": %sINCOMPLETE%s: ", color ? "\033[1;31m" : "", plain(color));
+		if (m->collected_known || collected)
+			mt_buf_printf(o, "%u of %u tests have no verdict ", collected - r->decided,
+				      collected);
+		else if (m->start_wall_us > 0)
+			mt_buf_puts(o, "it stopped before its collection was recorded ");
+		else
+			mt_buf_puts(o, "the run recorded nothing ");
 		if (m->pid > 0)
 			mt_buf_printf(o, "(mtest pid %d died)\n\n", m->pid);
 		else

@@ -145,3 +145,40 @@ def test_a_dangling_last_run_hides_nothing(tmp_path, link):
     (state / "state.json").unlink()
     code, out, err = run(state, suite, "--resume")
     assert code == 1, err
+
+
+# ---- item 15: records and reports that say something true -----------------
+
+def test_quarantine_pin_on_a_fresh_state_directory_then_list(tmp_path):
+    state = tmp_path / "state"
+    p = cmd(state, "--quarantine", "in", "test_x.py::test_y")
+    assert p.returncode == 0, p.stderr
+    p = cmd(state, "--quarantine")
+    assert p.returncode == 0 and "test_x.py::test_y" in p.stdout, p.stdout + p.stderr
+
+
+def test_a_run_whose_end_did_not_reach_the_disk_is_not_said_to_have_died(tmp_path):
+    # What a full disk leaves: the run_end record lost, state.json (written
+    # apart) saying the run ended with exit 3.
+    state = tmp_path / "state"
+    assert run(state, SUITES / "allpass")[0] == 0
+    path = state / "last-run" / "run.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["type"] == "run_end"
+    path.write_text("".join(lines[:-1]))
+    st = json.loads((state / "state.json").read_text())
+    st["exit"] = 3
+    (state / "state.json").write_text(json.dumps(st))
+    r = cmd(state, "--report")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "died" not in r.stdout and "(exit 3)" in r.stdout, r.stdout
+    assert "no run_end record" in r.stdout
+
+
+def test_an_empty_journal_says_it_recorded_nothing(tmp_path):
+    state = tmp_path / "state"
+    assert run(state, SUITES / "allpass")[0] == 0
+    (state / "last-run" / "run.jsonl").write_text("")
+    (state / "state.json").unlink()
+    r = cmd(state, "--report")
+    assert "0 of 0" not in r.stdout and "recorded nothing" in r.stdout, r.stdout
