@@ -155,6 +155,19 @@ int mt_journal_fix(const char *path, struct mt_journal_fix *out)
 	return 1;
 }
 
+int mt_journal_lines(const char *path, void (*fn)(void *ctx, const char *s, size_t n), void *ctx)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), ok, torn, e;
+
+	if (fd < 0)
+		return 0;
+	ok = lines(fd, fn, ctx, &torn);
+	e = errno;
+	close(fd);
+	errno = e;
+	return ok;
+}
+
 struct replaying {
 	mt_jrec_fn *fn;
 	void *ctx;

@@ -222,32 +222,95 @@ static void cloexec_inherited(void)
 	mt_dir_close(&d);
 }
 
+/* Arguments of one record, and the bytes of one piece of an argument:
+ * a record stays within MT_RECORD_MAX and MT_JSON_TOKENS. */
+#define ARGS_PER_RECORD 160
+#define ARG_PIECE 2048
+
+/* The command line from argument *i (byte *off of it) into b's "argv",
+ * as much as one record holds. Returns 1 if more is left. */
+static int put_argv(struct mt_buf *b, const struct mt_opts *o, int *i, size_t *off)
+{
+	size_t n, piece;
+	int k = 0;
+
+	mt_buf_puts(b, ",\"argv\":[");
+	while (*i < o->argc && k < ARGS_PER_RECORD && b->len < MT_RECORD_MAX / 2) {
+		n = strlen(o->argv[*i]) - *off;
+		piece = n > ARG_PIECE ? ARG_PIECE : n;
+		/* Never inside a UTF-8 sequence. */
+		while (piece < n && piece > 1 &&
+		       ((unsigned char)o->argv[*i][*off + piece] & 0xc0) == 0x80)
+			piece--;
+		if (k++)
+			mt_buf_putc(b, ',');
+		mt_buf_json(b, o->argv[*i] + *off, piece);
+		if (piece < n) {
+			*off += piece;
+			mt_buf_puts(b, "],\"open\":true");	/* it goes on in the next */
+			return 1;
+		}
+		*off = 0;
+		(*i)++;
+	}
+	mt_buf_putc(b, ']');
+	return *i < o->argc;
+}
+
+/* What the run is, for --resume: every option as it took effect (from
+ * the command line, the environment, the config file or the board), so
+ * that a resume under another environment runs the same. */
+static void put_opts(struct mt_buf *b, const struct mt_opts *o)
+{
+	mt_buf_puts(b, ",\"opts\":{");
+	mt_buf_puts(b, "\"python\":");
+	mt_buf_json(b, o->python, strlen(o->python));
+	mt_buf_printf(b, ",\"timeout_us\":%lld,\"kill_grace_us\":%lld,\"collect_timeout_us\":%lld,"
+		      "\"run_timeout_us\":%lld,\"max_tests\":%u,\"deadlock_after_us\":%lld,"
+		      "\"likely_after_us\":%lld,\"capture_after_us\":%lld,\"leak_grace_us\":%lld,"
+		      "\"restart\":%d,\"isolate\":%d,\"recheck\":%d,\"keep\":%u,\"jobs\":%d,"
+		      "\"dist\":%d,\"tier_lo\":%d,\"tier_hi\":%d,\"shard_k\":%d,\"shard_n\":%d,"
+		      "\"budget_us\":%lld,\"fail_fast\":%d}",
+		      (long long)o->timeout_us, (long long)o->kill_grace_us,
+		      (long long)o->collect_timeout_us, (long long)o->run_timeout_us, o->max_tests,
+		      (long long)o->deadlock_after_us, (long long)o->likely_after_us,
+		      (long long)o->capture_after_us, (long long)o->leak_grace_us,
+		      (int)o->restart_on_dirty, (int)o->isolate, o->recheck, o->keep, o->lanes,
+		      (int)o->dist, o->tier_lo, o->tier_hi, o->shard_k, o->shard_n,
+		      (long long)o->budget_us, o->fail_fast);
+}
+
+/* run_start (or resume): where and how the run runs, its options, its
+ * command line in full: what one record cannot hold goes on in "argv"
+ * records right after it (docs/formats.md). */
 static void record_run_start(struct sup *s, const char *type)
 {
 	struct mt_buf *b = mt_records_begin(&s->rec, type);
 	char cwd[MT_PATH_MAX];
-	int i;
+	size_t off = 0;
+	int i = 0, more;
 
 	mt_rec_int(b, "pid", getpid());
 	mt_rec_str(b, "mtest", MT_VERSION, 32);
-	mt_buf_puts(b, ",\"argv\":[");
-	/* A long command line must not cost the record its other fields:
-	 * half the record for argv, the rest counted. */
-	for (i = 0; i < s->o->argc && b->len < MT_RECORD_MAX / 2; i++) {
-		if (i)
-			mt_buf_putc(b, ',');
-		mt_buf_json_max(b, s->o->argv[i], strlen(s->o->argv[i]), 1024);
-	}
-	mt_buf_putc(b, ']');
-	if (i < s->o->argc)
-		mt_rec_int(b, "argv_cut", s->o->argc - i);
 	mt_rec_str(b, "cwd", getcwd(cwd, sizeof cwd) ? cwd : "", 4096);
 	mt_rec_str(b, "state_dir", s->sd.dir, 4096);
 	mt_rec_str(b, "python", s->o->python, 4096);
 	mt_rec_str(b, "kernel", s->kernel, 256);
 	mt_rec_str(b, "machine", s->machine, 64);
 	mt_rec_str(b, "host", s->host, 128);
+	put_opts(b, s->o);
+	mt_rec_int(b, "argc", s->o->argc);
+	more = put_argv(b, s->o, &i, &off);
+	if (more)
+		mt_buf_puts(b, ",\"more\":true");
 	mt_records_end(&s->rec, mt_now_us());
+	while (more) {
+		b = mt_records_begin(&s->rec, "argv");
+		more = put_argv(b, s->o, &i, &off);
+		if (more)
+			mt_buf_puts(b, ",\"more\":true");
+		mt_records_end(&s->rec, mt_now_us());
+	}
 }
 
 /* The crash handler lives next to mtest (the build tree), or in

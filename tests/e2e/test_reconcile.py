@@ -47,7 +47,9 @@ def interrupted(state, suite, mark, *args, before=None, env=None):
     """Run suite until its blocker signals `mark`, call before(), SIGINT."""
     p = start(state, suite, *args, env=dict(env or {}, MTEST_E2E_MARK=str(mark)))
     try:
-        wait_for(mark.exists, bound=BOUND, what="the blocker's mark")
+        wait_for(lambda: mark.exists() or p.poll() is not None, bound=BOUND,
+                 what="the blocker's mark")
+        assert mark.exists(), "mtest ended first: %s" % (p.communicate(),)
         if before:
             before()
         p.send_signal(signal.SIGINT)
@@ -182,3 +184,60 @@ def test_an_empty_journal_says_it_recorded_nothing(tmp_path):
     (state / "state.json").unlink()
     r = cmd(state, "--report")
     assert "0 of 0" not in r.stdout and "recorded nothing" in r.stdout, r.stdout
+
+
+# ---- items 7 and 8: the journal holds all a resume needs, never cut ---------
+
+def ran(records):
+    return {i for i, (v, _) in verdicts(records).items() if v != "not_run"}
+
+
+def test_a_shard_from_bazel_is_resumed_without_its_variables(tmp_path):
+    suite = SUITES / "resume_collect"
+    bazel = {"TEST_TOTAL_SHARDS": "2", "TEST_SHARD_INDEX": "1"}
+    want = tmp_path / "want"
+    assert run(want, suite, env=bazel)[0] == 0
+    shard = ran(journal(want))
+    assert 0 < len(shard) < 13
+    state = tmp_path / "state"
+    code, _, _ = interrupted(state, suite, tmp_path / "mark", env=bazel)
+    assert code == 2
+    assert not [r for r in journal(state) if r["type"] == "collected"]  # stopped before
+    code, out, err = run(state, suite, "--resume")  # as under systemd: no variables
+    assert code == 0, err
+    assert ran(journal(state)) == shard
+    assert len(verdicts(journal(state))) == 13
+
+
+def test_a_command_line_over_32_kib_is_kept_whole_and_resumed(tmp_path):
+    suite = SUITES / "resume_collect"
+    pad = []
+    for k in range(1000):  # 1000 plugins blocked that do not exist: 45 KiB
+        pad += ["-p", "no:mtest_pad_plugin_%04d_%s" % (k, "x" * 16)]
+    expr = " and ".join("not nomatch%04d" % k for k in range(400))  # one 7 KiB argument
+    args = ["--", "-k", expr, *pad]
+    state = tmp_path / "state"
+    code, _, err = interrupted(state, suite, tmp_path / "mark", *args)
+    assert code == 2, err
+    text = (state / "last-run" / "run.jsonl").read_bytes()
+    assert max(len(l) for l in text.splitlines()) < 32 * 1024
+    recs = journal(state)
+    assert recs[1]["type"] == "argv"  # the command line goes on in argv records
+    code, out, err = run(state, suite, "--resume")
+    assert code == 0, err
+    recs = journal(state)
+    assert len(verdicts(recs)) == 13 and ran(recs) == set(verdicts(recs))
+    # The resume record says the same command line, in full.
+    argv, k = [], [i for i, r in enumerate(recs) if r["type"] == "resume"][-1]
+    r = recs[k]
+    while True:
+        part = r["argv"]
+        if argv and recs[k - 1].get("open"):
+            argv[-1] += part.pop(0)
+        argv += part
+        if not r.get("more"):
+            break
+        k += 1
+        r = recs[k]
+        assert r["type"] == "argv"
+    assert argv[-len(args):] == args

@@ -9,6 +9,7 @@
 #ifndef MTEST_JOURNAL_H
 #define MTEST_JOURNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mtest/limits.h"
@@ -40,6 +41,10 @@ struct mt_journal_fix {
 /* Rewrite path without the torn tail and the stop's records. Returns 1,
  * or 0 with errno (the file is then as it was). */
 int mt_journal_fix(const char *path, struct mt_journal_fix *out);
+
+/* Hand every whole line of path (a record at most MT_RECORD_MAX long)
+ * to fn, undecoded. Returns 1, or 0 with errno. */
+int mt_journal_lines(const char *path, void (*fn)(void *ctx, const char *s, size_t n), void *ctx);
 
 typedef void mt_jrec_fn(void *ctx, const struct mt_jrec *r);
 /* Hand every record of path to fn. Returns 1, or 0 with errno. */
