@@ -71,7 +71,7 @@ static const char help_text[] =
 "                         and unmarked tests 1; concurrency, conformance,\n"
 "                         use_case 2; perf, stress, e2e, slow 3\n"
 "  --shard K/N            run shard K of N (whole files, balanced by their\n"
-"                         expected durations; also TEST_SHARD_INDEX and\n"
+"                         number of tests; also TEST_SHARD_INDEX and\n"
 "                         TEST_TOTAL_SHARDS, as Bazel sets them)\n"
 "  --budget SECS          plan the run to end within SECS: tier 0 first,\n"
 "                         then tests that failed lately, then the shortest;\n"

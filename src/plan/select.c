@@ -85,41 +85,89 @@ static void sort_desc(uint32_t *idx, uint32_t n, const int64_t *key)
 	}
 }
 
-/* Whole files to shards, longest expected first to the least loaded
- * (LPT, ties by collection order): the same on every box that has the
- * same collection and the same history (or none). */
-static void by_shard(struct mt_run *r, struct mt_plan *p, const struct mt_opts *o,
-		     struct mt_selection *out)
+/* Files by their number of tests, most first, ties by path: the shards'
+ * order (heap sort: no allocation). */
+static int before(const struct mt_run *r, const uint32_t *count, uint32_t a, uint32_t b)
 {
-	static int64_t file_us[MT_FILES_MAX];
+	if (count[a] != count[b])
+		return count[a] > count[b];
+	return strcmp(mt_run_str(r, r->f[a].rel), mt_run_str(r, r->f[b].rel)) < 0;
+}
+
+static void sift_files(const struct mt_run *r, const uint32_t *count, uint32_t *idx, uint32_t n,
+		       uint32_t i)
+{
+	uint32_t c, t;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= n)
+			return;
+		/* A max-heap of "comes last": the sort ends in order. */
+		if (c + 1 < n && before(r, count, idx[c], idx[c + 1]))
+			c++;
+		if (!before(r, count, idx[i], idx[c]))
+			return;
+		t = idx[i];
+		idx[i] = idx[c];
+		idx[c] = t;
+		i = c;
+	}
+}
+
+static void sort_files(const struct mt_run *r, const uint32_t *count, uint32_t *idx, uint32_t n)
+{
+	uint32_t i, t;
+
+	for (i = n / 2; i-- > 0;)
+		sift_files(r, count, idx, n, i);
+	for (i = n; i-- > 1;) {
+		t = idx[0];
+		idx[0] = idx[i];
+		idx[i] = t;
+		sift_files(r, count, idx, i, 0);
+	}
+}
+
+/* Whole files to shards by their number of collected tests in the
+ * selected tiers, most first, ties by path, each to the shard with the
+ * fewest tests so far. Only the collection decides: never the duration
+ * history, which every run (every shard) rewrites, nor what earlier runs
+ * or a stopped run already did. So shards run one after another on one
+ * state directory, on boxes with different histories, or resumed, cover
+ * the selection exactly once (docs/planning.md). */
+static void by_shard(struct mt_run *r, const struct mt_opts *o, struct mt_selection *out)
+{
+	static uint32_t count[MT_FILES_MAX];
 	static uint32_t order[MT_FILES_MAX];
 	static uint16_t shard_of[MT_FILES_MAX];
-	int64_t load[MT_SHARDS_MAX] = { 0 };
+	uint32_t load[MT_SHARDS_MAX] = { 0 };
 	char detail[64];
 	uint32_t i, n = 0, f;
 	int k, best;
 
 	if (o->shard_n <= 1)
 		return;
-	memset(file_us, 0, sizeof file_us[0] * r->nf);
+	memset(count, 0, sizeof count[0] * r->nf);
 	for (i = 0; i < r->n; i++)
-		if (mt_plan_waiting(r, i) && r->t[i].file != MT_NONE)
-			file_us[r->t[i].file] += mt_plan_est(p, r, i);
+		if (r->t[i].kind == MT_KIND_TEST && r->t[i].file != MT_NONE && r->t[i].seen_by &&
+		    r->t[i].tier >= o->tier_lo && r->t[i].tier <= o->tier_hi)
+			count[r->t[i].file]++;
 	for (f = 0; f < r->nf; f++)
-		if (file_us[f] > 0)
+		if (count[f] > 0)
 			order[n++] = f;
-	sort_desc(order, n, file_us);
+	sort_files(r, count, order, n);
 	for (i = 0; i < n; i++) {
 		for (best = 0, k = 1; k < o->shard_n; k++)
 			if (load[k] < load[best])
 				best = k;
 		shard_of[order[i]] = (uint16_t)best;
-		load[best] += file_us[order[i]];
+		load[best] += count[order[i]];
 	}
 	for (i = 0; i < r->n; i++) {
 		if (!mt_plan_waiting(r, i) || r->t[i].file == MT_NONE)
 			continue;
-		k = shard_of[r->t[i].file];
+		k = count[r->t[i].file] ? shard_of[r->t[i].file] : 0;
 		if (k == o->shard_k - 1)
 			continue;
 		snprintf(detail, sizeof detail, "not in shard %d/%d", o->shard_k, o->shard_n);
@@ -227,7 +275,7 @@ void mt_select(struct mt_run *r, struct mt_plan *p, struct mt_history *hist,
 
 	memset(out, 0, sizeof *out);
 	by_tier(r, o, out);
-	by_shard(r, p, o, out);
+	by_shard(r, o, out);
 	if (o->budget_us > 0)
 		by_budget(r, p, hist, o, out);
 	for (i = 0; i < r->n; i++)
