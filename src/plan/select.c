@@ -181,20 +181,25 @@ static void by_shard(struct mt_run *r, const struct mt_opts *o, struct mt_select
 static int64_t makespan(struct mt_run *r, struct mt_plan *p, const unsigned char *keep,
 			int lanes)
 {
-	static int64_t file_us[MT_FILES_MAX];
+	static int64_t file_us[MT_FILES_MAX], file_value[MT_FILES_MAX];
 	static uint32_t order[MT_FILES_MAX];
 	int64_t load[MT_LANES_MAX] = { 0 }, worst = 0;
 	uint32_t i, n = 0, f;
 	int k, best;
 
 	memset(file_us, 0, sizeof file_us[0] * r->nf);
+	memset(file_value, 0, sizeof file_value[0] * r->nf);
 	for (i = 0; i < r->n; i++)
-		if (keep[i] && r->t[i].file != MT_NONE)
+		if (keep[i] && r->t[i].file != MT_NONE) {
 			file_us[r->t[i].file] += mt_plan_est(p, r, i);
+			if (p->value[i] > file_value[r->t[i].file])
+				file_value[r->t[i].file] = p->value[i];
+		}
 	for (f = 0; f < r->nf; f++)
 		if (file_us[f] > 0)
 			order[n++] = f;
-	sort_desc(order, n, file_us);
+	/* In the order mt_plan_assign will give them: by value. */
+	sort_desc(order, n, file_value);
 	/* The first lane's worker collects the suite before the others
 	 * start theirs: each lane begins that late. */
 	for (k = 0; k < lanes; k++)
@@ -235,13 +240,15 @@ static void by_budget(struct mt_run *r, struct mt_plan *p, struct mt_history *hi
 		/* Classes far apart, then within a class: recent bad first,
 		 * or shorter first. */
 		if (r->t[i].tier == 0)
-			key[i] = (int64_t)3 << 60;
+			key[i] = MT_VALUE_TIER0;
 		else if (e && e->bad_wall_us)
-			key[i] = ((int64_t)2 << 60) + e->bad_wall_us / 1000;
+			key[i] = MT_VALUE_BAD + e->bad_wall_us / 1000;
 		else
-			key[i] = ((int64_t)1 << 60) - est;
+			key[i] = MT_VALUE_REST - est;
 		order[n++] = i;
+		p->value[i] = key[i];
 	}
+	p->by_value = 1;
 	sort_desc(order, n, key);
 	for (taken = 0; taken < n; taken++) {
 		i = order[taken];
@@ -260,7 +267,10 @@ static void by_budget(struct mt_run *r, struct mt_plan *p, struct mt_history *hi
 			keep[order[--taken]] = 0;
 	}
 	out->predicted_us = makespan(r, p, keep, lanes);
+	/* What was chosen runs in the order of its value (mt_plan_assign,
+	 * mt_plan_order): what the clock cuts is what was worth least. */
 	for (i = 0; i < n; i++) {
+		p->value[order[i]] = keep[order[i]] ? key[order[i]] : 0;
 		if (keep[order[i]])
 			continue;
 		leave_out(r, order[i], "budget", "not in the plan for --budget");
@@ -280,4 +290,23 @@ void mt_select(struct mt_run *r, struct mt_plan *p, struct mt_history *hist,
 		by_budget(r, p, hist, o, out);
 	for (i = 0; i < r->n; i++)
 		out->kept += mt_plan_waiting(r, i);
+}
+
+uint32_t mt_select_chosen(const struct mt_run *r, const struct mt_plan *p, uint32_t *out)
+{
+	uint32_t i, n = 0;
+
+	if (!p->by_value)
+		return 0;
+	for (i = 0; i < r->n; i++)
+		if (p->value[i] > 0 && mt_plan_waiting(r, i))
+			out[n++] = i;
+	sort_desc(out, n, p->value);
+	return n;
+}
+
+const char *mt_select_why(int64_t value)
+{
+	return value >= MT_VALUE_TIER0 ? "tier 0" : value >= MT_VALUE_BAD ? "failed recently" :
+	       "short";
 }

@@ -169,6 +169,14 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 		p->meta.workers++;
 		mt_json_get_str(j, 0, "python", p->python, sizeof p->python);
 		mt_json_get_str(j, 0, "pytest", p->pytest, sizeof p->pytest);
+	} else if (strcmp(type, "plan") == 0 && mt_json_get_int(j, 0, "part", &x) && x == 0) {
+		p->meta.plan_known = 1;
+		mt_json_get_int(j, 0, "budget_us", &p->meta.plan_budget_us);
+		mt_json_get_int(j, 0, "predicted_us", &p->meta.plan_predicted_us);
+		if (mt_json_get_int(j, 0, "chosen", &x))
+			p->meta.plan_chosen = (uint32_t)x;
+		if (mt_json_get_int(j, 0, "left_out", &x))
+			p->meta.plan_left_out = (uint32_t)x;
 	} else if (strcmp(type, "collected") == 0) {
 		p->meta.collected_known = 1;
 		if (mt_json_get_int(j, 0, "tests", &x))

@@ -45,6 +45,24 @@ void mt_summary_counts(struct mt_buf *o, const struct mt_run *r, uint32_t collec
 		mt_buf_printf(o, ", %u without a verdict", mt_run_left(r));
 }
 
+/* --budget: what the plan chose against what was done (ran to a verdict
+ * other than not_run); the rest of the chosen the clock (or a stop) cut. */
+static void planned_done(struct mt_buf *o, const struct mt_run *r, const struct mt_meta *m)
+{
+	uint32_t i, done = 0;
+
+	for (i = 0; i < r->n; i++)
+		done += r->t[i].kind == MT_KIND_TEST && r->t[i].verdict != MT_V_NONE &&
+			r->t[i].verdict != MT_V_NOT_RUN;
+	mt_buf_puts(o, "Plan for --budget ");
+	mt_buf_secs(o, m->plan_budget_us, 1);
+	mt_buf_printf(o, " s: %u test%s chosen (predicted ", m->plan_chosen,
+		      m->plan_chosen == 1 ? "" : "s");
+	mt_buf_secs(o, m->plan_predicted_us, 1);
+	mt_buf_printf(o, " s), %u done, %u not; %u left out.\n", done,
+		      m->plan_chosen > done ? m->plan_chosen - done : 0, m->plan_left_out);
+}
+
 /* Every collected test left out by the plan: say it was none by
  * construction (a shard with no file, a budget too short). */
 static void none_selected(struct mt_buf *o, const struct mt_run *r)
@@ -262,6 +280,8 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 		none_selected(o, r);
 	if (m->stopped)
 		mt_buf_printf(o, "Stopped early: %s.\n", m->stopped);
+	if (m->plan_known)
+		planned_done(o, r, m);
 	mt_buf_puts(o, "Took ");
 	mt_buf_secs(o, m->elapsed_us, 1);
 	mt_buf_printf(o, " s with %d worker%s", m->workers, m->workers == 1 ? "" : "s");

@@ -311,6 +311,47 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 	w->map[w->nitems++] = slot;
 }
 
+/* --budget's plan in the journal: what it chose, why, in the order it
+ * runs; "plan" records of at most PLAN_PER_RECORD tests each (within
+ * MT_RECORD_MAX and MT_JSON_TOKENS), the first with the totals. */
+#define PLAN_PER_RECORD 48
+
+static void record_plan(struct sup *s)
+{
+	static uint32_t chosen[MT_TESTS_MAX];
+	uint32_t n = mt_select_chosen(&s->run, &s->plan, chosen), i = 0, k;
+	struct mt_buf *b;
+	int part = 0;
+
+	if (s->o->budget_us <= 0)
+		return;
+	do {
+		b = mt_records_begin(&s->rec, "plan");
+		mt_rec_int(b, "part", part++);
+		if (part == 1) {
+			mt_rec_int(b, "budget_us", s->o->budget_us);
+			mt_rec_int(b, "predicted_us", s->sel.predicted_us);
+			mt_rec_int(b, "chosen", s->sel.kept);
+			mt_rec_int(b, "left_out", s->sel.budget_out);
+		}
+		mt_buf_puts(b, ",\"tests\":[");
+		for (k = 0; i < n && k < PLAN_PER_RECORD && b->len < MT_RECORD_MAX / 2; i++, k++) {
+			const char *id = mt_run_str(&s->run, s->run.t[chosen[i]].id);
+
+			mt_buf_puts(b, k ? ",[" : "[");
+			mt_buf_json_max(b, id, strlen(id), 8192);
+			mt_buf_putc(b, ',');
+			mt_buf_jsons(b, mt_select_why(s->plan.value[chosen[i]]));
+			mt_buf_printf(b, ",%lld]", (long long)(mt_plan_est(&s->plan, &s->run,
+									   chosen[i]) / 1000));
+		}
+		mt_buf_putc(b, ']');
+		if (i < n)
+			mt_buf_puts(b, ",\"more\":true");
+		mt_records_end(&s->rec, mt_now_us());
+	} while (i < n);
+}
+
 /* Once the suite is collected: each test's expected duration from the
  * history, then --tier, --shard and --budget (docs/planning.md). */
 static void plan_run(struct sup *s, int64_t now)
@@ -329,7 +370,7 @@ static void plan_run(struct sup *s, int64_t now)
 	/* For the next run's plan: how long the first worker took. */
 	s->hist.start_us = now - s->start_us;
 	mt_select(&s->run, &s->plan, &s->hist, o, sel);
-	s->plan.tier0_first = o->budget_us > 0;
+	record_plan(s);
 	if (sel->tier_out || sel->shard_out || sel->budget_out)
 		sup_note(s, "plan", "%u tests to run; left out: %u by --tier %d-%d, %u in other "
 			 "shards, %u by --budget", sel->kept, sel->tier_out, o->tier_lo, o->tier_hi,

@@ -558,6 +558,11 @@ static void finish(struct sup *s, int code)
 	m.vmhwm_kb = vmhwm_kb();
 	m.notes = &s->notes;
 	m.dirties = &s->dirties;
+	m.plan_known = s->o->budget_us > 0 && s->table_closed;
+	m.plan_budget_us = s->o->budget_us;
+	m.plan_predicted_us = s->sel.predicted_us;
+	m.plan_chosen = s->sel.kept;
+	m.plan_left_out = s->sel.budget_out;
 	/* Before run_end: a JUnit file that cannot be written is exit 3. */
 	if (s->o->junit && !mt_junit_write(s->o->junit, &s->run, &m) &&
 	    code != MT_EXIT_INTERRUPTED && code != MT_EXIT_USAGE)

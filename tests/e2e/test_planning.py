@@ -176,3 +176,23 @@ def test_shards_in_sequence_on_one_state_directory_cover_the_suite_once(mtest):
     for k in (1, 2, 3):
         again += sorted(ran(mtest("planning", "--shard", "%d/3" % k)))
     assert again == seen
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_budget_runs_what_it_chose_in_value_order(mtest, jobs):
+    # Issue 16, item 12: the knapsack took the recently failing test first
+    # but the lane ran it last; the clock cut it and the run "passed".
+    first = mtest("budgetorder")
+    assert first.code == 1
+    run = mtest("budgetorder", "--budget", "2.5", "-j", jobs,
+                env={"MTEST_E2E_SLOWER": "1"})
+    assert run.verdicts["test_z_fails.py::test_fails"] == ("failed", "AssertionError")
+    assert run.code == 1
+    starts = {r["id"]: r["start"] for r in run.of_type("test") if "start" in r}
+    assert starts["test_z_fails.py::test_fails"] == min(starts.values())
+    # The plan says what it chose, why, in the order it runs.
+    (plan,) = [r for r in run.of_type("plan") if r["part"] == 0]
+    assert plan["tests"][0][:2] == ["test_z_fails.py::test_fails", "failed recently"]
+    assert plan["chosen"] == 4 and plan["left_out"] == 0
+    assert "Plan for --budget 2.5 s: 4 tests chosen" in run.stdout
+    assert "Plan for --budget 2.5 s: 4 tests chosen" in run.report().stdout
