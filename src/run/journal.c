@@ -40,6 +40,7 @@ static int decode(const char *s, size_t n)
 	mt_json_get_int(j, 0, "tests", &rec.tests);
 	mt_json_get_int(j, 0, "deselected", &rec.deselected);
 	rec.planned = mt_json_get_bool(j, 0, "planned", &b) && b;
+	rec.js = j;
 	/* A remembered record of an older mtest names no store: both. */
 	rec.durations = rec.quarantine = 1;
 	if (mt_json_get_bool(j, 0, "durations", &b))

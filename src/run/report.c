@@ -169,6 +169,9 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 		p->meta.workers++;
 		mt_json_get_str(j, 0, "python", p->python, sizeof p->python);
 		mt_json_get_str(j, 0, "pytest", p->pytest, sizeof p->pytest);
+	} else if (strcmp(type, "gone") == 0) {
+		mt_json_get_str(j, 0, "id", p->id, sizeof p->id);
+		mt_run_gone(&p->run, mt_run_find(&p->run, MT_KIND_TEST, p->id));
 	} else if (strcmp(type, "plan") == 0 && mt_json_get_int(j, 0, "part", &x) && x == 0) {
 		p->meta.plan_known = 1;
 		mt_json_get_int(j, 0, "budget_us", &p->meta.plan_budget_us);

@@ -143,13 +143,14 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 	const char *reason, *detail, *tb, *bundle;
 
 	for (i = 0; i < r->n; i++)
-		n += r->t[i].verdict == v && r->t[i].kind == kind && !r->t[i].quarantined;
+		n += r->t[i].verdict == v && r->t[i].kind == kind && !r->t[i].quarantined &&
+		     !r->t[i].gone;
 	if (!n)
 		return;
 	mt_buf_printf(o, "\n## %s%s (%u)%s\n\n", paint(color, v), title, n, plain(color));
 	for (i = 0; i < r->n; i++) {
 		t = &r->t[i];
-		if (t->verdict != v || t->kind != kind || t->quarantined)
+		if (t->verdict != v || t->kind != kind || t->quarantined || t->gone)
 			continue;
 		reason = mt_run_str(r, t->reason);
 		detail = mt_run_str(r, t->detail);
@@ -187,6 +188,25 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 	}
 }
 
+/* Tests a resumed run took back that the suite no longer has: apart,
+ * with what they had, and counted nowhere else. */
+static void list_gone(struct mt_buf *o, const struct mt_run *r)
+{
+	uint32_t i;
+
+	if (!r->gone)
+		return;
+	mt_buf_printf(o, "\n## no longer in the suite (%u; not counted above)\n\n", r->gone);
+	for (i = 0; i < r->n; i++)
+		if (r->t[i].gone) {
+			mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
+				      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
+			if (*mt_run_str(r, r->t[i].reason))
+				mt_buf_printf(o, " (%s)", mt_run_str(r, r->t[i].reason));
+			mt_buf_putc(o, '\n');
+		}
+}
+
 static void list_not_run(struct mt_buf *o, const struct mt_run *r, int color)
 {
 	/* Grouped by reason: a dead run leaves hundreds; name a few. */
@@ -198,24 +218,24 @@ static void list_not_run(struct mt_buf *o, const struct mt_run *r, int color)
 	mt_buf_printf(o, "\n## %snot_run (%u)%s\n\n", paint(color, MT_V_NOT_RUN),
 		      r->count[MT_V_NOT_RUN], plain(color));
 	for (i = 0; i < r->n; i++) {
-		if (r->t[i].verdict != MT_V_NOT_RUN)
+		if (r->t[i].verdict != MT_V_NOT_RUN || r->t[i].gone)
 			continue;
 		reason = mt_run_str(r, r->t[i].reason);
 		for (j = 0; j < i; j++)
-			if (r->t[j].verdict == MT_V_NOT_RUN &&
+			if (r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
 			    strcmp(mt_run_str(r, r->t[j].reason), reason) == 0)
 				break;
 		if (j < i)
 			continue;	/* reason listed already */
 		for (n = 0, j = i; j < r->n; j++)
-			n += r->t[j].verdict == MT_V_NOT_RUN &&
+			n += r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
 			     strcmp(mt_run_str(r, r->t[j].reason), reason) == 0;
 		mt_buf_printf(o, "- %u %s", n, reason);
 		if (*mt_run_str(r, r->t[i].detail))
 			mt_buf_printf(o, ": %s", mt_run_str(r, r->t[i].detail));
 		mt_buf_puts(o, "\n");
 		for (shown = 0, j = i; j < r->n && shown < 3; j++)
-			if (r->t[j].verdict == MT_V_NOT_RUN &&
+			if (r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
 			    strcmp(mt_run_str(r, r->t[j].reason), reason) == 0) {
 				mt_buf_printf(o, "    %s\n", mt_run_str(r, r->t[j].id));
 				shown++;
@@ -301,7 +321,7 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 		mt_buf_printf(o, "\n## quarantined (%u; %u bad, which do not fail the run)\n\n",
 			      r->quar, r->quar_bad);
 		for (i = 0; i < r->n; i++)
-			if (r->t[i].quarantined && r->t[i].verdict != MT_V_NONE) {
+			if (r->t[i].quarantined && r->t[i].verdict != MT_V_NONE && !r->t[i].gone) {
 				mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
 					      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
 				if (*mt_run_str(r, r->t[i].reason))
@@ -310,6 +330,7 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			}
 	}
 	list_not_run(o, r, color);
+	list_gone(o, r);
 	if (m->dirties && m->dirties->n) {
 		mt_buf_printf(o, "\n## dirty events (%d)\n\n", m->dirties->n);
 		for (i = 0; i < (uint32_t)m->dirties->n; i++) {

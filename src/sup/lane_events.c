@@ -311,6 +311,68 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 	w->map[w->nitems++] = slot;
 }
 
+/* The collection in the journal: "items" records, each test as [id,
+ * file], ITEMS_PER_RECORD a record (within MT_RECORD_MAX and
+ * MT_JSON_TOKENS). A resume takes them back: a test of the stopped run
+ * that its new collection lacks is then known, even if it never ran. */
+#define ITEMS_PER_RECORD 60
+
+static void record_items(struct sup *s, const struct mt_worker *w)
+{
+	const struct mt_test *t;
+	struct mt_buf *b;
+	uint32_t k = 0, n;
+	const char *id, *file;
+
+	while (k < w->nitems) {
+		b = mt_records_begin(&s->rec, "items");
+		mt_buf_puts(b, ",\"tests\":[");
+		for (n = 0; k < w->nitems && n < ITEMS_PER_RECORD && b->len < MT_RECORD_MAX / 2; k++) {
+			if (w->map[k] == MT_NONE)
+				continue;
+			t = &s->run.t[w->map[k]];
+			id = mt_run_str(&s->run, t->id);
+			file = t->file != MT_NONE ? mt_run_str(&s->run, s->run.f[t->file].rel) : "";
+			mt_buf_puts(b, n++ ? ",[" : "[");
+			mt_buf_json_max(b, id, strlen(id), 8192);
+			mt_buf_putc(b, ',');
+			mt_buf_json_max(b, file, strlen(file), 8192);
+			mt_buf_putc(b, ']');
+		}
+		mt_buf_putc(b, ']');
+		mt_records_end(&s->rec, mt_now_us());
+	}
+}
+
+/* A resumed run's tests that its collection no longer has (renamed,
+ * deleted, their file gone): one without a verdict (never run, or in
+ * flight at the stop) is settled once, not_run "no longer in the suite";
+ * each is then set apart ("gone" record), counted nowhere. */
+static void reconcile(struct sup *s)
+{
+	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = "no longer in the suite",
+			      .detail = "the resumed run's collection does not have it", .attempt = 1 };
+	struct mt_buf *b;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < s->run.n; i++) {
+		const struct mt_test *t = &s->run.t[i];
+
+		if (t->kind != MT_KIND_TEST || t->seen_by || t->gone)
+			continue;
+		if (t->verdict == MT_V_NONE)
+			mt_run_decide(&s->run, i, &v);
+		b = mt_records_begin(&s->rec, "gone");
+		mt_rec_str(b, "id", mt_run_str(&s->run, t->id), 8192);
+		mt_records_end(&s->rec, mt_now_us());
+		mt_run_gone(&s->run, i);
+		n++;
+	}
+	if (n)
+		sup_note(s, "resume", "%u test%s of the stopped run %s no longer in the suite: "
+			 "reported apart, counted nowhere", n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+}
+
 /* --budget's plan in the journal: what it chose, why, in the order it
  * runs; "plan" records of at most PLAN_PER_RECORD tests each (within
  * MT_RECORD_MAX and MT_JSON_TOKENS), the first with the totals. */
@@ -411,6 +473,11 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 	sup_dirt_baseline(s, l, (long)e->cursor);
 	if (!s->table_closed) {
 		s->table_closed = 1;
+		/* The collection in the journal, for a resume; a resumed run's
+		 * tests the suite no longer has are settled apart. */
+		record_items(s, w);
+		if (s->o->resume_run)
+			reconcile(s);
 		/* The table is known: what to run, then every lane's share,
 		 * this one's first. */
 		plan_run(s, now);

@@ -264,6 +264,25 @@ int mt_super_resume(const struct mt_opts *o)
 
 /* ---- the journal taken back --------------------------------------------------- */
 
+/* The collection of the stopped run ("items" records): every test it
+ * had, so that one the suite no longer has is known, run or not. */
+static void take_items(struct sup *s, const struct mt_json *js)
+{
+	static char id[MT_ID_MAX + 64], file[MT_PATH_MAX];
+	int t = mt_json_get(js, 0, "tests"), i, k, e;
+
+	if (t < 0 || js->tok[t].type != JSMN_ARRAY)
+		return;
+	for (i = t + 1, k = 0; k < js->tok[t].size && i < js->n; k++, i = mt_json_next(js, i)) {
+		if (js->tok[i].type != JSMN_ARRAY || js->tok[i].size != 2)
+			continue;
+		e = i + 1;
+		mt_json_str(js, e, id, sizeof id);
+		mt_json_str(js, mt_json_next(js, e), file, sizeof file);
+		mt_run_add(&s->run, MT_KIND_TEST, id, file, NULL, 0, -1);
+	}
+}
+
 static void take(void *ctx, const struct mt_jrec *j)
 {
 	struct sup *s = ctx;
@@ -275,6 +294,14 @@ static void take(void *ctx, const struct mt_jrec *j)
 		slot = mt_run_add(&s->run, MT_KIND_TEST, j->id, j->file, NULL, 0, -1);
 		if (slot != MT_NONE && s->run.t[slot].verdict == MT_V_NONE)
 			s->run.t[slot].resumed = 1;
+		return;
+	}
+	if (strcmp(j->type, "items") == 0) {
+		take_items(s, j->js);
+		return;
+	}
+	if (strcmp(j->type, "gone") == 0) {
+		mt_run_gone(&s->run, mt_run_find(&s->run, MT_KIND_TEST, j->id));
 		return;
 	}
 	if (strcmp(j->type, "remembered") == 0) {

@@ -445,7 +445,7 @@ static int remember_durations(struct sup *s)
 
 	for (i = 0; i < s->run.n; i++)
 		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE &&
-		    !(s->run.t[i].noted & MT_NOTED_DURATIONS))
+		    !s->run.t[i].gone && !(s->run.t[i].noted & MT_NOTED_DURATIONS))
 			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
 					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
 					wall);
@@ -469,7 +469,7 @@ static int remember_quarantine(struct sup *s)
 	for (i = 0; i < s->run.n; i++) {
 		const struct mt_test *t = &s->run.t[i];
 
-		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE ||
+		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE || t->gone ||
 		    (t->noted & MT_NOTED_QUARANTINE))
 			continue;
 		id = mt_run_str(&s->run, t->id);

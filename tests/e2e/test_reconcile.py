@@ -241,3 +241,60 @@ def test_a_command_line_over_32_kib_is_kept_whole_and_resumed(tmp_path):
         r = recs[k]
         assert r["type"] == "argv"
     assert argv[-len(args):] == args
+
+
+# ---- item 6: resume re-collects and reconciles -----------------------------
+
+def junit_cases(path):
+    import xml.etree.ElementTree as ET
+    return [c.get("classname", "") + "::" + c.get("name") for c in ET.parse(path).iter("testcase")]
+
+
+@pytest.mark.parametrize("change", ["rename_in_flight", "delete_in_flight_file",
+                                    "delete_file_that_ran"])
+def test_resume_after_the_suite_changed(tmp_path, change):
+    import shutil
+    suite = tmp_path / "suite"
+    shutil.copytree(SUITES / "reconcile", suite)
+    state, mark = tmp_path / "state", tmp_path / "mark"
+    code, _, _ = interrupted(state, suite, mark)
+    assert code == 2
+    if change == "rename_in_flight":
+        b = suite / "test_b.py"
+        b.write_text(b.read_text().replace("def test_blocks(", "def test_blocks_renamed("))
+        gone = {"test_b.py::test_blocks"}
+    elif change == "delete_in_flight_file":
+        (suite / "test_b.py").unlink()
+        gone = {"test_b.py::test_blocks", "test_b.py::test_after1", "test_b.py::test_after2"}
+    else:
+        (suite / "test_a.py").unlink()
+        gone = {"test_a.py::test_pass", "test_a.py::test_fail"}
+    code, out, err = run(state, suite, "--resume", env={"MTEST_E2E_MARK": str(mark)})
+    recs = journal(state)
+    v = verdicts(recs)  # one verdict each, the gone ones included
+    assert {r["id"] for r in recs if r["type"] == "gone"} == gone
+    for i in gone:
+        if v[i][0] == "not_run":
+            assert v[i][1] == "no longer in the suite"
+    counted = {i: x for i, x in v.items() if i not in gone}
+    bad = any(x[0] == "failed" for x in counted.values())
+    assert code == (1 if bad else 0), out + err
+    # The resume ends: settled, state.json done, nothing left to resume.
+    st = json.loads((state / "state.json").read_text())
+    assert st["status"] == "done", st
+    again = cmd(state, "--resume")
+    assert again.returncode == 4 and "nothing to resume" in again.stderr
+    # Counts agree everywhere: the summary, --report, --history, JUnit.
+    (col,) = [r for r in recs if r["type"] == "collected"][-1:]
+    assert col["tests"] == len(counted)
+    line = "%d collected: " % len(counted)
+    assert line in out and "no longer in the suite (%d" % len(gone) in out, out
+    rep = cmd(state, "--report", "--junit-xml", str(tmp_path / "j.xml"))
+    assert line in rep.stdout and rep.returncode == code, rep.stdout
+    assert sorted(junit_cases(tmp_path / "j.xml")) == sorted(
+        i.replace(".py::", "::").replace("/", ".") for i in counted) or \
+        len(junit_cases(tmp_path / "j.xml")) == len(counted)
+    h = cmd(state, "--history")
+    assert line in h.stdout, h.stdout
+    (end,) = [r for r in recs if r["type"] == "run_end"][-1:]
+    assert end["tests"] == len(counted) and sum(end["counts"].values()) == len(counted)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "mtest/limits.h"
+#include "mtest/base/json.h"
 #include "mtest/run/run.h"
 
 struct mt_jrec {
@@ -30,6 +31,7 @@ struct mt_jrec {
 	int64_t line, duration_us, worker, attempt, tests, deselected;
 	int planned;
 	int durations, quarantine;	/* a remembered record's stores (1 if not said) */
+	const struct mt_json *js;	/* the record parsed, for fields not above */
 };
 
 struct mt_journal_fix {
