@@ -24,7 +24,7 @@ static struct start {
 	int open;		/* the last argument goes on in the next record */
 	int bad;		/* not a whole command line */
 	int has_opts;
-	int argc;		/* as recorded */
+	int argc;		/* arguments read so far */
 	size_t used;
 	struct mt_opts opts;	/* as they took effect */
 } S2;
@@ -65,7 +65,9 @@ static void take_opts(int obj)
 	if (o->max_tests < 1 || o->max_tests > MT_TESTS_MAX || o->lanes < 1 ||
 	    o->lanes > MT_LANES_MAX || o->shard_n < 0 || o->shard_n > MT_SHARDS_MAX ||
 	    o->shard_k < 0 || o->shard_k > o->shard_n || o->tier_lo < 0 || o->tier_hi > 3 ||
-	    o->tier_lo > o->tier_hi || o->keep < 1 || o->keep > MT_RUNS_MAX)
+	    o->tier_lo > o->tier_hi || o->keep < 1 || o->keep > MT_RUNS_MAX ||
+	    (unsigned)o->restart_on_dirty > MT_RESTART_NEVER ||
+	    (unsigned)o->isolate > MT_ISOLATE_TEST || (unsigned)o->dist > MT_DIST_TEST)
 		S2.has_opts = 0;	/* not what this mtest wrote: the command line's */
 }
 

@@ -224,7 +224,7 @@ static void cloexec_inherited(void)
 
 /* Arguments of one record, and the bytes of one piece of an argument:
  * a record stays within MT_RECORD_MAX and MT_JSON_TOKENS. */
-#define ARGS_PER_RECORD 160
+#define ARGS_PER_RECORD 128
 #define ARG_PIECE 2048
 
 /* The command line from argument *i (byte *off of it) into b's "argv",
