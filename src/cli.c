@@ -76,7 +76,7 @@ static const char help_text[] =
 "                         and unmarked tests 1; concurrency, conformance,\n"
 "                         use_case 2; perf, stress, e2e, slow 3\n"
 "  --shard K/N            run shard K of N (whole files, balanced by their\n"
-"                         expected durations; also TEST_SHARD_INDEX and\n"
+"                         number of tests; also TEST_SHARD_INDEX and\n"
 "                         TEST_TOTAL_SHARDS, as Bazel sets them)\n"
 "  --budget SECS          plan the run to end within SECS: tier 0 first,\n"
 "                         then tests that failed lately, then the shortest;\n"
@@ -144,7 +144,8 @@ static const char help_text[] =
 "  3  internal error\n"
 "  4  usage error: bad option or config, no usable Python or pytest, or\n"
 "     pytest refused its arguments\n"
-"  5  no tests collected\n"
+"  5  no tests collected (a shard or plan that selects none of the\n"
+"     collected tests is 0, and says so)\n"
 "  6  incomplete: tests left not_run by --run-timeout, --max-tests, a table\n"
 "     limit, or workers that kept dying\n"
 "  7  another mtest run holds the state directory\n";
@@ -521,6 +522,9 @@ static int absolute_path(const char *p, char *out, size_t cap)
 	return snprintf(out, cap, "%s/%s", cwd, p) < (int)cap;
 }
 
+/* The first option given other than --state-dir, --config, --board. */
+static char other_opt[32];
+
 /* The commands that do not run tests, and what they take. */
 static int commands(struct mt_opts *o)
 {
@@ -552,6 +556,12 @@ static int commands(struct mt_opts *o)
 			return 0;
 		}
 		return 1;
+	}
+	if (o->resume && (other_opt[0] || o->npaths || o->npytest)) {
+		mt_msg("--resume continues a run with the options, paths and pytest options it "
+		       "was started with: give it only --state-dir, --config or --board, got '%s'",
+		       other_opt[0] ? other_opt : o->npaths ? o->paths[0] : o->pytest_args[0]);
+		return 0;
 	}
 	if (o->report_run && !o->report) {
 		mt_msg("--run chooses the run --report shows: give --report too");
@@ -745,7 +755,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	int restart_given = 0;
 	long keep = -1, jobs = -1, dist = -1;
 	int64_t budget = -1;
-	int tier_given = 0;
+	int tier_given = 0, li;
 	char *end;
 	unsigned long n;
 
@@ -778,7 +788,14 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	own[own_argc] = NULL;
 	opterr = 0;
 	optind = 0;	/* 0, not 1: glibc then forgets a previous parse entirely */
-	while ((c = getopt_long(own_argc, own, ":hj:", longopts, NULL)) != -1) {
+	other_opt[0] = '\0';
+	while ((li = -1, c = getopt_long(own_argc, own, ":hj:", longopts, &li)) != -1) {
+		/* The first option that is not one of those that find the
+		 * state directory: --resume refuses it (commands()). */
+		if (!other_opt[0] && c != OPT_STATE && c != OPT_CONFIG && c != OPT_BOARD &&
+		    c != OPT_RESUME && c != ':' && c != '?')
+			snprintf(other_opt, sizeof other_opt, "%s%s", li >= 0 ? "--" : "-",
+				 li >= 0 ? longopts[li].name : c == 'j' ? "j" : "h");
 		switch (c) {
 		case OPT_PYTHON: o->python = optarg; break;
 		case OPT_STATE: o->state_dir = optarg; break;

@@ -57,9 +57,13 @@
 /* Lanes: workers running side by side (-j N). */
 #define MT_LANES_MAX 8
 
-/* Worker command line: arguments and their bytes. */
-#define MT_ARGV_MAX 1024
-#define MT_ARGV_BYTES (256u << 10)
+/* Worker command line: arguments and their bytes. A run may be given a
+ * node id for every test it can hold (MT_TESTS_MAX); Linux takes up to a
+ * quarter of the stack limit (2 MiB by default) for a command line. The
+ * journal keeps it whole: run_start and "argv" records after it, each
+ * within MT_RECORD_MAX (docs/formats.md). */
+#define MT_ARGV_MAX 16384
+#define MT_ARGV_BYTES (1u << 20)
 /* Worker environment: variables and their bytes. */
 #define MT_ENV_MAX 1024
 #define MT_ENV_BYTES (256u << 10)

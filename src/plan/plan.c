@@ -9,6 +9,7 @@ void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist)
 	p->nlanes = nlanes;
 	p->dist = dist;
 	p->known = 0;
+	p->by_value = 0;
 	p->suite_us = MT_DEFAULT_EST_US;
 	p->start_us = MT_DEFAULT_START_US;
 	memset(p->lane, MT_LANE_NONE, sizeof p->lane);
@@ -155,7 +156,7 @@ static uint32_t split_heavy(struct mt_plan *p, const struct mt_run *r, unsigned 
 
 uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask)
 {
-	static int64_t key[MT_TESTS_MAX];
+	static int64_t key[MT_TESTS_MAX], file_load[MT_FILES_MAX];
 	uint32_t i, n = 0, u, assigned = 0;
 	int lane;
 
@@ -177,19 +178,28 @@ uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask
 	assigned += split_heavy(p, r, mask, key);
 	/* Units are files: each file's waiting tests of the pool. */
 	for (i = 0; i < r->nf; i++)
-		key[i] = 0;
+		key[i] = file_load[i] = 0;
 	for (i = 0; i < r->n; i++)
 		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE && r->t[i].file != MT_NONE)
-			key[r->t[i].file] += mt_plan_est(p, r, i);
+			file_load[r->t[i].file] += mt_plan_est(p, r, i);
 	for (i = 0; i < r->nf; i++)
-		if (key[i] > 0)
+		key[i] = p->by_value ? 0 : file_load[i];
+	/* --budget: files by the value of their best test, so that the
+	 * first lane to start runs the most valuable first (as the budget's
+	 * makespan counted them). */
+	for (i = 0; p->by_value && i < r->n; i++)
+		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE && r->t[i].file != MT_NONE &&
+		    p->value[i] > key[r->t[i].file])
+			key[r->t[i].file] = p->value[i];
+	for (i = 0; i < r->nf; i++)
+		if (file_load[i] > 0)
 			p->order[n++] = i;
 	sort_desc(p->order, n, key);
 	for (u = 0; u < n; u++) {
 		uint32_t f = p->order[u];
 
 		lane = least_loaded(p, mask);
-		p->load_us[lane] += key[f];
+		p->load_us[lane] += file_load[f];
 		for (i = 0; i < r->n; i++)
 			if (r->t[i].file == f && mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE) {
 				p->lane[i] = (uint8_t)lane;
@@ -236,7 +246,15 @@ void mt_plan_order(const struct mt_plan *p, const struct mt_run *r, const uint32
 	static int64_t file_us[MT_FILES_MAX];
 	uint32_t k, slot, f;
 
-	if ((!p->known && !p->tier0_first) || n < 2)
+	if (p->by_value && n >= 2) {
+		/* --budget: the knapsack's value, highest first; ties in the
+		 * collection's order (item indices grow). */
+		for (k = 0; k < n; k++)
+			key[queue[k]] = map[queue[k]] != MT_NONE ? p->value[map[queue[k]]] : 0;
+		sort_desc(queue, n, key);
+		return;
+	}
+	if (!p->known || n < 2)
 		return;	/* no history: the collection's order stands */
 	memset(file_us, 0, sizeof file_us[0] * r->nf);
 	for (k = 0; k < n; k++) {
@@ -251,12 +269,6 @@ void mt_plan_order(const struct mt_plan *p, const struct mt_run *r, const uint32
 		f = slot != MT_NONE ? r->t[slot].file : MT_NONE;
 		key[queue[k]] = (f != MT_NONE ? file_us[f] : 0) * (int64_t)MT_FILES_MAX * 4 -
 				(f != MT_NONE ? (int64_t)f : 0);
-	}
-	/* Under a budget, tier 0 must never be what the clock cuts. */
-	for (k = 0; p->tier0_first && k < n; k++) {
-		slot = map[queue[k]];
-		if (slot != MT_NONE && r->t[slot].tier == 0)
-			key[queue[k]] = INT64_MAX / 2 - queue[k];
 	}
 	sort_desc(queue, n, key);
 }

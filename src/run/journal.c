@@ -40,6 +40,13 @@ static int decode(const char *s, size_t n)
 	mt_json_get_int(j, 0, "tests", &rec.tests);
 	mt_json_get_int(j, 0, "deselected", &rec.deselected);
 	rec.planned = mt_json_get_bool(j, 0, "planned", &b) && b;
+	rec.js = j;
+	/* A remembered record of an older mtest names no store: both. */
+	rec.durations = rec.quarantine = 1;
+	if (mt_json_get_bool(j, 0, "durations", &b))
+		rec.durations = b;
+	if (mt_json_get_bool(j, 0, "quarantine", &b))
+		rec.quarantine = b;
 	return 1;
 }
 
@@ -147,6 +154,19 @@ int mt_journal_fix(const char *path, struct mt_journal_fix *out)
 		return 0;
 	}
 	return 1;
+}
+
+int mt_journal_lines(const char *path, void (*fn)(void *ctx, const char *s, size_t n), void *ctx)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), ok, torn, e;
+
+	if (fd < 0)
+		return 0;
+	ok = lines(fd, fn, ctx, &torn);
+	e = errno;
+	close(fd);
+	errno = e;
+	return ok;
 }
 
 struct replaying {

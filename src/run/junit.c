@@ -185,7 +185,7 @@ static uint32_t missing(const struct mt_run *r, const struct mt_meta *m)
 	if (m->state == MT_RUN_DONE || !m->collected_known)
 		return 0;
 	for (i = 0; i < r->n; i++)
-		have += r->t[i].kind == MT_KIND_TEST;
+		have += r->t[i].kind == MT_KIND_TEST && !r->t[i].gone;
 	return m->collected > have ? m->collected - have : 0;
 }
 
@@ -196,6 +196,8 @@ static void count(const struct mt_run *r, const struct mt_meta *m, struct counts
 	char kind;
 
 	for (i = 0; i < r->n; i++) {
+		if (r->t[i].gone)
+			continue;	/* no longer in the suite: counted nowhere */
 		kind = shape(&r->t[i], &elem, &type);
 		c->tests++;
 		c->failures += kind == 'f';
@@ -230,7 +232,8 @@ static void body(struct mt_buf *b, const struct mt_run *r, const struct mt_meta 
 	}
 	mt_buf_puts(b, "</properties>\n");
 	for (i = 0; i < r->n; i++)
-		testcase(b, r, &r->t[i], m->last_dir);
+		if (!r->t[i].gone)
+			testcase(b, r, &r->t[i], m->last_dir);
 	if (missing(r, m)) {
 		mt_buf_printf(b, "<testcase classname=\"mtest\" name=\"incomplete\" time=\"0\">"
 			      "<error type=\"mtest.incomplete\" message=\"%u of %u collected tests "

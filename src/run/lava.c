@@ -102,7 +102,7 @@ int mt_lava_replay(struct mt_lava *l, const struct mt_run *r)
 	for (i = 0; i < r->n; i++) {
 		const struct mt_test *t = &r->t[i];
 
-		if (t->verdict == MT_V_NONE)
+		if (t->verdict == MT_V_NONE || t->gone)
 			continue;
 		mt_lava_verdict(l, &out, mt_run_str(r, t->id),
 				t->kind == MT_KIND_FILE ? NULL : t->file != MT_NONE ?

@@ -10,11 +10,13 @@
 
 #include "mtest/base/buf.h"
 #include "mtest/base/clock.h"
+#include "mtest/base/fsx.h"
 #include "mtest/base/json.h"
 #include "mtest/base/msg.h"
 #include "mtest/run/junit.h"
 #include "mtest/run/lava.h"
 #include "mtest/run/run.h"
+#include "mtest/state/runstate.h"
 #include "mtest/state/statedir.h"
 #include "mtest/run/summary.h"
 
@@ -173,6 +175,17 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 			p->meta.forked++;
 		mt_json_get_str(j, 0, "python", p->python, sizeof p->python);
 		mt_json_get_str(j, 0, "pytest", p->pytest, sizeof p->pytest);
+	} else if (strcmp(type, "gone") == 0) {
+		mt_json_get_str(j, 0, "id", p->id, sizeof p->id);
+		mt_run_gone(&p->run, mt_run_find(&p->run, MT_KIND_TEST, p->id));
+	} else if (strcmp(type, "plan") == 0 && mt_json_get_int(j, 0, "part", &x) && x == 0) {
+		p->meta.plan_known = 1;
+		mt_json_get_int(j, 0, "budget_us", &p->meta.plan_budget_us);
+		mt_json_get_int(j, 0, "predicted_us", &p->meta.plan_predicted_us);
+		if (mt_json_get_int(j, 0, "chosen", &x))
+			p->meta.plan_chosen = (uint32_t)x;
+		if (mt_json_get_int(j, 0, "left_out", &x))
+			p->meta.plan_left_out = (uint32_t)x;
 	} else if (strcmp(type, "collected") == 0) {
 		p->meta.collected_known = 1;
 		if (mt_json_get_int(j, 0, "tests", &x))
@@ -273,21 +286,39 @@ static void replay_reset(struct replay *p)
 	mt_run_init(&p->run, NULL, NULL);
 }
 
-/* Is folder the one last-run points at? Only that one may be live: the
- * lock is the newest run's. */
+/* Is folder the newest run's? Only that one may be live: the lock is the
+ * newest run's. */
 static int newest(const struct mt_statedir *sd, const char *folder)
 {
-	char link[128];
+	char name[64];
 	const char *base = strrchr(folder, '/');
-	ssize_t n;
 
 	if (strcmp(folder, sd->last) == 0)
 		return 1;
-	n = readlink(sd->last, link, sizeof link - 1);
-	if (n <= 0 || !base)
+	return base && mt_statedir_newest(sd, name, sizeof name) && strcmp(name, base + 1) == 0;
+}
+
+/* A run whose run_end did not reach the disk (a full disk) but that
+ * ended: state.json, written apart, may say so. Then it is done, with
+ * that exit code, and not said to have died. */
+static int ended_per_state(struct replay *p, const struct mt_statedir *sd, const char *folder)
+{
+	char text[1024], path[MT_PATH_MAX + 16];
+	const char *base = strrchr(folder, '/');
+	struct mt_runstate st;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "%s/state.json", sd->dir);
+	n = mt_read_file(path, text, sizeof text);
+	if (n <= 0 || !base || !mt_runstate_parse(text, (size_t)n, &st) ||
+	    strcmp(st.run, base + 1) != 0 || strcmp(st.status, "running") == 0 || st.exit_code < 0)
 		return 0;
-	link[n] = '\0';
-	return strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link, base + 1) == 0;
+	p->meta.state = MT_RUN_DONE;
+	p->meta.exit_code = st.exit_code;
+	snprintf(text, sizeof text, "run.jsonl has no run_end record (a full disk?); state.json "
+		 "says the run ended with exit %d", st.exit_code);
+	mt_notes_add(&p->notes, "records", text);
+	return 1;
 }
 
 /* How a replayed run stands: done, or without its end live if sd says
@@ -306,6 +337,11 @@ static int replay_settle(struct replay *p, const struct mt_statedir *sd, const c
 	}
 	p->meta.state = sd && newest(sd, folder) && mt_statedir_busy(sd) ? MT_RUN_LIVE :
 			MT_RUN_DEAD;
+	if (p->meta.state == MT_RUN_DEAD && sd && ended_per_state(p, sd, folder)) {
+		if (p->meta.collected_known && p->meta.collected > p->run.ntests)
+			p->run.ntests = p->meta.collected;
+		return p->meta.exit_code;
+	}
 	p->meta.elapsed_us = (p->meta.state == MT_RUN_LIVE ? mt_wall_us() : p->last_wall_us) -
 			     p->meta.start_wall_us;
 	if (p->meta.collected_known && p->meta.collected > p->run.ntests)
@@ -349,15 +385,17 @@ int mt_report_main(const struct mt_opts *o)
 	static char out_bytes[MT_OUTBUF];
 	struct mt_statedir sd;
 	struct mt_runview v;
-	char looked[2048], folder[MT_PATH_MAX + 80];
+	char looked[2048], folder[MT_PATH_MAX + 80], name[64];
 	struct mt_buf out;
 
 	if (!mt_statedir_find(&sd, o, looked, sizeof looked)) {
 		mt_msg("no run to report; looked in %s", looked);
 		return MT_EXIT_USAGE;
 	}
-	if (!o->report_run)
-		snprintf(folder, sizeof folder, "%s", sd.last);
+	if (!o->report_run && mt_statedir_newest(&sd, name, sizeof name))
+		snprintf(folder, sizeof folder, "%s/runs/%s", sd.dir, name);
+	else if (!o->report_run)
+		snprintf(folder, sizeof folder, "%s", sd.last);	/* an old layout's */
 	else if (!mt_runs_pick(&sd, o->report_run, folder, sizeof folder))
 		return MT_EXIT_USAGE;
 	if (!mt_report_view(0, folder, &sd, &v)) {

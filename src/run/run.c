@@ -49,7 +49,7 @@ void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx)
 	r->arena[0] = '\0';
 	r->arena_len = 1;	/* offset 0 is "" */
 	r->ntests = r->nfiles_bad = r->decided = r->over_limit = r->refused = r->planned = 0;
-	r->quar = r->quar_bad = 0;
+	r->quar = r->quar_bad = r->gone = 0;
 	r->limit = NULL;
 	r->on_verdict = fn;
 	r->ctx = ctx;
@@ -246,6 +246,31 @@ void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const struct mt
 		r->on_verdict(r->ctx, r, MT_NONE, v);
 }
 
+void mt_run_gone(struct mt_run *r, uint32_t slot)
+{
+	struct mt_test *t;
+
+	if (slot >= r->n || r->t[slot].gone || r->t[slot].kind != MT_KIND_TEST)
+		return;
+	t = &r->t[slot];
+	t->gone = 1;
+	r->gone++;
+	r->ntests--;
+	if (t->verdict == MT_V_NONE) {
+		if (t->file != MT_NONE && r->f[t->file].pending)
+			r->f[t->file].pending--;
+		return;
+	}
+	r->count[t->verdict]--;
+	r->decided--;
+	if (t->planned)
+		r->planned--;
+	if (t->quarantined) {
+		r->quar--;
+		r->quar_bad -= mt_verdict_is_bad((enum mt_verdict)t->verdict);
+	}
+}
+
 uint32_t mt_run_left(const struct mt_run *r)
 {
 	return r->ntests - r->decided;
@@ -288,7 +313,10 @@ int mt_run_exit_code(const struct mt_run *r)
 	 * meant to run: they do not make a run incomplete. */
 	if (r->count[MT_V_NOT_RUN] > r->planned || mt_run_left(r))
 		return MT_EXIT_INCOMPLETE;
-	if (r->ntests == 0 || r->planned == r->ntests)
-		return MT_EXIT_NO_TESTS;	/* nothing, or nothing selected */
+	/* A shard or plan that selected none of the collected tests is
+	 * empty by construction, not a broken suite: exit 0 (the summary
+	 * says so). A suite without tests is 5. */
+	if (r->ntests == 0)
+		return MT_EXIT_NO_TESTS;
 	return MT_EXIT_OK;
 }

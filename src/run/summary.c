@@ -45,6 +45,46 @@ void mt_summary_counts(struct mt_buf *o, const struct mt_run *r, uint32_t collec
 		mt_buf_printf(o, ", %u without a verdict", mt_run_left(r));
 }
 
+/* --budget: what the plan chose against what was done (ran to a verdict
+ * other than not_run); the rest of the chosen the clock (or a stop) cut. */
+static void planned_done(struct mt_buf *o, const struct mt_run *r, const struct mt_meta *m)
+{
+	uint32_t i, done = 0;
+
+	for (i = 0; i < r->n; i++)
+		done += r->t[i].kind == MT_KIND_TEST && r->t[i].verdict != MT_V_NONE &&
+			r->t[i].verdict != MT_V_NOT_RUN;
+	mt_buf_puts(o, "Plan for --budget ");
+	mt_buf_secs(o, m->plan_budget_us, 1);
+	mt_buf_printf(o, " s: %u test%s chosen (predicted ", m->plan_chosen,
+		      m->plan_chosen == 1 ? "" : "s");
+	mt_buf_secs(o, m->plan_predicted_us, 1);
+	mt_buf_printf(o, " s), %u done, %u not; %u left out.\n", done,
+		      m->plan_chosen > done ? m->plan_chosen - done : 0, m->plan_left_out);
+}
+
+/* Every collected test left out by the plan: say it was none by
+ * construction (a shard with no file, a budget too short). */
+static void none_selected(struct mt_buf *o, const struct mt_run *r)
+{
+	static const char *const why[] = { "shard", "tier", "budget" };
+	uint32_t n[3] = { 0 }, i;
+	unsigned k, shown = 0;
+
+	for (i = 0; i < r->n; i++)
+		for (k = 0; k < 3; k++)
+			if (r->t[i].kind == MT_KIND_TEST && r->t[i].verdict == MT_V_NOT_RUN &&
+			    strcmp(mt_run_str(r, r->t[i].reason), why[k]) == 0)
+				n[k]++;
+	mt_buf_printf(o, "Tests were collected; none was selected for this run (");
+	for (k = 0; k < 3; k++)
+		if (n[k])
+			mt_buf_printf(o, "%s%u %s", shown++ ? ", " : "", n[k],
+				      k == 0 ? "in other shards" : k == 1 ? "outside --tier" :
+				      "left out by --budget");
+	mt_buf_puts(o, "): nothing to run here.\n");
+}
+
 static const char *paint(int color, enum mt_verdict v)
 {
 	if (!color)
@@ -103,13 +143,14 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 	const char *reason, *detail, *tb, *bundle;
 
 	for (i = 0; i < r->n; i++)
-		n += r->t[i].verdict == v && r->t[i].kind == kind && !r->t[i].quarantined;
+		n += r->t[i].verdict == v && r->t[i].kind == kind && !r->t[i].quarantined &&
+		     !r->t[i].gone;
 	if (!n)
 		return;
 	mt_buf_printf(o, "\n## %s%s (%u)%s\n\n", paint(color, v), title, n, plain(color));
 	for (i = 0; i < r->n; i++) {
 		t = &r->t[i];
-		if (t->verdict != v || t->kind != kind || t->quarantined)
+		if (t->verdict != v || t->kind != kind || t->quarantined || t->gone)
 			continue;
 		reason = mt_run_str(r, t->reason);
 		detail = mt_run_str(r, t->detail);
@@ -147,6 +188,25 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 	}
 }
 
+/* Tests a resumed run took back that the suite no longer has: apart,
+ * with what they had, and counted nowhere else. */
+static void list_gone(struct mt_buf *o, const struct mt_run *r)
+{
+	uint32_t i;
+
+	if (!r->gone)
+		return;
+	mt_buf_printf(o, "\n## no longer in the suite (%u; not counted above)\n\n", r->gone);
+	for (i = 0; i < r->n; i++)
+		if (r->t[i].gone) {
+			mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
+				      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
+			if (*mt_run_str(r, r->t[i].reason))
+				mt_buf_printf(o, " (%s)", mt_run_str(r, r->t[i].reason));
+			mt_buf_putc(o, '\n');
+		}
+}
+
 static void list_not_run(struct mt_buf *o, const struct mt_run *r, int color)
 {
 	/* Grouped by reason: a dead run leaves hundreds; name a few. */
@@ -158,24 +218,24 @@ static void list_not_run(struct mt_buf *o, const struct mt_run *r, int color)
 	mt_buf_printf(o, "\n## %snot_run (%u)%s\n\n", paint(color, MT_V_NOT_RUN),
 		      r->count[MT_V_NOT_RUN], plain(color));
 	for (i = 0; i < r->n; i++) {
-		if (r->t[i].verdict != MT_V_NOT_RUN)
+		if (r->t[i].verdict != MT_V_NOT_RUN || r->t[i].gone)
 			continue;
 		reason = mt_run_str(r, r->t[i].reason);
 		for (j = 0; j < i; j++)
-			if (r->t[j].verdict == MT_V_NOT_RUN &&
+			if (r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
 			    strcmp(mt_run_str(r, r->t[j].reason), reason) == 0)
 				break;
 		if (j < i)
 			continue;	/* reason listed already */
 		for (n = 0, j = i; j < r->n; j++)
-			n += r->t[j].verdict == MT_V_NOT_RUN &&
+			n += r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
 			     strcmp(mt_run_str(r, r->t[j].reason), reason) == 0;
 		mt_buf_printf(o, "- %u %s", n, reason);
 		if (*mt_run_str(r, r->t[i].detail))
 			mt_buf_printf(o, ": %s", mt_run_str(r, r->t[i].detail));
 		mt_buf_puts(o, "\n");
 		for (shown = 0, j = i; j < r->n && shown < 3; j++)
-			if (r->t[j].verdict == MT_V_NOT_RUN &&
+			if (r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
 			    strcmp(mt_run_str(r, r->t[j].reason), reason) == 0) {
 				mt_buf_printf(o, "    %s\n", mt_run_str(r, r->t[j].id));
 				shown++;
@@ -207,16 +267,22 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			      collected);
 		break;
 	case MT_RUN_DEAD:
-		mt_buf_printf(o, ": %sINCOMPLETE%s: %u of %u tests have no verdict ",
-			      color ? "\033[1;31m" : "", plain(color), collected - r->decided,
-			      collected);
+		mt_buf_printf(o, ": %sINCOMPLETE%s: ", color ? "\033[1;31m" : "", plain(color));
+		if (m->collected_known || collected)
+			mt_buf_printf(o, "%u of %u tests have no verdict ", collected - r->decided,
+				      collected);
+		else if (m->start_wall_us > 0)
+			mt_buf_puts(o, "it stopped before its collection was recorded ");
+		else
+			mt_buf_puts(o, "the run recorded nothing ");
 		if (m->pid > 0)
 			mt_buf_printf(o, "(mtest pid %d died)\n\n", m->pid);
 		else
 			mt_buf_puts(o, "(its mtest is gone)\n\n");
 		break;
 	default:
-		word = m->exit_code == 0 ? "passed" : m->exit_code == 1 ? "FAILED" :
+		word = m->exit_code == 0 && r->ntests && r->planned == r->ntests ? "nothing selected" :
+		       m->exit_code == 0 ? "passed" : m->exit_code == 1 ? "FAILED" :
 		       m->exit_code == 2 ? "INTERRUPTED" : m->exit_code == 5 ? "no tests" :
 		       m->exit_code == 6 ? "INCOMPLETE" : "ERROR";
 		mt_buf_printf(o, ": %s (exit %d)\n\n", word, m->exit_code);
@@ -230,8 +296,12 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			      r->nfiles_bad == 1 ? "" : "s");
 	if (m->deselected)
 		mt_buf_printf(o, "%u deselected.\n", m->deselected);
+	if (r->ntests && r->planned == r->ntests)
+		none_selected(o, r);
 	if (m->stopped)
 		mt_buf_printf(o, "Stopped early: %s.\n", m->stopped);
+	if (m->plan_known)
+		planned_done(o, r, m);
 	mt_buf_puts(o, "Took ");
 	mt_buf_secs(o, m->elapsed_us, 1);
 	mt_buf_printf(o, " s with %d worker%s", m->workers, m->workers == 1 ? "" : "s");
@@ -254,7 +324,7 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 		mt_buf_printf(o, "\n## quarantined (%u; %u bad, which do not fail the run)\n\n",
 			      r->quar, r->quar_bad);
 		for (i = 0; i < r->n; i++)
-			if (r->t[i].quarantined && r->t[i].verdict != MT_V_NONE) {
+			if (r->t[i].quarantined && r->t[i].verdict != MT_V_NONE && !r->t[i].gone) {
 				mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
 					      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
 				if (*mt_run_str(r, r->t[i].reason))
@@ -263,6 +333,7 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			}
 	}
 	list_not_run(o, r, color);
+	list_gone(o, r);
 	if (m->dirties && m->dirties->n) {
 		mt_buf_printf(o, "\n## dirty events (%d)\n\n", m->dirties->n);
 		for (i = 0; i < (uint32_t)m->dirties->n; i++) {

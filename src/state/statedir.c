@@ -399,13 +399,21 @@ void mt_statedir_remember(const struct mt_statedir *s)
 		mt_atomic_abort(&a);
 }
 
+/* Is dir a state directory? Any of what a run or a pin leaves there:
+ * last-run is only a convenience, and may dangle (runs/ is the truth). */
 static int has_run(const char *dir)
 {
+	static const char *const marks[] = { "runs", "state.json", "quarantine.json",
+					     "last-run/run.jsonl" };
 	char p[MT_PATH_MAX];
 	struct stat st;
+	unsigned k;
 
-	return snprintf(p, sizeof p, "%s/last-run/run.jsonl", dir) < (int)sizeof p &&
-	       stat(p, &st) == 0;
+	for (k = 0; k < sizeof marks / sizeof marks[0]; k++)
+		if (snprintf(p, sizeof p, "%s/%s", dir, marks[k]) < (int)sizeof p &&
+		    stat(p, &st) == 0)
+			return 1;
+	return 0;
 }
 
 int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
@@ -444,4 +452,21 @@ int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 		mt_buf_printf(&b, ", %s", ptr);
 	}
 	return 0;
+}
+
+int mt_statedir_newest(const struct mt_statedir *s, char *name, size_t cap)
+{
+	char runs[MT_PATH_MAX + 8];
+	struct mt_dir d;
+	const char *e;
+
+	name[0] = '\0';
+	snprintf(runs, sizeof runs, "%s/runs", s->dir);
+	if (!mt_dir_open(&d, AT_FDCWD, runs))
+		return 0;
+	while ((e = mt_dir_next(&d, NULL)))
+		if (run_like(e) && strlen(e) < cap && strcmp(e, name) > 0)
+			snprintf(name, cap, "%s", e);
+	mt_dir_close(&d);
+	return name[0] != '\0';
 }

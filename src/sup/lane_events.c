@@ -316,6 +316,109 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 	w->map[w->nitems++] = slot;
 }
 
+/* The collection in the journal: "items" records, each test as [id,
+ * file], ITEMS_PER_RECORD a record (within MT_RECORD_MAX and
+ * MT_JSON_TOKENS). A resume takes them back: a test of the stopped run
+ * that its new collection lacks is then known, even if it never ran. */
+#define ITEMS_PER_RECORD 60
+
+static void record_items(struct sup *s, const struct mt_worker *w)
+{
+	const struct mt_test *t;
+	struct mt_buf *b;
+	uint32_t k = 0, n;
+	const char *id, *file;
+
+	while (k < w->nitems) {
+		b = mt_records_begin(&s->rec, "items");
+		mt_buf_puts(b, ",\"tests\":[");
+		for (n = 0; k < w->nitems && n < ITEMS_PER_RECORD && b->len < MT_RECORD_MAX / 2; k++) {
+			if (w->map[k] == MT_NONE)
+				continue;
+			t = &s->run.t[w->map[k]];
+			id = mt_run_str(&s->run, t->id);
+			file = t->file != MT_NONE ? mt_run_str(&s->run, s->run.f[t->file].rel) : "";
+			mt_buf_puts(b, n++ ? ",[" : "[");
+			mt_buf_json_max(b, id, strlen(id), 8192);
+			mt_buf_putc(b, ',');
+			mt_buf_json_max(b, file, strlen(file), 8192);
+			mt_buf_putc(b, ']');
+		}
+		mt_buf_putc(b, ']');
+		mt_records_end(&s->rec, mt_now_us());
+	}
+}
+
+/* A resumed run's tests that its collection no longer has (renamed,
+ * deleted, their file gone): one without a verdict (never run, or in
+ * flight at the stop) is settled once, not_run "no longer in the suite";
+ * each is then set apart ("gone" record), counted nowhere. */
+static void reconcile(struct sup *s)
+{
+	struct mt_vinfo v = { .verdict = MT_V_NOT_RUN, .reason = "no longer in the suite",
+			      .detail = "the resumed run's collection does not have it", .attempt = 1 };
+	struct mt_buf *b;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < s->run.n; i++) {
+		const struct mt_test *t = &s->run.t[i];
+
+		if (t->kind != MT_KIND_TEST || t->seen_by || t->gone)
+			continue;
+		if (t->verdict == MT_V_NONE)
+			mt_run_decide(&s->run, i, &v);
+		b = mt_records_begin(&s->rec, "gone");
+		mt_rec_str(b, "id", mt_run_str(&s->run, t->id), 8192);
+		mt_records_end(&s->rec, mt_now_us());
+		mt_run_gone(&s->run, i);
+		n++;
+	}
+	if (n)
+		sup_note(s, "resume", "%u test%s of the stopped run %s no longer in the suite: "
+			 "reported apart, counted nowhere", n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+}
+
+/* --budget's plan in the journal: what it chose, why, in the order it
+ * runs; "plan" records of at most PLAN_PER_RECORD tests each (within
+ * MT_RECORD_MAX and MT_JSON_TOKENS), the first with the totals. */
+#define PLAN_PER_RECORD 48
+
+static void record_plan(struct sup *s)
+{
+	static uint32_t chosen[MT_TESTS_MAX];
+	uint32_t n = mt_select_chosen(&s->run, &s->plan, chosen), i = 0, k;
+	struct mt_buf *b;
+	int part = 0;
+
+	if (s->o->budget_us <= 0)
+		return;
+	do {
+		b = mt_records_begin(&s->rec, "plan");
+		mt_rec_int(b, "part", part++);
+		if (part == 1) {
+			mt_rec_int(b, "budget_us", s->o->budget_us);
+			mt_rec_int(b, "predicted_us", s->sel.predicted_us);
+			mt_rec_int(b, "chosen", s->sel.kept);
+			mt_rec_int(b, "left_out", s->sel.budget_out);
+		}
+		mt_buf_puts(b, ",\"tests\":[");
+		for (k = 0; i < n && k < PLAN_PER_RECORD && b->len < MT_RECORD_MAX / 2; i++, k++) {
+			const char *id = mt_run_str(&s->run, s->run.t[chosen[i]].id);
+
+			mt_buf_puts(b, k ? ",[" : "[");
+			mt_buf_json_max(b, id, strlen(id), 8192);
+			mt_buf_putc(b, ',');
+			mt_buf_jsons(b, mt_select_why(s->plan.value[chosen[i]]));
+			mt_buf_printf(b, ",%lld]", (long long)(mt_plan_est(&s->plan, &s->run,
+									   chosen[i]) / 1000));
+		}
+		mt_buf_putc(b, ']');
+		if (i < n)
+			mt_buf_puts(b, ",\"more\":true");
+		mt_records_end(&s->rec, mt_now_us());
+	} while (i < n);
+}
+
 /* Once the suite is collected: each test's expected duration from the
  * history, then --tier, --shard and --budget (docs/planning.md). */
 static void plan_run(struct sup *s, int64_t now)
@@ -334,7 +437,7 @@ static void plan_run(struct sup *s, int64_t now)
 	/* For the next run's plan: how long the first worker took. */
 	s->hist.start_us = now - s->start_us;
 	mt_select(&s->run, &s->plan, &s->hist, o, sel);
-	s->plan.tier0_first = o->budget_us > 0;
+	record_plan(s);
 	if (sel->tier_out || sel->shard_out || sel->budget_out)
 		sup_note(s, "plan", "%u tests to run; left out: %u by --tier %d-%d, %u in other "
 			 "shards, %u by --budget", sel->kept, sel->tier_out, o->tier_lo, o->tier_hi,
@@ -373,6 +476,11 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 	}
 	if (!s->table_closed) {
 		s->table_closed = 1;
+		/* The collection in the journal, for a resume; a resumed run's
+		 * tests the suite no longer has are settled apart. */
+		record_items(s, w);
+		if (s->o->resume_run)
+			reconcile(s);
 		/* The table is known: what to run, then every lane's share,
 		 * this one's first. */
 		plan_run(s, now);
@@ -698,7 +806,7 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	case MT_EV_DONE:
 		ev_done(s, l, e, now);
 		/* --fail-fast: nothing after this test may start. */
-		if (s->fail_fast_due && s->stop == STOP_NONE) {
+		if (s->fail_fast_due && s->stop == STOP_NONE && s->table_closed) {
 			sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
 			sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
 		}

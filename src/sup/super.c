@@ -94,7 +94,10 @@ static int advance(struct sup *s, int64_t now)
 		busy |= lane_advance(s, l, now);
 	/* The zygote keeps the run going only while it ends with it. */
 	lane_advance(s, &s->z.l, now);
-	if (s->fail_fast_due && s->stop == STOP_NONE) {
+	/* Not before the collection ends: a file that fails to collect is a
+	 * bad verdict that comes before the tests of the files after it are
+	 * known, and stopping then would leave them without a verdict. */
+	if (s->fail_fast_due && s->stop == STOP_NONE && s->table_closed) {
 		sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
 		sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
 	}
@@ -226,32 +229,95 @@ static void cloexec_inherited(void)
 	mt_dir_close(&d);
 }
 
+/* Arguments of one record, and the bytes of one piece of an argument:
+ * a record stays within MT_RECORD_MAX and MT_JSON_TOKENS. */
+#define ARGS_PER_RECORD 128
+#define ARG_PIECE 2048
+
+/* The command line from argument *i (byte *off of it) into b's "argv",
+ * as much as one record holds. Returns 1 if more is left. */
+static int put_argv(struct mt_buf *b, const struct mt_opts *o, int *i, size_t *off)
+{
+	size_t n, piece;
+	int k = 0;
+
+	mt_buf_puts(b, ",\"argv\":[");
+	while (*i < o->argc && k < ARGS_PER_RECORD && b->len < MT_RECORD_MAX / 2) {
+		n = strlen(o->argv[*i]) - *off;
+		piece = n > ARG_PIECE ? ARG_PIECE : n;
+		/* Never inside a UTF-8 sequence. */
+		while (piece < n && piece > 1 &&
+		       ((unsigned char)o->argv[*i][*off + piece] & 0xc0) == 0x80)
+			piece--;
+		if (k++)
+			mt_buf_putc(b, ',');
+		mt_buf_json(b, o->argv[*i] + *off, piece);
+		if (piece < n) {
+			*off += piece;
+			mt_buf_puts(b, "],\"open\":true");	/* it goes on in the next */
+			return 1;
+		}
+		*off = 0;
+		(*i)++;
+	}
+	mt_buf_putc(b, ']');
+	return *i < o->argc;
+}
+
+/* What the run is, for --resume: every option as it took effect (from
+ * the command line, the environment, the config file or the board), so
+ * that a resume under another environment runs the same. */
+static void put_opts(struct mt_buf *b, const struct mt_opts *o)
+{
+	mt_buf_puts(b, ",\"opts\":{");
+	mt_buf_puts(b, "\"python\":");
+	mt_buf_json(b, o->python, strlen(o->python));
+	mt_buf_printf(b, ",\"timeout_us\":%lld,\"kill_grace_us\":%lld,\"collect_timeout_us\":%lld,"
+		      "\"run_timeout_us\":%lld,\"max_tests\":%u,\"deadlock_after_us\":%lld,"
+		      "\"likely_after_us\":%lld,\"capture_after_us\":%lld,\"leak_grace_us\":%lld,"
+		      "\"restart\":%d,\"isolate\":%d,\"recheck\":%d,\"keep\":%u,\"jobs\":%d,"
+		      "\"dist\":%d,\"tier_lo\":%d,\"tier_hi\":%d,\"shard_k\":%d,\"shard_n\":%d,"
+		      "\"budget_us\":%lld,\"fail_fast\":%d}",
+		      (long long)o->timeout_us, (long long)o->kill_grace_us,
+		      (long long)o->collect_timeout_us, (long long)o->run_timeout_us, o->max_tests,
+		      (long long)o->deadlock_after_us, (long long)o->likely_after_us,
+		      (long long)o->capture_after_us, (long long)o->leak_grace_us,
+		      (int)o->restart_on_dirty, (int)o->isolate, o->recheck, o->keep, o->lanes,
+		      (int)o->dist, o->tier_lo, o->tier_hi, o->shard_k, o->shard_n,
+		      (long long)o->budget_us, o->fail_fast);
+}
+
+/* run_start (or resume): where and how the run runs, its options, its
+ * command line in full: what one record cannot hold goes on in "argv"
+ * records right after it (docs/formats.md). */
 static void record_run_start(struct sup *s, const char *type)
 {
 	struct mt_buf *b = mt_records_begin(&s->rec, type);
 	char cwd[MT_PATH_MAX];
-	int i;
+	size_t off = 0;
+	int i = 0, more;
 
 	mt_rec_int(b, "pid", getpid());
 	mt_rec_str(b, "mtest", MT_VERSION, 32);
-	mt_buf_puts(b, ",\"argv\":[");
-	/* A long command line must not cost the record its other fields:
-	 * half the record for argv, the rest counted. */
-	for (i = 0; i < s->o->argc && b->len < MT_RECORD_MAX / 2; i++) {
-		if (i)
-			mt_buf_putc(b, ',');
-		mt_buf_json_max(b, s->o->argv[i], strlen(s->o->argv[i]), 1024);
-	}
-	mt_buf_putc(b, ']');
-	if (i < s->o->argc)
-		mt_rec_int(b, "argv_cut", s->o->argc - i);
 	mt_rec_str(b, "cwd", getcwd(cwd, sizeof cwd) ? cwd : "", 4096);
 	mt_rec_str(b, "state_dir", s->sd.dir, 4096);
 	mt_rec_str(b, "python", s->o->python, 4096);
 	mt_rec_str(b, "kernel", s->kernel, 256);
 	mt_rec_str(b, "machine", s->machine, 64);
 	mt_rec_str(b, "host", s->host, 128);
+	put_opts(b, s->o);
+	mt_rec_int(b, "argc", s->o->argc);
+	more = put_argv(b, s->o, &i, &off);
+	if (more)
+		mt_buf_puts(b, ",\"more\":true");
 	mt_records_end(&s->rec, mt_now_us());
+	while (more) {
+		b = mt_records_begin(&s->rec, "argv");
+		more = put_argv(b, s->o, &i, &off);
+		if (more)
+			mt_buf_puts(b, ",\"more\":true");
+		mt_records_end(&s->rec, mt_now_us());
+	}
 }
 
 /* The crash handler lives next to mtest (the build tree), or in
@@ -377,8 +443,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	return MT_EXIT_OK;
 }
 
-/* What this run says of each test, for the next run's plan. */
-static void remember_durations(struct sup *s)
+/* What this run says of each test, for the next run's plan. Returns 1
+ * once durations.json holds it. */
+static int remember_durations(struct sup *s)
 {
 	char path[MT_PATH_MAX + 32];
 	int64_t wall = mt_wall_us();
@@ -386,18 +453,21 @@ static void remember_durations(struct sup *s)
 
 	for (i = 0; i < s->run.n; i++)
 		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE &&
-		    !s->run.t[i].noted)
+		    !s->run.t[i].gone && !(s->run.t[i].noted & MT_NOTED_DURATIONS))
 			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
 					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
 					wall);
 	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
-	if (!mt_history_save(&s->hist, path))
-		mt_msg_sys("cannot write %s", path);
+	if (mt_history_save(&s->hist, path))
+		return 1;
+	mt_msg_sys("cannot write %s", path);
+	return 0;
 }
 
 /* Flaky tests in and out of quarantine (3 bad of the last 5 in, 3 good
- * in a row out): the next run reports them apart. */
-static void remember_quarantine(struct sup *s)
+ * in a row out): the next run reports them apart. Returns 1 once
+ * quarantine.json holds it. */
+static int remember_quarantine(struct sup *s)
 {
 	char path[MT_PATH_MAX + 32];
 	const char *id;
@@ -407,7 +477,8 @@ static void remember_quarantine(struct sup *s)
 	for (i = 0; i < s->run.n; i++) {
 		const struct mt_test *t = &s->run.t[i];
 
-		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE || t->noted)
+		if (t->kind != MT_KIND_TEST || t->verdict == MT_V_NONE || t->gone ||
+		    (t->noted & MT_NOTED_QUARANTINE))
 			continue;
 		id = mt_run_str(&s->run, t->id);
 		moved = mt_quar_note(&s->quar, id, (enum mt_verdict)t->verdict);
@@ -418,8 +489,10 @@ static void remember_quarantine(struct sup *s)
 			sup_note(s, "quarantine", "%s leaves quarantine (3 good results in a row)", id);
 	}
 	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
-	if (!mt_quar_save(&s->quar, path))
-		mt_msg_sys("cannot write %s", path);
+	if (mt_quar_save(&s->quar, path))
+		return 1;
+	mt_msg_sys("cannot write %s", path);
+	return 0;
 }
 
 static void finish(struct sup *s, int code)
@@ -431,17 +504,23 @@ static void finish(struct sup *s, int code)
 	char path[MT_PATH_MAX + 16];
 	int64_t now = mt_now_us();
 	uint32_t v;
+	int hist_ok, quar_ok;
 
 	if (mt_run_left(&s->run) && s->stop == STOP_BUDGET)
 		mt_run_settle_rest_planned(&s->run, "budget", "--budget's time was up");
 	else if (mt_run_left(&s->run))
 		mt_run_settle_rest(&s->run, s->stop_reason ? s->stop_reason : "no progress",
 				   s->stop == STOP_FATAL ? s->fatal : NULL);
-	remember_durations(s);
-	remember_quarantine(s);
-	/* A resumed run must not count these verdicts twice. */
-	mt_records_begin(&s->rec, "remembered");
-	mt_records_end(&s->rec, now);
+	/* A resumed run must not count these verdicts twice, nor lose them:
+	 * the record names the stores that took them, and only those. */
+	hist_ok = remember_durations(s);
+	quar_ok = remember_quarantine(s);
+	if (hist_ok || quar_ok) {
+		b = mt_records_begin(&s->rec, "remembered");
+		mt_buf_printf(b, ",\"durations\":%s,\"quarantine\":%s", hist_ok ? "true" : "false",
+			      quar_ok ? "true" : "false");
+		mt_records_end(&s->rec, now);
+	}
 	if (s->o->budget_us > 0)
 		sup_note(s, "plan", "budget %.1f s: predicted %.1f s, took %.1f s",
 			 (double)s->o->budget_us / 1e6, (double)s->sel.predicted_us / 1e6,
@@ -488,6 +567,11 @@ static void finish(struct sup *s, int code)
 	m.vmhwm_kb = vmhwm_kb();
 	m.notes = &s->notes;
 	m.dirties = &s->dirties;
+	m.plan_known = s->o->budget_us > 0 && s->table_closed;
+	m.plan_budget_us = s->o->budget_us;
+	m.plan_predicted_us = s->sel.predicted_us;
+	m.plan_chosen = s->sel.kept;
+	m.plan_left_out = s->sel.budget_out;
 	/* Before run_end: a JUnit file that cannot be written is exit 3. */
 	if (s->o->junit && !mt_junit_write(s->o->junit, &s->run, &m) &&
 	    code != MT_EXIT_INTERRUPTED && code != MT_EXIT_USAGE)

@@ -120,3 +120,79 @@ def test_fail_fast(mtest, jobs):
     later = [r for r in run.of_type("test") if r["verdict"] != "not_run" and
              r["start"] > bad[0]["end"]]
     assert later == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fail_fast_with_a_collection_error_keeps_every_verdict(mtest, jobs):
+    # Issue 16, item 4: the broken file's collection_error came in before
+    # "collected"; --fail-fast stopped the run there and every verdict of
+    # the good file was lost ("0 collected: nothing ran"). The fixture's
+    # slow import makes that order certain.
+    run = mtest("failfast_collect", "--fail-fast", "-j", jobs)
+    v = run.verdicts
+    assert v["test_a_broken.py"][0] == "collection_error"
+    good = ["test_b_slow_import.py::test_" + n for n in ("one", "two", "three")]
+    assert all(i in v for i in good), v
+    assert {v[i] for i in good} <= {("passed", ""), ("not_run", "fail-fast")}
+    (col,) = run.of_type("collected")
+    assert col["tests"] == 3 and col["collection_errors"] == 1
+    assert run.code == 1
+    assert "3 collected" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("how", ["shard", "bazel", "budget", "tier"])
+def test_a_selection_empty_by_construction_exits_0_and_says_so(mtest, tmp_path, how):
+    # Issue 16, item 10: tests were collected, none fell to this shard or
+    # plan; exit 5 "no tests" failed such a shard in Bazel and CI.
+    args, env = {"shard": (["--shard", "20/20"], None),
+                 "bazel": ([], {"TEST_TOTAL_SHARDS": "9", "TEST_SHARD_INDEX": "8",
+                                "TEST_SHARD_STATUS_FILE": str(tmp_path / "status")}),
+                 "budget": (["--budget", "1ms"], None),
+                 "tier": (["--tier", "0"], None)}[how]
+    run = mtest("allpass", *args, env=env)
+    assert run.code == 0, run.stdout + run.stderr
+    assert "Tests were collected; none was selected for this run" in run.stdout
+    assert "nothing selected (exit 0)" in run.stdout
+    assert {v for v, _ in run.verdicts.values()} == {"not_run"} and len(run.verdicts) == 3
+    rep = run.report()
+    assert rep.returncode == 0 and "none was selected" in rep.stdout
+    # A suite with no tests at all stays 5.
+    assert mtest("empty", *args, env=env).code == 5
+
+
+def test_shards_in_sequence_on_one_state_directory_cover_the_suite_once(mtest):
+    # Issue 16, item 11: each shard rewrote durations.json and the next
+    # was planned from another history (a file ran twice, one never).
+    seen, codes = [], []
+    for k in (1, 2, 3):
+        run = mtest("planning", "--shard", "%d/3" % k)  # one state directory
+        seen += sorted(ran(run))
+        codes.append(run.code)
+        assert set(run.verdicts) == set(ALL)
+    assert sorted(seen) == sorted(ALL)  # each once: the failing file too
+    assert sorted(codes) == [0, 0, 1]
+    # And again, now that the history is full: the same split.
+    again = []
+    for k in (1, 2, 3):
+        again += sorted(ran(mtest("planning", "--shard", "%d/3" % k)))
+    assert again == seen
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_budget_runs_what_it_chose_in_value_order(mtest, jobs):
+    # Issue 16, item 12: the knapsack took the recently failing test first
+    # but the lane ran it last; the clock cut it and the run "passed".
+    first = mtest("budgetorder")
+    assert first.code == 1
+    run = mtest("budgetorder", "--budget", "2.5", "-j", jobs,
+                env={"MTEST_E2E_SLOWER": "1"})
+    assert run.verdicts["test_z_fails.py::test_fails"] == ("failed", "AssertionError")
+    assert run.code == 1
+    starts = {r["id"]: r["start"] for r in run.of_type("test") if "start" in r}
+    assert starts["test_z_fails.py::test_fails"] == min(starts.values())
+    # The plan says what it chose, why, in the order it runs.
+    (plan,) = [r for r in run.of_type("plan") if r["part"] == 0]
+    assert plan["tests"][0][:2] == ["test_z_fails.py::test_fails", "failed recently"]
+    assert plan["chosen"] == 4 and plan["left_out"] == 0
+    assert "Plan for --budget 2.5 s: 4 tests chosen" in run.stdout
+    assert "Plan for --budget 2.5 s: 4 tests chosen" in run.report().stdout

@@ -23,8 +23,9 @@ def env():
 
 
 def start(state, *args):
-    return subprocess.Popen([MTEST, "--state-dir", str(state), "--kill-grace", "0.5",
-                             "--progress", "quiet", *args], cwd=SUITE, env=env(),
+    # --resume takes no other options: the run's own are in its journal.
+    own = [] if "--resume" in args else ["--kill-grace", "0.5", "--progress", "quiet"]
+    return subprocess.Popen([MTEST, "--state-dir", str(state), *own, *args], cwd=SUITE, env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 

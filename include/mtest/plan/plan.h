@@ -30,11 +30,19 @@
  * hangs) is split, those tests placed on lanes of their own. */
 #define MT_PLAN_SPLIT_US 5000000
 
+/* A test's value to --budget's knapsack: its class in the top bits (tier
+ * 0, then failed recently, then the rest), within it the newer failure or
+ * the shorter test first. */
+#define MT_VALUE_TIER0 ((int64_t)3 << 60)
+#define MT_VALUE_BAD ((int64_t)2 << 60)
+#define MT_VALUE_REST ((int64_t)1 << 60)
+
 struct mt_plan {
 	int nlanes;
 	enum mt_dist dist;
 	int known;			/* some estimates come from history */
-	int tier0_first;		/* --budget: smoke tests before all others */
+	int by_value;			/* --budget: each lane runs in value order */
+	int64_t value[MT_TESTS_MAX];	/* by slot: the budget's value (MT_VALUE_*) */
 	uint8_t lane[MT_TESTS_MAX];	/* by slot: its lane, or MT_LANE_NONE */
 	int64_t est_us[MT_TESTS_MAX];	/* by slot: expected duration, 0 unknown */
 	int64_t file_us[MT_FILES_MAX];	/* by file: the mean of its tests with history */

@@ -31,4 +31,11 @@ struct mt_selection {
 void mt_select(struct mt_run *r, struct mt_plan *p, struct mt_history *hist,
 	       const struct mt_opts *o, struct mt_selection *out);
 
+/* --budget's choice: the slots it kept, in the order they run (value,
+ * highest first; ties in collection order). Returns how many. */
+uint32_t mt_select_chosen(const struct mt_run *r, const struct mt_plan *p, uint32_t *out);
+/* Why the budget took a test of this value: "tier 0", "failed recently",
+ * "short". */
+const char *mt_select_why(int64_t value);
+
 #endif

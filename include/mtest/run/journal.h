@@ -9,9 +9,11 @@
 #ifndef MTEST_JOURNAL_H
 #define MTEST_JOURNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mtest/limits.h"
+#include "mtest/base/json.h"
 #include "mtest/run/run.h"
 
 struct mt_jrec {
@@ -28,6 +30,8 @@ struct mt_jrec {
 	char text[MT_EVENT_TEXT_MAX];
 	int64_t line, duration_us, worker, attempt, tests, deselected;
 	int planned;
+	int durations, quarantine;	/* a remembered record's stores (1 if not said) */
+	const struct mt_json *js;	/* the record parsed, for fields not above */
 };
 
 struct mt_journal_fix {
@@ -39,6 +43,10 @@ struct mt_journal_fix {
 /* Rewrite path without the torn tail and the stop's records. Returns 1,
  * or 0 with errno (the file is then as it was). */
 int mt_journal_fix(const char *path, struct mt_journal_fix *out);
+
+/* Hand every whole line of path (a record at most MT_RECORD_MAX long)
+ * to fn, undecoded. Returns 1, or 0 with errno. */
+int mt_journal_lines(const char *path, void (*fn)(void *ctx, const char *s, size_t n), void *ctx);
 
 typedef void mt_jrec_fn(void *ctx, const struct mt_jrec *r);
 /* Hand every record of path to fn. Returns 1, or 0 with errno. */

@@ -51,9 +51,14 @@ struct mt_test {
 	uint8_t tier;		/* 0..3, from its markers (docs/planning.md) */
 	uint8_t resumed;	/* in flight when the run it resumes stopped */
 	uint8_t quarantined;	/* its bad verdict does not fail the run */
-	uint8_t noted;		/* in durations and quarantine already (--resume) */
+	uint8_t noted;		/* MT_NOTED_*: told to durations, quarantine already (--resume) */
 	uint8_t planned;	/* not_run by the plan (tier, shard, budget) */
+	uint8_t gone;		/* no longer in the suite (--resume): apart, not counted */
 };
+
+/* Which of the state directory's stores took a verdict (mt_test.noted). */
+#define MT_NOTED_DURATIONS 1
+#define MT_NOTED_QUARANTINE 2
 
 struct mt_file {
 	uint32_t rel;		/* as pytest names it, relative to rootdir */
@@ -105,6 +110,7 @@ struct mt_run {
 	uint32_t planned;	/* not_run verdicts the plan gave */
 	uint32_t quar_bad;	/* bad verdicts of quarantined tests */
 	uint32_t quar;		/* verdicts of quarantined tests */
+	uint32_t gone;		/* tests no longer in the suite (mt_run_gone) */
 	mt_verdict_fn *on_verdict;
 	void *ctx;
 };
@@ -133,6 +139,9 @@ void mt_run_decide_unstored(struct mt_run *r, enum mt_kind kind, const struct mt
 void mt_run_settle_rest(struct mt_run *r, const char *reason, const char *detail);
 /* The same, as the plan's: the budget's end (not a run left incomplete). */
 void mt_run_settle_rest_planned(struct mt_run *r, const char *reason, const char *detail);
+/* A test of a resumed run that the suite no longer has: its verdict (if
+ * any) is kept, reported apart, and no longer counted anywhere. */
+void mt_run_gone(struct mt_run *r, uint32_t slot);
 /* Tests still without a verdict. */
 uint32_t mt_run_left(const struct mt_run *r);
 

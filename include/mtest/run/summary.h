@@ -55,6 +55,10 @@ struct mt_meta {
 	int64_t vmhwm_kb;	/* -1 unknown */
 	const struct mt_notes *notes;
 	const struct mt_dirties *dirties;
+	/* --budget's plan ("plan" record): planned against done. */
+	int plan_known;
+	int64_t plan_budget_us, plan_predicted_us;
+	uint32_t plan_chosen, plan_left_out;
 };
 
 /* "329 collected: 320 passed, 3 failed, 1 hung" */

@@ -53,6 +53,9 @@ int mt_statedir_publish(struct mt_statedir *s);
 /* The run folders' names, oldest first, at most max. Returns how many,
  * or -1 with errno. */
 int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned max);
+/* The newest run folder's name (runs/ is the truth; last-run may dangle
+ * or be missing). Returns 1, or 0 if there is none. */
+int mt_statedir_newest(const struct mt_statedir *s, char *name, size_t cap);
 /* Remove the oldest runs' folders beyond `keep` (never this run's).
  * Returns how many were removed, -1 on an error (said in one line). */
 int mt_statedir_prune(struct mt_statedir *s, unsigned keep);

@@ -1,0 +1,5 @@
+"""Never ran before the interruption."""
+
+
+def test_c1():
+    pass
