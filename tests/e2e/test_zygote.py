@@ -36,8 +36,9 @@ def roles(run):
 
 @pytest.mark.parametrize("workers", ["fork", "spawn"])
 @pytest.mark.parametrize("suite,args", BOTH_WAYS, ids=[c[0] for c in BOTH_WAYS])
-def test_same_verdicts_forked_or_spawned(mtest, suite, args, workers):
-    run = mtest(suite, *args, env={"MTEST_WORKERS": workers})
+def test_same_verdicts_forked_or_spawned(mtest, tmp_path, suite, args, workers):
+    # (the hostile suites note each test that ran in HOSTILE_DIR)
+    run = mtest(suite, *args, env={"MTEST_WORKERS": workers, "HOSTILE_DIR": str(tmp_path)})
     left = leftovers(run.pid)
     kill_leftovers(left)
     assert run.verdicts == expected(suite), run.stdout + run.stderr
