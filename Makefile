@@ -36,7 +36,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check check-hw check-debian check-arm check-deb unit e2e bench size asan valgrind analyze cross install deb clean
+.PHONY: all deps run check layers check-hw check-debian check-arm check-deb unit e2e bench size asan valgrind analyze cross install deb clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -73,7 +73,11 @@ run: deps all
 	tools/run-demo $(BUILD)/mtest
 
 # --- every test -------------------------------------------------------------
-check: deps all unit e2e
+check: deps all unit layers e2e
+
+# The supervisor's files call each other one way (docs/architecture.md).
+layers:
+	$(PYTHON) tools/sup-layers.py . >/dev/null || $(PYTHON) tools/sup-layers.py .
 
 # Recursive (=), not :=, so that pkg-config runs when the recipe does: on a
 # fresh machine, `make check` installs Check (deps) after parsing this file.

@@ -37,7 +37,11 @@ int main(int argc, char **argv)
 		return mt_quar_main(&opts);
 	if (opts.self_check)
 		return mt_selfcheck_main(&opts);
-	if (opts.resume)
-		return mt_super_resume(&opts);
+	if (opts.resume) {
+		const struct mt_opts *resumed;
+		int code = mt_super_resume(&opts, &resumed);
+
+		return code != MT_EXIT_OK ? code : mt_super_main(resumed);
+	}
 	return mt_super_main(&opts);
 }

@@ -1,234 +1,33 @@
 /* mtest: starting a worker, and a worker's end (src/sup.h tells how the supervisor is cut). */
 #include "sup.h"
 
-extern char **environ;
+/* ---- starting a worker ---------------------------------------------------- */
 
-/* ---- spawning ----------------------------------------------------------- */
-
-/* A NULL-terminated string vector packed into a fixed byte buffer: the
- * worker's argv and envp are both built this way. A full vector or buffer
- * clears ok and drops the string. */
-struct pack {
-	char **vec;
-	int max, n;
-	char *bytes;
-	size_t cap, used;
-	int ok;
-};
-
-/* Formats straight into the buffer: a string too long is refused, never cut. */
-__attribute__((format(printf, 2, 3)))
-static void pack_printf(struct pack *p, const char *fmt, ...)
+static void started(struct sup *s, struct lane *l, int64_t now)
 {
-	va_list ap;
-	int len;
-
-	if (p->n >= p->max || p->used >= p->cap) {
-		p->ok = 0;
-		return;
-	}
-	va_start(ap, fmt);
-	len = vsnprintf(p->bytes + p->used, p->cap - p->used, fmt, ap);
-	va_end(ap);
-	if (len < 0 || (size_t)len >= p->cap - p->used) {
-		p->ok = 0;
-		return;
-	}
-	p->vec[p->n++] = p->bytes + p->used;
-	p->used += (size_t)len + 1;
-}
-
-static void pack_put(struct pack *p, const char *str)
-{
-	pack_printf(p, "%s", str);
-}
-
-static int pack_end(struct pack *p)
-{
-	p->vec[p->n] = NULL;
-	return p->ok;
-}
-
-/* The worker's command line. Later workers get only the files whose tests
- * still wait (and pytest's rootdir, so node ids stay the same); a worker
- * after a failed collection gets the original paths with --ignore for
- * the files that hung or crashed it. */
-static int build_argv(struct sup *s, struct lane *l)
-{
-	static unsigned char wanted[MT_FILES_MAX];
-	const struct mt_opts *o = s->o;
-	struct pack p = { s->argv, MT_ARGV_MAX, 0, s->argbytes, sizeof s->argbytes, 0, 1 };
-	int i;
-	uint32_t f;
-
-	pack_put(&p, o->python);
-	pack_put(&p, "-m");
-	pack_put(&p, MT_BOOT_MODULE);
-	pack_put(&p, "-p");
-	pack_put(&p, MT_PLUGIN_MODULE);
-	for (i = 0; i < o->npytest && p.ok; i++)
-		pack_put(&p, o->pytest_args[i]);
-	if (zyg_is(s, l)) {
-		/* The zygote collects the whole selection, as the first worker
-		 * would: its forks run any of it. */
-		for (i = 0; i < o->npaths && p.ok; i++)
-			pack_put(&p, o->paths[i]);
-	} else if (s->rechecking) {
-		/* One test, alone: its file, and only it is sent. */
-		pack_printf(&p, "--rootdir=%s", s->rootdir);
-		f = s->run.t[s->rc[s->rc_index].slot].file;
-		pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
-	} else if (s->table_closed && s->rootdir[0]) {
-		/* The files of the tests this lane was given, and only them. */
-		uint32_t k;
-
-		memset(wanted, 0, s->run.nf);
-		for (k = 0; k < s->run.n; k++)
-			if (s->plan.lane[k] == l->idx && mt_plan_waiting(&s->run, k) &&
-			    s->run.t[k].file != MT_NONE)
-				wanted[s->run.t[k].file] = 1;
-		pack_printf(&p, "--rootdir=%s", s->rootdir);
-		/* pytest collects an explicit path even when --ignore names it:
-		 * a left-out file is never named. */
-		for (f = 0; f < s->run.nf && p.ok; f++)
-			if (wanted[f] && !sup_ignored(s, mt_run_str(&s->run, s->run.f[f].abs)))
-				pack_put(&p, mt_run_str(&s->run, s->run.f[f].abs));
-	} else {
-		for (i = 0; i < o->npaths && p.ok; i++)
-			pack_put(&p, o->paths[i]);
-	}
-	for (i = 0; i < s->nignores && p.ok; i++)
-		pack_printf(&p, "--ignore=%s", mt_run_str(&s->run, s->ignore[i]));
-	/* Last, so that they win over addopts and the arguments above. */
-	pack_put(&p, "--capture=fd");
-	pack_put(&p, "-o");
-	pack_put(&p, "faulthandler_timeout=0");
-	pack_put(&p, "--continue-on-collection-errors");
-	if (!pack_end(&p))
-		mt_msg("worker command line too long (MT_ARGV_MAX=%d, MT_ARGV_BYTES=%u)",
-		       MT_ARGV_MAX, MT_ARGV_BYTES);
-	return p.ok;
-}
-
-static const char *const own_vars[] = {
-	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=", "MTEST_ZYGOTE_FD=",
-	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
-	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=", "MTEST_PYTB=",
-};
-
-static int build_env(struct sup *s, struct lane *l)
-{
-	struct pack p = { s->envp, MT_ENV_MAX, 0, s->envbytes, sizeof s->envbytes, 0, 1 };
-	unsigned k;
-	char **e;
-	const char *old_pp = getenv("PYTHONPATH");
-
-	for (e = environ; *e && p.ok; e++) {
-		for (k = 0; k < sizeof own_vars / sizeof own_vars[0]; k++)
-			if (strncmp(*e, own_vars[k], strlen(own_vars[k])) == 0)
-				break;
-		if (k == sizeof own_vars / sizeof own_vars[0])
-			pack_put(&p, *e);
-	}
-	pack_printf(&p, "MTEST_EVENT_FD=%d", MT_WORKER_EVENT_FD);
-	pack_printf(&p, "MTEST_CONTROL_FD=%d", MT_WORKER_CONTROL_FD);
-	pack_printf(&p, "MTEST_TOKEN=%s", l->w.token);
-	pack_printf(&p, "MTEST_LIMITS=line:%u,text:%u,tail:%u,id:%u,reason:%u,"
-		    "detail:%u,markers:%u,marker:%u,items:%u", MT_LINE_MAX, MT_TEXT_MAX,
-		    MT_TAIL_MAX, MT_ID_MAX, MT_REASON_MAX - 1, MT_DETAIL_MAX - 1, MT_MARKERS_MAX,
-		    MT_MARKER_NAME_MAX - 1, MT_FIXTURE_ITEMS);
-	if (zyg_is(s, l)) {
-		/* Ten zeros, which each forked worker overwrites in place with
-		 * its own number (its /proc/PID/environ shows this block). */
-		pack_put(&p, "MTEST_WORKER=0000000000");
-		pack_printf(&p, "MTEST_ZYGOTE_FD=%d", MT_WORKER_ZYGOTE_FD);
-	} else {
-		pack_printf(&p, "MTEST_WORKER=%d", l->w.num);
-	}
-	pack_printf(&p, RUN_TAG_VAR "=%s", s->run_tag);
-	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
-		    old_pp ? old_pp : "");
-	/* A breakpoint() in a worker without a terminal would wait forever. */
-	pack_put(&p, "PYTHONBREAKPOINT=0");
-	pack_printf(&p, "MTEST_PID=%d", (int)getpid());
-	/* Where the worker's faulthandler writes every thread's traceback when
-	 * asked: the Python stacks of interpreters mtest cannot read. */
-	pack_printf(&p, "MTEST_PYTB=%s/failures/.pytb-%d", s->sd.run, l->w.num);
-	if (s->preload[0]) {
-		const char *old_pl = getenv("LD_PRELOAD");
-
-		pack_printf(&p, "LD_PRELOAD=%s%s%s", s->preload,
-			    old_pl && *old_pl ? ":" : "", old_pl ? old_pl : "");
-		pack_printf(&p, "MTEST_PRELOAD=%s", s->preload);
-	}
-	if (!pack_end(&p))
-		mt_msg("worker environment too big (MT_ENV_MAX=%d, MT_ENV_BYTES=%u)",
-		       MT_ENV_MAX, MT_ENV_BYTES);
-	return p.ok;
-}
-
-static void new_token(struct lane *l)
-{
-	unsigned char r[8];
-	unsigned k;
-
-	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
-		uint64_t x = (uint64_t)mt_now_us() ^ ((uint64_t)getpid() << 32);
-
-		memcpy(r, &x, sizeof r);
-	}
-	for (k = 0; k < sizeof r; k++)
-		snprintf(l->w.token + 2 * k, 3, "%02x", r[k]);
-}
-
-/* A lane about to get a worker: everything of the last one forgotten. */
-void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now)
-{
-	/* The zygote is worker 0: the workers that run tests count from 1. */
-	mt_worker_reset(&l->w, zyg_is(s, l) ? 0 : ++s->nworkers);
-	/* Each collection its own mark (zygotes are all worker 0). */
-	l->collection = ++s->ncollections;
-	new_token(l);
-	l->got_config = 0;
-	l->got_hello = 0;
-	l->exit_event = 0;
-	l->holders[0] = '\0';
-	l->exit_deadline_us = MT_NEVER;
-	l->idle_deadline_us = MT_NEVER;
-	l->last_event_us = now;
-	l->coalesce_until_us = 0;
-	l->collecting_id[0] = l->collecting_path[0] = '\0';
-	l->settled_at_spawn = s->run.decided + s->run.nfiles_bad;
-	sup_inflight_reset(l);
-	mt_names_reset(&l->names);
-	l->interp = l->runtime = 0;
-	l->pytb_sig = 0;
-	l->hexversion = 0;
-	snprintf(l->fp.kernel, sizeof l->fp.kernel, "%s", s->kernel);
-	snprintf(l->fp.machine, sizeof l->fp.machine, "%s", s->machine);
-	snprintf(l->fp.host, sizeof l->fp.host, "%s", s->host);
-}
-
-/* A new Python for the lane (or the zygote: zygote_fd, its socket). */
-void sup_exec_worker(struct sup *s, struct lane *l, int64_t now, int zygote_fd)
-{
-	struct mt_worker *w = &l->w;
-
-	sup_worker_prepare(s, l, now);
-	if (!build_argv(s, l) || !build_env(s, l)) {
-		sup_fatal(s, MT_EXIT_USAGE, "cannot build the worker's command line");
-		return;
-	}
-	mt_bundle_quote_argv(l->fp.cmdline, sizeof l->fp.cmdline, s->argv);
-	if (!mt_worker_spawn(w, s->argv, s->envp, zygote_fd)) {
-		sup_fatal(s, MT_EXIT_INTERNAL, "cannot start a worker: %s", mt_strerror(errno));
-		return;
-	}
-	w->spawned_us = now;
 	lane_enter(l, MT_W_STARTING, s->o->collect_timeout_us > 0 ?
 				     now + s->o->collect_timeout_us : MT_NEVER);
-	if (!zyg_is(s, l))
+	/* A fork's dirt is watched once its pid is known (zyg_adopt). */
+	if (!zyg_is(s, l) && !l->w.forked)
 		sup_dirt_spawned(l);
+}
+
+/* Start the zygote unless it lives. Returns 1 while it lives. */
+static int start_zygote(struct sup *s, int64_t now)
+{
+	struct lane *z = &s->z.l;
+	int fd, ok;
+
+	if (z->w.state != MT_W_NONE || z->sweep_next_us)
+		return 1;
+	fd = zyg_socket(s);
+	if (fd < 0)
+		return 0;	/* workers are spawned from now on */
+	ok = sup_exec(s, z, now, fd);
+	close(fd);
+	if (ok)
+		started(s, z, now);
+	return ok;
 }
 
 /* A worker for the lane: forked from the zygote, or a new Python with
@@ -236,10 +35,88 @@ void sup_exec_worker(struct sup *s, struct lane *l, int64_t now, int zygote_fd)
  * the lane waits for the zygote to be ready. */
 int sup_spawn(struct sup *s, struct lane *l, int64_t now)
 {
-	if (zyg_wanted(s))
-		return zyg_fork(s, l, now) || zyg_start(s, now);
-	sup_exec_worker(s, l, now, -1);
-	return l->w.state != MT_W_NONE;
+	if (zyg_wanted(s)) {
+		if (zyg_fork(s, l, now)) {
+			started(s, l, now);
+			return 1;
+		}
+		if (start_zygote(s, now) || zyg_wanted(s))
+			return zyg_wanted(s);
+	}
+	if (!sup_exec(s, l, now, -1))
+		return 0;
+	started(s, l, now);
+	return 1;
+}
+
+/* The run is over: the zygote ends its session (it ran no test), within
+ * a bound. Returns 1 while it lives. */
+int sup_end_zygote(struct sup *s, int64_t now)
+{
+	struct lane *l = &s->z.l;
+
+	if (l->w.state == MT_W_NONE)
+		return l->sweep_next_us > 0;
+	if (!s->z.stopping) {
+		s->z.stopping = 1;
+		s->z.ready = 0;
+		if (l->w.state == MT_W_RUNNING) {
+			mt_worker_send(&l->w, "s\n", 2);
+			lane_enter(l, MT_W_STOPPING, now + MT_SESSION_END_US);
+		} else {
+			sup_kill_worker(s, l, now, "the run is over");
+		}
+	}
+	return 1;
+}
+
+/* A fork that never came to be (zyg_fork_lost): the lane is free again. */
+static void fork_lost(struct lane *l)
+{
+	mt_worker_close(&l->w);
+	l->w.pid = -1;
+	lane_enter(l, MT_W_NONE, MT_NEVER);
+}
+
+/* ---- what the concerns found ------------------------------------------------ */
+
+/* The one place where what a concern found (struct found) becomes a
+ * transition: after every event line, timer and step of a lane. */
+static void lane_decide(struct sup *s, struct lane *l, int64_t now)
+{
+	struct found f = l->found;
+
+	if (!f.end && f.next == MT_W_NONE)
+		return;
+	l->found = (struct found){ .next = MT_W_NONE };
+	if (f.end) {
+		sup_kill_worker(s, l, now, f.end);
+		return;
+	}
+	lane_enter(l, f.next, f.deadline_us);
+	if (f.next == MT_W_RUNNING && !zyg_is(s, l)) {
+		/* Collected: its first tests go, and it is watched. */
+		sup_top_up(s, l);
+		sup_idle_arm(s, l, now);
+	}
+}
+
+/* Every lane's: a stop of the run wants every worker ended. */
+void lanes_decide(struct sup *s, int64_t now)
+{
+	struct lane *l;
+
+	FOR_ALL_LANES(s, l)
+		lane_decide(s, l, now);
+}
+
+/* Each event line, and what it made a concern find. */
+static void on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
+{
+	struct sup *s = ctx;
+
+	sup_event(s, LANE_OF(w), line, len);
+	lanes_decide(s, mt_now_us());
 }
 
 /* ---- a worker's end ------------------------------------------------------ */
@@ -431,13 +308,18 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 	int by_us = w->killing;
 	uint32_t settled;
 
+	/* Whatever the worker said before dying is in the pipes: hear it. */
+	mt_worker_read_events(w, on_line, s);
+	mt_worker_read_console(w, s->console_fd, &s->console_logged);
 	if (zyg_is(s, l) && s->z.ready) {
+		/* It served: it is replaced when a lane needs a fork. */
 		zyg_dead(s);
+		mt_worker_close(w);
+		lane_enter(l, MT_W_NONE, MT_NEVER);
+		sup_sweep_begin(s, l, "the zygote", mt_now_us());
+		w->pid = -1;
 		return;
 	}
-	/* Whatever the worker said before dying is in the pipes: hear it. */
-	mt_worker_read_events(w, sup_on_line, s);
-	mt_worker_read_console(w, s->console_fd, &s->console_logged);
 	describe_status(w->status, why, sizeof why);
 	snprintf(whose, sizeof whose, "%s %d (pid %d)", zyg_is(s, l) ? "the zygote, worker" :
 		 "worker", w->num, (int)w->pid);
@@ -607,8 +489,10 @@ void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *wh
 	char detail[MT_DETAIL_MAX];
 	const char *id;
 
-	if (zyg_fork_lost(s, l, "lost a fork request", now))
+	if (zyg_fork_lost(s, l, "lost a fork request")) {
+		fork_lost(l);
 		return;
+	}
 	if (w->reaped || w->state == MT_W_NONE || w->state == MT_W_DEAD ||
 	    w->state == MT_W_KILLING || mt_proc_ending(w->pid))
 		return;	/* it is dying: its status will tell */
@@ -629,8 +513,10 @@ void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *wh
 
 static void on_collect_timeout(struct sup *s, struct lane *l, int64_t now)
 {
-	if (zyg_fork_lost(s, l, "did not fork a worker within --collect-timeout", now))
+	if (zyg_fork_lost(s, l, "did not fork a worker within --collect-timeout")) {
+		fork_lost(l);
 		return;
+	}
 	if (l->collecting_id[0]) {
 		sup_collection_error(s, l, l->collecting_id, l->collecting_path, "hung",
 				     "collecting it took longer than --collect-timeout", NULL);
@@ -715,8 +601,10 @@ void lane_timers(struct sup *s, struct lane *l, int64_t now)
 {
 	struct mt_worker *w = &l->w;
 
-	if (now >= l->dirt_next_us && (w->state == MT_W_RUNNING || w->state == MT_W_STOPPING))
+	if (now >= l->dirt_next_us && (w->state == MT_W_RUNNING || w->state == MT_W_STOPPING)) {
 		sup_dirt_timer(s, l, now);
+		lanes_decide(s, now);	/* a fence answered may retire it */
+	}
 	switch (w->state) {
 	case MT_W_STARTING:
 	case MT_W_COLLECTING:
@@ -766,6 +654,7 @@ void lane_timers(struct sup *s, struct lane *l, int64_t now)
 		l->coalesce_until_us = 0;
 	if (l->sweep_next_us > 0 && now >= l->sweep_next_us)
 		sup_sweep_pass(s, l, now);
+	lanes_decide(s, now);
 }
 
 /* What happened to the worker is accounted for. Returns 1 while the lane
@@ -776,16 +665,20 @@ int lane_advance(struct sup *s, struct lane *l, int64_t now)
 
 	if (w->reaped && w->state != MT_W_DEAD && w->state != MT_W_NONE) {
 		/* Hear its last words in its last state, then call it dead. */
-		mt_worker_read_events(w, sup_on_line, s);
+		mt_worker_read_events(w, on_line, s);
 		mt_worker_read_console(w, s->console_fd, &s->console_logged);
 		lane_enter(l, MT_W_DEAD, MT_NEVER);
 	}
-	if (l->watch.helper_done)
+	if (l->watch.helper_done) {
 		sup_capture_done(s, l, now);
+		lanes_decide(s, now);
+	}
 	if (w->stopped && !w->reaped && w->state != MT_W_DEAD)
 		sup_worker_stopped(s, l, now);
-	if (w->state == MT_W_DEAD)
+	if (w->state == MT_W_DEAD) {
 		sup_worker_dead(s, l);
+		lanes_decide(s, now);
+	}
 	if (w->state == MT_W_RUNNING && w->ended && w->qdone >= w->qlen &&
 	    l->cur.slot == MT_NONE)
 		/* All sent tests ran: let the session end and pytest exit. */
@@ -818,7 +711,7 @@ static void read_events(struct sup *s, struct lane *l, int64_t now)
 {
 	struct mt_worker *w = &l->w;
 
-	if (!mt_worker_read_events(w, sup_on_line, s)) {
+	if (!mt_worker_read_events(w, on_line, s)) {
 		sup_protocol_check(s, l);
 		sup_channel_lost(s, l, now, w->ev_err ? "event pipe failed" : "event pipe closed");
 		return;
@@ -864,6 +757,7 @@ void lane_io(struct sup *s, struct lane *l, const struct pollfd *p, int n, int64
 		dead_helper |= p[i].revents != 0;
 	if (dead_helper)
 		sup_dirt_helpers(s, l);
+	lanes_decide(s, now);
 }
 
 static int lane_free(const struct lane *l)
@@ -884,8 +778,10 @@ int sup_feed(struct sup *s, int64_t now)
 
 	if (!s->table_closed) {
 		/* The zygote collects (or, spawning, the first lane's worker). */
+		if (zyg_wanted(s) && start_zygote(s, now))
+			return 1;
 		if (zyg_wanted(s))
-			return zyg_start(s, now);
+			return 0;
 		l = &s->lanes[0];
 		if (!lane_free(l))
 			return 0;

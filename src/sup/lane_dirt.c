@@ -342,7 +342,7 @@ void sup_fence_answer(struct sup *s, struct lane *l)
 		/* Its session's finalisers run (they free ports and helpers);
 		 * then it must exit, or be killed (sup_timers). */
 		w->retiring = 1;
-		lane_enter(l, MT_W_STOPPING, mt_now_us() + MT_DEFAULT_TIMEOUT_US);
+		lane_want(l, MT_W_STOPPING, mt_now_us() + MT_DEFAULT_TIMEOUT_US);
 		mt_worker_send(w, "s\n", 2);
 	} else {
 		mt_worker_send(w, "g\n", 2);

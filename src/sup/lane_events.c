@@ -126,7 +126,7 @@ static void ev_config(struct sup *s, struct lane *l, const struct mt_event *e, i
 		sup_note(s, "worker", "worker %d: pytest's capture file is not a regular file (%s): "
 			 "output of a crashed test will be missing", l->w.num,
 			 errno == EINVAL ? "a pipe or a device?" : mt_strerror(errno));
-	lane_enter(l, MT_W_COLLECTING, s->o->collect_timeout_us > 0 ?
+	lane_want(l, MT_W_COLLECTING, s->o->collect_timeout_us > 0 ?
 				       now + s->o->collect_timeout_us : MT_NEVER);
 }
 
@@ -169,22 +169,6 @@ void sup_collection_error(struct sup *s, struct lane *l, const char *id, const c
 		return;
 	}
 	mt_run_decide(&s->run, slot, &v);
-}
-
-/* Is this path (a file, or a directory and all below it) left out? */
-int sup_ignored(struct sup *s, const char *path)
-{
-	size_t n;
-	int i;
-
-	for (i = 0; i < s->nignores; i++) {
-		const char *ig = mt_run_str(&s->run, s->ignore[i]);
-
-		n = strlen(ig);
-		if (n && strncmp(path, ig, n) == 0 && (path[n] == '\0' || path[n] == '/'))
-			return 1;
-	}
-	return 0;
 }
 
 /* Leave a file (or a directory) out of later workers. Its tests that are
@@ -469,7 +453,7 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 	if (l->recollect) {
 		/* This collection is incomplete: let the worker go. */
 		l->recollect = 0;
-		lane_enter(l, MT_W_STOPPING, now + MT_DEFAULT_TIMEOUT_US);
+		lane_want(l, MT_W_STOPPING, now + MT_DEFAULT_TIMEOUT_US);
 		mt_worker_send(w, "e\n", 2);
 		w->ended = 1;
 		return;
@@ -496,7 +480,7 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 	}
 	if (zyg_is(s, l)) {
 		/* It never runs a test: it says whether it forks (zyg_said). */
-		lane_enter(l, MT_W_RUNNING, MT_NEVER);
+		lane_want(l, MT_W_RUNNING, MT_NEVER);
 		return;
 	}
 	/* The worker waits for its first tests: the baseline of its dirt. */
@@ -514,9 +498,8 @@ static void ev_collected(struct sup *s, struct lane *l, const struct mt_event *e
 	}
 	if (!s->rechecking)
 		mt_plan_order(&s->plan, &s->run, w->map, w->queue, w->qlen);
-	lane_enter(l, MT_W_RUNNING, MT_NEVER);
-	sup_top_up(s, l);
-	sup_idle_arm(s, l, now);
+	/* Running: its first tests go as it enters the state (lane_decide). */
+	lane_want(l, MT_W_RUNNING, MT_NEVER);
 }
 
 /* A worker that holds work and has no test in flight must start the next
@@ -694,7 +677,7 @@ static void ev_exit(struct sup *s, struct lane *l, const struct mt_event *e, int
 	/* The session is ending: the test's timeout no longer applies (a slow
 	 * box's teardown is not a hang); the worker gets a bound to exit in. */
 	if (l->w.state == MT_W_RUNNING && !l->watch.helper)
-		lane_enter(l, MT_W_STOPPING, now + grace);
+		lane_want(l, MT_W_STOPPING, now + grace);
 }
 
 /* A protocol problem, shown once per kind and worker; the counts go into
@@ -768,10 +751,11 @@ static int in_sequence(struct sup *s, struct lane *l, const struct mt_event *e)
 	return 1;
 }
 
-void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
+/* One event line of a lane's worker: what it says goes into the run, and
+ * what it means for the worker's state is left in l->found (lane.c). */
+void sup_event(struct sup *s, struct lane *l, char *line, size_t len)
 {
-	struct sup *s = ctx;
-	struct lane *l = LANE_OF(w);
+	struct mt_worker *w = &l->w;
 	struct mt_event *e = &s->ev;
 	int64_t now = mt_now_us();
 	enum mt_ev type = mt_event_parse(e, line, len, w->token);
@@ -816,7 +800,7 @@ void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	case MT_EV_BYE:
 		snprintf(l->holders, sizeof l->holders, "%s", e->threads);
 		if (w->state != MT_W_KILLING) {
-			lane_enter(l, MT_W_STOPPING, now + (s->o->kill_grace_us > 0 ?
+			lane_want(l, MT_W_STOPPING, now + (s->o->kill_grace_us > 0 ?
 							    s->o->kill_grace_us : MT_EXIT_GRACE_US));
 		}
 		break;

@@ -208,7 +208,7 @@ static int ran_its_course(const char *path, int *code)
 	       strcmp(stopped, "no progress") != 0;
 }
 
-int mt_super_resume(const struct mt_opts *o)
+int mt_super_resume(const struct mt_opts *o, const struct mt_opts **resumed)
 {
 	struct mt_statedir sd;
 	struct mt_runstate st;
@@ -261,7 +261,8 @@ int mt_super_resume(const struct mt_opts *o)
 	o2.resume = 0;
 	o2.argv = argv2;
 	o2.argc = S2.argc;
-	return mt_super_main(&o2);
+	*resumed = &o2;
+	return MT_EXIT_OK;
 }
 
 /* ---- the journal taken back --------------------------------------------------- */

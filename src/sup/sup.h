@@ -6,17 +6,23 @@
  * worker and all about it: its process and pipes, its state and the
  * deadline of each state, the test in flight, the watch and the capture
  * helper, its crash, its dirt, its console. Functions that act on a lane
- * take it; nothing is reached through a global. The files, by concern:
+ * take it; nothing is reached through a global. The files, by concern,
+ * each calling only the ones below it (tools/sup-layers.py checks):
  *   super.c        the loop: signals, timers, lanes, the run's start and end
- *   lane.c         a lane's worker: its states (one transition function),
- *                  spawning, its end, sweeps
+ *   recheck.c      --recheck: bad tests alone, twice
+ *   lane.c         a lane's state machine: the one place a worker changes
+ *                  state (lane_enter), from what the concerns below found
+ *                  (struct found, lane_decide); starting, ending, sweeps
  *   lane_events.c  the plugin's events into a lane, and feeding it tests
+ *   zygote.c       the zygote's socket, readiness and failures
+ *   spawn.c        a worker's command line and environment, a spawn
  *   lane_watch.c   the watch over a stuck test, and stack captures
  *   lane_dirt.c    leaks, dead helpers, dirty events, restarts
- *   verdicts.c     verdicts, bundles, notes; stopping the run
- *   recheck.c      --recheck: bad tests alone, twice
- * (events.c, worker.c and dirt.c beside them are the parser, the process
- * and the dirt model they use.)
+ *   verdicts.c     verdicts, bundles, notes, rechecks' results; a stop
+ * A concern never changes a worker's state: it records what it found in
+ * the lane (lane_want, lane_want_end) and returns. (events.c, worker.c and
+ * dirt.c beside them are the parser, the process and the dirt model they
+ * use.)
  */
 #ifndef MTEST_SUP_H
 #define MTEST_SUP_H
@@ -140,6 +146,16 @@ struct recheck {
 	unsigned char v[2];		/* the two verdicts, MT_V_NONE until known */
 };
 
+/* What a concern (events, dirt, watch, verdicts, the zygote) found that
+ * the lane's state machine must act on: they record it here and return;
+ * lane.c's lane_decide() makes the transition. Only lane.c changes a
+ * worker's state. */
+struct found {
+	enum mt_wstate next;		/* MT_W_NONE: no transition */
+	int64_t deadline_us;		/* the next state's */
+	const char *end;		/* end the worker, and why (outranks next) */
+};
+
 /* One worker and all about it. */
 struct lane {
 	int idx;			/* 0, 1, ...; -1: the zygote's */
@@ -162,6 +178,7 @@ struct lane {
 	int restart_for;		/* the event the last worker retired for, or -1 */
 	int fence_waiting;		/* a fence waits for leak checks */
 	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
+	struct found found;		/* what a concern found: the state machine acts */
 	int ndeaths;			/* helpers' deaths waiting for a boundary */
 	struct {
 		struct mt_helper_death d;
@@ -290,6 +307,30 @@ static inline struct lane *lane_after(struct sup *s, struct lane *l)
 	return ++l == s->lanes + s->nlanes ? &s->z.l : l;
 }
 
+/* Is this the zygote's lane? Are workers forked (not --spawn, no fallback)? */
+static inline int zyg_is(const struct sup *s, const struct lane *l)
+{
+	return l == &s->z.l;
+}
+
+static inline int zyg_wanted(const struct sup *s)
+{
+	return s->z.use;
+}
+
+/* A concern's finding, for lane_decide (lane.c). */
+static inline void lane_want(struct lane *l, enum mt_wstate st, int64_t deadline_us)
+{
+	l->found.next = st;
+	l->found.deadline_us = deadline_us;
+}
+
+static inline void lane_want_end(struct lane *l, const char *why)
+{
+	if (!l->found.end)
+		l->found.end = why;
+}
+
 /* verdicts.c */
 void sup_note(struct sup *s, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -305,6 +346,7 @@ void sup_keep_capture(struct sup *s, struct lane *l, const char *id, struct mt_v
 void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const char *reason,
 		const char *detail, int with_output);
 void sup_stop(struct sup *s, enum stop why, const char *reason, int64_t now);
+void sup_recheck_result(struct sup *s, const struct mt_vinfo *v);
 
 /* lane.c */
 #define LANE_POLLFDS (3 + MT_HELPERS_MAX)	/* a lane's descriptors in poll() at most */
@@ -320,8 +362,8 @@ int sup_feed(struct sup *s, int64_t now);
 void sup_steal(struct sup *s, unsigned idle);
 void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why);
 int sup_spawn(struct sup *s, struct lane *l, int64_t now);
-void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now);
-void sup_exec_worker(struct sup *s, struct lane *l, int64_t now, int zygote_fd);
+int sup_end_zygote(struct sup *s, int64_t now);
+void lanes_decide(struct sup *s, int64_t now);
 void sup_reap(void *ctx);
 void sup_killed_reset(struct killed *k);
 void sup_killed_add(struct killed *k, const struct mt_proc *p);
@@ -331,12 +373,16 @@ void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now);
 void sup_worker_dead(struct sup *s, struct lane *l);
 void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *what);
 
+/* spawn.c */
+void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now);
+int sup_exec(struct sup *s, struct lane *l, int64_t now, int zygote_fd);
+int sup_ignored(struct sup *s, const char *path);
+
 /* lane_events.c */
 void sup_top_up(struct sup *s, struct lane *l);
-int sup_ignored(struct sup *s, const char *path);
 int sup_fence_due(struct sup *s, struct lane *l, uint32_t k);
 void sup_ignore_path(struct sup *s, struct lane *l, const char *path);
-void sup_on_line(void *ctx, struct mt_worker *w, char *line, size_t len);
+void sup_event(struct sup *s, struct lane *l, char *line, size_t len);
 void sup_protocol_check(struct sup *s, struct lane *l);
 void sup_idle_arm(struct sup *s, struct lane *l, int64_t now);
 void sup_collection_error(struct sup *s, struct lane *l, const char *id, const char *path,
@@ -378,16 +424,13 @@ void sup_orphan(struct sup *s, struct lane *l, const struct mt_proc *p);
 
 /* zygote.c */
 void zyg_init(struct sup *s);
-int zyg_is(const struct sup *s, const struct lane *l);
-int zyg_wanted(const struct sup *s);
-int zyg_start(struct sup *s, int64_t now);
+int zyg_socket(struct sup *s);
 int zyg_fork(struct sup *s, struct lane *l, int64_t now);
 void zyg_said(struct sup *s, const struct mt_event *e, int64_t now);
 void zyg_forked(struct sup *s, const struct mt_event *e);
 void zyg_adopt(struct sup *s, struct lane *l, pid_t pid);
-int zyg_fork_lost(struct sup *s, struct lane *l, const char *why, int64_t now);
+int zyg_fork_lost(struct sup *s, struct lane *l, const char *why);
 void zyg_dead(struct sup *s);
-int zyg_end(struct sup *s, int64_t now);
 void zyg_reaped(struct sup *s, pid_t pid, int status);
 
 /* resume.c */
@@ -396,6 +439,5 @@ void sup_state(struct sup *s, const char *status, int code);
 
 /* recheck.c */
 int sup_recheck_next(struct sup *s, int64_t now);
-void sup_recheck_result(struct sup *s, const struct mt_vinfo *v);
 
 #endif

@@ -51,6 +51,7 @@ static void on_timers(struct sup *s, int64_t now)
 	}
 	FOR_ALL_LANES(s, l)
 		lane_timers(s, l, now);
+	lanes_decide(s, now);	/* a stop above wants every worker ended */
 }
 
 /* ---- signals -------------------------------------------------------------- */
@@ -74,6 +75,7 @@ static void on_signals(struct sup *s, int64_t now)
 				FOR_ALL_LANES(s, l)
 					lane_kill_now(l, now);
 			sup_stop(s, STOP_INTERRUPTED, "interrupted", now);
+			lanes_decide(s, now);
 			break;
 		default:
 			break;
@@ -100,16 +102,17 @@ static int advance(struct sup *s, int64_t now)
 	if (s->fail_fast_due && s->stop == STOP_NONE && s->table_closed) {
 		sup_note(s, "run", "--fail-fast: a test failed; the rest is not run");
 		sup_stop(s, STOP_FAIL_FAST, "fail-fast", now);
+		lanes_decide(s, now);
 	}
 	if (s->stop != STOP_NONE)
-		return busy || zyg_end(s, now);
+		return busy || sup_end_zygote(s, now);
 	if (s->table_closed && mt_run_left(&s->run) == 0) {
 		/* Every test has its verdict; --recheck runs the bad ones. */
 		if (busy)
 			return 1;
 		if (s->o->recheck && sup_recheck_next(s, now))
 			return 1;
-		return zyg_end(s, now);
+		return sup_end_zygote(s, now);
 	}
 	return sup_feed(s, now) || busy;
 }
@@ -365,6 +368,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	s->nlanes = o->lanes > 0 ? o->lanes : 1;
 	for (i = 0; i < s->nlanes; i++)
 		lane_init(&s->lanes[i], i);
+	lane_init(&s->z.l, -1);
 	zyg_init(s);
 	mt_progress_init(&s->prog, o->progress, s->nlanes, s->start_us);
 	s->prog.defang = o->lava;

@@ -220,6 +220,55 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	sup_inflight_reset(l);
 }
 
+/* ---- rechecks' results ------------------------------------------------- */
+
+static const char *recheck_class(const struct recheck *r)
+{
+	int bad0 = mt_verdict_is_bad((enum mt_verdict)r->v[0]);
+	int bad1 = mt_verdict_is_bad((enum mt_verdict)r->v[1]);
+
+	if (r->v[0] == MT_V_NONE || r->v[1] == MT_V_NONE || r->v[0] == MT_V_NOT_RUN ||
+	    r->v[1] == MT_V_NOT_RUN)
+		return "not rechecked";
+	if (bad0 && bad1)
+		return "fails alone";
+	if (!bad0 && !bad1)
+		return "passes alone";
+	return "flaky";
+}
+
+/* One recheck ended: a record of its own (the original verdict stands),
+ * and after the second, the class. */
+void sup_recheck_result(struct sup *s, const struct mt_vinfo *v)
+{
+	struct recheck *r = &s->rc[s->rc_index];
+	struct mt_test *t = &s->run.t[r->slot];
+	const char *id = mt_run_str(&s->run, t->id), *cls;
+	struct mt_buf *b;
+
+	s->rc_waiting = 0;
+	b = mt_records_begin(&s->rec, "recheck");
+	mt_rec_str(b, "id", id, 8192);
+	mt_rec_int(b, "attempt", s->rc_attempt + 2);
+	mt_rec_str(b, "verdict", mt_verdict_name(v->verdict), 32);
+	mt_rec_str(b, "reason", v->reason, 1024);
+	mt_rec_secs(b, "duration", v->duration_us);
+	mt_rec_int(b, "worker", v->worker);
+	mt_records_end(&s->rec, mt_now_us());
+	r->v[s->rc_attempt] = (unsigned char)v->verdict;
+	mt_progress_note(&s->prog, mt_verdict_name(v->verdict));
+	if (++s->rc_attempt < 2)
+		return;
+	cls = recheck_class(r);
+	t->recheck = mt_run_intern(&s->run, cls);
+	b = mt_records_begin(&s->rec, "recheck_class");
+	mt_rec_str(b, "id", id, 8192);
+	mt_rec_str(b, "class", cls, 32);
+	mt_records_end(&s->rec, mt_now_us());
+	s->rc_attempt = 0;
+	s->rc_index++;
+}
+
 /* ---- stopping and killing --------------------------------------------- */
 
 void sup_stop(struct sup *s, enum stop why, const char *reason, int64_t now)
@@ -233,8 +282,9 @@ void sup_stop(struct sup *s, enum stop why, const char *reason, int64_t now)
 	/* The tests in flight did not fail: the run was stopped around them. */
 	FOR_LANES(s, l) {
 		sup_settle(s, l, MT_V_NOT_RUN, reason, NULL, 0);
-		sup_kill_worker(s, l, now, reason);
+		lane_want_end(l, reason);	/* lanes_decide ends them */
 	}
+	(void)now;
 }
 
 void sup_fatal(struct sup *s, int code, const char *fmt, ...)

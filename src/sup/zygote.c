@@ -12,7 +12,10 @@
  * says why and workers are spawned, as with --spawn. A zygote that dies or
  * stops answering is replaced; after ZYG_FAILS_MAX failures in a row,
  * workers are spawned for the rest of the run. No failure of the zygote
- * costs a verdict: a lane whose fork is lost asks again. */
+ * costs a verdict: a lane whose fork is lost asks again.
+ *
+ * This file keeps the zygote's socket, readiness and failures; its lane's
+ * states are lane.c's, to which it says what it found (lane_want_end). */
 #include "sup.h"
 
 #include <sys/socket.h>
@@ -21,19 +24,8 @@
 
 void zyg_init(struct sup *s)
 {
-	lane_init(&s->z.l, -1);
 	s->z.use = !s->o->spawn;
 	s->z.sock = -1;
-}
-
-int zyg_is(const struct sup *s, const struct lane *l)
-{
-	return l == &s->z.l;
-}
-
-int zyg_wanted(const struct sup *s)
-{
-	return s->z.use;
 }
 
 static void close_sock(struct sup *s)
@@ -60,44 +52,35 @@ static void fall_back(struct sup *s, const char *fmt, ...)
 	sup_note(s, "zygote", "workers are spawned, not forked: %s", why);
 }
 
-/* Start the zygote if it is not there. Returns 1 while it lives (it
- * starts, collects or serves), 0 if it could not start. */
-int zyg_start(struct sup *s, int64_t now)
+/* A socket for a new zygote: ours kept, the zygote's end returned (to go
+ * to it as fd 5), or -1 when none can be made (then workers are spawned). */
+int zyg_socket(struct sup *s)
 {
-	struct lane *l = &s->z.l;
 	int sv[2];
 
-	if (l->w.state != MT_W_NONE || l->sweep_next_us)
-		return 1;
-	if (!s->z.use)
-		return 0;
 	close_sock(s);
+	s->z.stopping = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		fall_back(s, "cannot make the zygote's socket: %s", mt_strerror(errno));
-		return 0;
+		return -1;
 	}
 	if (!mt_set_nonblock(sv[0])) {
 		close(sv[0]);
 		close(sv[1]);
 		fall_back(s, "cannot set up the zygote's socket: %s", mt_strerror(errno));
-		return 0;
+		return -1;
 	}
 	s->z.sock = sv[0];
-	s->z.stopping = 0;
 	s->nzygotes++;
-	sup_exec_worker(s, l, now, sv[1]);
-	close(sv[1]);
-	if (l->w.state == MT_W_NONE) {
-		close_sock(s);
-		return 0;
-	}
-	return 1;
+	return sv[1];
 }
 
-/* The zygote failed in a way that is not a collection's: it is ended and
- * replaced, or forking is given up after too many failures in a row. */
-__attribute__((format(printf, 3, 4)))
-static void zyg_failed(struct sup *s, int64_t now, const char *fmt, ...)
+/* The zygote failed in a way that is not a collection's: it is to be
+ * ended and replaced, or forking is given up after too many failures in a
+ * row. It stays "ready" until it is dead (zyg_dead), but it is no longer
+ * running then, so nothing forks from it meanwhile. */
+__attribute__((format(printf, 2, 3)))
+static void zyg_failed(struct sup *s, const char *fmt, ...)
 {
 	char why[MT_EVENT_TEXT_MAX];
 	va_list ap;
@@ -105,9 +88,7 @@ static void zyg_failed(struct sup *s, int64_t now, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	/* Still "ready" until it is dead (zyg_dead): it is no longer running,
-	 * so nothing forks from it meanwhile. */
-	sup_kill_worker(s, &s->z.l, now, "the zygote failed");
+	lane_want_end(&s->z.l, "the zygote failed");
 	if (++s->z.fails >= ZYG_FAILS_MAX)
 		fall_back(s, "the zygote failed %d times in a row (the last: %s)", s->z.fails, why);
 	else
@@ -115,15 +96,15 @@ static void zyg_failed(struct sup *s, int64_t now, const char *fmt, ...)
 			 (int)s->z.l.w.pid, why);
 }
 
-/* Ask the zygote for a worker for this lane. Returns 1 if asked, 0 if
- * the zygote is not ready (the lane waits, and zyg_start makes one). */
+/* Ask the zygote for a worker for this lane. Returns 1 if asked (the lane
+ * starts), 0 if the zygote is not ready (the lane waits for one). */
 int zyg_fork(struct sup *s, struct lane *l, int64_t now)
 {
 	struct lane *z = &s->z.l;
 	char req[MT_PATH_MAX + 128];
 	int n;
 
-	if (!s->z.ready || z->w.state != MT_W_RUNNING || s->z.stopping)
+	if (!s->z.ready || z->w.state != MT_W_RUNNING || s->z.stopping || z->found.end)
 		return 0;
 	sup_worker_prepare(s, l, now);
 	/* Its faulthandler's file, as build_env names a spawned worker's. */
@@ -131,7 +112,7 @@ int zyg_fork(struct sup *s, struct lane *l, int64_t now)
 		     s->sd.run, l->w.num);
 	if (n < 0 || (size_t)n >= sizeof req || !mt_worker_fork(&l->w, s->z.sock, req, (size_t)n)) {
 		mt_worker_reset(&l->w, l->w.num);
-		zyg_failed(s, now, "did not take a fork request (%s)",
+		zyg_failed(s, "did not take a fork request (%s)",
 			   n < 0 || (size_t)n >= sizeof req ? "too long" : mt_strerror(errno));
 		return 0;
 	}
@@ -140,8 +121,6 @@ int zyg_fork(struct sup *s, struct lane *l, int64_t now)
 	l->w.nitems = z->w.nitems;
 	l->w.spawned_us = now;
 	s->z.forks++;
-	lane_enter(l, MT_W_STARTING, s->o->collect_timeout_us > 0 ?
-				     now + s->o->collect_timeout_us : MT_NEVER);
 	return 1;
 }
 
@@ -221,31 +200,27 @@ void zyg_reaped(struct sup *s, pid_t pid, int status)
 	s->unclaimed[k].status = status;
 }
 
-/* A lane's fork that never came to be (its pipes ended, or no word of it
- * within the bound): the lane is free to ask again, the zygote is blamed.
- * Returns 0 if the lane's worker is not a fork whose pid is unknown. */
-int zyg_fork_lost(struct sup *s, struct lane *l, const char *why, int64_t now)
+/* Is the lane's worker a fork that never came to be (its pipes ended, or
+ * no word of it within the bound)? Then the zygote is blamed, and the
+ * lane (lane.c) lets it go and asks again. */
+int zyg_fork_lost(struct sup *s, struct lane *l, const char *why)
 {
+	enum mt_wstate z = s->z.l.w.state;
+
 	if (!l->w.forked || l->w.pid > 0)
 		return 0;
-	mt_worker_close(&l->w);
-	l->w.pid = -1;
-	lane_enter(l, MT_W_NONE, MT_NEVER);
-	if (s->z.l.w.state != MT_W_NONE && s->z.l.w.state != MT_W_DEAD &&
-	    s->z.l.w.state != MT_W_KILLING)
-		zyg_failed(s, now, "%s", why);
+	if (z != MT_W_NONE && z != MT_W_DEAD && z != MT_W_KILLING)
+		zyg_failed(s, "%s", why);
 	return 1;
 }
 
-/* The zygote died after it was ready (sup_worker_dead's, for it). */
+/* The zygote died after it was ready: said, unless mtest ended it (a
+ * failure noted already, or the run's end), and counted. */
 void zyg_dead(struct sup *s)
 {
-	struct lane *l = &s->z.l;
-	struct mt_worker *w = &l->w;
+	struct mt_worker *w = &s->z.l.w;
 	char why[64], scratch[16];
 
-	mt_worker_read_events(w, sup_on_line, s);
-	mt_worker_read_console(w, s->console_fd, &s->console_logged);
 	if (WIFSIGNALED(w->status))
 		snprintf(why, sizeof why, "%s", mt_signame(WTERMSIG(w->status), scratch,
 							    sizeof scratch));
@@ -260,29 +235,4 @@ void zyg_dead(struct sup *s)
 				 (int)w->pid, why);
 	}
 	close_sock(s);
-	mt_worker_close(w);
-	lane_enter(l, MT_W_NONE, MT_NEVER);
-	sup_sweep_begin(s, l, "the zygote", mt_now_us());
-	w->pid = -1;
-}
-
-/* The run is over: the zygote ends its session (it ran no test), within
- * a bound. Returns 1 while it lives. */
-int zyg_end(struct sup *s, int64_t now)
-{
-	struct lane *l = &s->z.l;
-
-	if (l->w.state == MT_W_NONE)
-		return l->sweep_next_us > 0;
-	if (!s->z.stopping) {
-		s->z.stopping = 1;
-		s->z.ready = 0;
-		if (l->w.state == MT_W_RUNNING) {
-			mt_worker_send(&l->w, "s\n", 2);
-			lane_enter(l, MT_W_STOPPING, now + MT_SESSION_END_US);
-		} else {
-			sup_kill_worker(s, l, now, "the run is over");
-		}
-	}
-	return 1;
 }

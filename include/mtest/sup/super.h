@@ -10,8 +10,9 @@
 
 /* Run the suite; returns the exit code (enum mt_exit). */
 int mt_super_main(const struct mt_opts *o);
-/* --resume: find the last run that did not end, and run it on with the
- * options it was started with. */
-int mt_super_resume(const struct mt_opts *o);
+/* --resume: find the last run that did not end, and the options it was
+ * started with (*resumed, for mt_super_main). Returns MT_EXIT_OK, or the
+ * exit code of why it cannot be resumed (said). */
+int mt_super_resume(const struct mt_opts *o, const struct mt_opts **resumed);
 
 #endif
