@@ -4,6 +4,7 @@ pytest-xdist on the same machine. Prints medians and ratios; it asserts
 nothing (timing goals are not pass/fail tests).
 
 usage: tools/bench.py MTEST [ROUNDS [TOWER_ROUNDS]]
+       tools/bench.py --restart MTEST   (the restart latency alone)
 
 ROUNDS (default 11) for the 1,000 trivial tests and the small measurements;
 TOWER_ROUNDS (default 1) for the tower-shaped suites, which take tens of
@@ -376,6 +377,11 @@ def tower_second_run(mtest, rounds, work):
 
 
 def main(argv):
+    if len(argv) > 2 and argv[1] == "--restart":
+        # Only the restart latency (make check-arm's guests measure it).
+        with tempfile.TemporaryDirectory(prefix="mtest-bench-") as tmp:
+            restart_latency(os.path.abspath(argv[2]), 1, Path(tmp))
+        return 0
     mtest = os.path.abspath(argv[1] if len(argv) > 1 else "build/mtest")
     rounds = int(argv[2]) if len(argv) > 2 else 11
     tower_rounds = int(argv[3]) if len(argv) > 3 else 1
