@@ -63,9 +63,11 @@ int sup_end_zygote(struct sup *s, int64_t now)
 		if (l->w.state == MT_W_RUNNING) {
 			mt_worker_send(&l->w, "s\n", 2);
 			lane_enter(l, MT_W_STOPPING, now + MT_SESSION_END_US);
-		} else {
+		} else if (l->w.state == MT_W_STARTING || l->w.state == MT_W_COLLECTING) {
 			sup_kill_worker(s, l, now, "the run is over");
 		}
+		/* (stopping, killing or dead already: it ends by itself, and
+		 * how, a usage error of pytest's say, is heard) */
 	}
 	return 1;
 }
