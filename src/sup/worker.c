@@ -94,34 +94,72 @@ static void child_exec(int ev, int ctl, int con, int null, int zyg, pid_t parent
 	_exit(127);
 }
 
+/* A worker's three pipes: events and console (it writes), control (it
+ * reads). Only mtest's ends are non-blocking: each end of a pipe is its
+ * own open file, and the plugin writes to a blocking one. */
+struct pipes {
+	int ev[2], ctl[2], con[2];
+};
+
+static void pipes_close(struct pipes *p)
+{
+	int e = errno;
+
+	close_fd(&p->ev[0]);
+	close_fd(&p->ev[1]);
+	close_fd(&p->ctl[0]);
+	close_fd(&p->ctl[1]);
+	close_fd(&p->con[0]);
+	close_fd(&p->con[1]);
+	errno = e;
+}
+
+static int pipes_open(struct pipes *p)
+{
+	*p = (struct pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	if (pipe2(p->ev, O_CLOEXEC) < 0 || pipe2(p->ctl, O_CLOEXEC) < 0 ||
+	    pipe2(p->con, O_CLOEXEC) < 0 || !mt_set_nonblock(p->ev[0]) ||
+	    !mt_set_nonblock(p->ctl[1]) || !mt_set_nonblock(p->con[0])) {
+		pipes_close(p);
+		return 0;
+	}
+	return 1;
+}
+
+/* The worker has its ends: ours go into w, theirs are closed here. */
+static void pipes_keep(struct pipes *p, struct mt_worker *w)
+{
+	close_fd(&p->ev[1]);
+	close_fd(&p->ctl[0]);
+	close_fd(&p->con[1]);
+	w->ev_fd = p->ev[0];
+	w->ctl_fd = p->ctl[1];
+	w->con_fd = p->con[0];
+}
+
 int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd)
 {
-	int ev[2] = { -1, -1 }, ctl[2] = { -1, -1 }, con[2] = { -1, -1 }, null = -1;
+	struct pipes p;
 	pid_t parent = getpid(), pid;
-	int e;
+	int null;
 
-	if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 ||
-	    pipe2(con, O_CLOEXEC) < 0)
-		goto fail;
-	/* mtest's ends only: each end of a pipe is its own open file, and the
-	 * plugin writes to a blocking one. */
-	if (!mt_set_nonblock(ev[0]) || !mt_set_nonblock(ctl[1]) || !mt_set_nonblock(con[0]))
-		goto fail;
+	if (!pipes_open(&p))
+		return 0;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0)
-		goto fail;
-	pid = fork();
-	if (pid < 0)
-		goto fail;
+	pid = null < 0 ? -1 : fork();
+	if (pid < 0) {
+		pipes_close(&p);
+		if (null >= 0)
+			close_fd(&null);
+		return 0;
+	}
 	if (pid == 0)
-		child_exec(ev[1], ctl[0], con[1], null, zygote_fd, parent, argv, envp, w->token);
+		child_exec(p.ev[1], p.ctl[0], p.con[1], null, zygote_fd, parent, argv, envp, w->token);
 	/* Both sides set the group, so that no signal can race the child's;
 	 * here it fails (EACCES) only when the child has exec'd, its own done. */
 	(void)setpgid(pid, pid);
-	close(ev[1]);
-	close(ctl[0]);
-	close(con[1]);
 	close(null);
+	pipes_keep(&p, w);
 	w->pid = pid;
 	w->start = 0;
 	{
@@ -131,28 +169,13 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[],
 		if (mt_proc_stat(pid, &st))
 			w->start = st.start;
 	}
-	w->ev_fd = ev[0];
-	w->ctl_fd = ctl[1];
-	w->con_fd = con[0];
 	return 1;
-fail:
-	e = errno;
-	close_fd(&ev[0]);
-	close_fd(&ev[1]);
-	close_fd(&ctl[0]);
-	close_fd(&ctl[1]);
-	close_fd(&con[0]);
-	close_fd(&con[1]);
-	close_fd(&null);
-	errno = e;
-	return 0;
 }
 
 /* The pipes of a worker the zygote forks: our ends kept, the others sent
  * with the request (SCM_RIGHTS) and closed here. */
 int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len)
 {
-	int ev[2] = { -1, -1 }, ctl[2] = { -1, -1 }, con[2] = { -1, -1 };
 	union {
 		char bytes[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
@@ -160,17 +183,15 @@ int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t l
 	struct iovec iov = { (void *)request, len };
 	struct msghdr m = { 0 };
 	struct cmsghdr *c;
-	int give[3], e;
-	ssize_t r = -1;
+	struct pipes p;
+	int give[3];
+	ssize_t r;
 
-	if (pipe2(ev, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 ||
-	    pipe2(con, O_CLOEXEC) < 0)
-		goto fail;
-	if (!mt_set_nonblock(ev[0]) || !mt_set_nonblock(ctl[1]) || !mt_set_nonblock(con[0]))
-		goto fail;
-	give[0] = ev[1];
-	give[1] = ctl[0];
-	give[2] = con[1];
+	if (!pipes_open(&p))
+		return 0;
+	give[0] = p.ev[1];
+	give[1] = p.ctl[0];
+	give[2] = p.con[1];
 	memset(&anc, 0, sizeof anc);
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
@@ -187,28 +208,14 @@ int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t l
 	if (r != (ssize_t)len) {
 		if (r >= 0)
 			errno = EPIPE;	/* a datagram is whole or not at all */
-		goto fail;
+		pipes_close(&p);
+		return 0;
 	}
-	close_fd(&ev[1]);
-	close_fd(&ctl[0]);
-	close_fd(&con[1]);
+	pipes_keep(&p, w);
 	w->pid = -1;	/* the zygote tells it, and so does the worker */
 	w->start = 0;
 	w->forked = 1;
-	w->ev_fd = ev[0];
-	w->ctl_fd = ctl[1];
-	w->con_fd = con[0];
 	return 1;
-fail:
-	e = errno;
-	close_fd(&ev[0]);
-	close_fd(&ev[1]);
-	close_fd(&ctl[0]);
-	close_fd(&ctl[1]);
-	close_fd(&con[0]);
-	close_fd(&con[1]);
-	errno = e;
-	return 0;
 }
 
 /* Bytes outside a frame that are not blank: one malformed line each run
