@@ -28,6 +28,6 @@ except Exception as error:  # ImportError, or a broken installation
     sys.exit(121)
 
 code = pytest.console_main()
-if mtest_plugin.forked():
-    mtest_plugin.exit_forked(code)
+if mtest_plugin.quick_exit_ok():
+    mtest_plugin.quick_exit(code)
 sys.exit(code)

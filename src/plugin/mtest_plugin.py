@@ -1106,16 +1106,18 @@ def _become_worker(session, sock, num, token, pytb, ev, ctl, con):
     _STATE.send("collected", n=len(session.items), deselected=_DESELECTED[0], lp=_cursor())
 
 
-def forked():
-    """Is this process a worker the zygote forked?"""
-    return _FORKED[0] and _ch() is not None
+def quick_exit_ok():
+    """Is this process the zygote, or a worker it forked? Neither needs
+    the interpreter's teardown at its end."""
+    return (_FORKED[0] or _ZYGOTE_SOCK is not None) and _ch() is not None
 
 
-def exit_forked(code):
-    """A forked worker's end, without the interpreter's teardown (tens of
-    milliseconds freeing what the zygote built, a fork's whole restart
-    budget): as a normal exit would, it waits for non-daemon threads and
-    runs the atexit handlers; then it flushes and leaves."""
+def quick_exit(code):
+    """The end of the zygote or of a forked worker, without the
+    interpreter's teardown (tens of milliseconds freeing what the zygote
+    built, a fork's whole restart budget, and time the run waits for at its
+    end): as a normal exit would, it waits for non-daemon threads and runs
+    the atexit handlers; then it flushes and leaves."""
     try:
         threading._shutdown()
     except Exception:
