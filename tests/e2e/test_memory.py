@@ -3,11 +3,12 @@ memory within the binary's static size plus 4 MiB, even when a test prints
 200 MB."""
 
 import os
+import shutil
 import subprocess
 
 import pytest
 
-from conftest import MTEST
+from conftest import MTEST, ROOT
 
 HEAPCHECK = os.environ.get("MTEST_HEAPCHECK_SO")
 
@@ -63,3 +64,26 @@ def test_peak_memory_under_huge_pages_always(mtest):
             f.write(was)
     assert run.code == 0
     assert run.of_type("run_end")[0]["vmhwm_kb"] < 4 * 1024
+
+
+VALGRIND_RUN = ROOT / "tools" / "valgrind-run"
+
+
+def test_valgrind_run_fails_on_a_crash(tmp_path):
+    """make valgrind's tools/valgrind-run took any exit but valgrind's 99
+    as a pass; a segfault under valgrind exits 139. A program that
+    segfaults stands in for mtest: it must fail, naming the signal; one
+    that exits 1 (as mtest does on these suites) must pass."""
+    assert shutil.which("valgrind"), "valgrind is missing: tools/install-deps installs it"
+    src = tmp_path / "segv.c"
+    src.write_text("int main(void) { *(volatile int *)0 = 1; return 0; }\n")
+    segv = tmp_path / "segv"
+    subprocess.run(["gcc", "-o", str(segv), str(src)], check=True, timeout=60)
+    r = subprocess.run([str(VALGRIND_RUN), str(segv)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "valgrind: FAIL: mtest died of signal 11 on crash (exit 139)" in r.stderr, r.stderr
+    assert "no errors" not in r.stdout
+    r = subprocess.run([str(VALGRIND_RUN), "/bin/false"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.endswith("valgrind: no errors\n"), r.stdout + r.stderr
