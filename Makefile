@@ -99,9 +99,12 @@ $(BUILD)/heapcheck.so: tests/heapcheck.c
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
+# -rs: every skip is printed with its reason. SKIP_BUDGET: how many may
+# skip (conftest.py fails the session past it); none under STRICT, as in CI.
+SKIP_BUDGET ?= $(if $(STRICT),0)
 e2e: $(BUILD)/mtest $(BUILD)/heapcheck.so
 	MTEST_BIN=$(abspath $(BUILD)/mtest) MTEST_HEAPCHECK_SO=$(abspath $(BUILD)/heapcheck.so) \
-		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e
+		MTEST_E2E_SKIP_BUDGET=$(SKIP_BUDGET) $(PYTHON) -m pytest -p no:cacheprovider -q -rs tests/e2e
 
 bench: deps all
 	$(PYTHON) tools/bench.py $(BUILD)/mtest
@@ -152,7 +155,7 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" all unit
 	MTEST_BIN=$(abspath build-asan/mtest) MTEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
-		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e -k "not heap and not memory"
+		$(PYTHON) -m pytest -p no:cacheprovider -q -rs tests/e2e -k "not heap and not memory"
 
 valgrind: all $(BUILD)/unit-tests
 	CK_FORK=no valgrind --error-exitcode=1 --leak-check=full -q $(BUILD)/unit-tests

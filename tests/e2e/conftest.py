@@ -168,3 +168,31 @@ def kill_leftovers(pids):
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+
+
+def _skip_budget():
+    """MTEST_E2E_SKIP_BUDGET (make e2e SKIP_BUDGET=N; 0 under STRICT, as in
+    CI): how many tests may skip. Unset or empty: no budget."""
+    text = os.environ.get("MTEST_E2E_SKIP_BUDGET", "")
+    return int(text) if text.strip() else None
+
+
+def _skipped(config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return len(reporter.stats.get("skipped", [])) if reporter else 0
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    budget = _skip_budget()
+    if budget is not None and _skipped(config) > budget:
+        terminalreporter.write_line(
+            "SKIP BUDGET EXCEEDED: %d tests skipped, at most %d may (reasons above; "
+            "docs/testing.md lists the skips CI allows)" % (_skipped(config), budget), red=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Over the budget, the session fails: a skip is a test that proved
+    nothing, and CI must not pass on it."""
+    budget = _skip_budget()
+    if budget is not None and _skipped(session.config) > budget and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
