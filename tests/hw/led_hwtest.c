@@ -1,5 +1,6 @@
-/* led_hwtest MTEST BOARD sim|debugfs|uleds: the real `mtest led` daemon on
- * a real kernel (make check-hw boots it in qemu: tools/qemu-gpio-*).
+/* led_hwtest MTEST BOARD sim|debugfs|uleds [--fault ignore-sigterm]: the
+ * real `mtest led` daemon on a real kernel (make check-hw boots it in qemu:
+ * tools/qemu-gpio-*).
  *
  * It starts the daemon on BOARD with a state directory of its own, drives
  * it through every LED code by writing state.json as runs do (and holding
@@ -11,7 +12,19 @@
  * period within 20 % and every step, the ok and alarm LEDs, a fault within
  * a second of the state directory's deletion, SIGHUP, a lamp test asked of
  * the daemon, and that the lines are let go at SIGTERM. One line per check;
- * exit 0 when all pass, 1 if one fails, 2 on an error. */
+ * exit 0 when all pass, 1 if one fails, 2 on an error.
+ *
+ * What each code must look like is written out below (CODES), from
+ * docs/leds.md as tests/e2e/test_leds.py has it, not taken from
+ * src/led/codes.c, the daemon's own table: a wrong table there fails here.
+ *
+ * Every wait is bounded (WAIT_S for a child to end): a daemon that does not
+ * end at SIGTERM, or a request that never returns, is a FAIL line that says
+ * so, never a hang that the guest's timeout would have to end.
+ * --fault ignore-sigterm checks that: the daemon is started under a stand-in
+ * parent that ignores SIGTERM (and passes SIGHUP on), and after the first
+ * code the driver goes straight to SIGTERM; it must then FAIL (make
+ * check-hw's x86-sigterm-ignored leg wants exactly that). */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -26,11 +39,32 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mtest/led/codes.h"
-
 #define STATE "/tmp/hwstate"
 #define MAXT 4096
 #define ULEDS_NAME 64	/* LED_MAX_NAME_SIZE */
+#define WAIT_S 20	/* for a child to end: the daemon at SIGTERM takes
+			   milliseconds natively; 20 s covers an emulated
+			   (TCG) guest on a loaded 2-core host */
+
+/* The codes as docs/leds.md tells them: the status LED's rhythm in ms,
+ * starting "on" and alternating; ok and alarm: 0 off, 1 on, -1 with the
+ * status LED. One step: steady on. */
+enum code { NONE, PASS, RUNNING, QUARANTINED, FAILURES, HANGS, INCOMPLETE, FAULT };
+struct look {
+	const char *name;
+	int ok, alarm, nsteps;
+	int ms[8];
+};
+static const struct look CODES[] = {
+	[NONE] = { "none", 0, 0, 2, { 50, 2950 } },
+	[PASS] = { "pass", 1, 0, 1, { 1000 } },
+	[RUNNING] = { "running", 0, 0, 2, { 1000, 1000 } },
+	[QUARANTINED] = { "quarantined", 1, 0, 2, { 250, 1500 } },
+	[FAILURES] = { "failures", 0, 1, 4, { 250, 250, 250, 1500 } },
+	[HANGS] = { "hangs", 0, 1, 6, { 250, 250, 250, 250, 250, 1500 } },
+	[INCOMPLETE] = { "incomplete", 0, 1, 8, { 250, 250, 250, 250, 250, 250, 250, 1500 } },
+	[FAULT] = { "fault", 0, -1, 2, { 100, 100 } },
+};
 
 enum kind { SIM, DEBUGFS, ULEDS };
 
@@ -188,21 +222,21 @@ static int near(double got, double want, double frac, double floor_ms)
 }
 
 /* Do the status LED's changes, from change f on, follow look k's rhythm? */
-static int follows(const struct mt_led_look *k, int f, char *why, size_t cap)
+static int follows(const struct look *k, int f, char *why, size_t cap)
 {
 	const struct track *s = &tr[0];
 	int start, j, n = k->nsteps, steps = s->n - 1 - f;
 	double held[MAXT], period, want = 0;
 
 	for (j = 0; j < n; j++)
-		want += k->step[j].ms;
+		want += k->ms[j];
 	for (j = 0; j < steps; j++)
 		held[j] = (double)(s->t[f + j + 1] - s->t[f + j]) / 1000.0;
 	for (start = 0; start < n; start++) {
-		if (k->step[start].on != s->v[f])
+		if ((start % 2 == 0) != s->v[f])	/* even steps are "on" */
 			continue;
 		for (j = 0; j < steps; j++)
-			if (!near(held[j], k->step[(start + j) % n].ms, 0.3, 25))
+			if (!near(held[j], k->ms[(start + j) % n], 0.3, 25))
 				break;
 		if (j < steps)
 			continue;
@@ -219,7 +253,7 @@ static int follows(const struct mt_led_look *k, int f, char *why, size_t cap)
 /* The first change may be cut short, and a few more may still be the code
  * before (the daemon looks again within a second): a full rhythm, at least,
  * must follow from one of the first changes to the end. */
-static int rhythm_ok(const struct mt_led_look *k, char *why, size_t cap)
+static int rhythm_ok(const struct look *k, char *why, size_t cap)
 {
 	int f;
 
@@ -240,26 +274,26 @@ static int level_of(int r)
 }
 
 /* Sample for one rhythm and then some; check the three LEDs. */
-static void check(enum mt_led_code c, const char *what)
+static void check(enum code c, const char *what)
 {
-	const struct mt_led_look *k = mt_led_look(c);
+	const struct look *k = &CODES[c];
 	int64_t t0 = now_us(), len = 0;
 	char why[256] = "";
 	int i, ok = 1, want_ok, want_alarm;
 
 	for (i = 0; i < k->nsteps; i++)
-		len += k->step[i].ms;
+		len += k->ms[i];
 	nap_ms(300);	/* the daemon takes it up (inotify) */
 	reset();
 	sample(t0 + 300000 + (k->nsteps > 1 ? (2 * len + 800) * 1000LL : 1000000));
 	if (k->nsteps > 1) {
 		ok = rhythm_ok(k, why, sizeof why);
 	} else {
-		ok = tr[0].n <= 1 && level_of(0) == k->step[0].on;
+		ok = tr[0].n <= 1 && level_of(0) == 1;
 		snprintf(why, sizeof why, "steady %d, %d changes", level_of(0), tr[0].n);
 	}
-	want_ok = k->ok == 2 ? -1 : k->ok;
-	want_alarm = k->alarm == 2 ? -1 : k->alarm;
+	want_ok = k->ok;
+	want_alarm = k->alarm;
 	if (want_ok >= 0 && level_of(1) != want_ok)
 		ok = 0;
 	if (want_alarm >= 0 && level_of(2) != want_alarm)
@@ -289,6 +323,10 @@ static pid_t spawn(char *const argv[])
 {
 	pid_t p = fork();
 
+	if (p < 0) {
+		perror("fork");
+		exit(2);
+	}
 	if (p == 0) {
 		setenv("MTEST_CONFIG", "/dev/null", 1);
 		execv(argv[0], argv);
@@ -297,12 +335,59 @@ static pid_t spawn(char *const argv[])
 	return p;
 }
 
+/* Wait up to `secs` for child p: its exit status, -1 when it died of a
+ * signal, or -2 when it had not ended by then (it is killed and reaped). */
+static int wait_bounded(pid_t p, int secs)
+{
+	int64_t until = now_us() + secs * 1000000LL;
+	int st;
+	pid_t r;
+
+	while ((r = waitpid(p, &st, WNOHANG)) == 0 && now_us() < until)
+		nap_ms(10);
+	if (r == p)
+		return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	kill(p, SIGKILL);
+	waitpid(p, &st, 0);	/* SIGKILL cannot be ignored: this ends */
+	return -2;
+}
+
+/* Run argv to its end, within WAIT_S: its exit status, or -1 and a FAIL. */
 static int run(char *const argv[])
 {
-	int st;
-	pid_t p = spawn(argv);
+	int r = wait_bounded(spawn(argv), WAIT_S);
 
-	return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (r == -2)
+		say(0, "%-12s %-26s did not end within %d s (killed)", argv[0], argv[1], WAIT_S);
+	return r < 0 ? -1 : r;
+}
+
+/* --fault ignore-sigterm: the daemon under a stand-in parent that ignores
+ * SIGTERM and passes SIGHUP on, as a daemon that ignored SIGTERM would be. */
+static pid_t daemon_child;
+
+static void pass_hup(int sig)
+{
+	(void)sig;
+	kill(daemon_child, SIGHUP);
+}
+
+static pid_t spawn_ignoring_sigterm(char *const argv[])
+{
+	pid_t p = fork();
+
+	if (p < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (p == 0) {
+		daemon_child = spawn(argv);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, pass_hup);
+		for (;;)
+			pause();
+	}
+	return p;
 }
 
 static void make_uleds(void)
@@ -328,14 +413,17 @@ int main(int argc, char **argv)
 	char *daemon_argv[] = { NULL, "led", "--board", NULL, "--state-dir", STATE, NULL };
 	char *lamp_argv[] = { NULL, "led", "--board", NULL, "--lamp-test", NULL };
 	char *show_argv[] = { NULL, "led", "--board", NULL, "--show", "hangs", "--for", "8", NULL };
-	int lock, st, r;
+	int lock, st, r, fault;
 	int64_t t0, first;
 	pid_t d;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s MTEST BOARD sim|debugfs|uleds\n", argv[0]);
+	if (argc != 4 && !(argc == 6 && strcmp(argv[4], "--fault") == 0 &&
+			   strcmp(argv[5], "ignore-sigterm") == 0)) {
+		fprintf(stderr, "usage: %s MTEST BOARD sim|debugfs|uleds [--fault ignore-sigterm]\n",
+			argv[0]);
 		return 2;
 	}
+	fault = argc == 6;
 	mtest = argv[1];
 	board = argv[2];
 	kind = strcmp(argv[3], "sim") == 0 ? SIM : strcmp(argv[3], "uleds") == 0 ? ULEDS : DEBUGFS;
@@ -347,28 +435,30 @@ int main(int argc, char **argv)
 		make_uleds();
 	mkdir(STATE, 0755);
 	printf("led_hwtest: %s on %s (%s)\n", mtest, board, argv[3]);
-	d = spawn(daemon_argv);
-	check(MT_LED_NONE, "no run yet");
+	d = fault ? spawn_ignoring_sigterm(daemon_argv) : spawn(daemon_argv);
+	check(NONE, "no run yet");
+	if (fault)
+		goto sigterm;
 	write_state("done", 0, "pass");
-	check(MT_LED_PASS, "a run passed");
+	check(PASS, "a run passed");
 	lock = open(STATE "/lock", O_RDWR | O_CREAT, 0644);
 	flock(lock, LOCK_EX);	/* as a run does while it runs */
 	write_state("running", -1, "running");
-	check(MT_LED_RUNNING, "a run in progress");
+	check(RUNNING, "a run in progress");
 	close(lock);		/* the run dies without a word */
-	check(MT_LED_INCOMPLETE, "the run died");
+	check(INCOMPLETE, "the run died");
 	write_state("done", 0, "quarantined");
-	check(MT_LED_QUARANTINED, "quarantined failed");
+	check(QUARANTINED, "quarantined failed");
 	write_state("done", 1, "failures");
-	check(MT_LED_FAILURES, "tests failed");
+	check(FAILURES, "tests failed");
 	write_state("done", 1, "hangs");
-	check(MT_LED_HANGS, "tests hung");
+	check(HANGS, "tests hung");
 	write_state("interrupted", 2, "incomplete");
-	check(MT_LED_INCOMPLETE, "interrupted");
+	check(INCOMPLETE, "interrupted");
 	write_state("done", 4, "fault");
-	check(MT_LED_FAULT, "mtest could not work");
+	check(FAULT, "mtest could not work");
 	write_state("done", 0, NULL);
-	check(MT_LED_PASS, "older state.json");
+	check(PASS, "older state.json");
 
 	/* The state directory deleted: the fault code within a second. */
 	write_state("done", 1, "failures");
@@ -382,9 +472,9 @@ int main(int argc, char **argv)
 	    "fault", "state directory deleted", first / 1e6);
 	mkdir(STATE, 0755);
 	write_state("done", 1, "hangs");
-	check(MT_LED_HANGS, "state directory back");
+	check(HANGS, "state directory back");
 	kill(d, SIGHUP);
-	check(MT_LED_HANGS, "after SIGHUP");
+	check(HANGS, "after SIGHUP");
 	say(waitpid(d, &st, WNOHANG) == 0, "%-12s %-26s", "daemon", "alive after SIGHUP");
 
 	/* Asked of the daemon: a lamp test, a code for a while. */
@@ -397,11 +487,16 @@ int main(int argc, char **argv)
 	nap_ms(2000);
 	write_state("done", 0, "pass");
 	r = run(show_argv);
-	check(MT_LED_HANGS, "--show asked of the daemon");
+	check(HANGS, "--show asked of the daemon");
 
+sigterm:
 	kill(d, SIGTERM);
-	r = waitpid(d, &st, 0) == d && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	say(r == 0, "%-12s %-26s exit %d", "daemon", "SIGTERM", r);
+	r = wait_bounded(d, WAIT_S);
+	if (r == -2)
+		say(0, "%-12s %-26s did not exit within %d s of SIGTERM (killed)", "daemon",
+		    "SIGTERM", WAIT_S);
+	else
+		say(r == 0, "%-12s %-26s exit %d", "daemon", "SIGTERM", r);
 	if (kind == SIM) {
 		/* Let go: gpio-sim puts released lines back to their pull (0). */
 		reset();
