@@ -4,6 +4,7 @@
 #define MTEST_LED_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mtest/led/leds.h"
 
@@ -23,7 +24,8 @@ void mt_ledclass_close(struct mt_led *l);
 #define MT_FAKE_CHIP "mtest-fake"
 int mt_fake_open(struct mt_led *l, const struct mt_board_led *bl, int *busy, char *err,
 		 size_t cap);
-int mt_fake_set(struct mt_led *l, int on);
+/* Logs "T ROLE LINE LEVEL DUE": T when set, DUE when the rhythm wanted it (us). */
+int mt_fake_set(struct mt_led *l, int on, int64_t due);
 void mt_fake_close(struct mt_led *l);
 
 #endif

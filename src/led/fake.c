@@ -55,15 +55,15 @@ int mt_fake_open(struct mt_led *l, const struct mt_board_led *bl, int *busy, cha
 	return 1;
 }
 
-int mt_fake_set(struct mt_led *l, int on)
+int mt_fake_set(struct mt_led *l, int on, int64_t due)
 {
-	char line[64];
+	char line[96];
 	int n;
 
 	if (l->fd < 0)
 		return 1;
-	n = snprintf(line, sizeof line, "%lld %s %u %d\n", (long long)mt_now_us(),
-		     mt_led_role_name(l->role), l->offset, on);
+	n = snprintf(line, sizeof line, "%lld %s %u %d %lld\n", (long long)mt_now_us(),
+		     mt_led_role_name(l->role), l->offset, on, (long long)due);
 	return mt_write_all(l->fd, line, (size_t)n);	/* one write: lines never mix */
 }
 

@@ -7,7 +7,10 @@
 #include "backend.h"
 #include "mtest/base/clock.h"
 
-static int set(struct mt_led *l, int on)
+/* due: when the rhythm wants the change (the fake chip logs it, so that
+ * tests check the rhythm itself, apart from how late a loaded machine ran
+ * the daemon). */
+static int set(struct mt_led *l, int on, int64_t due)
 {
 	if (l->level == on)
 		return 1;
@@ -15,7 +18,7 @@ static int set(struct mt_led *l, int on)
 	switch (l->kind) {
 	case MT_LED_GPIO: return mt_gpio_set(l, on);
 	case MT_LED_CLASS: return mt_ledclass_set(l, on);
-	default: return mt_fake_set(l, on);
+	default: return mt_fake_set(l, on, due);
 	}
 }
 
@@ -75,14 +78,14 @@ static int level(const struct mt_led *l, const struct mt_led_look *k, int s)
 	return v == 2 ? on : v;
 }
 
-static void apply(struct mt_leds *ls)
+static void apply(struct mt_leds *ls, int64_t due)
 {
 	const struct mt_led_look *k = mt_led_look(ls->code);
 	int i;
 
 	for (i = 0; i < ls->n; i++)
 		if (!ls->led[i].kernel)
-			set(&ls->led[i], level(&ls->led[i], k, ls->step));
+			set(&ls->led[i], level(&ls->led[i], k, ls->step), due);
 }
 
 void mt_leds_show(struct mt_leds *ls, enum mt_led_code c, int64_t now)
@@ -108,7 +111,7 @@ void mt_leds_show(struct mt_leds *ls, enum mt_led_code c, int64_t now)
 		if (was || l->kernel)
 			l->level = -1;	/* the kernel moved it: set it again */
 	}
-	apply(ls);
+	apply(ls, now);
 }
 
 void mt_leds_tick(struct mt_leds *ls, int64_t now)
@@ -125,7 +128,7 @@ void mt_leds_tick(struct mt_leds *ls, int64_t now)
 		if (now - ls->step_end_us > 10000000LL)
 			ls->step_end_us = now + k->step[ls->step].ms * 1000LL;
 	}
-	apply(ls);
+	apply(ls, ls->step_end_us - k->step[ls->step].ms * 1000LL);	/* the step's start */
 }
 
 int64_t mt_leds_next_us(const struct mt_leds *ls)

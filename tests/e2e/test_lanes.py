@@ -51,11 +51,16 @@ def test_two_lanes_give_the_verdicts_of_one(mtest, tmp_path, suite, args):
         assert all(len(v) == 1 for v in lanes.values()), lanes
 
 
-@pytest.mark.parametrize("suite", ["hostile_leakblame", "hostile_helperkill", "helperdies"])
-def test_dirt_is_told_the_same_with_two_lanes(mtest, tmp_path, suite):
+@pytest.mark.parametrize("suite,staged", [("hostile_leakblame", False),
+                                          ("hostile_helperkill", True), ("helperdies", True)])
+def test_dirt_is_told_the_same_with_two_lanes(mtest, tmp_path, suite, staged):
     one = mtest(suite)
     (tmp_path / "state").rename(tmp_path / "one")
     two = mtest(suite, "-j", "2")
+    if staged:  # the comparison below must have something to compare
+        assert dirt(one), "the suite stages dirt, and none was recorded"
+    else:  # nothing leaks there: blaming anybody is the failure
+        assert dirt(one) == [], dirt(one)
     assert dirt(two) == dirt(one)
 
 

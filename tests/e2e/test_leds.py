@@ -3,11 +3,14 @@ code table in the docs, the LED daemon through every code, a state
 directory deleted, replaced or filled with garbage under it, SIGHUP, runs
 with and without a daemon. (The same against a real kernel: make check-hw.)"""
 
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +19,21 @@ import pytest
 from conftest import MTEST, ROOT, SUITES, _env, wait_for
 
 BOARDS = ROOT / "tests" / "board"
-FAKE = BOARDS / "fake.json"
+
+
+def _own_board(src):
+    """The fake board under a name of this run's own: one LED daemon per
+    board name on a machine (an abstract socket), and other runs of these
+    tests may share the machine; a daemon of theirs must not answer ours."""
+    b = json.loads(src.read_text())
+    b["board"] = "fake-e2e-%d" % os.getpid()
+    path = Path(tempfile.mkdtemp(prefix="mtest-e2e-")) / "fake.json"
+    path.write_text(json.dumps(b))
+    atexit.register(shutil.rmtree, path.parent, True)
+    return path
+
+
+FAKE = _own_board(BOARDS / "fake.json")
 DOCS = ROOT / "docs"
 
 # The rhythms (src/led/codes.c), in ms, status LED, starting with "on".
@@ -43,7 +60,8 @@ def led(*args, env=None, timeout=30):
 
 
 class Log:
-    """The fake chip's log: (t_us, role, line, level) per change."""
+    """The fake chip's log: (t_us, role, line, level, due_us) per change: t
+    when the daemon made it, due when the rhythm wanted it."""
 
     def __init__(self, path):
         self.path = path
@@ -53,12 +71,28 @@ class Log:
             return []
         out = []
         for l in self.path.read_text().splitlines():
-            t, role, line, level = l.split()
-            out.append((int(t), role, int(line), int(level)))
+            t, role, line, level, due = l.split()
+            out.append((int(t), role, int(line), int(level), int(due)))
         return out
 
     def role(self, role, since=0):
-        return [(t, v) for t, r, _, v in self.read() if r == role and t >= since]
+        return [(t, v) for t, r, _, v, _ in self.read() if r == role and t >= since]
+
+    def due(self, role, since=0):
+        """(due, level) of the changes made since `since`: the rhythm as
+        the daemon scheduled it, whatever the load did to when it ran."""
+        return [(d, v) for t, r, _, v, d in self.read() if r == role and t >= since]
+
+    def late(self, role, since=0):
+        """The most any change since `since` was made after its due time (us)."""
+        return max([t - d for t, r, _, v, d in self.read() if r == role and t >= since],
+                   default=0)
+
+
+# How late a change may be made: a bound, wide enough for a loaded 2-core
+# machine; a daemon that missed its wake-ups would be late by whole steps
+# again and again, and a stalled one by the rest of the bound.
+LATE_US = 1000000
 
 
 def now_us():
@@ -71,7 +105,8 @@ def steps(changes):
 
 
 def matches(held, rhythm):
-    """Do the held steps follow the rhythm, within 20 % (or 20 ms)?"""
+    """Do the held steps follow the rhythm, within 20 % (or 20 ms)? Held as
+    scheduled (Log.due): an event, so the tolerance is only for rounding."""
     n = len(rhythm)
     for start in range(n):
         level = 1 if start % 2 == 0 else 0
@@ -130,10 +165,11 @@ def shows(lg, code, since, bound=8.0):
     rhythm = RHYTHM.get(code)
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
-        ch = lg.role("status", since)
+        ch = lg.due("status", since)
         if rhythm:
             held = steps(ch)[1:]  # the first step may be cut short
             if len(held) >= len(rhythm) + 1 and matches(held[-len(rhythm) - 1:], rhythm):
+                assert lg.late("status", since) < LATE_US, (code, lg.late("status", since))
                 break
         else:
             # Steady: the level (its last change, whenever it was) holds.
@@ -235,7 +271,7 @@ def test_daemon_follows_every_code(daemon, tmp_path):
     for k, (code, fields) in enumerate(cases):
         board = tmp_path / ("board%d.json" % k)
         b = json.loads(FAKE.read_text())
-        b["board"] = "fake-%d" % k
+        b["board"] = "%s-%d" % (b["board"], k)
         board.write_text(json.dumps(b))
         p, state, lg = daemon(board=board, state=tmp_path / ("state%d" % k), log="%d.log" % k)
         if k == 0:
@@ -289,9 +325,11 @@ def test_daemon_survives_its_state_directory(daemon, tmp_path):
             assert shows(lg, "hangs", since), damage
             continue
         assert shows(lg, "fault", since, bound=3.0), damage
-        # Fault shows within a second of the damage.
-        first = [t for t, v in lg.role("status", since)][0]
-        assert first - since < 1300000, (damage, first - since)
+        # Fault shows within a second of the damage (inotify, or the
+        # daemon's look each second): when the daemon decided it, a bound
+        # of a second more for a loaded 2-core machine.
+        first = [d for d, v in lg.due("status", since)][0]
+        assert first - since < 2000000, (damage, first - since)
         if damage == "not-a-dir":
             state.unlink()
         else:
@@ -314,7 +352,7 @@ def test_sighup_reads_the_board_again(daemon, tmp_path):
     board.write_text(json.dumps(moved))
     since = now_us()
     p.send_signal(signal.SIGHUP)
-    wait_for(lambda: [l for t, r, l, v in lg.read() if r == "status" and t >= since and l == 3],
+    wait_for(lambda: [l for t, r, l, v, _ in lg.read() if r == "status" and t >= since and l == 3],
              what="the status LED on line 3")
     # A bad board on SIGHUP: one line, and the old one stays.
     board.write_text("{garbage")
@@ -353,13 +391,19 @@ def test_show_on_the_bench(tmp_path):
     r = led("--board", str(FAKE), "--show", "fault", "--for", "1.5",
             env={"MTEST_LED_FAKE_LOG": str(lg.path)})
     assert r.returncode == 0, r.stderr
-    held = steps(lg.role("status"))[1:]
+    held = steps(lg.due("status"))[1:]
     assert len(held) >= 8 and matches(held, RHYTHM["fault"]), held
-    assert 1.4e6 < now_us() - t0 < 3e6
+    assert lg.late("status") < LATE_US
+    # --for 1.5: the scheduled blink spans the 1.5 s, less up to 0.5 s at
+    # the end (a loaded machine); the wall clock only as a lower bound, which load
+    # cannot break (an upper one is the subprocess's timeout).
+    first, last = lg.due("status")[0][0], lg.due("status")[-1][0]
+    assert 1.5e6 - 500000 <= last - first <= 1.5e6, (first, last)
+    assert now_us() - t0 >= 1.5e6
     t1 = now_us()
     r = led("--board", str(FAKE), "--lamp-test", env={"MTEST_LED_FAKE_LOG": str(lg.path)})
     assert r.returncode == 0
-    assert 2.9e6 < now_us() - t1 < 5e6  # 3 s
+    assert now_us() - t1 >= 3e6  # the lamp test's 3 s, at least
     for role in ("status", "ok", "alarm"):
         assert [v for t, v in lg.role(role, t1)] == [1], role  # on, and nothing else
 
@@ -398,15 +442,17 @@ def test_daemon_uses_no_heap_after_start_up(tmp_path):
                          stderr=subprocess.PIPE, text=True,
                          env=_env({"MTEST_LED_FAKE_LOG": str(lg.path), "LD_PRELOAD": HEAPCHECK,
                                    "MTEST_HEAPCHECK_OUT": str(out)}))
-    wait_for(lambda: lg.role("status"), what="the daemon")
-    since = now_us()
-    write_state(state, exit=1, led="hangs")
-    assert shows(lg, "hangs", since)
-    subprocess.run(["rm", "-rf", str(state)], check=True)  # and a fault
-    since = now_us()
-    assert shows(lg, "fault", since)
-    assert led("--board", str(FAKE), "--show", "pass", "--for", "1").returncode == 0
-    p.send_signal(signal.SIGHUP)  # the fake chip opens without the heap
-    p.terminate()
-    p.communicate(timeout=30)
+    try:
+        wait_for(lambda: lg.role("status"), what="the daemon")
+        since = now_us()
+        write_state(state, exit=1, led="hangs")
+        assert shows(lg, "hangs", since)
+        subprocess.run(["rm", "-rf", str(state)], check=True)  # and a fault
+        since = now_us()
+        assert shows(lg, "fault", since)
+        assert led("--board", str(FAKE), "--show", "pass", "--for", "1").returncode == 0
+        p.send_signal(signal.SIGHUP)  # the fake chip opens without the heap
+    finally:  # never left behind holding the board for the tests after
+        p.terminate()
+        p.communicate(timeout=30)
     assert out.read_text().startswith("allocations 0 "), out.read_text()

@@ -48,9 +48,15 @@ def test_kill_9_leaves_a_readable_journal(mtest_bg):
                             capture_output=True, text=True, timeout=60)
     assert "INCOMPLETE: 6 of 36 tests have no verdict" in report.stdout
     assert report.returncode == 6
-    # The worker died with mtest (PR_SET_PDEATHSIG); the next run of mtest
-    # would kill anything its tests left behind.
-    kill_leftovers(leftovers(records[0]["pid"]))
+    # The worker dies with mtest (PR_SET_PDEATHSIG: SIGKILL when its parent
+    # goes); the blocking test started no process of its own, so nothing of
+    # the run is left once the kernel has delivered it.
+    pid = records[0]["pid"]
+    try:
+        wait_for(lambda: leftovers(pid) == [], bound=30,
+                 what="the worker to die with mtest (PR_SET_PDEATHSIG)")
+    finally:
+        kill_leftovers(leftovers(pid))
 
 
 def test_report_in_progress(mtest_bg):

@@ -77,7 +77,7 @@ def test_with_a_board_the_lamp_test_runs(tmp_path):
     levels = {}
     lit = False
     for l in log.read_text().splitlines():
-        _, role, _, level = l.split()
+        _, role, _, level, _ = l.split()
         levels[role] = int(level)
         lit = lit or all(levels.get(x) == 1 for x in ("status", "ok", "alarm"))
     assert lit, log.read_text()
