@@ -2,10 +2,12 @@
 wherever PREFIX puts it: the crash handler and the board files are found
 beside the binary, the default config parses, the systemd units name the
 installed binary and pass systemd-analyze, and a second install keeps an
-edited config."""
+edited config. And the README's first command, make run: what the README
+shows of it is what it prints."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -162,3 +164,29 @@ def test_deb_package(tmp_path):
     r = subprocess.run([str(root / "usr/bin/mtest"), "--version"], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0 and r.stdout.startswith("mtest "), r.stderr
+
+
+def _readme_quote(text, start):
+    """The quoted text in README.md from `start` to its closing quote, its
+    line breaks (markdown wrapping) as spaces."""
+    i = text.index(start)
+    return " ".join(text[i:text.index('"', i)].split())
+
+
+def test_readme_shows_what_make_run_prints():
+    """README's example summary line and deadlock line are copied from a real
+    `make run` (tools/run-demo); it must still print them. The number of
+    other threads asleep in the deadlock line depends on how many threads
+    earlier tests leaked are still ticking then (load): it is not compared."""
+    r = subprocess.run([str(ROOT / "tools" / "run-demo"), MTEST], capture_output=True,
+                       text=True, env=_env(None), timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "mtest exited 1, as expected" in r.stdout, r.stdout[-2000:]
+    readme = (ROOT / "README.md").read_text()
+    shown = [l for l in readme.splitlines() if " collected: " in l and l[0].isdigit()]
+    printed = [l for l in r.stdout.splitlines() if " collected: " in l and l[0].isdigit()]
+    assert len(shown) == 1 and printed == shown, (shown, printed)
+    said = _readme_quote(readme, "DEADLOCK (likely)")
+    (line,) = [l.strip() for l in r.stdout.splitlines() if l.strip().startswith("DEADLOCK")]
+    mask = re.compile(r"\d+ other threads")
+    assert mask.sub("N other threads", said) == mask.sub("N other threads", line), (said, line)
