@@ -49,7 +49,8 @@ def wait_until(condition, timeout: float = 5.0, interval: float = 0.01) -> bool:
 
 
 def failing_encoder_cmd() -> list:
-    """An ffmpeg that dies at once: its input does not exist (exit code 1)."""
+    """An ffmpeg that dies at once: its input does not exist (a nonzero exit
+    code: 1 from ffmpeg 5, Debian 12; 254 from ffmpeg 7, Debian 13)."""
     cmd = build_ffmpeg_cmd()
     cmd[cmd.index("pipe:0")] = "/nonexistent/tower-encoder-input.pcm"
     return cmd

@@ -115,7 +115,7 @@ class TestFFmpegSupervisorRestartBehavior:
         assert wait_until(lambda: sup.state is S.FAILED, timeout=10), sup.state_history
         assert sup.spawn_count == 3  # the first start and two restarts
         assert [f.reason for f in sup.failures] == ["eof"] * 3
-        assert all(f.exit_code == 1 for f in sup.failures)
+        assert all(f.exit_code not in (None, 0) for f in sup.failures), sup.failures
         time.sleep(0.1)
         assert sup.spawn_count == 3 and sup.state is S.FAILED
 
