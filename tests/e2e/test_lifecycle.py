@@ -28,15 +28,21 @@ def test_signal_mid_test_interrupts(mtest_bg, sig):
     assert left == []
 
 
-def test_kill_9_leaves_a_readable_journal(mtest_bg):
-    proc, state, mark = mtest_bg("recorder")
+def blocker_recorded(state, mark):
+    """Wait until the blocking test runs, as mtest knows it, not only the
+    worker: its start record comes after every earlier verdict in the
+    worker's stream."""
     wait_for(mark.exists, what="the blocking test to start")
-    # Known to mtest, not only to the worker: the blocker's start record
-    # comes after every earlier verdict in the worker's stream.
     journal = state / "last-run" / "run.jsonl"
     wait_for(lambda: any('"type":"start"' in l and '"id":"test_recorder.py::test_blocks"' in l
                          for l in journal.read_text().splitlines()),
              what="mtest to record the blocker's start")
+    return journal
+
+
+def test_kill_9_leaves_a_readable_journal(mtest_bg):
+    proc, state, mark = mtest_bg("recorder")
+    journal = blocker_recorded(state, mark)
     proc.kill()
     proc.communicate(timeout=60)
     lines = journal.read_text().splitlines()
@@ -61,7 +67,7 @@ def test_kill_9_leaves_a_readable_journal(mtest_bg):
 
 def test_report_in_progress(mtest_bg):
     proc, state, mark = mtest_bg("recorder")
-    wait_for(mark.exists, what="the blocking test to start")
+    blocker_recorded(state, mark)  # the worker's mark alone: 25/36 once (check-debian)
     report = subprocess.run([MTEST, "--report", "--state-dir", str(state)],
                             capture_output=True, text=True, timeout=60)
     assert "in progress (pid %d, 30/36)" % proc.pid in report.stdout
