@@ -143,6 +143,13 @@
 /* A worker that dies twice in a row without a new verdict stops the run. */
 #define MT_DEATHS_WITHOUT_PROGRESS 2
 
+/* The kernel's lines kept per test (bytes, whole lines: the rest are
+ * counted), the longest line a summary keeps, and the OOM killer's
+ * victims named per test (docs/box.md). */
+#define MT_KMSG_BYTES (8u << 10)
+#define MT_KMSG_LINE_MAX 256
+#define MT_KMSG_VICTIMS 8
+
 /* LEDs of a board file; the board file's size; a name in it. */
 #define MT_LEDS_MAX 8
 #define MT_BOARD_BYTES (16u << 10)

@@ -17,5 +17,6 @@ Suite *events_suite(void);
 Suite *channel_suite(void);
 Suite *state_suite(void);
 Suite *led_suite(void);
+Suite *kmsg_suite(void);
 
 #endif
