@@ -83,6 +83,10 @@ static const char help_text[] =
 "                         the rest not_run (budget)\n"
 "  --fail-fast            stop after the first failed, errored, hung or\n"
 "                         crashed test; the rest not_run\n"
+"  --kmsg-markers on|off  as root, write a line at each test's start and end\n"
+"                         into the kernel's log, so that dmesg tells which\n"
+"                         test a kernel message came in; within the\n"
+"                         kernel's rate limit for /dev/kmsg (default on)\n"
 "  --keep N               run folders kept in the state directory (default 10)\n"
 "  --board NAME|PATH      the box's board file (board/NAME.json): its status\n"
 "                         LEDs and defaults (else MTEST_BOARD, the config\n"
@@ -275,7 +279,7 @@ static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX], conf_board[MT
 static char conf_suite[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
-static int conf_restart = -1, conf_spawn = -1;
+static int conf_restart = -1, conf_spawn = -1, conf_markers = -1;
 static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
 static int64_t conf_budget = -1;
 
@@ -356,6 +360,11 @@ static int parse_dist(const char *s, long *out)
 {
 	*out = strcmp(s, "file") == 0 ? MT_DIST_FILE : strcmp(s, "test") == 0 ? MT_DIST_TEST : -1;
 	return *out >= 0;
+}
+
+static int parse_onoff(const char *s)
+{
+	return strcmp(s, "on") == 0 ? 1 : strcmp(s, "off") == 0 ? 0 : -1;
 }
 
 static int conf_duration(const char *path, int lineno, const char *key,
@@ -460,6 +469,12 @@ int mt_cli_parse_config(char *text, const char *path)
 			conf_spawn = strcmp(val, "spawn") == 0 ? 1 : strcmp(val, "fork") == 0 ? 0 : -1;
 			if (conf_spawn < 0) {
 				mt_msg("%s:%d: workers: want fork or spawn, got '%s'", path, lineno, val);
+				return 0;
+			}
+		} else if (strcmp(key, "kmsg_markers") == 0) {
+			conf_markers = parse_onoff(val);
+			if (conf_markers < 0) {
+				mt_msg("%s:%d: kmsg_markers: want on or off, got '%s'", path, lineno, val);
 				return 0;
 			}
 		} else if (strcmp(key, "restart_on_dirty") == 0) {
@@ -687,7 +702,7 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
        OPT_RESUME, OPT_HISTORY, OPT_SELFCHECK, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
-       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN };
+       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN, OPT_MARKERS };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -707,6 +722,7 @@ static const struct option longopts[] = {
 	{ "isolate", required_argument, NULL, OPT_ISOLATE },
 	{ "recheck", no_argument, NULL, OPT_RECHECK },
 	{ "spawn", no_argument, NULL, OPT_SPAWN },
+	{ "kmsg-markers", required_argument, NULL, OPT_MARKERS },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "dist", required_argument, NULL, OPT_DIST },
@@ -752,7 +768,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	int own_argc, i, c, dashdash = argc, explicit_config = 0, r;
 	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
 		capture = -1, leak = -1;
-	int restart_given = 0;
+	int restart_given = 0, markers = -1;
 	long keep = -1, jobs = -1, dist = -1;
 	int64_t budget = -1;
 	int tier_given = 0, li;
@@ -766,7 +782,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_python[0] = conf_state_dir[0] = conf_board[0] = conf_suite[0] = '\0';
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
-	conf_restart = conf_spawn = -1;
+	conf_restart = conf_spawn = conf_markers = -1;
 	conf_keep = conf_jobs = conf_dist = -1;
 	conf_budget = -1;
 	o->argv = argv;
@@ -860,6 +876,12 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_SPAWN:
 			o->spawn = 1;
+			break;
+		case OPT_MARKERS:
+			if ((markers = parse_onoff(optarg)) < 0) {
+				mt_msg("--kmsg-markers: want on or off, got '%s'", optarg);
+				return 0;
+			}
 			break;
 		case 'j':
 			if (!parse_jobs(optarg, &jobs)) {
@@ -1033,6 +1055,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	} else if (!o->spawn && conf_spawn > 0) {
 		o->spawn = 1;
 	}
+	o->kmsg_markers = markers >= 0 ? markers : conf_markers >= 0 ? conf_markers : 1;
 	if (!restart_given && conf_restart >= 0)
 		o->restart_on_dirty = (enum mt_restart)conf_restart;
 	o->capture_after_us = capture > 0 ? capture : -1;

@@ -67,6 +67,8 @@ struct mt_opts {
 	int shard_k, shard_n;	/* --shard K/N (K from 1); 0/0 when none */
 	int64_t budget_us;	/* --budget; -1 when none */
 	int fail_fast;		/* --fail-fast */
+	int kmsg_markers;	/* --kmsg-markers: a start and end line per test in the
+				   kernel's log, as root (docs/box.md) */
 	enum mt_dist dist;	/* --dist: what a lane takes */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */

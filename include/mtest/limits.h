@@ -149,6 +149,8 @@
 #define MT_KMSG_BYTES (8u << 10)
 #define MT_KMSG_LINE_MAX 256
 #define MT_KMSG_VICTIMS 8
+/* Kernel log records read past a test's end, kept for the next (bytes). */
+#define MT_KMSG_HELD 2048
 
 /* LEDs of a board file; the board file's size; a name in it. */
 #define MT_LEDS_MAX 8

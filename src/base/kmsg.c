@@ -52,21 +52,83 @@ static void forget(struct mt_kmsg *k)
 
 void mt_kmsg_cursor(struct mt_kmsg *k)
 {
+	k->held_len = 0;
 	if (k->fd >= 0 && !k->err && lseek(k->fd, 0, SEEK_END) < 0 && errno == ESPIPE)
 		mt_kmsg_drain(k);	/* a pipe: what is in it now is the past */
 	forget(k);
 }
 
+void mt_kmsg_next(struct mt_kmsg *k)
+{
+	forget(k);
+}
+
+static void take_line(struct mt_kmsg *k, const char *rec, size_t n);
+
+/* Records from p on, past the boundary: held, whole lines only. */
+static void hold(struct mt_kmsg *k, const char *p, size_t n)
+{
+	size_t room = sizeof k->held - k->held_len;
+
+	if (n > room) {
+		const char *cut = p + room;
+
+		while (cut > p && cut[-1] != '\n')
+			cut--;
+		n = (size_t)(cut - p);
+	}
+	memcpy(k->held + k->held_len, p, n);
+	k->held_len += n;
+}
+
+/* The records of rec[0..n), a line each (a record's later lines, " KEY=value",
+ * are its dictionary), up to the boundary. Returns 0 once some are held. */
+static int take_until(struct mt_kmsg *k, const char *rec, size_t n, int64_t until)
+{
+	const char *p = rec, *end = rec + n, *nl;
+	struct mt_kmsg_line l;
+	size_t len;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		len = (size_t)((nl ? nl : end) - p);
+		if (*p != ' ') {
+			if (until != INT64_MAX && mt_kmsg_parse(p, len, &l) && l.ts_us > until) {
+				hold(k, p, (size_t)(end - p));
+				return 0;
+			}
+			take_line(k, p, len);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 1;
+}
+
 uint32_t mt_kmsg_drain(struct mt_kmsg *k)
 {
-	static char rec[RECORD_MAX + 1];
+	return mt_kmsg_drain_until(k, INT64_MAX);
+}
+
+uint32_t mt_kmsg_drain_until(struct mt_kmsg *k, int64_t mono_us)
+{
+	static char rec[RECORD_MAX + 1], again[MT_KMSG_HELD];
+	int64_t until = mono_us == INT64_MAX ? INT64_MAX : mono_us + k->offset_us;
 	uint32_t before = k->lines + k->dropped;
+	size_t n;
 	ssize_t r;
 
+	if (k->held_len) {
+		n = k->held_len;
+		memcpy(again, k->held, n);
+		k->held_len = 0;
+		if (!take_until(k, again, n, until))
+			return k->lines + k->dropped - before;
+	}
 	while (k->fd >= 0 && !k->err) {
 		r = k->read(k->fd, rec, RECORD_MAX);
 		if (r > 0) {
-			mt_kmsg_take(k, rec, (size_t)r);
+			if (!take_until(k, rec, (size_t)r, until))
+				break;
 			continue;
 		}
 		if (r == 0 || errno == EAGAIN)
@@ -299,11 +361,15 @@ static void take_line(struct mt_kmsg *k, const char *rec, size_t n)
 		k->first_seq = l.seq;
 	k->last_seq = l.seq;
 	keep(k, &l);
-	if (l.kind > k->worst) {
+	/* Of the OOM killer's report, the line that names its victim. */
+	if (l.kind > k->worst || (l.kind == MT_KMSG_OOM && l.oom_kill && l.facility == 0 &&
+				  !k->oom_line[0])) {
 		k->worst = l.kind;
 		copy_line(k->worst_line, sizeof k->worst_line, l.text, l.len);
 	}
-	if (l.oom_kill) {
+	/* Only the kernel names the OOM killer's victims: a line a test
+	 * writes (facility user) may say anything. */
+	if (l.oom_kill && l.facility == 0) {
 		for (i = 0; i < k->nvictims && k->victims[i] != l.pid; i++)
 			;
 		if (i == k->nvictims && k->nvictims < MT_KMSG_VICTIMS)
@@ -315,16 +381,36 @@ static void take_line(struct mt_kmsg *k, const char *rec, size_t n)
 
 void mt_kmsg_take(struct mt_kmsg *k, const char *rec, size_t n)
 {
-	const char *p = rec, *end = rec + n, *nl;
+	take_until(k, rec, n, INT64_MAX);
+}
 
-	/* A record's later lines (" SUBSYSTEM=usb") are its dictionary; a
-	 * fake file holds one record a line. */
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (*p != ' ')
-			take_line(k, p, (size_t)((nl ? nl : end) - p));
-		p = nl ? nl + 1 : end;
+int mt_kmsg_find_mark(struct mt_kmsg *k, pid_t pid, int64_t *ts_us)
+{
+	static char rec[RECORD_MAX + 1];
+	struct mt_kmsg_line l;
+	char want[32];
+	const char *p, *end, *nl;
+	ssize_t r;
+	int w = snprintf(want, sizeof want, "mtest[%d]: ", (int)pid);
+
+	while (k->fd >= 0 && !k->err) {
+		r = k->read(k->fd, rec, RECORD_MAX);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EPIPE)
+			continue;
+		if (r <= 0)
+			return 0;
+		for (p = rec, end = rec + r; p < end; p = nl ? nl + 1 : end) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (mt_kmsg_parse(p, (size_t)((nl ? nl : end) - p), &l) && l.facility != 0 &&
+			    l.len >= (size_t)w && memcmp(l.text, want, (size_t)w) == 0) {
+				*ts_us = l.ts_us;
+				return 1;
+			}
+		}
 	}
+	return 0;
 }
 
 const char *mt_kmsg_kind_name(enum mt_kmsg_kind kind)

@@ -13,6 +13,7 @@ import os
 import select
 import sys
 import threading
+import time
 
 import pytest
 
@@ -885,8 +886,12 @@ def _run_loop(session, ch):
     head = 0
     state = {"ended": False, "stopped": False, "go": False}
     token = json.dumps(ch.token).encode()
-    start = b',"t":"start","k":' + token + b',"i":%d,"lp":%d%s}'
-    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"d":[%.6f,%.6f,%.6f]%s}'
+    # "m": CLOCK_MONOTONIC (us) at the boundary, which mtest sets against
+    # the kernel's log (a test's lines are those before its done's "m").
+    start = b',"t":"start","k":' + token + b',"i":%d,"lp":%d,"m":%d%s}'
+    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"m":%d,"d":[%.6f,%.6f,%.6f]%s}'
+    mono = time.clock_gettime_ns
+    clock = time.CLOCK_MONOTONIC
 
     def take(block):
         for line in ch.commands(block):
@@ -936,12 +941,13 @@ def _run_loop(session, ch):
         _CURRENT["i"] = index
         _CURRENT["d"] = [0.0, 0.0, 0.0]
         _CURRENT["subexc"] = None
-        ch.body(start % (index, _cursor(), _gone()))
+        ch.body(start % (index, _cursor(), mono(clock) // 1000, _gone()))
         item.config.hook.pytest_runtest_protocol(item=item,
                                                  nextitem=lookahead(head))
         d = _CURRENT["d"]
         gone = _gone()
-        ch.body(done % (index, _cursor(), d[0], d[1], d[2], gone), flush=False)
+        ch.body(done % (index, _cursor(), mono(clock) // 1000, d[0], d[1], d[2], gone),
+                flush=False)
         _CURRENT["i"] = -1
     ch.flush()
 
@@ -1076,7 +1082,6 @@ def _become_worker(session, sock, num, token, pytb, ev, ctl, con):
     collected, as a spawned worker would say them."""
     global _STATE, _ZYGOTE_SOCK
     import ctypes
-    import time
     _FORKED[0] = True
     os.setpgid(0, 0)
     mtest = int(os.environ.get("MTEST_PID", "0"))

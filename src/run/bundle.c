@@ -158,7 +158,16 @@ int mt_bundle_write(const char *dir, const char *name, const struct mt_bundle *b
 		mt_buf_printf(o, "rootdir:   %s\n", fp->rootdir);
 		mt_buf_printf(o, "host:      %s %s (%s)\n", fp->kernel, fp->machine, fp->host);
 	}
+	if (b->tainted)
+		mt_buf_printf(o, "tainted:   %s\n", b->tainted);
 	section(o, "failure", b->failure);
+	if (b->kernel_head || b->kernel) {
+		mt_buf_puts(o, "\n== the kernel's log while the test ran (/dev/kmsg) ==\n");
+		if (b->kernel_head && *b->kernel_head)
+			mt_buf_printf(o, "(%s)\n", b->kernel_head);
+		if (b->kernel)
+			mt_buf_puts(o, b->kernel);
+	}
 	if (b->stacks_path)
 		include_file(o, "threads (captured before the kill)", b->stacks_path);
 	section(o, "captured stdout of the test in flight (tail)", b->cap_out);

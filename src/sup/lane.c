@@ -97,7 +97,9 @@ static void lane_decide(struct sup *s, struct lane *l, int64_t now)
 	}
 	lane_enter(l, f.next, f.deadline_us);
 	if (f.next == MT_W_RUNNING && !zyg_is(s, l)) {
-		/* Collected: its first tests go, and it is watched. */
+		/* Collected: what the kernel says from now on is its first
+		 * test's; its first tests go, and it is watched. */
+		sup_kmsg_cursor(s, l);
 		sup_top_up(s, l);
 		sup_idle_arm(s, l, now);
 	}
@@ -307,7 +309,7 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 {
 	struct mt_worker *w = &l->w;
 	char why[64], whose[48], line[512];
-	int by_us = w->killing;
+	int by_us = w->killing, oom;
 	uint32_t settled;
 
 	/* Whatever the worker said before dying is in the pipes: hear it. */
@@ -330,13 +332,23 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 		/* Said already. */
 	} else if (l->cur.slot != MT_NONE) {
 		/* Died in a test. A pytest.exit() is the test's doing too. */
+		const char *tid = mt_run_str(&s->run, s->run.t[l->cur.slot].id);
+
 		sup_read_output(l);
 		l->capture_for_bundle = l->crash_capture[0] ? l->crash_capture : NULL;
-		snprintf(line, sizeof line, "crashed (%s) in %s", why,
-			 mt_run_str(&s->run, s->run.t[l->cur.slot].id));
+		/* The kernel's word: was it the OOM killer's SIGKILL? */
+		sup_kmsg_collect(s, l);
+		oom = !by_us && WIFSIGNALED(w->status) && WTERMSIG(w->status) == SIGKILL &&
+		      mt_kmsg_killed(&l->kmsg, w->pid);
+		if (oom) {
+			snprintf(why, sizeof why, "out of memory");
+			snprintf(line, sizeof line, "killed by the kernel's OOM killer: %s",
+				 l->kmsg.oom_line);
+		}
 		sup_settle(s, l, MT_V_CRASHED,
 			   !l->exit_event ? why : l->exit_is_pytest_exit ? "pytest.exit" :
-			   "KeyboardInterrupt", l->exit_event ? l->exit_msg : "", 1);
+			   "KeyboardInterrupt", oom ? line : l->exit_event ? l->exit_msg : "", 1);
+		snprintf(line, sizeof line, "crashed (%s) in %s", why, tid);
 		l->capture_for_bundle = NULL;
 		sup_dirt_worker_gone(s, l, line, 1);
 		sup_note(s, "worker", "%s died (%s) in a test; %s", whose, why,
@@ -450,6 +462,8 @@ void lane_init(struct lane *l, int idx)
 	l->active_dirty = l->restart_for = -1;
 	l->dirt_next_us = MT_NEVER;
 	l->idle_deadline_us = l->exit_deadline_us = l->collect_deadline_us = MT_NEVER;
+	l->kmsg.fd = -1;
+	l->kern.next_us = MT_NEVER;
 	sup_inflight_reset(l);
 	mt_worker_reset(&l->w, 0);
 }
@@ -562,6 +576,7 @@ int64_t lane_deadline(const struct sup *s, const struct lane *l)
 		MIN(l->collect_deadline_us);
 		break;
 	case MT_W_RUNNING:
+		MIN(l->kern.next_us);
 		if (l->watch.helper) {
 			MIN(l->watch.helper_deadline_us);
 		} else {
@@ -614,6 +629,8 @@ void lane_timers(struct sup *s, struct lane *l, int64_t now)
 			on_collect_timeout(s, l, now);
 		break;
 	case MT_W_RUNNING:
+		if (now >= l->kern.next_us)
+			sup_kmsg_poll(l, now);
 		if (l->watch.helper) {
 			if (now >= l->watch.helper_deadline_us) {
 				sup_kill_helper(l);

@@ -569,6 +569,7 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	mt_dirt_test_start(&l->dirt, (long)e->cursor);
 	sup_dirt_test_start(s, l);
 	mt_progress_start(&s->prog, &s->run, l->idx, slot, now);
+	sup_kmsg_start(s, l, mt_run_str(&s->run, s->run.t[slot].id), e->mono_us, now);
 	/* So that a resumed run knows what was in flight when this one
 	 * stopped. */
 	{
@@ -652,6 +653,8 @@ static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int6
 		return 0;
 	/* Helpers it saw die before this done died while the test ran. */
 	sup_dirt_gone(s, l, e, slot);
+	if (e->mono_us > 0)
+		l->kern.until_us = e->mono_us;	/* the kernel's lines up to here are its */
 	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 	if (extra[0])
 		snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);

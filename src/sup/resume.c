@@ -62,6 +62,7 @@ static void take_opts(int obj)
 	o->shard_n = (int)opt_int(obj, "shard_n", 0);
 	o->budget_us = opt_int(obj, "budget_us", -1);
 	o->fail_fast = (int)opt_int(obj, "fail_fast", 0);
+	o->kmsg_markers = opt_int(obj, "kmsg_markers", 1) != 0;
 	if (o->max_tests < 1 || o->max_tests > MT_TESTS_MAX || o->lanes < 1 ||
 	    o->lanes > MT_LANES_MAX || o->shard_n < 0 || o->shard_n > MT_SHARDS_MAX ||
 	    o->shard_k < 0 || o->shard_k > o->shard_n || o->tier_lo < 0 || o->tier_hi > 3 ||
@@ -172,6 +173,7 @@ static void apply_opts(struct mt_opts *o)
 	o->shard_n = r->shard_n;
 	o->budget_us = r->budget_us;
 	o->fail_fast = r->fail_fast;
+	o->kmsg_markers = r->kmsg_markers;
 }
 
 /* Without state.json: did the run's journal end as a run that ran its

@@ -18,6 +18,7 @@
  *   spawn.c        a worker's command line and environment, a spawn
  *   lane_watch.c   the watch over a stuck test, and stack captures
  *   lane_dirt.c    leaks, dead helpers, dirty events, restarts
+ *   lane_kmsg.c    the kernel's log lines and taint flags of a test, markers
  *   verdicts.c     verdicts, bundles, notes, rechecks' results; a stop
  * A concern never changes a worker's state: it records what it found in
  * the lane (lane_want, lane_want_end) and returns. (events.c, worker.c and
@@ -53,6 +54,7 @@
 #include "mtest/sup/events.h"
 #include "mtest/base/fsx.h"
 #include "mtest/base/heapcheck.h"
+#include "mtest/base/kmsg.h"
 #include "mtest/base/msg.h"
 #include "mtest/base/notify.h"
 #include "mtest/sup/plugin.h"
@@ -133,6 +135,23 @@ struct watch {
 	char headline[MT_DETAIL_MAX];
 };
 
+/* The kernel's word on the lane's test (lane_kmsg.c, docs/box.md): its
+ * log from a cursor taken when the previous test ended (or the worker
+ * became ready), so that a line a test makes at once is not missed; the
+ * taint flags then and at its end. */
+struct kern {
+	int taken;			/* read for the test that ended */
+	int taint_known;
+	unsigned long taint_start, taint_end;
+	int64_t next_us;		/* the next read while a test runs */
+	int64_t until_us;		/* the worker's moment of the test's end, or MT_NEVER */
+	int others;			/* other lanes ran tests meanwhile */
+	int start_marked;		/* its start marker was written */
+	char taint[512];		/* what the test brought, decoded */
+	char summary[MT_KMSG_LINE_MAX + 32];	/* "warning: WARNING: CPU: ..." */
+	char head[512];			/* the bundle's first words on it */
+};
+
 /* Processes killed by a sweep, named in one note. */
 struct killed {
 	struct mt_buf text;
@@ -179,6 +198,8 @@ struct lane {
 	int fence_waiting;		/* a fence waits for leak checks */
 	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
 	struct found found;		/* what a concern found: the state machine acts */
+	struct mt_kmsg kmsg;		/* its reader of the kernel's log */
+	struct kern kern;
 	int ndeaths;			/* helpers' deaths waiting for a boundary */
 	struct {
 		struct mt_helper_death d;
@@ -240,6 +261,7 @@ struct sup {
 	struct mt_lava lava;		/* --lava: the open test set */
 	struct mt_leds leds;		/* the board's LEDs, when the run drives them */
 	struct mt_notify notify;	/* systemd: READY, the watchdog's pings */
+	struct mt_kmsg_marks marks;	/* markers in the kernel's log, as root */
 	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
 	int hist_damaged;		/* durations.json was moved aside */
@@ -421,6 +443,14 @@ void sup_fence(struct sup *s, struct lane *l);
 void sup_fence_answer(struct sup *s, struct lane *l);
 int sup_fence_every_test(const struct sup *s);
 void sup_orphan(struct sup *s, struct lane *l, const struct mt_proc *p);
+
+/* lane_kmsg.c */
+void sup_kmsg_cursor(struct sup *s, struct lane *l);
+void sup_kmsg_start(struct sup *s, struct lane *l, const char *id, int64_t mono_us, int64_t now);
+void sup_kmsg_poll(struct lane *l, int64_t now);
+void sup_kmsg_collect(struct sup *s, struct lane *l);
+void sup_kmsg_end(struct sup *s, struct lane *l, const char *id, const char *verdict, int64_t now);
+int sup_kmsg_said(const struct lane *l);
 
 /* zygote.c */
 void zyg_init(struct sup *s);

@@ -280,14 +280,14 @@ static void put_opts(struct mt_buf *b, const struct mt_opts *o)
 		      "\"likely_after_us\":%lld,\"capture_after_us\":%lld,\"leak_grace_us\":%lld,"
 		      "\"restart\":%d,\"isolate\":%d,\"recheck\":%d,\"keep\":%u,\"jobs\":%d,"
 		      "\"dist\":%d,\"tier_lo\":%d,\"tier_hi\":%d,\"shard_k\":%d,\"shard_n\":%d,"
-		      "\"budget_us\":%lld,\"fail_fast\":%d}",
+		      "\"budget_us\":%lld,\"fail_fast\":%d,\"kmsg_markers\":%d}",
 		      (long long)o->timeout_us, (long long)o->kill_grace_us,
 		      (long long)o->collect_timeout_us, (long long)o->run_timeout_us, o->max_tests,
 		      (long long)o->deadlock_after_us, (long long)o->likely_after_us,
 		      (long long)o->capture_after_us, (long long)o->leak_grace_us,
 		      (int)o->restart_on_dirty, (int)o->isolate, o->recheck, o->keep, o->lanes,
 		      (int)o->dist, o->tier_lo, o->tier_hi, o->shard_k, o->shard_n,
-		      (long long)o->budget_us, o->fail_fast);
+		      (long long)o->budget_us, o->fail_fast, o->kmsg_markers);
 }
 
 /* run_start (or resume): where and how the run runs, its options, its
@@ -343,6 +343,52 @@ static void find_preload(struct sup *s)
 	s->preload[0] = '\0';
 }
 
+/* The kernel's clock against CLOCK_MONOTONIC, which workers stamp a test's
+ * end with: the run's first marker, read back. Without markers (not root)
+ * the two are taken as one; they differ by a few ms at most on the
+ * kernels seen (docs/box.md). */
+static void kernel_clock(struct sup *s)
+{
+	struct lane *l = &s->lanes[0], *o;
+	int64_t t0, t1, ts;
+
+	if (l->kmsg.fd < 0 || s->marks.fd < 0)
+		return;
+	t0 = mt_now_us();
+	if (!mt_kmsg_mark(&s->marks, t0, 0, "run starts: %.200s, %d lane%s", s->sd.run, s->nlanes,
+			  s->nlanes == 1 ? "" : "s"))
+		return;
+	t1 = mt_now_us();
+	if (!mt_kmsg_find_mark(&l->kmsg, getpid(), &ts))
+		return;
+	FOR_LANES(s, o)
+		o->kmsg.offset_us = ts - (t0 + t1) / 2;
+	sup_kmsg_cursor(s, l);
+}
+
+/* The kernel's word on each test (docs/box.md): a reader of its log per
+ * lane, and, as root, markers in it. */
+static void kernel_log(struct sup *s)
+{
+	char why[256];
+	struct lane *l;
+	int err = 0;
+
+	FOR_LANES(s, l) {
+		if (mt_kmsg_open(&l->kmsg, MT_KMSG_PATH))
+			sup_kmsg_cursor(s, l);
+		else
+			err = errno;
+	}
+	if (err)
+		sup_note(s, "kernel", "the kernel's log cannot be read (%s: %s): tests get no "
+			 "kernel lines", MT_KMSG_PATH, mt_strerror(err));
+	if (s->o->kmsg_markers && !mt_kmsg_marks_open(&s->marks, MT_KMSG_PATH, MT_DEVKMSG_SYSCTL,
+						      why, sizeof why) && geteuid() == 0)
+		sup_note(s, "kernel", "no markers in the kernel's log: %s", why);
+	kernel_clock(s);
+}
+
 /* Start-up, in an order where each step needs only the ones before it.
  * Nothing of an earlier run is touched: this run gets a folder of its
  * own, and last-run points at it only once its journal has begun. */
@@ -355,6 +401,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	memset(&s->notes, 0, sizeof s->notes);
 	s->notify.fd = -1;
 	s->notify.next_us = MT_NEVER;
+	s->marks.fd = -1;
 	s->o = o;
 	s->start_us = mt_now_us();
 	s->start_wall_us = mt_wall_us();
@@ -431,6 +478,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 			 "stop taken back%s", s->sd.run_name, s->resumed_verdicts,
 			 s->fix_torn ? ", its journal ended in a torn line (dropped)" : "",
 			 s->fix_dropped, s->fix_bad ? ", and lines that were not records" : "");
+	kernel_log(s);
 	if (s->quar_damaged)
 		sup_note(s, "state", "quarantine.json did not parse: moved aside to "
 			 "quarantine.json.corrupt; quarantine starts afresh");
@@ -529,6 +577,12 @@ static void finish(struct sup *s, int code)
 		sup_note(s, "plan", "budget %.1f s: predicted %.1f s, took %.1f s",
 			 (double)s->o->budget_us / 1e6, (double)s->sel.predicted_us / 1e6,
 			 (double)(now - s->start_us) / 1e6);
+	if (s->marks.skipped_total)
+		sup_note(s, "kernel", "%llu of %llu markers were not written to the kernel's log: its "
+			 "rate limit for /dev/kmsg (kernel.printk_devkmsg=ratelimit, 10 lines in 5 s); "
+			 "tests the kernel spoke in were marked first (docs/box.md)",
+			 (unsigned long long)s->marks.skipped_total,
+			 (unsigned long long)(s->marks.skipped_total + s->marks.written));
 	if (s->run.refused)
 		sup_note(s, "bug", "%u second verdicts were refused (a bug in mtest)", s->run.refused);
 	if (s->prog.dropped)

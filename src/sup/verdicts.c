@@ -70,6 +70,18 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		mt_buf_puts(b, ",\"quarantined\":true");
 	if (t && t->resumed)
 		mt_buf_puts(b, ",\"resumed\":true");	/* in flight when the run stopped */
+	if (v->kernel_lines) {
+		mt_buf_puts(b, ",\"kernel\":{");
+		mt_buf_printf(b, "\"lines\":%u", v->kernel_lines);
+		mt_buf_puts(b, ",\"worst\":");
+		mt_buf_jsons(b, v->kernel_kind ? v->kernel_kind : "");
+		mt_buf_puts(b, ",\"line\":");
+		mt_buf_json_max(b, v->kernel_line ? v->kernel_line : "",
+				v->kernel_line ? strlen(v->kernel_line) : 0, 512);
+		mt_buf_putc(b, '}');
+	}
+	if (v->tainted)
+		mt_rec_str(b, "tainted", v->tainted, 512);
 	if (v->started) {
 		mt_rec_str(b, "started", v->started, 16);
 		if (v->dirty_event)
@@ -92,15 +104,23 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		s->fail_fast_due = 1;
 }
 
-/* Write the bundle of a bad verdict and point the verdict at it. */
+/* Write the bundle of a bad verdict, or of a test the kernel spoke in
+ * (a warning, an oops, a driver's error, the taint), and point the
+ * verdict at it. */
 void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *v, const char *failure,
 		int with_inflight_output, char *name, size_t cap)
 {
 	struct mt_bundle b = { 0 };
 	char dir[MT_PATH_MAX + 16], file[512];
+	int kern = l->cur.slot != MT_NONE && l->kern.taken;
 
-	if (!mt_verdict_is_bad(v->verdict))
+	if (!mt_verdict_is_bad(v->verdict) && !(kern && sup_kmsg_said(l)))
 		return;
+	if (kern) {
+		b.tainted = l->kern.taint[0] ? l->kern.taint : NULL;
+		b.kernel_head = l->kern.head[0] ? l->kern.head : NULL;
+		b.kernel = l->kmsg.lines ? l->kmsg.text : NULL;
+	}
 	mt_bundle_name(id, file, sizeof file);
 	snprintf(dir, sizeof dir, "%s/failures", s->sd.run);
 	b.id = id;
@@ -188,6 +208,7 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	struct mt_vinfo v = { 0 };
 	char name[600], capname[600];
 	int64_t now = mt_now_us();
+	const char *id;
 
 	if (c->slot == MT_NONE)
 		return;
@@ -206,16 +227,27 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	v.planned = verdict == MT_V_NOT_RUN && s->stop == STOP_BUDGET;
 	v.started = c->started;
 	v.dirty_event = c->started_event;
+	/* The kernel's word on it. */
+	sup_kmsg_collect(s, l);
+	v.kernel_lines = l->kmsg.lines + l->kmsg.dropped;
+	v.kernel_kind = v.kernel_lines ? mt_kmsg_kind_name(l->kmsg.worst) : NULL;
+	v.kernel_line = l->kmsg.worst_line;
+	v.tainted = l->kern.taint[0] ? l->kern.taint : NULL;
+	id = mt_run_str(&s->run, s->run.t[c->slot].id);
 	if (s->rechecking) {
 		sup_recheck_result(s, &v);
+		sup_kmsg_end(s, l, id, mt_verdict_name(verdict), now);
 		sup_inflight_reset(l);
 		return;
 	}
-	sup_bundle(s, l, mt_run_str(&s->run, s->run.t[c->slot].id), &v, c->fail, with_output,
-		   name, sizeof name);
-	sup_keep_capture(s, l, mt_run_str(&s->run, s->run.t[c->slot].id), &v, capname,
-			 sizeof capname);
+	sup_bundle(s, l, id, &v, c->fail, with_output, name, sizeof name);
+	sup_keep_capture(s, l, id, &v, capname, sizeof capname);
 	mt_run_decide(&s->run, c->slot, &v);
+	if (sup_kmsg_said(l))
+		sup_note(s, "kernel", "%.300s (%s): the kernel said %s%s%s", id, mt_verdict_name(verdict),
+			 l->kern.summary[0] ? l->kern.summary : "nothing",
+			 l->kern.taint[0] ? "; it tainted the kernel: " : "", l->kern.taint);
+	sup_kmsg_end(s, l, id, mt_verdict_name(verdict), now);
 	mt_plan_done(&s->plan, &s->run, c->slot);
 	sup_inflight_reset(l);
 }

@@ -79,12 +79,14 @@ START_TEST(test_classify)
 			 "anon-rss:8kB");
 	take("6,6,600,-;oom-kill:constraint=CONSTRAINT_MEMCG,task=sh,pid=99,uid=0\n");
 	ck_assert(mt_kmsg_killed(&K, 99));
+	take("11,7,650,-;Out of memory: Killed process 1 (init) forged by a test\n");
+	ck_assert(!mt_kmsg_killed(&K, 1));
 	take("0,7,700,-;watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [spin:31]\n");
 	ck_assert_int_eq(K.worst, MT_KMSG_LOCKUP);
 	take("1,8,800,-;BUG: kernel NULL pointer dereference, address: 0\n");
 	ck_assert_int_eq(K.worst, MT_KMSG_OOPS);
 	ck_assert_str_eq(K.worst_line, "BUG: kernel NULL pointer dereference, address: 0");
-	ck_assert_uint_eq(K.lines, 8);
+	ck_assert_uint_eq(K.lines, 9);
 	ck_assert_uint_eq(K.first_seq, 1);
 	ck_assert_uint_eq(K.last_seq, 8);
 	ck_assert(mt_kmsg_notable(&K));

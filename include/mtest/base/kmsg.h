@@ -58,6 +58,9 @@ struct mt_kmsg {
 	pid_t victims[MT_KMSG_VICTIMS];	/* killed by the OOM killer */
 	char oom_line[MT_KMSG_LINE_MAX];	/* the first "Killed process" line */
 	int err;			/* a read error (errno) that stopped reading, or 0 */
+	int64_t offset_us;		/* the kernel's clock (its lines' time) less CLOCK_MONOTONIC */
+	size_t held_len;		/* records read past a boundary: the next test's */
+	char held[MT_KMSG_HELD];
 	size_t len;
 	char text[MT_KMSG_BYTES];	/* the lines, one each, as dmesg shows them */
 };
@@ -69,9 +72,19 @@ void mt_kmsg_close(struct mt_kmsg *k);
 /* The cursor: forget what came, and read only what comes after now
  * (lseek SEEK_END; a pipe, which cannot seek, is drained instead). */
 void mt_kmsg_cursor(struct mt_kmsg *k);
+/* The next test's: forget what came, and go on reading from where the
+ * last drain stopped (records held past its boundary included). */
+void mt_kmsg_next(struct mt_kmsg *k);
 /* Read every record that has come, without blocking. Returns the
  * number of lines that came (kept or not). */
 uint32_t mt_kmsg_drain(struct mt_kmsg *k);
+/* The same, up to a boundary: a record the kernel stamped later than
+ * mono_us (CLOCK_MONOTONIC, set against the kernel's clock by
+ * offset_us) is held for the next test, and reading stops there. */
+uint32_t mt_kmsg_drain_until(struct mt_kmsg *k, int64_t mono_us);
+/* Read up to this process's marker (mtest[PID]); its time, the kernel's.
+ * What comes before it is dropped. Returns 1, or 0 if it never came. */
+int mt_kmsg_find_mark(struct mt_kmsg *k, pid_t pid, int64_t *ts_us);
 /* Take one record (what one read(2) of /dev/kmsg returns; a fake file
  * may hold several, a line each). */
 void mt_kmsg_take(struct mt_kmsg *k, const char *rec, size_t n);

@@ -35,6 +35,9 @@ struct mt_bundle {
 	const char *cap_err;
 	const char *console;	/* the worker's console tail */
 	const char *stacks_path;	/* a capture file to include, or NULL */
+	const char *tainted;	/* taint flags the test brought, decoded, or NULL */
+	const char *kernel_head;	/* what the kernel's lines are, or NULL */
+	const char *kernel;	/* the kernel's lines while it ran, or NULL */
 	const struct mt_fingerprint *fp;
 };
 

@@ -83,6 +83,10 @@ struct mt_vinfo {
 	const char *started;	/* "clean", "dirty", "restarted", or NULL */
 	int dirty_event;	/* the dirty event it started after, or 0 */
 	int planned;		/* not_run by the plan (tier, shard, budget): not incomplete */
+	const char *kernel_kind;	/* the worst kernel line's kind while it ran, or NULL */
+	const char *kernel_line;	/* that line */
+	uint32_t kernel_lines;	/* lines in the kernel's log while it ran */
+	const char *tainted;	/* the taint flags it brought, decoded, or NULL */
 	const char *id;		/* only for a test without a slot */
 	const char *file;	/* likewise */
 };
