@@ -282,6 +282,8 @@ static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1, conf_spawn = -1, conf_markers = -1;
 static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
 static int64_t conf_budget = -1;
+static struct mt_groupdef conf_groups[MT_GROUPS_MAX];
+static int conf_ngroups;
 
 static char *trim(char *s)
 {
@@ -360,6 +362,47 @@ static int parse_dist(const char *s, long *out)
 {
 	*out = strcmp(s, "file") == 0 ? MT_DIST_FILE : strcmp(s, "test") == 0 ? MT_DIST_TEST : -1;
 	return *out >= 0;
+}
+
+/* "group.NAME = PATTERN ...": a name of [A-Za-z0-9_.-], patterns given. */
+static int conf_group(const char *path, int lineno, const char *key, const char *val)
+{
+	const char *name = key + 6;
+	int i;
+
+	if (!*name || strlen(name) >= MT_GROUP_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+	    strlen(name)) {
+		mt_msg("%s:%d: %s: a group's name is 1 to %d of A-Z a-z 0-9 _ . -", path, lineno, key,
+		       MT_GROUP_NAME_MAX - 1);
+		return 0;
+	}
+	if (!*val) {
+		mt_msg("%s:%d: %s: want file or node id patterns (tests/test_alsa*.py)", path, lineno,
+		       key);
+		return 0;
+	}
+	for (i = 0; i < conf_ngroups && strcmp(conf_groups[i].name, name) != 0; i++)
+		;
+	if (i == conf_ngroups) {
+		if (conf_ngroups >= MT_GROUPS_MAX - 1) {
+			mt_msg("%s:%d: %s: more than %d groups (MT_GROUPS_MAX)", path, lineno, key,
+			       MT_GROUPS_MAX - 1);
+			return 0;
+		}
+		snprintf(conf_groups[conf_ngroups++].name, MT_GROUP_NAME_MAX, "%s", name);
+		conf_groups[i].patterns[0] = '\0';
+	}
+	/* A second line for the same group adds its patterns. */
+	if (strlen(conf_groups[i].patterns) + strlen(val) + 2 > MT_GROUP_PATTERNS) {
+		mt_msg("%s:%d: %s: its patterns exceed %d bytes (MT_GROUP_PATTERNS)", path, lineno,
+		       key, MT_GROUP_PATTERNS);
+		return 0;
+	}
+	if (conf_groups[i].patterns[0])
+		strcat(conf_groups[i].patterns, " ");
+	strcat(conf_groups[i].patterns, val);
+	return 1;
 }
 
 static int parse_onoff(const char *s)
@@ -471,6 +514,9 @@ int mt_cli_parse_config(char *text, const char *path)
 				mt_msg("%s:%d: workers: want fork or spawn, got '%s'", path, lineno, val);
 				return 0;
 			}
+		} else if (strncmp(key, "group.", 6) == 0) {
+			if (!conf_group(path, lineno, key, val))
+				return 0;
 		} else if (strcmp(key, "kmsg_markers") == 0) {
 			conf_markers = parse_onoff(val);
 			if (conf_markers < 0) {
@@ -783,6 +829,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = conf_spawn = conf_markers = -1;
+	conf_ngroups = 0;
 	conf_keep = conf_jobs = conf_dist = -1;
 	conf_budget = -1;
 	o->argv = argv;
@@ -1056,6 +1103,8 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		o->spawn = 1;
 	}
 	o->kmsg_markers = markers >= 0 ? markers : conf_markers >= 0 ? conf_markers : 1;
+	o->groups = conf_groups;
+	o->ngroups = conf_ngroups;
 	if (!restart_given && conf_restart >= 0)
 		o->restart_on_dirty = (enum mt_restart)conf_restart;
 	o->capture_after_us = capture > 0 ? capture : -1;

@@ -25,6 +25,13 @@ enum mt_dist { MT_DIST_FILE = 0, MT_DIST_TEST };
 enum mt_progress_mode { MT_PROGRESS_AUTO = 0, MT_PROGRESS_TTY, MT_PROGRESS_PLAIN,
 			MT_PROGRESS_QUIET };
 
+/* An exclusive group of the config file ("group.NAME = PATTERN ..."):
+ * tests whose file or node id matches a pattern (docs/planning.md). */
+struct mt_groupdef {
+	char name[MT_GROUP_NAME_MAX];
+	char patterns[MT_GROUP_PATTERNS];	/* separated by spaces */
+};
+
 struct mt_opts {
 	int report;		/* --report */
 	const char *report_run;	/* --run: which run --report shows */
@@ -69,6 +76,8 @@ struct mt_opts {
 	int fail_fast;		/* --fail-fast */
 	int kmsg_markers;	/* --kmsg-markers: a start and end line per test in the
 				   kernel's log, as root (docs/box.md) */
+	const struct mt_groupdef *groups;	/* the config's exclusive groups */
+	int ngroups;
 	enum mt_dist dist;	/* --dist: what a lane takes */
 	enum mt_progress_mode progress;
 	char **paths;		/* positional: paths and node ids */

@@ -40,6 +40,14 @@
 /* Markers reported per test, and the length of one marker name. */
 #define MT_MARKERS_MAX 16
 #define MT_MARKER_NAME_MAX 64
+/* Exclusive groups (docs/planning.md): of a run (by the marker
+ * mtest_group and the config's group.NAME keys; the last is shared by
+ * every group beyond), of one test, a name's length, and the bytes of one
+ * group's patterns in the config file. */
+#define MT_GROUPS_MAX 32
+#define MT_TEST_GROUPS_MAX 8
+#define MT_GROUP_NAME_MAX 64
+#define MT_GROUP_PATTERNS 1024
 
 /* Ring buffer of a worker's console (stdout and stderr of pytest). */
 #define MT_CONSOLE_RING (64u << 10)

@@ -374,3 +374,63 @@ const char *mt_buf_str(struct mt_buf *b)
 		b->p[b->len] = '\0';
 	return b->p;
 }
+
+/* The ']' that ends the bracket expression at pat, or NULL ("[!]x]"). */
+static const char *bracket_end(const char *pat)
+{
+	const char *c = pat + 1;
+
+	if (*c == '!' || *c == '^')
+		c++;
+	if (*c == ']')
+		c++;	/* a ']' first is a member */
+	return strchr(c, ']');
+}
+
+static int in_bracket(const char *pat, const char *end, char ch)
+{
+	const char *c = pat + 1;
+	int neg = *c == '!' || *c == '^', ok = 0;
+
+	for (c += neg; c < end; c++) {
+		if (c + 2 < end && c[1] == '-') {
+			ok |= (unsigned char)ch >= (unsigned char)c[0] &&
+			      (unsigned char)ch <= (unsigned char)c[2];
+			c += 2;
+		} else {
+			ok |= *c == ch;
+		}
+	}
+	return ok != neg;
+}
+
+int mt_glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL, *end;
+
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '[' && (end = bracket_end(pat))) {
+			if (in_bracket(pat, end, *s)) {
+				pat = end + 1;
+				s++;
+				continue;
+			}
+		} else if (*pat && (*pat == '?' || *pat == *s)) {
+			pat++;
+			s++;
+			continue;
+		}
+		if (!star)
+			return 0;
+		pat = star;	/* the last '*' takes one more byte */
+		s = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}

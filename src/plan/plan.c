@@ -2,6 +2,7 @@
 #include "mtest/plan/plan.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist)
@@ -14,6 +15,24 @@ void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist)
 	p->start_us = MT_DEFAULT_START_US;
 	memset(p->lane, MT_LANE_NONE, sizeof p->lane);
 	memset(p->load_us, 0, sizeof p->load_us);
+	p->ngroups = p->groups_over = 0;
+}
+
+int mt_plan_group(struct mt_plan *p, const char *name)
+{
+	int g;
+
+	for (g = 0; g < p->ngroups; g++)
+		if (strcmp(p->group_name[g], name) == 0)
+			return g;
+	if (p->ngroups >= MT_GROUPS_MAX - 1) {
+		if (!p->groups_over++)
+			snprintf(p->group_name[MT_GROUPS_MAX - 1], MT_GROUP_NAME_MAX,
+				 "(over MT_GROUPS_MAX)");
+		return MT_GROUPS_MAX - 1;
+	}
+	snprintf(p->group_name[p->ngroups], MT_GROUP_NAME_MAX, "%s", name);
+	return p->ngroups++;
 }
 
 void mt_plan_expect(struct mt_plan *p, uint32_t slot, int64_t us)
@@ -147,65 +166,119 @@ static uint32_t split_heavy(struct mt_plan *p, const struct mt_run *r, unsigned 
 	for (i = 0; i < r->n; i++)
 		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE &&
 		    p->est_us[i] >= MT_PLAN_SPLIT_US && r->t[i].file != MT_NONE &&
-		    heavy_in[r->t[i].file] >= 2) {
+		    heavy_in[r->t[i].file] >= 2 && !p->groups[i]) {
 			key[i] = p->est_us[i];
 			p->order[n++] = i;
 		}
 	return place_tests(p, mask, key, n);
 }
 
+/* Units of work, joined by exclusive groups (union-find, the smaller
+ * index the root, so that order is kept): files with --dist file, tests
+ * with --dist test. */
+static uint32_t uparent[MT_TESTS_MAX];
+
+static uint32_t ufind(uint32_t u)
+{
+	while (uparent[u] != u) {
+		uparent[u] = uparent[uparent[u]];
+		u = uparent[u];
+	}
+	return u;
+}
+
+static void ujoin(uint32_t a, uint32_t b)
+{
+	a = ufind(a);
+	b = ufind(b);
+	if (a != b)
+		uparent[a > b ? a : b] = a < b ? a : b;
+}
+
+static int in_pool(const struct mt_plan *p, const struct mt_run *r, uint32_t i)
+{
+	return mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE;
+}
+
+static uint32_t unit_of(const struct mt_plan *p, const struct mt_run *r, uint32_t i)
+{
+	return p->dist == MT_DIST_FILE ? r->t[i].file : i;
+}
+
+/* Every unit that holds a test of a group joins the group's first. */
+static void join_groups(const struct mt_plan *p, const struct mt_run *r)
+{
+	uint32_t first[MT_GROUPS_MAX], i, u;
+	int g;
+
+	if (!p->ngroups && !p->groups_over)
+		return;
+	for (g = 0; g < MT_GROUPS_MAX; g++)
+		first[g] = MT_NONE;
+	for (i = 0; i < r->n; i++) {
+		if (!p->groups[i] || !in_pool(p, r, i) || (u = unit_of(p, r, i)) == MT_NONE)
+			continue;
+		for (g = 0; g < MT_GROUPS_MAX; g++) {
+			if (!(p->groups[i] >> g & 1))
+				continue;
+			if (first[g] == MT_NONE)
+				first[g] = u;
+			else
+				ujoin(first[g], u);
+		}
+	}
+}
+
 uint32_t mt_plan_assign(struct mt_plan *p, const struct mt_run *r, unsigned mask)
 {
-	static int64_t key[MT_TESTS_MAX], file_load[MT_FILES_MAX];
-	uint32_t i, n = 0, u, assigned = 0;
-	int lane;
+	static int64_t key[MT_TESTS_MAX], unit_load[MT_TESTS_MAX];
+	static uint8_t unit_lane[MT_TESTS_MAX];
+	uint32_t i, n = 0, k, u, nunits, assigned = 0;
+	int lane, by_file = p->dist == MT_DIST_FILE;
 
 	if (least_loaded(p, mask) < 0)
 		return 0;
-	if (p->dist == MT_DIST_TEST) {
-		/* Units are tests. */
-		for (i = 0; i < r->n; i++)
-			if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE) {
-				key[i] = mt_plan_est(p, r, i);
-				p->order[n++] = i;
-			}
-		return place_tests(p, mask, key, n);
+	/* --dist file: a file known to hold two or more long tests (hangs,
+	 * by their history) is split: those tests are units of their own,
+	 * placed first, longest first, so that their waits overlap on
+	 * different lanes; the rest of the file stays together. */
+	if (by_file)
+		assigned += split_heavy(p, r, mask, key);
+	/* Units are files (or tests), joined by their groups: each unit's
+	 * waiting tests of the pool. */
+	nunits = by_file ? r->nf : r->n;
+	for (u = 0; u < nunits; u++) {
+		uparent[u] = u;
+		key[u] = unit_load[u] = 0;
 	}
-	/* A file known to hold two or more long tests (hangs, by their
-	 * history) is split: those tests are units of their own, placed
-	 * first, longest first, so that their waits overlap on different
-	 * lanes; the rest of the file stays together. */
-	assigned += split_heavy(p, r, mask, key);
-	/* Units are files: each file's waiting tests of the pool. */
-	for (i = 0; i < r->nf; i++)
-		key[i] = file_load[i] = 0;
+	join_groups(p, r);
 	for (i = 0; i < r->n; i++)
-		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE && r->t[i].file != MT_NONE)
-			file_load[r->t[i].file] += mt_plan_est(p, r, i);
-	for (i = 0; i < r->nf; i++)
-		key[i] = p->by_value ? 0 : file_load[i];
+		if (in_pool(p, r, i) && (u = unit_of(p, r, i)) != MT_NONE)
+			unit_load[ufind(u)] += mt_plan_est(p, r, i);
+	for (u = 0; u < nunits; u++)
+		key[u] = by_file && p->by_value ? 0 : unit_load[u];
 	/* --budget: files by the value of their best test, so that the
 	 * first lane to start runs the most valuable first (as the budget's
 	 * makespan counted them). */
-	for (i = 0; p->by_value && i < r->n; i++)
-		if (mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE && r->t[i].file != MT_NONE &&
-		    p->value[i] > key[r->t[i].file])
-			key[r->t[i].file] = p->value[i];
-	for (i = 0; i < r->nf; i++)
-		if (file_load[i] > 0)
-			p->order[n++] = i;
+	for (i = 0; by_file && p->by_value && i < r->n; i++)
+		if (in_pool(p, r, i) && (u = unit_of(p, r, i)) != MT_NONE &&
+		    p->value[i] > key[ufind(u)])
+			key[ufind(u)] = p->value[i];
+	for (u = 0; u < nunits; u++)
+		if (unit_load[u] > 0 && uparent[u] == u)
+			p->order[n++] = u;
+	/* Longest first, each to the lane with the least expected work. */
 	sort_desc(p->order, n, key);
-	for (u = 0; u < n; u++) {
-		uint32_t f = p->order[u];
-
+	for (k = 0; k < n; k++) {
 		lane = least_loaded(p, mask);
-		p->load_us[lane] += file_load[f];
-		for (i = 0; i < r->n; i++)
-			if (r->t[i].file == f && mt_plan_waiting(r, i) && p->lane[i] == MT_LANE_NONE) {
-				p->lane[i] = (uint8_t)lane;
-				assigned++;
-			}
+		p->load_us[lane] += unit_load[p->order[k]];
+		unit_lane[p->order[k]] = (uint8_t)lane;
 	}
+	for (i = 0; i < r->n; i++)
+		if (in_pool(p, r, i) && (u = unit_of(p, r, i)) != MT_NONE) {
+			p->lane[i] = unit_lane[ufind(u)];
+			assigned++;
+		}
 	return assigned;
 }
 

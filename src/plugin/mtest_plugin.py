@@ -553,6 +553,10 @@ def _conftest_error(ch, exc, initial, text, aborted=False):
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
+    # Registered, so that a suite with --strict-markers takes it.
+    config.addinivalue_line(
+        "markers", "mtest_group(name, ...): tests of one group never run on two "
+        "of mtest's lanes at once (a sound card, a fixed port, a GPIO line)")
     ch = _ch()
     if ch is not None:
         _send_config(ch, config)
@@ -678,6 +682,16 @@ def _item_timeout(item):
     return value if math.isfinite(value) else None
 
 
+def _item_groups(item, lim):
+    """The names its mtest_group markers give (the closest first)."""
+    names = []
+    for mark in item.iter_markers("mtest_group"):
+        for name in list(mark.args) + list(mark.kwargs.values()):
+            if isinstance(name, str) and name and name not in names and len(names) < 8:
+                names.append(_utf8_cut(name, lim["marker"]))
+    return names
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
     ch = _ch()
@@ -697,6 +711,9 @@ def pytest_collection_finish(session):
         timeout = _item_timeout(item)
         if timeout is not None:
             fields["to"] = timeout
+        groups = _item_groups(item, lim)
+        if groups:
+            fields["g"] = groups
         ch.send("item", flush=False, **fields)  # sent with "collected"
     # mtest takes its baseline when it reads "collected", and the worker
     # then waits for its first tests: both see the same helpers.

@@ -52,6 +52,19 @@ static void parse_markers(struct mt_event *e)
 			e->nmarkers++;
 }
 
+static void parse_groups(struct mt_event *e)
+{
+	int t = mt_json_get(&js, 0, "g"), i, k;
+
+	e->ngroups = 0;
+	if (t < 0 || js.tok[t].type != JSMN_ARRAY)
+		return;
+	for (i = t + 1, k = 0; k < js.tok[t].size && i < js.n; k++, i = mt_json_next(&js, i))
+		if (e->ngroups < MT_TEST_GROUPS_MAX &&
+		    mt_json_str(&js, i, e->groups[e->ngroups], MT_GROUP_NAME_MAX) && e->groups[e->ngroups][0])
+			e->ngroups++;
+}
+
 static void parse_durations(struct mt_event *e)
 {
 	int t = mt_json_get(&js, 0, "d"), i, k;
@@ -238,6 +251,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		e->line = get_int("line", 0);
 		e->timeout_us = get_us("to");
 		parse_markers(e);
+		parse_groups(e);
 		break;
 	case MT_EV_COLLECTING:
 		STR("nodeid", id);

@@ -795,6 +795,12 @@ int sup_feed(struct sup *s, int64_t now)
 	unsigned mask = 0;
 	int started = 0;
 
+	/* A lane whose next test waited for a group: perhaps it is free now. */
+	FOR_LANES(s, l)
+		if (l->group_wait && l->w.state == MT_W_RUNNING) {
+			sup_top_up(s, l);
+			sup_idle_arm(s, l, now);
+		}
 	if (!s->table_closed) {
 		/* The zygote collects (or, spawning, the first lane's worker). */
 		if (zyg_wanted(s) && start_zygote(s, now))
@@ -823,6 +829,37 @@ int sup_feed(struct sup *s, int64_t now)
 /* Unsent work worth a worker's start (its spawn and collection): below
  * this, a free lane stays free. */
 #define STEAL_MIN_US 1000000
+
+/* Groups of the queue's items [a, b). */
+static uint32_t queue_groups(const struct sup *s, const struct lane *l, uint32_t a, uint32_t b)
+{
+	uint32_t g = 0, slot;
+
+	for (; a < b; a++)
+		if ((slot = l->w.map[l->w.queue[a]]) != MT_NONE)
+			g |= s->plan.groups[slot];
+	return g;
+}
+
+/* A steal never parts a group: the cut moves up, a whole unit at a time,
+ * until what is taken shares no group with what the lane keeps. */
+static uint32_t keep_groups(const struct sup *s, const struct lane *v, uint32_t cut)
+{
+	const struct mt_worker *w = &v->w;
+	uint32_t f;
+
+	if (!s->plan.ngroups && !s->plan.groups_over)
+		return cut;
+	while (cut < w->qlen &&
+	       (queue_groups(s, v, cut, w->qlen) & queue_groups(s, v, w->qdone, cut))) {
+		f = w->map[w->queue[cut]] != MT_NONE ? s->run.t[w->map[w->queue[cut]]].file : MT_NONE;
+		do
+			cut++;
+		while (s->o->dist == MT_DIST_FILE && cut < w->qlen && w->map[w->queue[cut]] != MT_NONE &&
+		       s->run.t[w->map[w->queue[cut]]].file == f);
+	}
+	return cut;
+}
 
 /* A free lane with nothing in the pool takes work from the lane with the
  * most not yet sent to its worker: whole files (single tests with --dist
@@ -866,8 +903,12 @@ void sup_steal(struct sup *s, unsigned idle)
 				 best->w.map[best->w.queue[cut - 1]] != MT_NONE &&
 				 s->run.t[best->w.map[best->w.queue[cut - 1]]].file == f);
 		}
+		cut = keep_groups(s, best, cut);
 		if (cut == best->w.qlen)
 			continue;
+		for (taken = 0, k = cut; k < best->w.qlen; k++)
+			if ((slot = best->w.map[best->w.queue[k]]) != MT_NONE)
+				taken += mt_plan_est(&s->plan, &s->run, slot);
 		for (k = cut; k < best->w.qlen; k++)
 			if ((slot = best->w.map[best->w.queue[k]]) != MT_NONE)
 				s->plan.lane[slot] = (uint8_t)thief->idx;

@@ -23,6 +23,41 @@ int sup_fence_due(struct sup *s, struct lane *l, uint32_t k)
 	return k + 1 < l->w.qlen && fence_between(s, l, l->w.queue[k], l->w.queue[k + 1]);
 }
 
+/* The exclusive groups a lane holds: those of the tests sent to its
+ * worker and not done (the one in flight among them), and, until its
+ * sweep is over, those of a worker that died. */
+uint32_t sup_lane_groups(const struct sup *s, const struct lane *l)
+{
+	const struct mt_worker *w = &l->w;
+	uint32_t g = 0, k, slot;
+
+	if (w->state == MT_W_NONE && !l->sweep_next_us)
+		return 0;
+	for (k = w->qdone; k < w->qsent && k < w->qlen; k++)
+		if ((slot = w->map[w->queue[k]]) != MT_NONE)
+			g |= s->plan.groups[slot];
+	return g;
+}
+
+/* May the queue's k-th item be sent now? Not while another lane holds
+ * one of its groups: two tests of a group never run on two lanes at
+ * once. (The plan gives a group's tests to one lane; this holds when a
+ * dead worker's tests went to another lane before its sweep ended.) */
+static int group_free(struct sup *s, struct lane *l, uint32_t k)
+{
+	uint32_t slot = l->w.map[l->w.queue[k]], g;
+	struct lane *o;
+
+	if (slot == MT_NONE || !(g = s->plan.groups[slot]))
+		return 1;
+	FOR_LANES(s, o)
+		if (o != l && (sup_lane_groups(s, o) & g)) {
+			l->group_wait = 1;	/* sup_feed tries again */
+			return 0;
+		}
+	return 1;
+}
+
 /* Keep about two batches of tests queued in the worker, with a fence at
  * each boundary where it may be retired; "e" once all are sent. */
 void sup_top_up(struct sup *s, struct lane *l)
@@ -32,13 +67,15 @@ void sup_top_up(struct sup *s, struct lane *l)
 	struct mt_buf b;
 	uint32_t sent = 0;
 
+	l->group_wait = 0;
 	if (s->stop != STOP_NONE || w->state != MT_W_RUNNING)
 		return;
 	/* With other lanes, no further ahead than the next file: what is not
 	 * sent yet may still go to a lane that runs out of work. */
 	while (w->qsent < w->qlen && w->qsent - w->qdone < 2 * MT_CONTROL_BATCH &&
 	       !(s->nlanes > 1 && w->qsent > w->qdone &&
-		 item_file(s, l, w->queue[w->qsent - 1]) != item_file(s, l, w->queue[w->qdone]))) {
+		 item_file(s, l, w->queue[w->qsent - 1]) != item_file(s, l, w->queue[w->qdone])) &&
+	       group_free(s, l, w->qsent)) {
 		mt_buf_init(&b, line, sizeof line, -1);
 		if (w->qsent > 0 && fence_between(s, l, w->queue[w->qsent - 1], w->queue[w->qsent]))
 			mt_buf_puts(&b, "f\n");
@@ -46,6 +83,8 @@ void sup_top_up(struct sup *s, struct lane *l)
 		for (sent = 0; w->qsent < w->qlen && sent < MT_CONTROL_BATCH; sent++) {
 			if (sent && fence_between(s, l, w->queue[w->qsent - 1], w->queue[w->qsent]))
 				break;	/* the fence goes on the next line */
+			if (sent && !group_free(s, l, w->qsent))
+				break;
 			mt_buf_printf(&b, " %u", w->queue[w->qsent++]);
 		}
 		mt_buf_putc(&b, '\n');
@@ -250,6 +289,37 @@ static uint32_t unique_slot(struct sup *s, struct lane *l, const char *id, char 
 	return slot;
 }
 
+/* A test's exclusive groups: its mtest_group markers', and the config's
+ * groups whose patterns match its file (as pytest names it, from the
+ * rootdir) or its node id. */
+static uint32_t test_groups(struct sup *s, const struct mt_event *e, const char *id)
+{
+	char pat[MT_GROUP_PATTERNS];
+	const char *p, *end;
+	uint32_t mask = 0;
+	size_t n;
+	int i;
+
+	for (i = 0; i < e->ngroups; i++)
+		mask |= 1u << mt_plan_group(&s->plan, e->groups[i]);
+	for (i = 0; i < s->o->ngroups; i++) {
+		for (p = s->o->groups[i].patterns; *p; p = end) {
+			p += strspn(p, " \t");
+			end = p + strcspn(p, " \t");
+			n = (size_t)(end - p);
+			if (!n || n >= sizeof pat)
+				continue;
+			memcpy(pat, p, n);
+			pat[n] = '\0';
+			if (mt_glob_match(pat, e->file) || mt_glob_match(pat, id)) {
+				mask |= 1u << mt_plan_group(&s->plan, s->o->groups[i].name);
+				break;
+			}
+		}
+	}
+	return mask;
+}
+
 static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 {
 	struct mt_worker *w = &l->w;
@@ -294,6 +364,7 @@ static void ev_item(struct sup *s, struct lane *l, const struct mt_event *e)
 		s->run.t[slot].tier = (uint8_t)mt_tier_of(e->markers, e->nmarkers);
 		s->run.t[slot].quarantined = (uint8_t)mt_quar_is_in(
 			mt_quar_find(&s->quar, mt_run_str(&s->run, s->run.t[slot].id)));
+		s->plan.groups[slot] = test_groups(s, e, mt_run_str(&s->run, s->run.t[slot].id));
 	}
 	if (slot != MT_NONE && s->run.t[slot].file != MT_NONE)
 		mt_run_file_abs(&s->run, s->run.t[slot].file, e->path);
@@ -403,6 +474,27 @@ static void record_plan(struct sup *s)
 	} while (i < n);
 }
 
+/* The exclusive groups, once: how many tests each holds. */
+static void note_groups(struct sup *s)
+{
+	uint32_t count[MT_GROUPS_MAX] = { 0 }, i;
+	char text[MT_EVENT_TEXT_MAX];
+	struct mt_buf b;
+	int g, n = 0;
+
+	for (i = 0; i < s->run.n; i++)
+		for (g = 0; g < MT_GROUPS_MAX; g++)
+			count[g] += s->run.t[i].kind == MT_KIND_TEST && (s->plan.groups[i] >> g & 1);
+	mt_buf_init(&b, text, sizeof text, -1);
+	for (g = 0; g < MT_GROUPS_MAX; g++)
+		if (count[g])
+			mt_buf_printf(&b, "%s%s (%u test%s)", n++ ? ", " : "", s->plan.group_name[g],
+				      count[g], count[g] == 1 ? "" : "s");
+	if (n)
+		sup_note(s, "plan", "exclusive group%s, each on one lane at a time: %s%s", n == 1 ? "" : "s",
+			 text, s->plan.groups_over ? "; more groups than MT_GROUPS_MAX share the last" : "");
+}
+
 /* Once the suite is collected: each test's expected duration from the
  * history, then --tier, --shard and --budget (docs/planning.md). */
 static void plan_run(struct sup *s, int64_t now)
@@ -426,6 +518,7 @@ static void plan_run(struct sup *s, int64_t now)
 		sup_note(s, "plan", "%u tests to run; left out: %u by --tier %d-%d, %u in other "
 			 "shards, %u by --budget", sel->kept, sel->tier_out, o->tier_lo, o->tier_hi,
 			 sel->shard_out, sel->budget_out);
+	note_groups(s);
 	if (o->budget_us > 0 && s->start_us + o->budget_us < s->run_deadline_us) {
 		/* The plan fits the budget; the clock makes sure. */
 		s->run_deadline_us = s->start_us + o->budget_us;

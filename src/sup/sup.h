@@ -196,6 +196,7 @@ struct lane {
 	int active_dirty;		/* unresolved event of this worker, or -1 */
 	int restart_for;		/* the event the last worker retired for, or -1 */
 	int fence_waiting;		/* a fence waits for leak checks */
+	int group_wait;			/* its next test waits for a group another lane holds */
 	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
 	struct found found;		/* what a concern found: the state machine acts */
 	struct mt_kmsg kmsg;		/* its reader of the kernel's log */
@@ -401,6 +402,7 @@ int sup_exec(struct sup *s, struct lane *l, int64_t now, int zygote_fd);
 int sup_ignored(struct sup *s, const char *path);
 
 /* lane_events.c */
+uint32_t sup_lane_groups(const struct sup *s, const struct lane *l);
 void sup_top_up(struct sup *s, struct lane *l);
 int sup_fence_due(struct sup *s, struct lane *l, uint32_t k);
 void sup_ignore_path(struct sup *s, struct lane *l, const char *path);

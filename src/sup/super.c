@@ -420,6 +420,8 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	mt_progress_init(&s->prog, o->progress, s->nlanes, s->start_us);
 	s->prog.defang = o->lava;
 	mt_plan_init(&s->plan, s->nlanes, o->dist);
+	for (i = 0; i < o->ngroups; i++)	/* the config's groups take the first bits */
+		mt_plan_group(&s->plan, o->groups[i].name);
 	s->prog.next_tick_us = MT_NEVER;
 	cloexec_inherited();
 	/* Before anything is spawned: workers must not inherit the socket. */

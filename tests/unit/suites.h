@@ -18,5 +18,6 @@ Suite *channel_suite(void);
 Suite *state_suite(void);
 Suite *led_suite(void);
 Suite *kmsg_suite(void);
+Suite *plan_suite(void);
 
 #endif

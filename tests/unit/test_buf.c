@@ -12,6 +12,8 @@
 #include "mtest/base/json.h"
 #include "suites.h"
 
+#include <fnmatch.h>
+
 /* A strict UTF-8 check, independent of the code under test. */
 static int valid_utf8(const char *str, size_t n)
 {
@@ -587,6 +589,36 @@ START_TEST(test_utf8_cut)
 }
 END_TEST
 
+/* Globs of the config's group.NAME patterns, against fnmatch(3). */
+START_TEST(test_glob)
+{
+	static const struct {
+		const char *pat, *s;
+		int want;
+	} cases[] = {
+		{ "tests/test_alsa*.py", "tests/test_alsa_mixer.py", 1 },
+		{ "tests/test_alsa*.py", "tests/test_alsa.py", 1 },
+		{ "tests/test_alsa*.py", "tests/test_gpio.py", 0 },
+		{ "test_*.py", "sub/test_x.py", 0 },
+		{ "*test_x.py", "sub/test_x.py", 1 },
+		{ "*::test_port*", "tests/test_net.py::test_port_80", 1 },
+		{ "*::test_port*", "tests/test_net.py::test_other", 0 },
+		{ "a?c", "abc", 1 }, { "a?c", "ac", 0 },
+		{ "[ab]x", "bx", 1 }, { "[!ab]x", "bx", 0 }, { "[^ab]x", "cx", 1 },
+		{ "[a-c]x", "bx", 1 }, { "[a-c]x", "dx", 0 }, { "[]]x", "]x", 1 },
+		{ "[x", "[x", 1 }, { "*", "", 1 }, { "", "", 1 }, { "", "a", 0 },
+		{ "**a", "bba", 1 }, { "*a*b", "xaybzb", 1 }, { "*a*b", "xaybz", 0 },
+	};
+	unsigned k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		ck_assert_msg(mt_glob_match(cases[k].pat, cases[k].s) == cases[k].want,
+			      "%s ~ %s", cases[k].pat, cases[k].s);
+		ck_assert_int_eq(fnmatch(cases[k].pat, cases[k].s, 0) == 0, cases[k].want);
+	}
+}
+END_TEST
+
 Suite *buf_suite(void)
 {
 	Suite *s = suite_create("buf");
@@ -633,6 +665,7 @@ Suite *buf_suite(void)
 	tcase_add_test(tc, test_line_cut_on_boundary);
 	tcase_add_test(tc, test_line_appends_bounded);
 	tcase_add_test(tc, test_utf8_cut);
+	tcase_add_test(tc, test_glob);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,6 +55,10 @@ void mt_defang(char *p, size_t n);
 /* Write out what is buffered (fd buffers). Returns 1, or 0 with errno. */
 int mt_buf_flush(struct mt_buf *b);
 
+/* Does a glob (*, ?, [...] with ranges and ! or ^, as fnmatch without
+ * flags: '*' crosses '/') match the whole of s? No allocation. */
+int mt_glob_match(const char *pat, const char *s);
+
 /* Length of the longest prefix of s[0..n) that is at most max bytes and
  * does not end inside a UTF-8 sequence. */
 size_t mt_utf8_cut(const char *s, size_t n, size_t max);

@@ -10,6 +10,11 @@
  * runs (durations.c); a test without history counts as the mean of its
  * file's, then the suite's, then MT_DEFAULT_EST_US.
  *
+ * Exclusive groups (a marker or the config's group.NAME): a group's tests
+ * all go to one lane, with the files (--dist file) or tests they share a
+ * group with, so that two of them never run on two lanes at once; the
+ * supervisor's feeding and stealing keep to it (docs/planning.md).
+ *
  * No allocation: every table is sized by MT_TESTS_MAX and MT_FILES_MAX.
  */
 #ifndef MTEST_PLAN_H
@@ -50,11 +55,18 @@ struct mt_plan {
 	int64_t start_us;		/* a worker's start to its first test */
 	uint32_t order[MT_TESTS_MAX];	/* scratch: units sorted */
 	int64_t load_us[MT_LANES_MAX];	/* expected work assigned, not done */
+	uint32_t groups[MT_TESTS_MAX];	/* by slot: its exclusive groups, a bit each */
+	int ngroups;
+	int groups_over;		/* more than MT_GROUPS_MAX - 1: the last bit is shared */
+	char group_name[MT_GROUPS_MAX][MT_GROUP_NAME_MAX];
 };
 
 void mt_plan_init(struct mt_plan *p, int nlanes, enum mt_dist dist);
 /* A test's expected duration (from history), set before assignment. */
 void mt_plan_expect(struct mt_plan *p, uint32_t slot, int64_t us);
+/* The bit of an exclusive group, added if new; past MT_GROUPS_MAX - 1
+ * groups, every new one shares the last bit (groups_over). */
+int mt_plan_group(struct mt_plan *p, const char *name);
 /* After the expectations: the means tests without history count at. */
 void mt_plan_means(struct mt_plan *p, const struct mt_run *r);
 /* Is this test waiting for a verdict, not yet started? */

@@ -75,6 +75,8 @@ struct mt_event {
 	uint64_t interp, runtime;	/* PyInterpreterState, _PyRuntime */
 	int pytb;			/* hello: the faulthandler signal, or 0 */
 	int nmarkers;
+	int ngroups;			/* "g": its mtest_group markers' names */
+	char groups[MT_TEST_GROUPS_MAX][MT_GROUP_NAME_MAX];
 	char markers[MT_MARKERS_MAX][MT_MARKER_NAME_MAX];
 	char id[MT_ID_MAX + 32];
 	char file[MT_PATH_MAX];
