@@ -43,6 +43,10 @@ static const char help_text[] =
 "                         (default: the suite's pytest-timeout setting, else 60)\n"
 "  --kill-grace SECS      SIGTERM to SIGKILL delay for a worker (default 5)\n"
 "  --collect-timeout SECS limit for collecting one file (default 60)\n"
+"  --timeout-scale X      multiply every test's timeout, --collect-timeout\n"
+"                         and the deadlock windows by X, for a slow box\n"
+"                         (else the config file's timeout_scale, the board\n"
+"                         file's, then 1)\n"
 "  --run-timeout SECS     limit for the whole run; the rest become not_run\n"
 "  --max-tests N          run at most N tests; the rest become not_run\n"
 "  --deadlock-after SECS  end a test that is certainly deadlocked after this\n"
@@ -282,6 +286,7 @@ static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
 static int conf_restart = -1, conf_spawn = -1, conf_markers = -1;
 static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
 static int64_t conf_budget = -1;
+static double conf_scale = -1;
 static struct mt_groupdef conf_groups[MT_GROUPS_MAX];
 static int conf_ngroups;
 
@@ -410,6 +415,19 @@ static int parse_onoff(const char *s)
 	return strcmp(s, "on") == 0 ? 1 : strcmp(s, "off") == 0 ? 0 : -1;
 }
 
+int mt_parse_scale(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end || errno || !(v >= 0.1 && v <= 100))	/* NaN fails too */
+		return 0;
+	*out = v;
+	return 1;
+}
+
 static int conf_duration(const char *path, int lineno, const char *key,
 			 const char *val, int64_t *out)
 {
@@ -512,6 +530,12 @@ int mt_cli_parse_config(char *text, const char *path)
 			conf_spawn = strcmp(val, "spawn") == 0 ? 1 : strcmp(val, "fork") == 0 ? 0 : -1;
 			if (conf_spawn < 0) {
 				mt_msg("%s:%d: workers: want fork or spawn, got '%s'", path, lineno, val);
+				return 0;
+			}
+		} else if (strcmp(key, "timeout_scale") == 0) {
+			if (!mt_parse_scale(val, &conf_scale)) {
+				mt_msg("%s:%d: timeout_scale: want a number from 0.1 to 100, got '%s'",
+				       path, lineno, val);
 				return 0;
 			}
 		} else if (strncmp(key, "group.", 6) == 0) {
@@ -705,6 +729,14 @@ static int board_defaults(struct mt_opts *o)
 		}
 		o->timeout_us = v;
 	}
+	if (!o->timeout_scale_how && board.timeout_scale[0]) {
+		if (!mt_parse_scale(board.timeout_scale, &o->timeout_scale)) {
+			mt_msg("%s: timeout_scale: want a number from 0.1 to 100, got %s", board.path,
+			       board.timeout_scale);
+			return 0;
+		}
+		o->timeout_scale_how = "the board file";
+	}
 	if (o->budget_us < 0 && board.budget[0]) {
 		if (!mt_parse_duration(board.budget, &v) || v <= 0) {
 			mt_msg("%s: defaults.budget: not a duration above 0: '%s'", board.path,
@@ -748,7 +780,7 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
        OPT_RESUME, OPT_HISTORY, OPT_SELFCHECK, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
-       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN, OPT_MARKERS };
+       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN, OPT_MARKERS, OPT_SCALE };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -769,6 +801,7 @@ static const struct option longopts[] = {
 	{ "recheck", no_argument, NULL, OPT_RECHECK },
 	{ "spawn", no_argument, NULL, OPT_SPAWN },
 	{ "kmsg-markers", required_argument, NULL, OPT_MARKERS },
+	{ "timeout-scale", required_argument, NULL, OPT_SCALE },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "dist", required_argument, NULL, OPT_DIST },
@@ -823,6 +856,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof *o);
 	o->timeout_us = -1;
+	o->timeout_scale = 1.0;
 	o->led_show = MT_LED_COUNT;
 	o->led_for_us = -1;
 	conf_python[0] = conf_state_dir[0] = conf_board[0] = conf_suite[0] = '\0';
@@ -830,6 +864,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_deadlock = conf_likely = conf_leak = -1;
 	conf_restart = conf_spawn = conf_markers = -1;
 	conf_ngroups = 0;
+	conf_scale = -1;
 	conf_keep = conf_jobs = conf_dist = -1;
 	conf_budget = -1;
 	o->argv = argv;
@@ -923,6 +958,13 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			break;
 		case OPT_SPAWN:
 			o->spawn = 1;
+			break;
+		case OPT_SCALE:
+			if (!mt_parse_scale(optarg, &o->timeout_scale)) {
+				mt_msg("--timeout-scale: want a number from 0.1 to 100, got '%s'", optarg);
+				return 0;
+			}
+			o->timeout_scale_how = "--timeout-scale";
 			break;
 		case OPT_MARKERS:
 			if ((markers = parse_onoff(optarg)) < 0) {
@@ -1103,6 +1145,10 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		o->spawn = 1;
 	}
 	o->kmsg_markers = markers >= 0 ? markers : conf_markers >= 0 ? conf_markers : 1;
+	if (!o->timeout_scale_how && conf_scale > 0) {
+		o->timeout_scale = conf_scale;
+		o->timeout_scale_how = "the config file";
+	}
 	o->groups = conf_groups;
 	o->ngroups = conf_ngroups;
 	if (!restart_given && conf_restart >= 0)

@@ -64,6 +64,9 @@ struct mt_opts {
 	int64_t likely_after_us;	/* a likely one, unless a legitimate wait */
 	int64_t capture_after_us;	/* stacks of any test running longer; -1 */
 	int64_t leak_grace_us;		/* how long a test's threads may outlive it */
+	double timeout_scale;		/* --timeout-scale: times every test's timeout,
+					   --collect-timeout and the deadlock windows */
+	const char *timeout_scale_how;	/* where it came from */
 	enum mt_restart restart_on_dirty;
 	enum mt_isolate isolate;
 	int recheck;
@@ -87,6 +90,15 @@ struct mt_opts {
 	char **argv;		/* the whole command line */
 	int argc;
 };
+
+/* A timeout times --timeout-scale (0, no limit, stays 0). */
+static inline int64_t mt_scale_us(int64_t us, double scale)
+{
+	return us <= 0 || scale == 1.0 ? us : (int64_t)((double)us * scale + 0.5);
+}
+
+/* "2", "0.5": a --timeout-scale from 0.1 to 100. Returns 1, or 0. */
+int mt_parse_scale(const char *s, double *out);
 
 /* Parse argv and the config file. Returns 1, or 0 after printing one line
  * naming the problem (exit code MT_EXIT_USAGE). */

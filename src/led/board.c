@@ -203,7 +203,7 @@ int mt_board_parse(struct mt_board *b, const char *text, size_t n, const char *p
 {
 	static struct ctx c;
 	static const char *const keys[] = { "board", "description", "leds", "defaults",
-					    "comment", NULL };
+					    "timeout_scale", "comment", NULL };
 	int i, k, v, e, roles[MT_ROLE_COUNT] = { 0 };
 
 	memset(b, 0, sizeof *b);
@@ -224,6 +224,14 @@ int mt_board_parse(struct mt_board *b, const char *text, size_t n, const char *p
 		} else if (mt_json_eq(&c.js, i, "defaults")) {
 			if (!defaults(&c, v, b))
 				return 0;
+		} else if (mt_json_eq(&c.js, i, "timeout_scale")) {
+			/* A number; its range is the command line's (cli.c). */
+			snprintf(b->timeout_scale, sizeof b->timeout_scale, "%.*s",
+				 c.js.tok[v].end - c.js.tok[v].start, c.js.s + c.js.tok[v].start);
+			if (c.js.tok[v].type != JSMN_PRIMITIVE ||
+			    strspn(b->timeout_scale, "0123456789.") != strlen(b->timeout_scale))
+				return fail(&c, "timeout_scale", "want a number, got %s",
+					    b->timeout_scale);
 		} else if (mt_json_eq(&c.js, i, "leds")) {
 			if (c.js.tok[v].type != JSMN_ARRAY || c.js.tok[v].size < 1)
 				return fail(&c, "leds", "want a list of at least one LED");

@@ -5,8 +5,8 @@
 
 static void started(struct sup *s, struct lane *l, int64_t now)
 {
-	lane_enter(l, MT_W_STARTING, s->o->collect_timeout_us > 0 ?
-				     now + s->o->collect_timeout_us : MT_NEVER);
+	lane_enter(l, MT_W_STARTING, s->collect_timeout_us > 0 ?
+				     now + s->collect_timeout_us : MT_NEVER);
 	/* A fork's dirt is watched once its pid is known (zyg_adopt). */
 	if (!zyg_is(s, l) && !l->w.forked)
 		sup_dirt_spawned(l);

@@ -101,17 +101,16 @@ void sup_top_up(struct sup *s, struct lane *l)
 
 /* ---- events from the plugin -------------------------------------------- */
 
+/* A test's timeout: its marker, --timeout, the suite's pytest-timeout
+ * setting or 60 s, times --timeout-scale (0: none). */
 static int64_t test_timeout(struct sup *s, uint32_t slot)
 {
 	int64_t t = s->run.t[slot].timeout_us;
 
-	if (t >= 0)
-		return t;	/* its marker */
-	if (s->o->timeout_us >= 0)
-		return s->o->timeout_us;
-	if (s->suite_timeout_us >= 0)
-		return s->suite_timeout_us;
-	return MT_DEFAULT_TIMEOUT_US;
+	if (t < 0)	/* no marker */
+		t = s->o->timeout_us >= 0 ? s->o->timeout_us :
+		    s->suite_timeout_us >= 0 ? s->suite_timeout_us : MT_DEFAULT_TIMEOUT_US;
+	return mt_scale_us(t, s->o->timeout_scale);
 }
 
 static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
@@ -165,8 +164,8 @@ static void ev_config(struct sup *s, struct lane *l, const struct mt_event *e, i
 		sup_note(s, "worker", "worker %d: pytest's capture file is not a regular file (%s): "
 			 "output of a crashed test will be missing", l->w.num,
 			 errno == EINVAL ? "a pipe or a device?" : mt_strerror(errno));
-	lane_want(l, MT_W_COLLECTING, s->o->collect_timeout_us > 0 ?
-				       now + s->o->collect_timeout_us : MT_NEVER);
+	lane_want(l, MT_W_COLLECTING, s->collect_timeout_us > 0 ?
+				       now + s->collect_timeout_us : MT_NEVER);
 }
 
 static void ev_collecting(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
@@ -177,8 +176,8 @@ static void ev_collecting(struct sup *s, struct lane *l, const struct mt_event *
 	/* Only a file or a directory can be left out of the next worker;
 	 * a hang in pytest's own collection hooks cannot. */
 	l->collecting_file = e->id[0] != '\0';
-	l->collect_deadline_us = s->o->collect_timeout_us > 0 ?
-				 now + s->o->collect_timeout_us : MT_NEVER;
+	l->collect_deadline_us = s->collect_timeout_us > 0 ?
+				 now + s->collect_timeout_us : MT_NEVER;
 }
 
 /* A file (or a directory, through its conftest) that cannot be collected. */

@@ -21,7 +21,7 @@ void sup_kill_helper(struct lane *l)
 
 int64_t sup_sample_every(const struct sup *s)
 {
-	int64_t every = MT_SAMPLE_EVERY_US, half = s->o->deadlock_after_us / 2;
+	int64_t every = MT_SAMPLE_EVERY_US, half = s->deadlock_after_us / 2;
 
 	if (half > 0 && half < every)
 		every = half < 100000 ? 100000 : half;
@@ -212,20 +212,20 @@ void sup_watch_sample(struct sup *s, struct lane *l, int64_t now)
 	}
 	if (!wt->stall_since_us)
 		wt->stall_since_us = wt->sample[!wt->newest].at_us;
-	if (o->deadlock_after_us <= 0)
+	if (s->deadlock_after_us <= 0)
 		goto after;
-	if (d->hang == MT_HANG_CERTAIN && now - wt->stall_since_us >= o->deadlock_after_us) {
+	if (d->hang == MT_HANG_CERTAIN && now - wt->stall_since_us >= s->deadlock_after_us) {
 		sup_capture_begin(s, l, CAPTURE_DEADLOCK, "DEADLOCK (certain)", NULL, now);
 		return;
 	}
-	if (d->hang == MT_HANG_LIKELY && now - wt->stall_since_us >= o->deadlock_after_us) {
+	if (d->hang == MT_HANG_LIKELY && now - wt->stall_since_us >= s->deadlock_after_us) {
 		/* The evidence now; the end only at --likely-after, and never
 		 * for a join, a queue or a condition (its timeout decides). */
 		if (!wt->likely_captured) {
 			sup_capture_begin(s, l, CAPTURE_LIKELY, "DEADLOCK (likely)", NULL, now);
 			return;
 		}
-		if (!wt->legit_wait && now - wt->stall_since_us >= o->likely_after_us) {
+		if (!wt->legit_wait && now - wt->stall_since_us >= s->likely_after_us) {
 			sup_finish_hung(s, l, "deadlock (likely)", now);
 			return;
 		}

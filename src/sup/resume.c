@@ -36,6 +36,20 @@ static int64_t opt_int(int obj, const char *key, int64_t dflt)
 	return mt_json_get_int(&S2.js, obj, key, &v) ? v : dflt;
 }
 
+/* timeout_scale, a number (1 when a journal has none). */
+static double opt_scale(int obj)
+{
+	int t = mt_json_get(&S2.js, obj, "timeout_scale");
+	char num[32];
+	double v = 1.0;
+
+	if (t < 0 || S2.js.tok[t].type != JSMN_PRIMITIVE)
+		return 1.0;
+	snprintf(num, sizeof num, "%.*s", S2.js.tok[t].end - S2.js.tok[t].start,
+		 S2.js.s + S2.js.tok[t].start);
+	return mt_parse_scale(num, &v) ? v : 1.0;
+}
+
 static void take_opts(int obj)
 {
 	struct mt_opts *o = &S2.opts;
@@ -63,6 +77,7 @@ static void take_opts(int obj)
 	o->budget_us = opt_int(obj, "budget_us", -1);
 	o->fail_fast = (int)opt_int(obj, "fail_fast", 0);
 	o->kmsg_markers = opt_int(obj, "kmsg_markers", 1) != 0;
+	o->timeout_scale = opt_scale(obj);
 	if (o->max_tests < 1 || o->max_tests > MT_TESTS_MAX || o->lanes < 1 ||
 	    o->lanes > MT_LANES_MAX || o->shard_n < 0 || o->shard_n > MT_SHARDS_MAX ||
 	    o->shard_k < 0 || o->shard_k > o->shard_n || o->tier_lo < 0 || o->tier_hi > 3 ||
@@ -174,6 +189,8 @@ static void apply_opts(struct mt_opts *o)
 	o->budget_us = r->budget_us;
 	o->fail_fast = r->fail_fast;
 	o->kmsg_markers = r->kmsg_markers;
+	o->timeout_scale = r->timeout_scale;
+	o->timeout_scale_how = "the run's journal";
 }
 
 /* Without state.json: did the run's journal end as a run that ran its

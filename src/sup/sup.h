@@ -303,6 +303,8 @@ struct sup {
 	uint32_t collected, deselected;
 	int64_t start_us, start_wall_us, run_deadline_us;
 	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
+	/* As --timeout-scale (or the config's, or the board's) makes them. */
+	int64_t collect_timeout_us, deadlock_after_us, likely_after_us;
 	int hopeless;			/* an initial conftest failed */
 	char item_id[MT_ID_MAX + 32];	/* an item's id, made unique */
 	int dup_noted;

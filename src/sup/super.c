@@ -280,14 +280,14 @@ static void put_opts(struct mt_buf *b, const struct mt_opts *o)
 		      "\"likely_after_us\":%lld,\"capture_after_us\":%lld,\"leak_grace_us\":%lld,"
 		      "\"restart\":%d,\"isolate\":%d,\"recheck\":%d,\"keep\":%u,\"jobs\":%d,"
 		      "\"dist\":%d,\"tier_lo\":%d,\"tier_hi\":%d,\"shard_k\":%d,\"shard_n\":%d,"
-		      "\"budget_us\":%lld,\"fail_fast\":%d,\"kmsg_markers\":%d}",
+		      "\"budget_us\":%lld,\"fail_fast\":%d,\"kmsg_markers\":%d,\"timeout_scale\":%g}",
 		      (long long)o->timeout_us, (long long)o->kill_grace_us,
 		      (long long)o->collect_timeout_us, (long long)o->run_timeout_us, o->max_tests,
 		      (long long)o->deadlock_after_us, (long long)o->likely_after_us,
 		      (long long)o->capture_after_us, (long long)o->leak_grace_us,
 		      (int)o->restart_on_dirty, (int)o->isolate, o->recheck, o->keep, o->lanes,
 		      (int)o->dist, o->tier_lo, o->tier_hi, o->shard_k, o->shard_n,
-		      (long long)o->budget_us, o->fail_fast, o->kmsg_markers);
+		      (long long)o->budget_us, o->fail_fast, o->kmsg_markers, o->timeout_scale);
 }
 
 /* run_start (or resume): where and how the run runs, its options, its
@@ -407,6 +407,9 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	s->start_wall_us = mt_wall_us();
 	s->run_deadline_us = o->run_timeout_us > 0 ? s->start_us + o->run_timeout_us : MT_NEVER;
 	s->suite_timeout_us = -1;
+	s->collect_timeout_us = mt_scale_us(o->collect_timeout_us, o->timeout_scale);
+	s->deadlock_after_us = mt_scale_us(o->deadlock_after_us, o->timeout_scale);
+	s->likely_after_us = mt_scale_us(o->likely_after_us, o->timeout_scale);
 	s->console_fd = -1;
 	s->rec.fd = -1;
 	s->rec.sync_due_us = MT_NEVER;
@@ -481,6 +484,12 @@ static int startup(struct sup *s, const struct mt_opts *o)
 			 s->fix_torn ? ", its journal ended in a torn line (dropped)" : "",
 			 s->fix_dropped, s->fix_bad ? ", and lines that were not records" : "");
 	kernel_log(s);
+	if (o->timeout_scale != 1.0)
+		sup_note(s, "run", "timeouts scaled by %g (%s): each test's timeout, --collect-timeout "
+			 "%.1f s, --deadlock-after %.1f s, --likely-after %.1f s", o->timeout_scale,
+			 o->timeout_scale_how ? o->timeout_scale_how : "the run's journal",
+			 (double)s->collect_timeout_us / 1e6, (double)s->deadlock_after_us / 1e6,
+			 (double)s->likely_after_us / 1e6);
 	if (s->quar_damaged)
 		sup_note(s, "state", "quarantine.json did not parse: moved aside to "
 			 "quarantine.json.corrupt; quarantine starts afresh");

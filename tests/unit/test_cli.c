@@ -671,6 +671,43 @@ START_TEST(test_config_option_beats_env)
 }
 END_TEST
 
+/* The box's keys of issue 21: timeout_scale (the option wins), kmsg
+ * markers, exclusive groups (a second line adds patterns). */
+START_TEST(test_config_box_keys)
+{
+	use_conf("timeout_scale = 2.5\nkmsg_markers = off\ngroup.audio = tests/test_alsa*.py\n"
+		 "group.port = *::test_bind*\ngroup.audio = tests/test_mixer.py\n");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert(O.timeout_scale == 2.5);
+	ck_assert_str_eq(O.timeout_scale_how, "the config file");
+	ck_assert_int_eq(O.kmsg_markers, 0);
+	ck_assert_int_eq(O.ngroups, 2);
+	ck_assert_str_eq(O.groups[0].name, "audio");
+	ck_assert_str_eq(O.groups[0].patterns, "tests/test_alsa*.py tests/test_mixer.py");
+	ck_assert_str_eq(O.groups[1].name, "port");
+	ck_assert_int_eq(PARSE("--timeout-scale", "3", "--kmsg-markers", "on"), 1);
+	ck_assert(O.timeout_scale == 3);
+	ck_assert_str_eq(O.timeout_scale_how, "--timeout-scale");
+	ck_assert_int_eq(O.kmsg_markers, 1);
+	ck_assert_int_eq(mt_scale_us(2000000, 3), 6000000);
+	ck_assert_int_eq(mt_scale_us(0, 3), 0);	/* no limit stays none */
+	use_conf("\n");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert(O.timeout_scale == 1);
+	ck_assert_int_eq(O.kmsg_markers, 1);
+	ck_assert_int_eq(O.ngroups, 0);
+	USAGE_ERROR("--timeout-scale: want a number from 0.1 to 100, got '0'", "--timeout-scale",
+		    "0");
+	USAGE_ERROR("--timeout-scale: want a number from 0.1 to 100, got 'x'", "--timeout-scale",
+		    "x");
+	USAGE_ERROR("--kmsg-markers: want on or off, got 'yes'", "--kmsg-markers", "yes");
+	use_conf("timeout_scale = 1000\n");
+	USAGE_ERROR(":1: timeout_scale: want a number from 0.1 to 100, got '1000'", "t.py");
+	use_conf("group.a/b = x.py\n");
+	USAGE_ERROR(":1: group.a/b: a group's name is 1 to 63 of", "t.py");
+}
+END_TEST
+
 START_TEST(test_config_unknown_key)
 {
 	use_conf("timeout = 5\nbogus = 1\n");
@@ -744,6 +781,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_config_watchdog_and_dirt);
 	tcase_add_test(tc, test_state_dir_precedence);
 	tcase_add_test(tc, test_config_option_beats_env);
+	tcase_add_test(tc, test_config_box_keys);
 	tcase_add_test(tc, test_config_unknown_key);
 	tcase_add_test(tc, test_config_bad_lines);
 	tcase_add_test(tc, test_config_missing_explicit);

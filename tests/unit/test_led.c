@@ -102,7 +102,7 @@ START_TEST(test_board_roundtrip_fields)
 		"{\"board\":\"b\",\"comment\":\"x\",\"leds\":[{\"role\":\"status\",\"chip\":"
 		"\"/dev/gpiochip0\",\"line\":\"GPIO17\",\"active_low\":true},{\"role\":\"ok\","
 		"\"led\":\"ACT\"}],\"defaults\":{\"state_dir\":\"/s\",\"suite\":\"/t\",\"python\":"
-		"\"/p\",\"timeout\":\"9\",\"budget\":\"1h\"}}";
+		"\"/p\",\"timeout\":\"9\",\"budget\":\"1h\"},\"timeout_scale\":2.5}";
 	char err[512];
 
 	ck_assert_msg(mt_board_parse(&B, text, sizeof text - 1, "b.json", err, sizeof err), "%s",
@@ -117,6 +117,15 @@ START_TEST(test_board_roundtrip_fields)
 	ck_assert_str_eq(B.leds[1].led, "ACT");
 	ck_assert_str_eq(B.state_dir, "/s");
 	ck_assert_str_eq(B.budget, "1h");
+	ck_assert_str_eq(B.timeout_scale, "2.5");
+	{
+		static const char scale[] = "{\"board\":\"b\",\"timeout_scale\":\"3\",\"leds\":"
+					    "[{\"role\":\"status\",\"led\":\"x\"}]}";
+
+		ck_assert(!mt_board_parse(&B, scale, sizeof scale - 1, "s.json", err, sizeof err));
+		ck_assert_msg(strstr(err, "s.json: timeout_scale: want a number, got 3") != NULL,
+			      "%s", err);
+	}
 	/* A led name with a slash would leave /sys/class/leds. */
 	{
 		static const char slash[] = "{\"board\":\"b\",\"leds\":[{\"role\":\"status\","

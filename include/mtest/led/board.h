@@ -7,7 +7,8 @@
  *              "active_low": true},
  *             {"role": "ok", "led": "ACT"}],
  *    "defaults": {"state_dir": "/var/lib/mtest", "suite": "/opt/retrowaves/tests",
- *                 "python": "/usr/bin/python3", "timeout": "60", "budget": "90m"}}
+ *                 "python": "/usr/bin/python3", "timeout": "60", "budget": "90m"},
+ *    "timeout_scale": 3}
  *
  * An LED is a GPIO line (a chip by label, path or name; a line by offset
  * or name) or a kernel LED class device (/sys/class/leds/NAME). */
@@ -40,6 +41,7 @@ struct mt_board {
 	char python[MT_PATH_MAX];
 	char timeout[32];
 	char budget[32];
+	char timeout_scale[32];		/* a number ("3", "2.5"); "" when not given */
 };
 
 /* Find NAME (NAME.json in MTEST_BOARD_DIR, the installed boards in
