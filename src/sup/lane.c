@@ -120,7 +120,7 @@ static void on_line(void *ctx, struct mt_worker *w, char *line, size_t len)
 	struct sup *s = ctx;
 
 	sup_event(s, LANE_OF(w), line, len);
-	lanes_decide(s, mt_now_us());
+	lanes_decide(s, sup_now(s));
 }
 
 /* ---- a worker's end ------------------------------------------------------ */
@@ -320,7 +320,7 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 		zyg_dead(s);
 		mt_worker_close(w);
 		lane_enter(l, MT_W_NONE, MT_NEVER);
-		sup_sweep_begin(s, l, "the zygote", mt_now_us());
+		sup_sweep_begin(s, l, "the zygote", sup_now(s));
 		w->pid = -1;
 		return;
 	}
@@ -409,7 +409,7 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 	/* What it had not started goes back to the pool, for any lane. */
 	if (l->idx >= 0)
 		mt_plan_release(&s->plan, &s->run, l->idx);
-	sup_sweep_begin(s, l, whose, mt_now_us());
+	sup_sweep_begin(s, l, whose, sup_now(s));
 	w->pid = -1;	/* never signal a pid that may be reused */
 
 	settled = s->run.decided + s->run.nfiles_bad;

@@ -25,7 +25,7 @@ int sup_dirty_event(struct sup *s, struct lane *l, int show, const char *fmt, ..
 	mt_rec_int(b, "event", d->id);
 	mt_rec_str(b, "cause", d->cause, 2048);
 	mt_rec_int(b, "worker", l->w.num);
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 	if (show)
 		mt_progress_note(&s->prog, d->cause);
 	return s->dirties.n++;
@@ -180,7 +180,7 @@ static void on_leak(void *ctx, const struct mt_leak *lk)
 		mt_buf_putc(b, '}');
 	}
 	mt_buf_putc(b, ']');
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 	append_to_bundle(s, lk->slot, text, lk);
 	l->active_dirty = sup_dirty_event(s, l, 1, "%s %s", id, text);
 }
@@ -284,7 +284,7 @@ void sup_dirt_worker_gone(struct sup *s, struct lane *l, const char *why, int hu
 	 * leaked processes, re-parented to mtest) are alive to be seen. */
 	if (!s->rechecking) {
 		prepare(s, l);
-		mt_dirt_check(&l->dirt, mt_now_us(), 1, on_leak, &(struct lane_ctx){ s, l });
+		mt_dirt_check(&l->dirt, sup_now(s), 1, on_leak, &(struct lane_ctx){ s, l });
 	}
 	sup_dirt_helpers(s, l);
 	/* Helpers dying as the session ends are its finalisers' doing. */
@@ -318,7 +318,7 @@ void sup_orphan(struct sup *s, struct lane *l, const struct mt_proc *p)
 	mt_rec_int(b, "pid", p->pid);
 	mt_rec_str(b, "comm", p->comm, 64);
 	mt_rec_str(b, "id", slot != MT_NONE ? mt_run_str(&s->run, s->run.t[slot].id) : "", 8192);
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 }
 
 /* ---- fences: where a worker may be retired ---------------------------------- */
@@ -342,7 +342,7 @@ void sup_fence_answer(struct sup *s, struct lane *l)
 		/* Its session's finalisers run (they free ports and helpers);
 		 * then it must exit, or be killed (sup_timers). */
 		w->retiring = 1;
-		lane_want(l, MT_W_STOPPING, mt_now_us() + MT_DEFAULT_TIMEOUT_US);
+		lane_want(l, MT_W_STOPPING, sup_now(s) + MT_DEFAULT_TIMEOUT_US);
 		mt_worker_send(w, "s\n", 2);
 	} else {
 		mt_worker_send(w, "g\n", 2);

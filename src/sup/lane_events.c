@@ -139,7 +139,7 @@ static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
 		mt_rec_str(b, "role", "zygote", 16);
 	else if (l->w.forked)
 		mt_rec_str(b, "role", "forked", 16);
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 }
 
 static void ev_config(struct sup *s, struct lane *l, const struct mt_event *e, int64_t now)
@@ -399,7 +399,7 @@ static void record_items(struct sup *s, const struct mt_worker *w)
 			mt_buf_putc(b, ']');
 		}
 		mt_buf_putc(b, ']');
-		mt_records_end(&s->rec, mt_now_us());
+		mt_records_end(&s->rec, sup_now(s));
 	}
 }
 
@@ -423,7 +423,7 @@ static void reconcile(struct sup *s)
 			mt_run_decide(&s->run, i, &v);
 		b = mt_records_begin(&s->rec, "gone");
 		mt_rec_str(b, "id", mt_run_str(&s->run, t->id), 8192);
-		mt_records_end(&s->rec, mt_now_us());
+		mt_records_end(&s->rec, sup_now(s));
 		mt_run_gone(&s->run, i);
 		n++;
 	}
@@ -469,7 +469,7 @@ static void record_plan(struct sup *s)
 		mt_buf_putc(b, ']');
 		if (i < n)
 			mt_buf_puts(b, ",\"more\":true");
-		mt_records_end(&s->rec, mt_now_us());
+		mt_records_end(&s->rec, sup_now(s));
 	} while (i < n);
 }
 
@@ -852,7 +852,7 @@ void sup_event(struct sup *s, struct lane *l, char *line, size_t len)
 {
 	struct mt_worker *w = &l->w;
 	struct mt_event *e = &s->ev;
-	int64_t now = mt_now_us();
+	int64_t now = sup_now(s);
 	enum mt_ev type = mt_event_parse(e, line, len, w->token);
 
 	sup_protocol_check(s, l);

@@ -24,5 +24,5 @@ int sup_leds_open(struct sup *s)
 
 void sup_leds_show(struct sup *s, enum mt_led_code c)
 {
-	mt_leds_show(&s->leds, c, mt_now_us());
+	mt_leds_show(&s->leds, c, sup_now(s));
 }

@@ -197,6 +197,7 @@ struct lane {
 	int restart_for;		/* the event the last worker retired for, or -1 */
 	int fence_waiting;		/* a fence waits for leak checks */
 	int group_wait;			/* its next test waits for a group another lane holds */
+	int paused;			/* SIGSTOP sent at a pause: 1 its worker, 2 its capture helper */
 	char end_cause[MT_ID_MAX + 64];	/* why mtest ended the worker: "X hung" */
 	struct found found;		/* what a concern found: the state machine acts */
 	struct mt_kmsg kmsg;		/* its reader of the kernel's log */
@@ -302,6 +303,8 @@ struct sup {
 	int table_closed;		/* a collection finished */
 	uint32_t collected, deselected;
 	int64_t start_us, start_wall_us, run_deadline_us;
+	int64_t paused_us;		/* how long the run was paused, all told (SIGTSTP) */
+	int pauses;
 	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
 	/* As --timeout-scale (or the config's, or the board's) makes them. */
 	int64_t collect_timeout_us, deadlock_after_us, likely_after_us;
@@ -319,6 +322,14 @@ struct sup {
 	char *envp[MT_ENV_MAX + 1];
 	char envbytes[MT_ENV_BYTES];
 };
+
+/* The supervisor's clock: CLOCK_MONOTONIC less the time the run was
+ * paused (SIGTSTP, super.c), so that every deadline waits out a pause.
+ * (The kernel's log and the workers' stamps are set against the real one.) */
+static inline int64_t sup_now(const struct sup *s)
+{
+	return mt_now_us() - s->paused_us;
+}
 
 #define LANE_OF(wp) ((struct lane *)((char *)(wp) - offsetof(struct lane, w)))
 #define FOR_LANES(s, l) for ((l) = (s)->lanes; (l) < (s)->lanes + (s)->nlanes; (l)++)

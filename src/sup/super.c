@@ -56,6 +56,57 @@ static void on_timers(struct sup *s, int64_t now)
 
 /* ---- signals -------------------------------------------------------------- */
 
+/* Ctrl-Z (SIGTSTP): the run pauses as a whole, as a job-control citizen
+ * should. Each worker's process group (the zygote's too) and each capture
+ * helper gets SIGSTOP (a worker its crash handler holds stopped, or that
+ * a capture helper holds, is left as it is); then mtest stops itself with
+ * the signal's default action, so that the shell sees its job stopped and
+ * takes the terminal back. SIGCONT (fg, bg) goes on: the workers get
+ * SIGCONT, and the time stopped is left out of the supervisor's clock, so
+ * that no deadline (a test's timeout, the deadlock windows, the collection,
+ * the budget) counts it. In an orphaned process group the kernel discards
+ * SIGTSTP: mtest then goes on at once (docs/options.md). */
+static void pause_run(struct sup *s)
+{
+	sigset_t tstp;
+	struct lane *l;
+	int64_t t0 = mt_now_us(), held;
+	int stopped = 0;
+
+	FOR_ALL_LANES(s, l) {
+		l->paused = 0;
+		if (l->watch.helper > 0 && !l->watch.helper_done) {
+			l->paused = kill(l->watch.helper, SIGSTOP) == 0 ? 2 : 0;
+		} else if (l->w.pid > 0 && !l->w.reaped && !l->w.stopped &&
+			   l->w.state != MT_W_NONE && l->w.state != MT_W_DEAD) {
+			mt_worker_signal(&l->w, SIGSTOP);
+			l->paused = 1;
+		}
+		stopped += l->paused != 0;
+	}
+	mt_progress_note(&s->prog, "paused (SIGTSTP): workers stopped, every timer held; fg or bg "
+			 "goes on");
+	sigemptyset(&tstp);
+	sigaddset(&tstp, SIGTSTP);
+	/* SIGTSTP's default action, now: stop until SIGCONT. */
+	if (raise(SIGTSTP) == 0) {
+		sigprocmask(SIG_UNBLOCK, &tstp, NULL);
+		sigprocmask(SIG_BLOCK, &tstp, NULL);
+	}
+	FOR_ALL_LANES(s, l) {
+		if (l->paused == 2)
+			kill(l->watch.helper, SIGCONT);
+		else if (l->paused == 1)
+			mt_worker_signal(&l->w, SIGCONT);
+		l->paused = 0;
+	}
+	held = mt_now_us() - t0;
+	s->paused_us += held;
+	s->pauses++;
+	sup_note(s, "run", "paused %.1f s by SIGTSTP (%d process%s stopped): no timer counted it",
+		 (double)held / 1e6, stopped, stopped == 1 ? "" : "es");
+}
+
 static void on_signals(struct sup *s, int64_t now)
 {
 	struct signalfd_siginfo si;
@@ -66,6 +117,9 @@ static void on_signals(struct sup *s, int64_t now)
 		switch (si.ssi_signo) {
 		case SIGCHLD:
 			sup_reap(s);
+			break;
+		case SIGTSTP:
+			pause_run(s);
 			break;
 		case SIGINT:
 		case SIGTERM:
@@ -126,7 +180,7 @@ static int loop(struct sup *s)
 	int n, timeout_ms, r;
 
 	for (;;) {
-		now = mt_now_us();
+		now = sup_now(s);
 		if (!advance(s, now))
 			return 1;
 		n = 0;
@@ -148,7 +202,7 @@ static int loop(struct sup *s)
 			mt_msg_sys("poll");
 			return 0;
 		}
-		now = mt_now_us();
+		now = sup_now(s);
 		if (r > 0) {
 			if (pfd[0].revents)
 				on_signals(s, now);
@@ -157,7 +211,7 @@ static int loop(struct sup *s)
 			lane_io(s, &s->z.l, pfd + at[s->nlanes], at[s->nlanes + 1] - at[s->nlanes],
 				now);
 		}
-		on_timers(s, mt_now_us());
+		on_timers(s, sup_now(s));
 	}
 }
 
@@ -208,6 +262,10 @@ static int setup_signals(struct sup *s)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTSTP);	/* the run pauses (pause_run) */
+	/* In the background under stty tostop, a write to the terminal would
+	 * stop mtest behind its workers' backs; blocked, it writes on. */
+	sigaddset(&set, SIGTTOU);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return 0;
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -313,13 +371,13 @@ static void record_run_start(struct sup *s, const char *type)
 	more = put_argv(b, s->o, &i, &off);
 	if (more)
 		mt_buf_puts(b, ",\"more\":true");
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 	while (more) {
 		b = mt_records_begin(&s->rec, "argv");
 		more = put_argv(b, s->o, &i, &off);
 		if (more)
 			mt_buf_puts(b, ",\"more\":true");
-		mt_records_end(&s->rec, mt_now_us());
+		mt_records_end(&s->rec, sup_now(s));
 	}
 }
 
@@ -403,7 +461,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	s->notify.next_us = MT_NEVER;
 	s->marks.fd = -1;
 	s->o = o;
-	s->start_us = mt_now_us();
+	s->start_us = sup_now(s);
 	s->start_wall_us = mt_wall_us();
 	s->run_deadline_us = o->run_timeout_us > 0 ? s->start_us + o->run_timeout_us : MT_NEVER;
 	s->suite_timeout_us = -1;
@@ -565,7 +623,7 @@ static void finish(struct sup *s, int code)
 	struct mt_meta m = { 0 };
 	struct mt_buf *b, out;
 	char path[MT_PATH_MAX + 16];
-	int64_t now = mt_now_us();
+	int64_t now = sup_now(s);
 	uint32_t v;
 	int hist_ok, quar_ok;
 

@@ -25,7 +25,7 @@ void sup_note(struct sup *s, const char *what, const char *fmt, ...)
 	b = mt_records_begin(&s->rec, "event");
 	mt_rec_str(b, "what", what, 64);
 	mt_rec_str(b, "text", text, 2048);
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 	mt_progress_note(&s->prog, text);
 }
 
@@ -38,7 +38,7 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 	const char *id = t ? mt_run_str(r, t->id) : v->id;
 	const char *file = t && t->file != MT_NONE ? mt_run_str(r, r->f[t->file].rel) : v->file;
 	struct mt_buf *b = mt_records_begin(&s->rec, "test");
-	int64_t now = mt_now_us();
+	int64_t now = sup_now(s);
 
 	mt_rec_str(b, "id", id, 8192);
 	if (t && t->kind == MT_KIND_FILE)
@@ -207,7 +207,7 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	struct inflight *c = &l->cur;
 	struct mt_vinfo v = { 0 };
 	char name[600], capname[600];
-	int64_t now = mt_now_us();
+	int64_t now = sup_now(s);
 	const char *id;
 
 	if (c->slot == MT_NONE)
@@ -286,7 +286,7 @@ void sup_recheck_result(struct sup *s, const struct mt_vinfo *v)
 	mt_rec_str(b, "reason", v->reason, 1024);
 	mt_rec_secs(b, "duration", v->duration_us);
 	mt_rec_int(b, "worker", v->worker);
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 	r->v[s->rc_attempt] = (unsigned char)v->verdict;
 	mt_progress_note(&s->prog, mt_verdict_name(v->verdict));
 	if (++s->rc_attempt < 2)
@@ -296,7 +296,7 @@ void sup_recheck_result(struct sup *s, const struct mt_vinfo *v)
 	b = mt_records_begin(&s->rec, "recheck_class");
 	mt_rec_str(b, "id", id, 8192);
 	mt_rec_str(b, "class", cls, 32);
-	mt_records_end(&s->rec, mt_now_us());
+	mt_records_end(&s->rec, sup_now(s));
 	s->rc_attempt = 0;
 	s->rc_index++;
 }
@@ -334,5 +334,5 @@ void sup_fatal(struct sup *s, int code, const char *fmt, ...)
 	mt_msg("%s", s->fatal);
 	s->exit_code = code;
 	s->stop = STOP_NONE;	/* a fatal error outranks any earlier stop */
-	sup_stop(s, STOP_FATAL, "fatal error", mt_now_us());
+	sup_stop(s, STOP_FATAL, "fatal error", sup_now(s));
 }
