@@ -903,10 +903,10 @@ def _run_loop(session, ch):
     head = 0
     state = {"ended": False, "stopped": False, "go": False}
     token = json.dumps(ch.token).encode()
-    # "m": CLOCK_MONOTONIC (us) at the boundary, which mtest sets against
-    # the kernel's log (a test's lines are those before its done's "m").
-    start = b',"t":"start","k":' + token + b',"i":%d,"lp":%d,"m":%d%s}'
-    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"m":%d,"d":[%.6f,%.6f,%.6f]%s}'
+    # "mono": CLOCK_MONOTONIC (us) at the boundary, which mtest sets against
+    # the kernel's log (a test's lines are those before its done's "mono").
+    start = b',"t":"start","k":' + token + b',"i":%d,"lp":%d,"mono":%d%s}'
+    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"mono":%d,"d":[%.6f,%.6f,%.6f]%s}'
     mono = time.clock_gettime_ns
     clock = time.CLOCK_MONOTONIC
 

@@ -213,7 +213,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 			e->type = types[k].type;
 	e->i = get_int("i", -1);
 	e->cursor = get_int("lp", -1);
-	e->mono_us = get_int("m", -1);
+	e->mono_us = get_int("mono", -1);
 	switch (e->type) {
 	case MT_EV_START:
 		parse_gone(e);

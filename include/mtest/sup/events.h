@@ -51,7 +51,7 @@ struct mt_event {
 	int64_t seq;			/* "q": the line's number; -1 when absent */
 	int64_t i;			/* item index; -1 when absent */
 	int64_t cursor;			/* "lp": the kernel's id cursor; -1 */
-	int64_t mono_us;		/* "m": the worker's CLOCK_MONOTONIC at a start or done; -1 */
+	int64_t mono_us;		/* "mono": the worker's CLOCK_MONOTONIC at a start or done; -1 */
 	int ngone;
 	struct mt_gone gone[MT_HELPERS_MAX];
 	int64_t n, deselected, pid, rc, err_no, line;
