@@ -116,10 +116,11 @@ size: all
 
 # --- the LED daemon against real kernels in qemu guests (tools/check-hw):
 # x86 gpio-sim with libgpiod v1 and v2, the LED class (uleds), arm64 PL061
-# with v1 and v2. About 8 minutes on a warm cache, 10 on a first run
-# (docs/testing.md). A leg that could not be tested (exit 125: decided
-# before it starts, no network on a first run) is a loud warning; STRICT=1
-# (as .ci/run sets it) makes it a failure.
+# with v1 and v2; the kernel's log, taint and markers (x86-kmsg). About 8
+# minutes on a warm cache, 10 on a first run (docs/testing.md). A leg that
+# could not be tested (exit 125: decided before it starts, no network on a
+# first run) is a loud warning; STRICT=1 (as .ci/run sets it) makes it a
+# failure.
 check-hw:
 	@tools/install-deps hw
 	@rc=0; tools/check-hw || rc=$$?; \
