@@ -602,7 +602,10 @@ void sup_idle_arm(struct sup *s, struct lane *l, int64_t now)
 	int64_t t;
 
 	l->idle_deadline_us = MT_NEVER;
-	if (w->state != MT_W_RUNNING || l->cur.slot != MT_NONE || w->qdone >= w->qsent)
+	/* (A worker whose next test waits for a group waits for mtest: its
+	 * last test sent starts once the one after it is known.) */
+	if (w->state != MT_W_RUNNING || l->cur.slot != MT_NONE || w->qdone >= w->qsent ||
+	    l->group_wait)
 		return;
 	t = w->map[w->queue[w->qdone]] != MT_NONE ? test_timeout(s, w->map[w->queue[w->qdone]]) :
 	    MT_DEFAULT_TIMEOUT_US;
