@@ -261,6 +261,7 @@ START_TEST(test_marks_ratelimit)
 	struct mt_kmsg_marks m;
 	int lfd = mkstemp(log), sfd = mkstemp(sys), i;
 	int64_t t = 1000000000;
+	ssize_t n;
 
 	if (geteuid() != 0) {
 		ck_assert(!mt_kmsg_marks_open(&m, log, sys, why, sizeof why));
@@ -282,7 +283,9 @@ START_TEST(test_marks_ratelimit)
 	ck_assert_uint_eq(m.written, MT_KMSG_BURST + 1);
 	ck_assert_uint_eq(m.skipped_total, 2);
 	mt_kmsg_marks_close(&m);
-	ck_assert_int_gt(pread(lfd, text, sizeof text - 1, 0), 0);
+	n = pread(lfd, text, sizeof text - 1, 0);
+	ck_assert_int_gt(n, 0);
+	text[n] = '\0';
 	ck_assert_ptr_nonnull(strstr(text, "<6>mtest["));
 	ck_assert_ptr_nonnull(strstr(text, "]: end with kernel lines (1 earlier marker skipped: "
 				     "the kernel's rate limit)\n"));
