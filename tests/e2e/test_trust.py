@@ -123,3 +123,59 @@ def test_a_huge_command_line_keeps_its_start_record(tmp_path):
             break
         argv += r["argv"]
     assert first["more"] and argv[-len(args):] == args
+
+
+def test_empty_state_dir_is_a_usage_error(tmp_path):
+    """`--state-dir "$UNSET"` made the current directory the state
+    directory: its ./plugin/ was deleted and lock, runs/ and state.json
+    written into the project (issue 16)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "plugin").mkdir()
+    (project / "plugin" / "mine.py").write_text("precious = 1\n")
+    (project / "test_a.py").write_text("def test_a():\n    pass\n")
+    env = dict(os.environ, MTEST_CONFIG="/dev/null")
+    env.pop("MTEST_STATE_DIR", None)
+    for args, extra in ((["--state-dir", ""], {}), (["--state-dir="], {}),
+                        ([], {"MTEST_STATE_DIR": ""})):
+        r = subprocess.run([MTEST, *args, "--progress", "quiet", "test_a.py"], cwd=project,
+                           capture_output=True, text=True, timeout=120, env=dict(env, **extra))
+        assert r.returncode == 4, (args, extra, r.stderr)
+        assert "empty" in one_line(r), r.stderr
+    assert (project / "plugin" / "mine.py").read_text() == "precious = 1\n"
+    assert sorted(p.name for p in project.iterdir()) == ["plugin", "test_a.py"]
+    conf = tmp_path / "mtest.conf"
+    conf.write_text("state_dir = # left empty by a template\n")
+    r = subprocess.run([MTEST, "--config", str(conf), "test_a.py"], cwd=project,
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 4 and "state_dir: an empty path" in one_line(r)
+    assert sorted(p.name for p in project.iterdir()) == ["plugin", "test_a.py"]
+
+
+def test_small_cli_edges(tmp_path):
+    """Issue 16, item 15: a bad --budget is one line; `key = value #
+    comment` is a comment as docs/formats.md says; a timeout below a
+    microsecond is refused in one line, never taken as 0 ("no limit": a
+    3 s test passed)."""
+    r = run(tmp_path / "state", "--budget", "-5")
+    assert r.returncode == 4 and "--budget: want a time above 0" in one_line(r)
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_sleep.py").write_text("import time\n\ndef test_sleeps():\n"
+                                         "    time.sleep(3)\n")
+    state = tmp_path / "state"
+    r = run(state, "--timeout", "0.0000001", cwd=suite)
+    assert r.returncode == 4 and "below a microsecond" in one_line(r)
+    conf = tmp_path / "mtest.conf"
+    conf.write_text("kill_grace = 0.5  # quick\ntimeout = 1 # the box is fast\n")
+    r = subprocess.run([MTEST, "--state-dir", str(state), "--config", str(conf),
+                        "--progress", "quiet"], cwd=suite, capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ))
+    assert r.returncode == 1, r.stdout + r.stderr
+    recs = [json.loads(l) for l in (state / "last-run" / "run.jsonl").read_text().splitlines()]
+    (t,) = [x for x in recs if x["type"] == "test"]
+    assert t["verdict"] == "hung" and t["duration"] < 3, t
+    conf.write_text("timeout = 0.0000001 # below a microsecond\n")
+    r = subprocess.run([MTEST, "--state-dir", str(state), "--config", str(conf)], cwd=suite,
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert r.returncode == 4 and "mtest.conf:1: timeout: below a microsecond" in one_line(r)
