@@ -5,6 +5,9 @@ run, never get followed, and never cost a record (issue 7, suspected)."""
 import json
 import os
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from conftest import MTEST, SUITES, wait_for
 
@@ -179,3 +182,183 @@ def test_small_cli_edges(tmp_path):
     r = subprocess.run([MTEST, "--state-dir", str(state), "--config", str(conf)], cwd=suite,
                        capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert r.returncode == 4 and "mtest.conf:1: timeout: below a microsecond" in one_line(r)
+
+
+# ---- a path swapped under a run (issue 16, item 1) ---------------------------
+
+NOBODY = 65534
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: another uid (nobody) "
+                                "plays the attacker")
+
+SWAP_SUITE = '''import os, time
+
+def test_a_waits_then_dies():
+    open(os.environ["MTEST_E2E_MARK"], "w").close()
+    go = os.environ["SWAP_GO"]
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os._exit(3)  # a crash: a new worker imports the plugin again
+
+def test_b_after():
+    pass
+'''
+
+DECOY = "open(%r, 'w').write('ran as uid %%d' %% __import__('os').getuid())\n"
+
+
+def as_nobody(script):
+    """Run a Python snippet as uid/gid 65534, as a local attacker would."""
+    def drop():
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+    r = subprocess.run(["/usr/bin/python3", "-c", script], preexec_fn=drop,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def plant(state, marker, who=None):
+    """A decoy state directory: its plugin writes `marker` if imported."""
+    script = ("import os\nos.makedirs(%r)\n" % str(state / "plugin") +
+              "".join("open(%r, 'w').write(%r)\n" % (str(state / "plugin" / m), DECOY % str(marker))
+                      for m in ("mtest_boot.py", "mtest_plugin.py")))
+    if who == "nobody":
+        as_nobody(script)
+    else:
+        exec(script)
+
+
+def swap_run(base, state, swap, marker):
+    """Start a run on SWAP_SUITE with `state`; when its first test runs,
+    call swap() and let the test crash its worker. Returns the ended
+    process and whether the swap happened."""
+    suite = base / "suite"
+    suite.mkdir()
+    (suite / "test_swap.py").write_text(SWAP_SUITE)
+    mark, go = base / "mark", base / "go"
+    p = subprocess.Popen([MTEST, "--state-dir", str(state), "--progress", "quiet",
+                          "--kill-grace", "0.5"], cwd=suite, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, MTEST_CONFIG="/dev/null", MTEST_E2E_MARK=str(mark),
+                                  SWAP_GO=str(go)))
+    try:
+        wait_for(lambda: mark.exists() or p.poll() is not None, what="the run or its end")
+        swapped = mark.exists()
+        if swapped:
+            swap()
+            go.write_text("")
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    return p.returncode, out, err, swapped
+
+
+@pytest.fixture
+def open_base():
+    """A folder other users can reach (tmp_path's parents are root's, 0700)."""
+    import shutil
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="mtest-e2e-trust-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@needs_root
+@pytest.mark.parametrize("how", ["0777", "nobody's", "nobody's link in /tmp"])
+def test_a_path_another_user_controls_is_refused(open_base, how):
+    """On 05f578d: `trusted()` stat()ed the path once and never its
+    parents; nobody moved the state directory away between the check and
+    a worker's restart, and their mtest_boot.py ran as root."""
+    base = open_base
+    marker = base / "pwned"
+    if how == "0777":
+        shared = base / "shared"
+        shared.mkdir()
+        os.chmod(shared, 0o777)  # no sticky bit: anyone may rename what it holds
+        state, why = shared / "state", "%s is writable by others (mode 0777)" % shared
+    elif how == "nobody's":
+        shared = base / "shared"
+        shared.mkdir()
+        os.chown(shared, NOBODY, NOBODY)
+        state, why = shared / "state", "%s belongs to uid 65534" % shared
+    else:
+        pub = base / "pub"
+        pub.mkdir()
+        os.chmod(pub, 0o1777)  # sticky, as /tmp
+        real = base / "real"
+        real.mkdir()
+        as_nobody("import os\nos.symlink(%r, %r)\n" % (str(real), str(pub / "link")))
+        state = pub / "link" / "state"
+        why = "%s/link is a symbolic link of uid 65534" % pub
+
+    def swap():
+        if how == "nobody's link in /tmp":
+            as_nobody("import os\nos.makedirs(%r)\nos.unlink(%r)\nos.symlink(%r, %r)\n" % (
+                str(base / "pub" / "evil"), str(pub / "link"), str(pub / "evil"),
+                str(pub / "link")))
+            plant(pub / "evil" / "state", marker, "nobody")
+        else:
+            as_nobody("import os\nos.rename(%r, %r)\n" % (str(state), str(shared / "was")))
+            plant(state, marker, "nobody")
+
+    code, out, err, swapped = swap_run(base, state, swap, marker)
+    assert not marker.exists(), "the attacker's plugin ran: " + marker.read_text()
+    assert code == 4, (code, out, err)
+    assert err.count("\n") == 1 and why in err and "refusing it" in err, err
+    assert not swapped
+    assert not os.path.lexists(state), "nothing may be made there"
+
+
+@needs_root
+def test_the_run_keeps_the_state_directory_it_opened(open_base, tmp_path):
+    """The state directory's path is swapped mid-run (here by its owner):
+    the workers still import the plugin mtest wrote, and every record goes
+    to the directory that was opened, none to the one now at the path."""
+    base = open_base
+    state, moved, marker = base / "state", base / "moved", base / "pwned"
+
+    def swap():
+        os.rename(state, moved)
+        plant(state, marker)
+
+    code, out, err, swapped = swap_run(base, state, swap, marker)
+    assert swapped, err
+    assert not marker.exists(), "a worker imported the decoy plugin: " + marker.read_text()
+    assert code == 1, (code, out, err)
+    assert sorted(p.name for p in state.iterdir()) == ["plugin"], "written into the decoy"
+    assert sorted(p.name for p in (state / "plugin").iterdir()) == ["mtest_boot.py",
+                                                                  "mtest_plugin.py"]
+    for name in ("state.json", "durations.json", "quarantine.json", "lock", "last-run"):
+        assert os.path.lexists(moved / name), name
+    recs = [json.loads(l) for l in (moved / "last-run" / "run.jsonl").read_text().splitlines()]
+    verdicts = {r["id"]: r["verdict"] for r in recs if r["type"] == "test"}
+    assert verdicts == {"test_swap.py::test_a_waits_then_dies": "crashed",
+                        "test_swap.py::test_b_after": "passed"}, verdicts
+    assert json.loads((moved / "state.json").read_text())["status"] == "done"
+
+
+def test_readers_follow_the_same_rule(tmp_path):
+    """--report, --history, --resume and --quarantine read the state
+    directory: one that another user could have written (a parent anyone
+    may write) could say "passed" for a run that failed. Refused, naming
+    why, exit 4."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    state = shared / "state"
+    r = run(state, cwd=SUITES / "basic")
+    assert r.returncode == 1, r.stderr
+    os.chmod(shared, 0o777)
+    for args in (["--report"], ["--history"], ["--resume"], ["--quarantine"]):
+        r = subprocess.run([MTEST, *args, "--state-dir", str(state)], capture_output=True,
+                           text=True, timeout=60, env=dict(os.environ, MTEST_CONFIG="/dev/null"))
+        assert r.returncode == 4, (args, r.stdout, r.stderr)
+        assert "%s is writable by others (mode 0777)" % shared in one_line(r), (args, r.stderr)
+        assert r.stdout == "", args
+    os.chmod(shared, 0o755)
+    r = subprocess.run([MTEST, "--report", "--state-dir", str(state)], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, MTEST_CONFIG="/dev/null"))
+    assert r.returncode == 1 and "FAILED" in r.stdout, r.stderr
