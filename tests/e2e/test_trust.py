@@ -5,11 +5,11 @@ run, never get followed, and never cost a record (issue 7, suspected)."""
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from conftest import MTEST, SUITES, wait_for
+from conftest import (MTEST, NOBODY, SUITES, as_nobody, needs_root,  # noqa: F401
+                      open_base, wait_for)
 
 
 def run(state, *args, cwd=SUITES / "allpass", timeout=120):
@@ -186,10 +186,6 @@ def test_small_cli_edges(tmp_path):
 
 # ---- a path swapped under a run (issue 16, item 1) ---------------------------
 
-NOBODY = 65534
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: another uid (nobody) "
-                                "plays the attacker")
-
 SWAP_SUITE = '''import os, time
 
 def test_a_waits_then_dies():
@@ -207,14 +203,9 @@ def test_b_after():
 DECOY = "open(%r, 'w').write('ran as uid %%d' %% __import__('os').getuid())\n"
 
 
-def as_nobody(script):
-    """Run a Python snippet as uid/gid 65534, as a local attacker would."""
-    def drop():
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-    r = subprocess.run(["/usr/bin/python3", "-c", script], preexec_fn=drop,
-                       capture_output=True, text=True, timeout=60)
+def nobody_py(script):
+    """A Python snippet run as uid 65534, as a local attacker would."""
+    r = as_nobody(["/usr/bin/python3", "-c", script])
     assert r.returncode == 0, r.stderr
 
 
@@ -224,7 +215,7 @@ def plant(state, marker, who=None):
               "".join("open(%r, 'w').write(%r)\n" % (str(state / "plugin" / m), DECOY % str(marker))
                       for m in ("mtest_boot.py", "mtest_plugin.py")))
     if who == "nobody":
-        as_nobody(script)
+        nobody_py(script)
     else:
         exec(script)
 
@@ -256,17 +247,6 @@ def swap_run(base, state, swap, marker):
     return p.returncode, out, err, swapped
 
 
-@pytest.fixture
-def open_base():
-    """A folder other users can reach (tmp_path's parents are root's, 0700)."""
-    import shutil
-    import tempfile
-    base = Path(tempfile.mkdtemp(prefix="mtest-e2e-trust-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
-
-
 @needs_root
 @pytest.mark.parametrize("how", ["0777", "nobody's", "nobody's link in /tmp"])
 def test_a_path_another_user_controls_is_refused(open_base, how):
@@ -291,18 +271,18 @@ def test_a_path_another_user_controls_is_refused(open_base, how):
         os.chmod(pub, 0o1777)  # sticky, as /tmp
         real = base / "real"
         real.mkdir()
-        as_nobody("import os\nos.symlink(%r, %r)\n" % (str(real), str(pub / "link")))
+        nobody_py("import os\nos.symlink(%r, %r)\n" % (str(real), str(pub / "link")))
         state = pub / "link" / "state"
         why = "%s/link is a symbolic link of uid 65534" % pub
 
     def swap():
         if how == "nobody's link in /tmp":
-            as_nobody("import os\nos.makedirs(%r)\nos.unlink(%r)\nos.symlink(%r, %r)\n" % (
+            nobody_py("import os\nos.makedirs(%r)\nos.unlink(%r)\nos.symlink(%r, %r)\n" % (
                 str(base / "pub" / "evil"), str(pub / "link"), str(pub / "evil"),
                 str(pub / "link")))
             plant(pub / "evil" / "state", marker, "nobody")
         else:
-            as_nobody("import os\nos.rename(%r, %r)\n" % (str(state), str(shared / "was")))
+            nobody_py("import os\nos.rename(%r, %r)\n" % (str(state), str(shared / "was")))
             plant(state, marker, "nobody")
 
     code, out, err, swapped = swap_run(base, state, swap, marker)
