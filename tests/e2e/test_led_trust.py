@@ -211,7 +211,12 @@ def test_a_fifo_in_the_state_directory_freezes_nothing(daemon, tmp_path):
         assert shows(lg, "failures", since), name  # it goes on
     t0 = time.monotonic()
     p.send_signal(signal.SIGTERM)
-    p.communicate(timeout=10)
+    try:
+        p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise AssertionError("SIGTERM did not end the daemon")
     assert p.returncode == 0 and time.monotonic() - t0 < 5
 
 
