@@ -218,6 +218,8 @@ static void proc_path(char *out, size_t cap, int fd)
 
 int mt_statedir_plugin(struct mt_statedir *s)
 {
+	struct stat there, held;
+
 	/* Fresh each run: nothing planted in it (a __pycache__) survives. */
 	if (!mt_rmtree_at(s->fd, "plugin") || mkdirat(s->fd, "plugin", 0700) < 0 ||
 	    !sub(s->fd, "plugin", &s->plugin_fd)) {
@@ -225,6 +227,14 @@ int mt_statedir_plugin(struct mt_statedir *s)
 		return 0;
 	}
 	proc_path(s->plugin_at, sizeof s->plugin_at, s->plugin_fd);
+	/* The workers go through /proc: it must show this process (a /proc
+	 * of another PID namespace would name someone else's descriptor). */
+	if (stat(s->plugin_at, &there) < 0 || fstat(s->plugin_fd, &held) < 0 ||
+	    there.st_dev != held.st_dev || there.st_ino != held.st_ino) {
+		mt_msg("cannot reach the plugin folder mtest holds as %s (is /proc this PID "
+		       "namespace's?)", s->plugin_at);
+		return 0;
+	}
 	return 1;
 }
 
