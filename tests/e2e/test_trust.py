@@ -197,7 +197,17 @@ def test_a_waits_then_dies():
     os._exit(3)  # a crash: a new worker imports the plugin again
 
 def test_b_after():
-    pass
+    # What the worker holds: the plugin it imported, and no descriptor
+    # of mtest's state directory (mtest's own are close-on-exec).
+    import json, sys
+    fds = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds[fd] = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            pass
+    with open(os.environ["SWAP_SEEN"], "w") as f:
+        json.dump({"plugin": sys.modules["mtest_plugin"].__file__, "fds": fds}, f)
 '''
 
 DECOY = "open(%r, 'w').write('ran as uid %%d' %% __import__('os').getuid())\n"
@@ -232,7 +242,7 @@ def swap_run(base, state, swap, marker):
                           "--kill-grace", "0.5"], cwd=suite, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True,
                          env=dict(os.environ, MTEST_CONFIG="/dev/null", MTEST_E2E_MARK=str(mark),
-                                  SWAP_GO=str(go)))
+                                  SWAP_GO=str(go), SWAP_SEEN=str(base / "seen.json")))
     try:
         wait_for(lambda: mark.exists() or p.poll() is not None, what="the run or its end")
         swapped = mark.exists()
@@ -319,6 +329,12 @@ def test_the_run_keeps_the_state_directory_it_opened(open_base, tmp_path):
     assert verdicts == {"test_swap.py::test_a_waits_then_dies": "crashed",
                         "test_swap.py::test_b_after": "passed"}, verdicts
     assert json.loads((moved / "state.json").read_text())["status"] == "done"
+    seen = json.loads((base / "seen.json").read_text())
+    pid = recs[0]["pid"]
+    assert seen["plugin"].startswith("/proc/%d/fd/" % pid), seen["plugin"]
+    # (The faulthandler file is the worker's own, opened from MTEST_PYTB.)
+    assert not [t for t in seen["fds"].values() if str(base) in t and "/.pytb-" not in t], \
+        seen["fds"]
 
 
 def test_readers_follow_the_same_rule(tmp_path):
