@@ -806,7 +806,8 @@ static int board_defaults(struct mt_opts *o);
 static int env_paths_set(void)
 {
 	static const char *const vars[] = { "MTEST_STATE_DIR", "MTEST_CONFIG", "MTEST_BOARD",
-					    "MTEST_PYTHON", "MTEST_BOARD_DIR", "MTEST_RUNTIME_DIR" };
+					    "MTEST_PYTHON", "MTEST_BOARD_DIR", "MTEST_RUNTIME_DIR",
+					    "MTEST_SELFCHECK_DIR" };
 	const char *v;
 	unsigned k;
 
