@@ -235,19 +235,6 @@ int mt_rmtree_at(int atfd, const char *name)
 	return rmtree_at(atfd, name, 0);
 }
 
-int mt_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
-
-	if (fd < 0)
-		return 0;
-	r = fsync(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return r == 0;
-}
-
 int mt_set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);

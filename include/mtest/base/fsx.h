@@ -27,7 +27,6 @@ int mt_rmtree(const char *path);
 /* The same for `name` below an open directory. Symlinks are removed,
  * never followed. */
 int mt_rmtree_at(int atfd, const char *name);
-int mt_fsync_dir(const char *dir);
 /* The running binary's path with `up` trailing components cut: 1 its
  * folder, 2 the prefix above it (PREFIX for PREFIX/bin/mtest). */
 int mt_exe_dir(char *out, size_t cap, int up);
