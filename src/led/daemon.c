@@ -227,8 +227,10 @@ static void on_request(struct daemon *d, int64_t now)
 	struct mt_led_request r;
 	struct mt_led_peer p;
 	ssize_t n;
+	int k;
 
-	while ((n = mt_led_chan_recv(&d->chan, msg, sizeof msg, &p)) >= 0) {
+	/* A bounded batch: a flood must not keep the rhythm and SIGTERM waiting. */
+	for (k = 0; k < 64 && (n = mt_led_chan_recv(&d->chan, msg, sizeof msg, &p)) >= 0; k++) {
 		if (!mt_led_chan_allowed(&p)) {
 			say_refused(d, &p, msg, now);
 			snprintf(answer, sizeof answer, "refused: only root and uid %u may drive "
