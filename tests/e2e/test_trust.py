@@ -230,10 +230,11 @@ def plant(state, marker, who=None):
         exec(script)
 
 
-def swap_run(base, state, swap, marker):
+def swap_run(base, state, swap, marker, how="spawn"):
     """Start a run on SWAP_SUITE with `state`; when its first test runs,
-    call swap() and let the test crash its worker. Returns the ended
-    process and whether the swap happened."""
+    call swap() and let the test crash its worker (spawn: the next worker
+    is a new Python that imports the plugin again; fork: the zygote's
+    child). Returns the ended process and whether the swap happened."""
     suite = base / "suite"
     suite.mkdir()
     (suite / "test_swap.py").write_text(SWAP_SUITE)
@@ -242,7 +243,8 @@ def swap_run(base, state, swap, marker):
                           "--kill-grace", "0.5"], cwd=suite, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True,
                          env=dict(os.environ, MTEST_CONFIG="/dev/null", MTEST_E2E_MARK=str(mark),
-                                  SWAP_GO=str(go), SWAP_SEEN=str(base / "seen.json")))
+                                  SWAP_GO=str(go), SWAP_SEEN=str(base / "seen.json"),
+                                  MTEST_WORKERS=how))
     try:
         wait_for(lambda: mark.exists() or p.poll() is not None, what="the run or its end")
         swapped = mark.exists()
@@ -304,7 +306,8 @@ def test_a_path_another_user_controls_is_refused(open_base, how):
 
 
 @needs_root
-def test_the_run_keeps_the_state_directory_it_opened(open_base, tmp_path):
+@pytest.mark.parametrize("how", ["spawn", "fork"])
+def test_the_run_keeps_the_state_directory_it_opened(open_base, tmp_path, how):
     """The state directory's path is swapped mid-run (here by its owner):
     the workers still import the plugin mtest wrote, and every record goes
     to the directory that was opened, none to the one now at the path."""
@@ -315,7 +318,7 @@ def test_the_run_keeps_the_state_directory_it_opened(open_base, tmp_path):
         os.rename(state, moved)
         plant(state, marker)
 
-    code, out, err, swapped = swap_run(base, state, swap, marker)
+    code, out, err, swapped = swap_run(base, state, swap, marker, how)
     assert swapped, err
     assert not marker.exists(), "a worker imported the decoy plugin: " + marker.read_text()
     assert code == 1, (code, out, err)
