@@ -178,7 +178,7 @@ FUZZ_SECONDS ?= 60
 FUZZ := build-fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := events json report config
+FUZZ_TARGETS := events json report config ledreq board
 FUZZ_OBJ = $(patsubst %,$(FUZZ)/obj/%.o,$(1))
 # -max_len: an event line is at most 64 KiB, a record 32 KiB (a journal
 # holds many), a config file is read up to 64 KiB.
@@ -186,6 +186,9 @@ FUZZ_LEN_events := 70000
 FUZZ_LEN_json := 70000
 FUZZ_LEN_report := 200000
 FUZZ_LEN_config := 70000
+# A request is one datagram of at most 64 bytes; a board file 16 KiB.
+FUZZ_LEN_ledreq := 128
+FUZZ_LEN_board := 20000
 # A bad config file's one-line message, for every input: stderr closed
 # (libFuzzer and the sanitizers keep a copy for their reports).
 FUZZ_OPTS_config := -close_fd_mask=2
@@ -202,8 +205,10 @@ $(FUZZ)/obj/%.o: src/%.c $(BUILD)/gen/plugin_src.h
 
 $(FUZZ)/fuzz_events: $(call FUZZ_OBJ,sup/events base/json base/buf base/fsx sup/worker run/verdict base/hash base/ring base/procfs base/msg)
 $(FUZZ)/fuzz_json: $(call FUZZ_OBJ,base/json base/buf base/fsx)
-$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,run/report base/json base/buf base/fsx run/run run/summary state/statedir base/clock base/msg base/hash)
-$(FUZZ)/fuzz_config: $(call FUZZ_OBJ,cli base/fsx base/msg base/buf)
+$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,run/report base/json base/buf base/fsx run/run run/summary state/statedir base/clock base/msg base/hash base/trust state/runstate run/runs run/junit run/lava)
+$(FUZZ)/fuzz_config: $(call FUZZ_OBJ,cli base/fsx base/msg base/buf led/board led/codes base/json)
+$(FUZZ)/fuzz_ledreq: $(call FUZZ_OBJ,led/request led/codes)
+$(FUZZ)/fuzz_board: $(call FUZZ_OBJ,led/board led/codes base/json base/fsx base/buf)
 $(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/gen/plugin_src.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -o $@ $< $(filter %.o,$^)
 

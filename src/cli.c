@@ -36,7 +36,10 @@ static const char help_text[] =
 "                         file's python, $VIRTUAL_ENV/bin/python, then\n"
 "                         /usr/bin/python3)\n"
 "  --state-dir DIR        where records go (else MTEST_STATE_DIR, the config\n"
-"                         file's state_dir, then .gates/ in the suite's root)\n"
+"                         file's state_dir, then .gates/ in the suite's root);\n"
+"                         it and every directory above it must be root's or\n"
+"                         this user's and writable by nobody else (sticky,\n"
+"                         as /tmp, is enough above it)\n"
 "  --config FILE          config file (else MTEST_CONFIG, then\n"
 "                         /etc/mtest/mtest.conf if it exists)\n"
 "  --timeout SECS         per-test timeout for tests without a timeout marker\n"
@@ -133,7 +136,9 @@ static const char help_text[] =
 "  --version              mtest's version\n"
 "\n"
 "SECS take a unit: 90, 1.5, 500ms, 2s, 5m, 1h; 0 means no limit (for\n"
-"--kill-grace: SIGKILL at once; for --deadlock-after: never end early).\n"
+"--kill-grace: SIGKILL at once; for --deadlock-after: never end early); a\n"
+"positive value below a microsecond is refused. An empty path (an option,\n"
+"an MTEST_* variable set but empty, the config file) is a usage error.\n"
 "Ctrl-Z (SIGTSTP) pauses a run, its workers and every timer alike; fg or bg\n"
 "goes on. A test marked @pytest.mark.mtest_group(\"audio\") (or matched by\n"
 "the config file's group.audio = PATTERN ...) never runs on two lanes at\n"
@@ -168,7 +173,8 @@ void mt_cli_help(void)
 	}
 }
 
-int mt_parse_duration(const char *s, int64_t *us)
+/* A number of seconds with an optional unit; 1, or 0 if not that shape. */
+static int parse_seconds(const char *s, double *secs)
 {
 	char *end;
 	double v;
@@ -185,8 +191,33 @@ int mt_parse_duration(const char *s, int64_t *us)
 		v *= 3600;
 	else if (*end && strcmp(end, "s") != 0)
 		return 0;
+	*secs = v;
+	return 1;
+}
+
+/* Below half a microsecond, a limit would round to 0, "no limit". */
+static int below_us(double secs)
+{
+	return secs > 0 && secs * 1e6 < 0.5;
+}
+
+int mt_parse_duration(const char *s, int64_t *us)
+{
+	double v;
+
+	if (!parse_seconds(s, &v) || below_us(v))
+		return 0;
 	*us = (int64_t)(v * 1e6 + 0.5);
 	return 1;
+}
+
+/* Why mt_parse_duration refused a value. */
+static const char *duration_why(const char *s)
+{
+	double v;
+
+	return parse_seconds(s, &v) && below_us(v) ? "below a microsecond (0 means no limit)" :
+	       "not a duration";
 }
 
 /* Long options that stop tests from running, change what their outcome
@@ -282,7 +313,8 @@ const char *mt_cli_refused(char **args, int n)
 	return NULL;
 }
 
-/* The config file: "key = value" lines, "#" comments. */
+/* The config file: "key = value" lines; "#" at the start of a line or
+ * after a space or a tab starts a comment (so "/opt/a#b" stays a path). */
 static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX], conf_board[MT_PATH_MAX];
 static char conf_suite[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
@@ -293,6 +325,17 @@ static int64_t conf_budget = -1;
 static double conf_scale = -1;
 static struct mt_groupdef conf_groups[MT_GROUPS_MAX];
 static int conf_ngroups;
+
+static void cut_comment(char *s)
+{
+	char *h;
+
+	for (h = strchr(s, '#'); h; h = strchr(h + 1, '#'))
+		if (h == s || h[-1] == ' ' || h[-1] == '\t') {
+			*h = '\0';
+			return;
+		}
+}
 
 static char *trim(char *s)
 {
@@ -437,8 +480,24 @@ static int conf_duration(const char *path, int lineno, const char *key,
 {
 	if (mt_parse_duration(val, out))
 		return 1;
-	mt_msg("%s:%d: %s: not a duration: '%s'", path, lineno, key, val);
+	mt_msg("%s:%d: %s: %s: '%s'", path, lineno, key, duration_why(val), val);
 	return 0;
+}
+
+/* A path value: never empty (an unset variable in a generated file would
+ * make it the current directory), never cut. */
+static int conf_path(const char *path, int lineno, const char *key, const char *val,
+		     char out[MT_PATH_MAX])
+{
+	if (!*val) {
+		mt_msg("%s:%d: %s: an empty path", path, lineno, key);
+		return 0;
+	}
+	if (snprintf(out, MT_PATH_MAX, "%s", val) >= MT_PATH_MAX) {
+		mt_msg("%s:%d: %s: a path over %d bytes", path, lineno, key, MT_PATH_MAX - 1);
+		return 0;
+	}
+	return 1;
 }
 
 static int conf_load(const char *path, int must_exist)
@@ -470,8 +529,9 @@ int mt_cli_parse_config(char *text, const char *path)
 		if (next)
 			*next++ = '\0';
 		lineno++;
+		cut_comment(line);
 		line = trim(line);
-		if (!*line || *line == '#')
+		if (!*line)
 			continue;
 		eq = strchr(line, '=');
 		if (!eq) {
@@ -481,15 +541,19 @@ int mt_cli_parse_config(char *text, const char *path)
 		*eq = '\0';
 		key = trim(line);
 		val = trim(eq + 1);
-		if (strcmp(key, "python") == 0)
-			snprintf(conf_python, sizeof conf_python, "%s", val);
-		else if (strcmp(key, "state_dir") == 0)
-			snprintf(conf_state_dir, sizeof conf_state_dir, "%s", val);
-		else if (strcmp(key, "board") == 0)
-			snprintf(conf_board, sizeof conf_board, "%s", val);
-		else if (strcmp(key, "suite") == 0)
-			snprintf(conf_suite, sizeof conf_suite, "%s", val);
-		else if (strcmp(key, "timeout") == 0) {
+		if (strcmp(key, "python") == 0) {
+			if (!conf_path(path, lineno, key, val, conf_python))
+				return 0;
+		} else if (strcmp(key, "state_dir") == 0) {
+			if (!conf_path(path, lineno, key, val, conf_state_dir))
+				return 0;
+		} else if (strcmp(key, "board") == 0) {
+			if (!conf_path(path, lineno, key, val, conf_board))
+				return 0;
+		} else if (strcmp(key, "suite") == 0) {
+			if (!conf_path(path, lineno, key, val, conf_suite))
+				return 0;
+		} else if (strcmp(key, "timeout") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_timeout))
 				return 0;
 		} else if (strcmp(key, "kill_grace") == 0) {
@@ -836,11 +900,30 @@ static int commands(struct mt_opts *o);
 static int load_board(struct mt_opts *o);
 static int board_defaults(struct mt_opts *o);
 
+/* mtest's path variables: set but empty is an unset shell variable, not
+ * "the current directory" nor "not set". */
+static int env_paths_set(void)
+{
+	static const char *const vars[] = { "MTEST_STATE_DIR", "MTEST_CONFIG", "MTEST_BOARD",
+					    "MTEST_PYTHON", "MTEST_BOARD_DIR", "MTEST_RUNTIME_DIR",
+					    "MTEST_SELFCHECK_DIR" };
+	const char *v;
+	unsigned k;
+
+	for (k = 0; k < sizeof vars / sizeof vars[0]; k++)
+		if ((v = getenv(vars[k])) && !*v) {
+			mt_msg("%s is set but empty (an unset shell variable?): give a path or "
+			       "unset it", vars[k]);
+			return 0;
+		}
+	return 1;
+}
+
 static int duration_opt(const char *name, const char *val, int64_t *out)
 {
 	if (mt_parse_duration(val, out))
 		return 1;
-	mt_msg("--%s: not a duration: '%s' (try 2, 1.5, 500ms, 5m)", name, val);
+	mt_msg("--%s: %s: '%s' (try 2, 1.5, 500ms, 5m)", name, duration_why(val), val);
 	return 0;
 }
 
@@ -898,6 +981,12 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		    c != OPT_RESUME && c != ':' && c != '?')
 			snprintf(other_opt, sizeof other_opt, "%s%s", li >= 0 ? "--" : "-",
 				 li >= 0 ? longopts[li].name : c == 'j' ? "j" : "h");
+		if (optarg && !*optarg && li >= 0 && (c == OPT_PYTHON || c == OPT_STATE ||
+						      c == OPT_CONFIG || c == OPT_JUNIT ||
+						      c == OPT_BOARD)) {
+			mt_msg("--%s: an empty path (an unset shell variable?)", longopts[li].name);
+			return 0;
+		}
 		switch (c) {
 		case OPT_PYTHON: o->python = optarg; break;
 		case OPT_STATE: o->state_dir = optarg; break;
@@ -999,9 +1088,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			}
 			break;
 		case OPT_BUDGET:
-			if (!duration_opt("budget", optarg, &budget) || budget <= 0) {
-				if (budget <= 0)
-					mt_msg("--budget: want a time above 0, got '%s'", optarg);
+			if (!mt_parse_duration(optarg, &budget) || budget <= 0) {
+				mt_msg("--budget: want a time above 0 (try 90, 1.5, 500ms, 5m), got '%s'",
+				       optarg);
 				return 0;
 			}
 			break;
@@ -1104,7 +1193,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 			mt_msg("an empty path argument");
 			return 0;
 		}
-	if (!commands(o))
+	if (!commands(o) || !env_paths_set())
 		return 0;
 
 	if (!config && (env = getenv("MTEST_CONFIG")) && *env) {

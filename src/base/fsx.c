@@ -50,7 +50,48 @@ ssize_t mt_read_full(int fd, void *p, size_t n)
 
 ssize_t mt_read_file(const char *path, char *p, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never blocks in open(): a FIFO put where a file was gives EOF. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -1;
+	n = mt_read_full(fd, p, cap - 1);
+	e = errno;
+	close(fd);
+	errno = e;
+	if (n < 0)
+		return -1;
+	p[n] = '\0';
+	return n;
+}
+
+int mt_open_file_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+ssize_t mt_read_file_at(int dirfd, const char *name, char *p, size_t cap)
+{
+	int fd = mt_open_file_at(dirfd, name);
 	ssize_t n;
 	int e;
 
@@ -194,10 +235,56 @@ int mt_rmtree_at(int atfd, const char *name)
 	return rmtree_at(atfd, name, 0);
 }
 
-int mt_fsync_dir(const char *dir)
+int mt_set_nonblock(int fd)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r, e;
+	int fl = fcntl(fd, F_GETFL);
 
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
+int mt_atomic_open_at(struct mt_atomic *a, int dirfd, const char *path)
+{
+	int fd;
+
+	a->dirfd = dirfd;
+	if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path ||
+	    snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp) {
+		errno = ENAMETOOLONG;
+		return 0;
+	}
+	/* A planted link at the temp name is replaced, never followed. */
+	if (unlinkat(dirfd, a->tmp, 0) < 0 && errno != ENOENT)
+		return 0;
+	fd = openat(dirfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 0;
+	mt_buf_init(&a->out, a->bytes, sizeof a->bytes, fd);
+	return 1;
+}
+
+int mt_atomic_open(struct mt_atomic *a, const char *path)
+{
+	return mt_atomic_open_at(a, AT_FDCWD, path);
+}
+
+/* fsync of the directory holding `path` (below dirfd). */
+static int sync_parent(int dirfd, const char *path)
+{
+	char dir[MT_PATH_MAX];
+	char *slash;
+	int fd, r, e;
+
+	memcpy(dir, path, sizeof dir);
+	slash = strrchr(dir, '/');
+	if (!slash && dirfd != AT_FDCWD)
+		return fsync(dirfd) == 0;
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	r = fsync(fd);
@@ -207,36 +294,8 @@ int mt_fsync_dir(const char *dir)
 	return r == 0;
 }
 
-int mt_set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
-}
-
-int mt_atomic_open(struct mt_atomic *a, const char *path)
-{
-	int fd;
-
-	if (snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path ||
-	    snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp) {
-		errno = ENAMETOOLONG;
-		return 0;
-	}
-	/* A planted link at the temp name is replaced, never followed. */
-	if (unlink(a->tmp) < 0 && errno != ENOENT)
-		return 0;
-	fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return 0;
-	mt_buf_init(&a->out, a->bytes, sizeof a->bytes, fd);
-	return 1;
-}
-
 int mt_atomic_commit(struct mt_atomic *a)
 {
-	char dir[MT_PATH_MAX];
-	char *slash;
 	int ok, e;
 
 	ok = mt_buf_flush(&a->out) && fsync(a->out.fd) == 0;
@@ -246,24 +305,16 @@ int mt_atomic_commit(struct mt_atomic *a)
 		e = errno;
 	}
 	a->out.fd = -1;
-	if (ok && rename(a->tmp, a->path) < 0) {
+	if (ok && renameat(a->dirfd, a->tmp, a->dirfd, a->path) < 0) {
 		ok = 0;
 		e = errno;
 	}
 	if (!ok) {
-		unlink(a->tmp);
+		unlinkat(a->dirfd, a->tmp, 0);
 		errno = e;
 		return 0;
 	}
-	memcpy(dir, a->path, sizeof dir);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	return mt_fsync_dir(dir);
+	return sync_parent(a->dirfd, a->path);
 }
 
 void mt_atomic_abort(struct mt_atomic *a)
@@ -273,7 +324,7 @@ void mt_atomic_abort(struct mt_atomic *a)
 	if (a->out.fd >= 0)
 		close(a->out.fd);
 	a->out.fd = -1;
-	unlink(a->tmp);
+	unlinkat(a->dirfd, a->tmp, 0);
 	errno = e;
 }
 

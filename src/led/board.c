@@ -26,6 +26,7 @@ static int fail(struct ctx *c, const char *field, const char *fmt, ...)
 static int fail(struct ctx *c, const char *field, const char *fmt, ...)
 {
 	char what[256];
+	unsigned char *p;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -35,6 +36,11 @@ static int fail(struct ctx *c, const char *field, const char *fmt, ...)
 		snprintf(c->err, c->errcap, "%s: %s%s: %s", c->path, c->where, field, what);
 	else
 		snprintf(c->err, c->errcap, "%s: %s", c->path, what);
+	/* One line, whatever a key or value in the file holds (found by
+	 * fuzz_board: a key with a newline in it). */
+	for (p = (unsigned char *)c->err; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return 0;
 }
 
@@ -264,14 +270,16 @@ int mt_board_parse(struct mt_board *b, const char *text, size_t n, const char *p
 
 int mt_board_load(struct mt_board *b, const char *path, char *err, size_t errcap)
 {
-	static char text[MT_BOARD_BYTES + 1];
+	/* One byte more than a board may have, and its NUL: a bigger file
+	 * fills it, never parses cut short. */
+	static char text[MT_BOARD_BYTES + 2];
 	ssize_t n = mt_read_file(path, text, sizeof text);
 
 	if (n < 0) {
 		snprintf(err, errcap, "%s: %s", path, strerror(errno));
 		return 0;
 	}
-	if ((size_t)n == sizeof text) {
+	if ((size_t)n > MT_BOARD_BYTES) {
 		snprintf(err, errcap, "%s: larger than %u bytes: not a board file", path,
 			 MT_BOARD_BYTES);
 		return 0;

@@ -21,7 +21,10 @@
 #include "mtest/base/msg.h"
 #include "mtest/base/notify.h"
 #include "mtest/base/heapcheck.h"
+#include "mtest/base/trust.h"
+#include "mtest/led/channel.h"
 #include "mtest/led/leds.h"
+#include "mtest/led/request.h"
 #include "mtest/run/run.h"
 #include "mtest/state/runstate.h"
 
@@ -29,84 +32,45 @@
 #define LAMP_US 3000000		/* a lamp test lasts 3 s */
 #define CONSUMER "mtest-led"
 
+#define ANSWER_MS 2000	/* how long a client waits for the daemon's answer */
+
 struct daemon {
 	const struct mt_opts *o;
 	struct mt_board board;
 	struct mt_leds leds;
 	int opened;		/* the LEDs are held */
-	int sock, sig, ino, wd;
+	struct mt_led_chan chan;
+	int sig, ino, wd;
 	dev_t dev;		/* the state directory watched */
 	ino_t inode;
+	char refused[MT_PATH_MAX + 200];	/* why the state directory is not trusted */
 	enum mt_led_code shown;	/* what the state directory says */
 	enum mt_led_code asked;	/* a request's code, until asked_until_us */
 	int64_t asked_until_us;
 	int64_t look_us;	/* the next look without an event */
+	int64_t said_us;	/* when a refused request was last said */
+	unsigned unsaid;	/* refused requests not said since */
 	struct mt_notify notify;	/* systemd: READY, the watchdog's pings */
 	int quit;
 };
 
 static struct daemon D;
 
-static socklen_t address(const struct mt_board *b, struct sockaddr_un *a)
+int mt_led_daemon_present(const struct mt_board *b, char *why, size_t cap)
 {
-	int n;
+	char where[MT_PATH_MAX + 100];
 
-	memset(a, 0, sizeof *a);
-	a->sun_family = AF_UNIX;
-	/* Abstract: no file to leave behind, gone with the process. */
-	n = snprintf(a->sun_path + 1, sizeof a->sun_path - 1, "mtest-led/%s", b->name);
-	if (n > (int)sizeof a->sun_path - 2)
-		n = (int)sizeof a->sun_path - 2;
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-}
-
-/* Bind the board's socket: 1 bound (fd in *fd), 0 someone has it, -1 error. */
-static int claim(const struct mt_board *b, int *fd)
-{
-	struct sockaddr_un a;
-	socklen_t len = address(b, &a);
-
-	*fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (*fd < 0)
-		return -1;
-	if (bind(*fd, (struct sockaddr *)&a, len) == 0)
-		return 1;
-	close(*fd);
-	*fd = -1;
-	return errno == EADDRINUSE ? 0 : -1;
-}
-
-int mt_led_daemon_present(const struct mt_board *b)
-{
-	int fd, r = claim(b, &fd);
-
-	if (r == 1)
-		close(fd);
-	return r == 0;
-}
-
-static int ask(const struct mt_board *b, const char *msg)
-{
-	struct sockaddr_un a;
-	socklen_t len = address(b, &a);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok;
-
-	if (fd < 0)
-		return 0;
-	ok = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, len) == (ssize_t)strlen(msg);
-	close(fd);
-	return ok;
+	return mt_led_chan_find(b, NULL, where, sizeof where, why, cap);
 }
 
 /* ---- what the state directory says ------------------------------------------- */
 
-static int busy(const char *dir)
+/* A run holds the lock while it runs. Never blocks: a FIFO at the name
+ * is no lock. */
+static int busy(int dirfd)
 {
-	char path[MT_PATH_MAX + 8];
-	int fd, b;
+	int fd = mt_open_file_at(dirfd, "lock"), b;
 
-	snprintf(path, sizeof path, "%s/lock", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	b = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
@@ -119,29 +83,28 @@ static enum mt_led_code from_exit(int code)
 	return mt_led_code_of_end(code, 0, 0, 0);
 }
 
-static enum mt_led_code read_state(const char *dir)
+static enum mt_led_code read_state(int dirfd)
 {
-	char path[MT_PATH_MAX + 16], text[1024];
+	char text[1024];
 	struct mt_runstate st;
 	enum mt_led_code c;
 	struct stat sb;
 	ssize_t n;
 
-	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return MT_LED_FAULT;
-	snprintf(path, sizeof path, "%s/state.json", dir);
-	n = mt_read_file(path, text, sizeof text);
+	/* A regular file or nothing: a FIFO, a device or a link is damage,
+	 * and opening it never waits. */
+	n = mt_read_file_at(dirfd, "state.json", text, sizeof text);
 	if (n < 0) {
 		if (errno != ENOENT)
 			return MT_LED_FAULT;
-		snprintf(path, sizeof path, "%s/runs", dir);
 		/* No run yet; runs without state.json are the state directory damaged. */
-		return stat(path, &sb) == 0 ? MT_LED_FAULT : MT_LED_NONE;
+		return fstatat(dirfd, "runs", &sb, AT_SYMLINK_NOFOLLOW) == 0 ? MT_LED_FAULT :
+		       MT_LED_NONE;
 	}
-	if ((size_t)n == sizeof text || !mt_runstate_parse(text, (size_t)n, &st))
+	if ((size_t)n == sizeof text - 1 || !mt_runstate_parse(text, (size_t)n, &st))
 		return MT_LED_FAULT;
 	if (strcmp(st.status, "running") == 0)
-		return busy(dir) ? MT_LED_RUNNING : MT_LED_INCOMPLETE;	/* it died */
+		return busy(dirfd) ? MT_LED_RUNNING : MT_LED_INCOMPLETE;	/* it died */
 	c = mt_led_code_named(st.led);
 	if (c == MT_LED_COUNT || c == MT_LED_RUNNING || c == MT_LED_LAMP || c == MT_LED_NONE)
 		c = strcmp(st.status, "interrupted") == 0 ? MT_LED_INCOMPLETE :
@@ -149,12 +112,32 @@ static enum mt_led_code read_state(const char *dir)
 	return c;
 }
 
-/* Watch the state directory (again, if it was replaced or is back). */
-static void watch(struct daemon *d)
+/* The state directory, opened by the trust rule (a directory another
+ * user could write would let them choose the LEDs); -1 when it is
+ * missing or refused (said once per reason). */
+static int open_state(struct daemon *d)
 {
+	char why[sizeof d->refused];
+	int fd = mt_trust_open(d->o->state_dir, 0, 0, why, sizeof why);
+
+	if (fd >= 0 || errno == ENOENT || errno == ENOTDIR) {
+		d->refused[0] = '\0';
+		return fd;
+	}
+	if (strcmp(why, d->refused) != 0)
+		mt_msg("mtest led: state directory %s: %s: showing fault", d->o->state_dir, why);
+	snprintf(d->refused, sizeof d->refused, "%s", why);
+	return -1;
+}
+
+/* Watch the state directory (again, if it was replaced or is back): the
+ * directory just opened, through its descriptor. */
+static void watch(struct daemon *d, int dirfd)
+{
+	char at[48];
 	struct stat sb;
 
-	if (stat(d->o->state_dir, &sb) < 0) {
+	if (dirfd < 0 || fstat(dirfd, &sb) < 0) {
 		d->dev = 0;
 		d->inode = 0;
 		return;
@@ -163,7 +146,8 @@ static void watch(struct daemon *d)
 		return;
 	if (d->wd >= 0)
 		inotify_rm_watch(d->ino, d->wd);
-	d->wd = inotify_add_watch(d->ino, d->o->state_dir,
+	snprintf(at, sizeof at, "/proc/self/fd/%d", dirfd);
+	d->wd = inotify_add_watch(d->ino, at,
 				  IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
 				  IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB);
 	d->dev = sb.st_dev;
@@ -198,8 +182,12 @@ static int open_leds(struct daemon *d, int quiet_busy)
 
 static void look(struct daemon *d, int64_t now)
 {
-	watch(d);
-	d->shown = read_state(d->o->state_dir);
+	int fd = open_state(d);
+
+	watch(d, fd);
+	d->shown = fd < 0 ? MT_LED_FAULT : read_state(fd);
+	if (fd >= 0)
+		close(fd);
 	/* A run held the lines (no daemon when it began): take them now. */
 	if (!d->opened)
 		open_leds(d, 1);
@@ -207,23 +195,54 @@ static void look(struct daemon *d, int64_t now)
 	d->look_us = now + LOOK_EVERY_US;
 }
 
+/* A refused request, said in one line (at most one a second: a flood
+ * must not fill the journal). */
+static void say_refused(struct daemon *d, const struct mt_led_peer *p, const char *msg,
+			int64_t now)
+{
+	char shown[MT_LED_REQUEST_MAX];
+	struct mt_buf b;
+
+	if (d->said_us && now - d->said_us < 1000000) {
+		d->unsaid++;
+		return;
+	}
+	mt_buf_init(&b, shown, sizeof shown, -1);
+	mt_buf_line(&b, msg, 40);
+	if (p->uid == (uid_t)-1)
+		mt_msg("mtest led: refused '%s' from a sender without credentials%s", mt_buf_str(&b),
+		       d->unsaid ? " (and more refused requests since the last said)" : "");
+	else
+		mt_msg("mtest led: refused '%s' from uid %u (pid %d): only root and uid %u may "
+		       "drive the LEDs%s", mt_buf_str(&b), (unsigned)p->uid, (int)p->pid,
+		       (unsigned)geteuid(), d->unsaid ? "; more were refused since the last line" :
+		       "");
+	d->said_us = now;
+	d->unsaid = 0;
+}
+
 static void on_request(struct daemon *d, int64_t now)
 {
-	char msg[64], name[32];
-	unsigned secs = 10;
+	char msg[MT_LED_REQUEST_MAX + 1], answer[96];
+	struct mt_led_request r;
+	struct mt_led_peer p;
 	ssize_t n;
-	enum mt_led_code c;
+	int k;
 
-	while ((n = recv(d->sock, msg, sizeof msg - 1, 0)) > 0) {
-		msg[n] = '\0';
-		if (strcmp(msg, "lamp") == 0) {
-			d->asked = MT_LED_LAMP;
-			d->asked_until_us = now + LAMP_US;
-		} else if (sscanf(msg, "show %31s %u", name, &secs) >= 1 &&
-			   (c = mt_led_code_named(name)) != MT_LED_COUNT) {
-			d->asked = c;
-			d->asked_until_us = now + (secs > 3600 ? 3600 : secs) * 1000000LL;
+	/* A bounded batch: a flood must not keep the rhythm and SIGTERM waiting. */
+	for (k = 0; k < 64 && (n = mt_led_chan_recv(&d->chan, msg, sizeof msg, &p)) >= 0; k++) {
+		if (!mt_led_chan_allowed(&p)) {
+			say_refused(d, &p, msg, now);
+			snprintf(answer, sizeof answer, "refused: only root and uid %u may drive "
+				 "the LEDs", (unsigned)geteuid());
+		} else if ((size_t)n < sizeof msg && mt_led_request_parse(msg, (size_t)n, &r)) {
+			d->asked = r.code;
+			d->asked_until_us = now + (int64_t)r.secs * 1000000;
+			snprintf(answer, sizeof answer, "ok");
+		} else {
+			snprintf(answer, sizeof answer, "bad request");
 		}
+		mt_led_chan_answer(&d->chan, &p, answer);
 	}
 	show(d, now);
 }
@@ -301,7 +320,7 @@ static int loop(struct daemon *d, int64_t end_us)
 		if (!d->opened)
 			next = min64(next, now + LOOK_EVERY_US);
 		p[0] = (struct pollfd){ .fd = d->sig, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = d->sock, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = d->chan.sock, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = d->ino, .events = POLLIN };
 		n = poll(p, 3, next == MT_NEVER ? -1 : next <= now ? 0 :
 			 (int)((next - now + 999) / 1000));
@@ -355,51 +374,14 @@ static int codes(void)
 	return fflush(stdout) == 0 ? MT_EXIT_OK : MT_EXIT_INTERNAL;
 }
 
-int mt_led_main(const struct mt_opts *o)
+/* The board's channel is ours: the daemon, or one code on the bench. */
+static int run_daemon(struct daemon *d)
 {
-	struct daemon *d = &D;
-	char msg[64], why[160];
-	int r;
+	const struct mt_opts *o = d->o;
+	char why[160];
 	int64_t now;
+	int r;
 
-	if (o->led_codes)
-		return codes();
-	memset(d, 0, sizeof *d);
-	d->notify.fd = -1;
-	d->notify.next_us = MT_NEVER;
-	d->o = o;
-	d->sock = d->sig = d->ino = d->wd = -1;
-	if (!o->board) {
-		mt_msg("mtest led: no board (give --board NAME|PATH, MTEST_BOARD, or board in the "
-		       "config file; boards are in board/)");
-		return MT_EXIT_USAGE;
-	}
-	d->board = *o->board;
-	r = claim(&d->board, &d->sock);
-	if (r < 0) {
-		mt_msg_sys("mtest led: cannot bind its socket");
-		return MT_EXIT_INTERNAL;
-	}
-	if (r == 0) {
-		/* The daemon runs: ask it. */
-		if (o->led_lamp)
-			snprintf(msg, sizeof msg, "lamp");
-		else if (o->led_show != MT_LED_COUNT)
-			snprintf(msg, sizeof msg, "show %s %lld", mt_led_look(o->led_show)->name,
-				 (long long)(o->led_for_us > 0 ? (o->led_for_us + 999999) / 1000000 :
-					     10));
-		else {
-			mt_msg("mtest led: an LED daemon runs already for board %s", d->board.name);
-			return MT_EXIT_BUSY;
-		}
-		if (!ask(&d->board, msg)) {
-			mt_msg_sys("mtest led: cannot reach the LED daemon of board %s",
-				   d->board.name);
-			return MT_EXIT_INTERNAL;
-		}
-		printf("mtest led: asked the LED daemon of board %s: %s\n", d->board.name, msg);
-		return MT_EXIT_OK;
-	}
 	if (!setup_signals(d)) {
 		mt_msg_sys("mtest led: cannot set up signals");
 		return MT_EXIT_INTERNAL;
@@ -441,5 +423,102 @@ int mt_led_main(const struct mt_opts *o)
 	mt_heapcheck_disarm();
 	if (d->opened)
 		mt_leds_close(&d->leds);
+	return r;
+}
+
+/* Ask the daemon that holds the board's channel. */
+static int ask(struct daemon *d, int sock, const char *where)
+{
+	const struct mt_opts *o = d->o;
+	struct mt_led_request r = { .lamp_test = o->led_lamp, .code = MT_LED_LAMP, .secs = 3 };
+	char msg[MT_LED_REQUEST_MAX], answer[MT_LED_REQUEST_MAX * 2];
+	int ok;
+
+	if (!o->led_lamp) {
+		int64_t secs = o->led_for_us > 0 ? (o->led_for_us + 999999) / 1000000 : 10;
+
+		r.code = (enum mt_led_code)o->led_show;
+		r.secs = (unsigned)(secs > MT_LED_SHOW_MAX_SECS ? MT_LED_SHOW_MAX_SECS : secs);
+	}
+	if (!mt_led_request_format(&r, msg, sizeof msg)) {
+		close(sock);
+		mt_msg("mtest led: --show %s: not a request", mt_led_look(o->led_show)->name);
+		return MT_EXIT_USAGE;
+	}
+	ok = mt_led_chan_ask(sock, msg, answer, sizeof answer, ANSWER_MS);
+	close(sock);
+	if (!ok) {
+		mt_msg("mtest led: the LED daemon of board %s (%s) %s", d->board.name, where,
+		       errno == ETIMEDOUT ? "did not answer" : mt_strerror(errno));
+		return MT_EXIT_INTERNAL;
+	}
+	if (strcmp(answer, "ok") != 0) {
+		mt_msg("mtest led: the LED daemon of board %s %s", d->board.name, answer);
+		return MT_EXIT_USAGE;
+	}
+	printf("mtest led: asked the LED daemon of board %s: %s\n", d->board.name, msg);
+	return MT_EXIT_OK;
+}
+
+/* Someone holds the board's channel already: ask it, or say so. */
+static int not_first(struct daemon *d)
+{
+	char where[MT_PATH_MAX + 100], why[MT_PATH_MAX + 300];
+	int sock;
+
+	if (!mt_led_chan_find(&d->board, &sock, where, sizeof where, why, sizeof why)) {
+		mt_msg("mtest led: an LED daemon holds board %s's lock in %s but does not answer",
+		       d->board.name, d->chan.dir);
+		return MT_EXIT_BUSY;
+	}
+	if (d->o->led_lamp || d->o->led_show != MT_LED_COUNT)
+		return ask(d, sock, where);
+	close(sock);
+	mt_msg("mtest led: an LED daemon runs already for board %s (%s)", d->board.name, where);
+	return MT_EXIT_BUSY;
+}
+
+int mt_led_main(const struct mt_opts *o)
+{
+	struct daemon *d = &D;
+	char why[MT_PATH_MAX + 300], where[MT_PATH_MAX + 100];
+	int r, sock;
+
+	if (o->led_codes)
+		return codes();
+	memset(d, 0, sizeof *d);
+	d->notify.fd = -1;
+	d->notify.next_us = MT_NEVER;
+	d->o = o;
+	d->sig = d->ino = d->wd = -1;
+	d->chan.sock = d->chan.dirfd = d->chan.lock = -1;
+	if (!o->board) {
+		mt_msg("mtest led: no board (give --board NAME|PATH, MTEST_BOARD, or board in the "
+		       "config file; boards are in board/)");
+		return MT_EXIT_USAGE;
+	}
+	d->board = *o->board;
+	/* A daemon of root's or ours already there: ask it. */
+	if (mt_led_chan_find(&d->board, &sock, where, sizeof where, why, sizeof why)) {
+		if (o->led_lamp || o->led_show != MT_LED_COUNT)
+			return ask(d, sock, where);
+		close(sock);
+		mt_msg("mtest led: an LED daemon runs already for board %s (%s)", d->board.name,
+		       where);
+		return MT_EXIT_BUSY;
+	}
+	snprintf(d->refused, sizeof d->refused, "%s", why);	/* a squatted directory, or "" */
+	r = mt_led_chan_claim(&d->chan, &d->board, why, sizeof why);
+	if (r < 0) {
+		mt_msg("mtest led: %s", why);
+		return MT_EXIT_USAGE;
+	}
+	if (d->refused[0])
+		mt_msg("mtest led: %s", d->refused);	/* another one, named */
+	d->refused[0] = '\0';
+	if (r == 0)
+		return not_first(d);
+	r = run_daemon(d);
+	mt_led_chan_close(&d->chan);
 	return r;
 }

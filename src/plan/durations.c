@@ -166,19 +166,20 @@ static int parse_head(struct mt_history *h, const char *s, size_t n)
 	return 1;
 }
 
-static void set_aside(const char *path, const char *why, unsigned lineno)
+static void set_aside(int dirfd, const char *name, const char *shown, const char *why,
+		      unsigned lineno)
 {
 	char aside[MT_PATH_MAX + 16];
 
-	snprintf(aside, sizeof aside, "%s.corrupt", path);
-	if (rename(path, aside) == 0)
-		mt_msg("%s:%u: %s: moved aside to %s; this run plans without history", path, lineno,
-		       why, aside);
+	snprintf(aside, sizeof aside, "%s.corrupt", name);
+	if (renameat(dirfd, name, dirfd, aside) == 0)
+		mt_msg("%s:%u: %s: moved aside to %s.corrupt; this run plans without history",
+		       shown, lineno, why, shown);
 	else
-		mt_msg_sys("%s:%u: %s, and it cannot be moved aside", path, lineno, why);
+		mt_msg_sys("%s:%u: %s, and it cannot be moved aside", shown, lineno, why);
 }
 
-int mt_history_load(struct mt_history *h, const char *path)
+int mt_history_load(struct mt_history *h, int dirfd, const char *name, const char *shown)
 {
 	static char buf[MT_LINE_MAX];
 	size_t len = 0, used;
@@ -190,9 +191,9 @@ int mt_history_load(struct mt_history *h, const char *path)
 	h->n = h->arena_len = h->dropped = 0;
 	h->start_us = 0;
 	memset(h->idx, 0, sizeof h->idx);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mt_open_file_at(dirfd, name);
 	if (fd < 0)
-		return 1;	/* none yet */
+		return 1;	/* none yet (or not a file: replaced at the end) */
 	for (;;) {
 		r = read(fd, buf + len, sizeof buf - len);
 		if (r < 0 && errno == EINTR)
@@ -229,7 +230,7 @@ int mt_history_load(struct mt_history *h, const char *path)
 	}
 	close(fd);
 	if (!ok) {
-		set_aside(path, "not a durations file (damaged?)", lineno);
+		set_aside(dirfd, name, shown, "not a durations file (damaged?)", lineno);
 		h->n = h->arena_len = 0;
 		memset(h->idx, 0, sizeof h->idx);
 		return 0;
@@ -237,7 +238,7 @@ int mt_history_load(struct mt_history *h, const char *path)
 	return 1;
 }
 
-int mt_history_save(const struct mt_history *h, const char *path)
+int mt_history_save(const struct mt_history *h, int dirfd, const char *name)
 {
 	static struct mt_atomic a;
 	char stamp[40];
@@ -245,7 +246,7 @@ int mt_history_save(const struct mt_history *h, const char *path)
 	uint32_t i;
 	int k;
 
-	if (!mt_atomic_open(&a, path))
+	if (!mt_atomic_open_at(&a, dirfd, name))
 		return 0;
 	mt_buf_printf(&a.out, "{\"v\":1,\"start_us\":%lld,\"tests\":[\n", (long long)h->start_us);
 	for (i = 0; i < h->n; i++) {

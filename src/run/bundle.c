@@ -94,19 +94,17 @@ static void include_file(struct mt_buf *o, const char *title, const char *path)
 	close(fd);
 }
 
-int mt_bundle_append(const char *dir, const char *name, const char *text)
+int mt_bundle_append(int dirfd, const char *name, const char *text)
 {
 	static struct mt_atomic a;
 	static char chunk[8192];
-	char path[MT_PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = mt_open_file_at(dirfd, name);
 	if (fd < 0)
 		return 0;
-	if (!mt_atomic_open(&a, path)) {
+	if (!mt_atomic_open_at(&a, dirfd, name)) {
 		close(fd);
 		return 0;
 	}
@@ -121,15 +119,13 @@ int mt_bundle_append(const char *dir, const char *name, const char *text)
 	return 1;
 }
 
-int mt_bundle_write(const char *dir, const char *name, const struct mt_bundle *b)
+int mt_bundle_write(int dirfd, const char *name, const struct mt_bundle *b)
 {
 	static struct mt_atomic a;
-	char path[MT_PATH_MAX];
 	struct mt_buf *o;
 	const struct mt_fingerprint *fp = b->fp;
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (!mt_atomic_open(&a, path))
+	if (!mt_atomic_open_at(&a, dirfd, name))
 		return 0;
 	o = &a.out;
 	mt_buf_puts(o, "mtest bundle\n");

@@ -10,38 +10,33 @@
 #include "mtest/base/clock.h"
 #include "mtest/base/fsx.h"
 
-int mt_records_open(struct mt_records *r, const char *run_dir)
+int mt_records_open(struct mt_records *r, int run_fd)
 {
-	char path[MT_PATH_MAX + 16];
-
-	snprintf(path, sizeof path, "%s/run.jsonl", run_dir);
 	r->dirty = 0;
 	r->sync_due_us = MT_NEVER;
 	r->err = 0;
 	r->written = r->lost = 0;
 	r->size = r->synced = 0;
 	mt_buf_init(&r->b, r->line, sizeof r->line, -1);
-	r->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+	r->fd = openat(run_fd, "run.jsonl",
+		       O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	/* The new name itself must survive a power cut, not only its data. */
-	if (r->fd >= 0 && !mt_fsync_dir(run_dir)) {
+	if (r->fd >= 0 && fsync(run_fd) < 0) {
 		close(r->fd);
 		r->fd = -1;
 	}
 	return r->fd >= 0;
 }
 
-int mt_records_reopen(struct mt_records *r, const char *run_dir, int64_t size)
+int mt_records_reopen(struct mt_records *r, int run_fd, int64_t size)
 {
-	char path[MT_PATH_MAX + 16];
-
-	snprintf(path, sizeof path, "%s/run.jsonl", run_dir);
 	r->dirty = 0;
 	r->sync_due_us = MT_NEVER;
 	r->err = 0;
 	r->written = r->lost = 0;
 	r->size = r->synced = (off_t)size;
 	mt_buf_init(&r->b, r->line, sizeof r->line, -1);
-	r->fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	r->fd = openat(run_fd, "run.jsonl", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	return r->fd >= 0;
 }
 

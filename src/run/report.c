@@ -303,13 +303,13 @@ static int newest(const struct mt_statedir *sd, const char *folder)
  * that exit code, and not said to have died. */
 static int ended_per_state(struct replay *p, const struct mt_statedir *sd, const char *folder)
 {
-	char text[1024], path[MT_PATH_MAX + 16];
+	char text[1024];
 	const char *base = strrchr(folder, '/');
 	struct mt_runstate st;
 	ssize_t n;
 
-	snprintf(path, sizeof path, "%s/state.json", sd->dir);
-	n = mt_read_file(path, text, sizeof text);
+	/* Through the state directory found (and checked): a regular file only. */
+	n = mt_read_file_at(sd->fd, "state.json", text, sizeof text);
 	if (n <= 0 || !base || !mt_runstate_parse(text, (size_t)n, &st) ||
 	    strcmp(st.run, base + 1) != 0 || strcmp(st.status, "running") == 0 || st.exit_code < 0)
 		return 0;

@@ -125,7 +125,7 @@ static int parse_line(struct mt_quarantine *q, const char *s, size_t n)
 	return 1;
 }
 
-int mt_quar_load(struct mt_quarantine *q, const char *path)
+int mt_quar_load(struct mt_quarantine *q, int dirfd, const char *name, const char *shown)
 {
 	static char buf[MT_LINE_MAX];
 	char aside[MT_PATH_MAX + 16];
@@ -137,7 +137,7 @@ int mt_quar_load(struct mt_quarantine *q, const char *path)
 
 	q->n = q->arena_len = 0;
 	memset(q->idx, 0, sizeof q->idx);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mt_open_file_at(dirfd, name);
 	if (fd < 0)
 		return 1;
 	for (;;) {
@@ -173,23 +173,24 @@ int mt_quar_load(struct mt_quarantine *q, const char *path)
 	close(fd);
 	if (ok)
 		return 1;
-	snprintf(aside, sizeof aside, "%s.corrupt", path);
-	if (rename(path, aside) == 0)
-		mt_msg("%s:%u: not a quarantine file (damaged?): moved aside to %s", path, lineno,
-		       aside);
+	snprintf(aside, sizeof aside, "%s.corrupt", name);
+	if (renameat(dirfd, name, dirfd, aside) == 0)
+		mt_msg("%s:%u: not a quarantine file (damaged?): moved aside to %s.corrupt", shown,
+		       lineno, shown);
 	else
-		mt_msg_sys("%s:%u: not a quarantine file, and it cannot be moved aside", path, lineno);
+		mt_msg_sys("%s:%u: not a quarantine file, and it cannot be moved aside", shown,
+			   lineno);
 	q->n = q->arena_len = 0;
 	memset(q->idx, 0, sizeof q->idx);
 	return 0;
 }
 
-int mt_quar_save(const struct mt_quarantine *q, const char *path)
+int mt_quar_save(const struct mt_quarantine *q, int dirfd, const char *name)
 {
 	static struct mt_atomic a;
 	uint32_t i;
 
-	if (!mt_atomic_open(&a, path))
+	if (!mt_atomic_open_at(&a, dirfd, name))
 		return 0;
 	mt_buf_puts(&a.out, "{\"v\":1,\"tests\":[\n");
 	for (i = 0; i < q->n; i++) {

@@ -81,7 +81,7 @@ static int pin(struct mt_statedir *sd, const struct mt_opts *o, const char *path
 	/* A run saves the file at its end: pins wait for it, not race it. */
 	if (!mt_statedir_open(sd, &usage))
 		return usage == 2 ? MT_EXIT_BUSY : usage ? MT_EXIT_USAGE : MT_EXIT_INTERNAL;
-	mt_quar_load(&Q, path);
+	mt_quar_load(&Q, sd->fd, "quarantine.json", path);
 	for (i = 1; i < o->npaths; i++) {
 		if (!mt_quar_pin(&Q, o->paths[i], p)) {
 			mt_msg("quarantine.json is full (MT_TESTS_MAX=%d, MT_HISTORY_BYTES=%u): "
@@ -89,7 +89,7 @@ static int pin(struct mt_statedir *sd, const struct mt_opts *o, const char *path
 			return MT_EXIT_INTERNAL;
 		}
 	}
-	if (!mt_quar_save(&Q, path)) {
+	if (!mt_quar_save(&Q, sd->fd, "quarantine.json")) {
 		mt_msg_sys("cannot write %s", path);
 		return MT_EXIT_INTERNAL;
 	}
@@ -112,6 +112,6 @@ int mt_quar_main(const struct mt_opts *o)
 	snprintf(path, sizeof path, "%s/quarantine.json", sd.dir);
 	if (o->quar_action != 'l')
 		return pin(&sd, o, path);
-	mt_quar_load(&Q, path);
+	mt_quar_load(&Q, sd.fd, "quarantine.json", path);
 	return list(&sd);
 }

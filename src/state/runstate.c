@@ -12,13 +12,11 @@
 #include "mtest/base/msg.h"
 #include "mtest/limits.h"
 
-int mt_runstate_write(const char *dir, const struct mt_runstate *st)
+int mt_runstate_write(int dirfd, const struct mt_runstate *st)
 {
 	static struct mt_atomic a;
-	char path[MT_PATH_MAX + 16];
 
-	snprintf(path, sizeof path, "%s/state.json", dir);
-	if (!mt_atomic_open(&a, path))
+	if (!mt_atomic_open_at(&a, dirfd, "state.json"))
 		return 0;
 	mt_buf_puts(&a.out, "{\"v\":1,\"run\":");
 	mt_buf_jsons(&a.out, st->run);
@@ -64,23 +62,23 @@ int mt_runstate_parse(const char *text, size_t n, struct mt_runstate *st)
 	return 1;
 }
 
-int mt_runstate_read(const char *dir, struct mt_runstate *st)
+int mt_runstate_read(int dirfd, const char *dir, struct mt_runstate *st)
 {
-	char path[MT_PATH_MAX + 16], aside[MT_PATH_MAX + 32], text[1024];
+	char text[1024];
 	ssize_t n;
 
 	memset(st, 0, sizeof *st);
 	st->exit_code = -1;
-	snprintf(path, sizeof path, "%s/state.json", dir);
-	n = mt_read_file(path, text, sizeof text);
+	n = mt_read_file_at(dirfd, "state.json", text, sizeof text);
 	if (n < 0)
 		return 0;
 	if (mt_runstate_parse(text, (size_t)n, st))
 		return 1;
-	snprintf(aside, sizeof aside, "%s.corrupt", path);
-	if (rename(path, aside) == 0)
-		mt_msg("%s: not a state file (damaged?): moved aside to %s", path, aside);
+	if (renameat(dirfd, "state.json", dirfd, "state.json.corrupt") == 0)
+		mt_msg("%s/state.json: not a state file (damaged?): moved aside to "
+		       "%s/state.json.corrupt", dir, dir);
 	else
-		mt_msg_sys("%s: not a state file (damaged?), and it cannot be moved aside", path);
+		mt_msg_sys("%s/state.json: not a state file (damaged?), and it cannot be moved aside",
+			   dir);
 	return -1;
 }

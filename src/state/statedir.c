@@ -15,6 +15,7 @@
 #include "mtest/base/clock.h"
 #include "mtest/base/fsx.h"
 #include "mtest/base/msg.h"
+#include "mtest/base/trust.h"
 
 static const char *const root_markers[] = { "pytest.ini", "pyproject.toml",
 					    "tox.ini", "setup.cfg" };
@@ -81,9 +82,9 @@ static int fill(struct mt_statedir *s, const char *dir, const char *how)
 		mt_msg("state directory path too long: %s", dir);
 		return 0;
 	}
-	s->run[0] = s->run_name[0] = '\0';
+	s->run[0] = s->run_name[0] = s->plugin_at[0] = s->run_at[0] = '\0';
 	s->how = how;
-	s->lock_fd = -1;
+	s->fd = s->run_fd = s->plugin_fd = s->lock_fd = -1;
 	return 1;
 }
 
@@ -101,31 +102,21 @@ int mt_statedir_for_run(struct mt_statedir *s, const struct mt_opts *o)
 	return fill(s, dir, "the suite's root");
 }
 
-/* The plugin that every worker imports lives here: nobody but this user
- * may be able to write it (a shared /tmp would be code execution). */
-static int trusted(const char *dir)
+/* The plugin that every worker imports lives here: opened by a path that
+ * nobody but root and this user can change, and this user's own. */
+static int hold(struct mt_statedir *s, int flags)
 {
-	struct stat st;
+	char why[MT_PATH_MAX + 160];
 
-	if (stat(dir, &st) < 0) {
-		mt_msg_sys("cannot use state directory %s", dir);
-		return 0;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		mt_msg("state directory %s is not a directory", dir);
-		return 0;
-	}
-	if (st.st_uid != geteuid()) {
-		mt_msg("state directory %s belongs to uid %u, not to this user (uid %u): "
-		       "refusing it", dir, (unsigned)st.st_uid, (unsigned)geteuid());
-		return 0;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		mt_msg("state directory %s is writable by others (mode %04o): refusing it "
-		       "(chmod go-w)", dir, (unsigned)(st.st_mode & 07777));
-		return 0;
-	}
-	return 1;
+	s->fd = mt_trust_open(s->dir, flags, 0755, why, sizeof why);
+	if (s->fd >= 0)
+		return 1;
+	if (errno == EPERM)
+		mt_msg("state directory %s: %s: refusing it%s", s->dir, why,
+		       strstr(why, "writable by others") ? " (chmod go-w)" : "");
+	else
+		mt_msg("cannot use state directory %s: %s", s->dir, why);
+	return 0;
 }
 
 /* "another run is in progress (pid N, since TIME)", from the lock's text. */
@@ -155,40 +146,36 @@ static void say_busy(const struct mt_statedir *s, int fd)
 static void migrate(struct mt_statedir *s)
 {
 	static const char *const old[] = { "prev-run", "last-run" };
-	char from[MT_PATH_MAX + 16], to[MT_PATH_MAX + 96];
+	char to[96];
 	struct stat st;
 	unsigned k;
 
 	for (k = 0; k < 2; k++) {
-		snprintf(from, sizeof from, "%s/%s", s->dir, old[k]);
-		if (lstat(from, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (fstatat(s->fd, old[k], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		snprintf(to, sizeof to, "%s/runs", s->dir);
-		if (mkdir(to, 0755) < 0 && errno != EEXIST)
+		if (mkdirat(s->fd, "runs", 0755) < 0 && errno != EEXIST)
 			return;
-		snprintf(to, sizeof to, "%s/runs/%lld-%s", s->dir, (long long)st.st_mtime, old[k]);
-		if (rename(from, to) < 0)
-			mt_msg_sys("cannot move %s to %s", from, to);
+		snprintf(to, sizeof to, "runs/%lld-%s", (long long)st.st_mtime, old[k]);
+		if (renameat(s->fd, old[k], s->fd, to) < 0)
+			mt_msg_sys("cannot move %s/%s to %s/%s", s->dir, old[k], s->dir, to);
 	}
 }
 
 int mt_statedir_open(struct mt_statedir *s, int *usage)
 {
-	char path[MT_PATH_MAX + 32], text[64];
+	char text[64];
 	int n;
 
 	*usage = 1;
-	if (!mt_mkdir_p(s->dir, 0755)) {
-		mt_msg_sys("cannot create state directory %s", s->dir);
-		return 0;
-	}
-	if (!trusted(s->dir))
+	if (s->fd >= 0)
+		close(s->fd);	/* found for reading: opened again as the writer */
+	if (!hold(s, MT_TRUST_CREATE | MT_TRUST_OWN))
 		return 0;
 	*usage = 0;
-	snprintf(path, sizeof path, "%s/lock", s->dir);
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	s->lock_fd = openat(s->fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			    0644);
 	if (s->lock_fd < 0) {
-		mt_msg_sys("cannot open %s", path);
+		mt_msg_sys("cannot open %s/lock", s->dir);
 		return 0;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -196,25 +183,56 @@ int mt_statedir_open(struct mt_statedir *s, int *usage)
 			say_busy(s, s->lock_fd);
 			*usage = 2;
 		} else {
-			mt_msg_sys("cannot lock %s", path);
+			mt_msg_sys("cannot lock %s/lock", s->dir);
 		}
 		return 0;
 	}
 	/* Who holds it, for the next one that finds it taken. */
 	n = snprintf(text, sizeof text, "%d %lld\n", (int)getpid(), (long long)mt_wall_us());
 	if (ftruncate(s->lock_fd, 0) < 0 || pwrite(s->lock_fd, text, (size_t)n, 0) != n) {
-		mt_msg_sys("cannot write %s", path);
+		mt_msg_sys("cannot write %s/lock", s->dir);
 		return 0;
 	}
 	migrate(s);
 	return 1;
 }
 
+/* A folder below an open one, never through a link; *fd replaced. */
+static int sub(int at, const char *name, int *fd)
+{
+	int f = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (f < 0)
+		return 0;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = f;
+	return 1;
+}
+
+/* /proc/<our pid>/fd/<fd>: the held directory, for another process. */
+static void proc_path(char *out, size_t cap, int fd)
+{
+	snprintf(out, cap, "/proc/%d/fd/%d", (int)getpid(), fd);
+}
+
 int mt_statedir_plugin(struct mt_statedir *s)
 {
+	struct stat there, held;
+
 	/* Fresh each run: nothing planted in it (a __pycache__) survives. */
-	if (!mt_rmtree(s->plugin) || mkdir(s->plugin, 0700) < 0) {
+	if (!mt_rmtree_at(s->fd, "plugin") || mkdirat(s->fd, "plugin", 0700) < 0 ||
+	    !sub(s->fd, "plugin", &s->plugin_fd)) {
 		mt_msg_sys("cannot make %s", s->plugin);
+		return 0;
+	}
+	proc_path(s->plugin_at, sizeof s->plugin_at, s->plugin_fd);
+	/* The workers go through /proc: it must show this process (a /proc
+	 * of another PID namespace would name someone else's descriptor). */
+	if (stat(s->plugin_at, &there) < 0 || fstat(s->plugin_fd, &held) < 0 ||
+	    there.st_dev != held.st_dev || there.st_ino != held.st_ino) {
+		mt_msg("cannot reach the plugin folder mtest holds as %s (is /proc this PID "
+		       "namespace's?)", s->plugin_at);
 		return 0;
 	}
 	return 1;
@@ -222,15 +240,12 @@ int mt_statedir_plugin(struct mt_statedir *s)
 
 int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us)
 {
-	char runs[MT_PATH_MAX + 8], stamp[40], path[MT_PATH_MAX + 16], *p, *q;
+	char stamp[40], *p, *q;
 	struct mt_buf b;
-	struct stat st;
-	int k;
+	int k, runs = -1;
 
-	snprintf(runs, sizeof runs, "%s/runs", s->dir);
-	if ((mkdir(runs, 0755) < 0 && errno != EEXIST) || lstat(runs, &st) < 0 ||
-	    !S_ISDIR(st.st_mode)) {
-		mt_msg_sys("cannot make %s", runs);
+	if ((mkdirat(s->fd, "runs", 0755) < 0 && errno != EEXIST) || !sub(s->fd, "runs", &runs)) {
+		mt_msg_sys("cannot make %s/runs", s->dir);
 		return 0;
 	}
 	/* 2026-12-02T18:55:01.123Z -> 20261202T185501.123Z: sorts as time does. */
@@ -243,25 +258,31 @@ int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us)
 	for (k = 0; k < 100; k++) {
 		snprintf(s->run_name, sizeof s->run_name, k ? "%s-%d.%d" : "%s-%d", stamp,
 			 (int)getpid(), k);
-		if (snprintf(s->run, sizeof s->run, "%s/%s", runs, s->run_name) >= (int)sizeof s->run) {
+		if (snprintf(s->run, sizeof s->run, "%s/runs/%s", s->dir, s->run_name) >=
+		    (int)sizeof s->run) {
 			mt_msg("state directory path too long: %s", s->dir);
+			close(runs);
 			return 0;
 		}
-		if (mkdir(s->run, 0755) == 0)
+		if (mkdirat(runs, s->run_name, 0755) == 0)
 			break;
 		if (errno != EEXIST) {
 			mt_msg_sys("cannot make %s", s->run);
+			close(runs);
 			return 0;
 		}
 	}
-	snprintf(path, sizeof path, "%s/failures", s->run);
-	if (mkdir(path, 0755) < 0) {
-		mt_msg_sys("cannot make %s", path);
+	if (!sub(runs, s->run_name, &s->run_fd) || mkdirat(s->run_fd, "failures", 0755) < 0) {
+		mt_msg_sys("cannot make %s/failures", s->run);
+		close(runs);
 		return 0;
 	}
+	proc_path(s->run_at, sizeof s->run_at, s->run_fd);
 	/* The new folder survives a power cut. */
-	if (!mt_fsync_dir(runs)) {
-		mt_msg_sys("cannot sync %s", runs);
+	k = fsync(runs);
+	close(runs);
+	if (k < 0) {
+		mt_msg_sys("cannot sync %s/runs", s->dir);
 		return 0;
 	}
 	return 1;
@@ -269,33 +290,37 @@ int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us)
 
 int mt_statedir_use_run(struct mt_statedir *s, const char *name)
 {
-	struct stat st;
+	int runs = -1;
 
 	if (snprintf(s->run_name, sizeof s->run_name, "%s", name) >= (int)sizeof s->run_name ||
-	    strchr(name, '/') || name[0] == '.' ||
+	    strchr(name, '/') || name[0] == '.' || !name[0] ||
 	    snprintf(s->run, sizeof s->run, "%s/runs/%s", s->dir, name) >= (int)sizeof s->run) {
 		mt_msg("not a run folder's name: %s", name);
 		return 0;
 	}
-	if (lstat(s->run, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (!sub(s->fd, "runs", &runs) || !sub(runs, name, &s->run_fd)) {
+		if (runs >= 0)
+			close(runs);
 		mt_msg("the run to resume is gone: %s", s->run);
 		return 0;
 	}
+	close(runs);
+	proc_path(s->run_at, sizeof s->run_at, s->run_fd);
 	return 1;
 }
 
 int mt_statedir_publish(struct mt_statedir *s)
 {
-	char tmp[MT_PATH_MAX + 16], target[96];
+	char target[96];
 
-	snprintf(tmp, sizeof tmp, "%s/.last-run.tmp", s->dir);
 	snprintf(target, sizeof target, "runs/%s", s->run_name);
-	if ((unlink(tmp) < 0 && errno != ENOENT) || symlink(target, tmp) < 0 ||
-	    rename(tmp, s->last) < 0) {
+	if ((unlinkat(s->fd, ".last-run.tmp", 0) < 0 && errno != ENOENT) ||
+	    symlinkat(target, s->fd, ".last-run.tmp") < 0 ||
+	    renameat(s->fd, ".last-run.tmp", s->fd, "last-run") < 0) {
 		mt_msg_sys("cannot point %s at %s", s->last, target);
 		return 0;
 	}
-	if (!mt_fsync_dir(s->dir)) {
+	if (fsync(s->fd) < 0) {
 		mt_msg_sys("cannot sync %s", s->dir);
 		return 0;
 	}
@@ -310,13 +335,12 @@ static int run_like(const char *name)
 
 int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned max)
 {
-	char runs[MT_PATH_MAX + 8], tmp[64];
+	char tmp[64];
 	struct mt_dir d;
 	const char *e;
 	unsigned n = 0, i, j;
 
-	snprintf(runs, sizeof runs, "%s/runs", s->dir);
-	if (!mt_dir_open(&d, AT_FDCWD, runs))
+	if (!mt_dir_open(&d, s->fd, "runs"))
 		return errno == ENOENT ? 0 : -1;
 	while ((e = mt_dir_next(&d, NULL)) && n < max)
 		if (run_like(e) && strlen(e) < sizeof names[0])
@@ -335,21 +359,19 @@ int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned ma
 int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
 {
 	static char names[MT_RUNS_MAX][64];
-	char runs[MT_PATH_MAX + 8];
 	struct mt_dir d;
 	unsigned i, removed = 0;
 	int n = mt_statedir_runs(s, names, MT_RUNS_MAX);
 
 	if (n <= (int)keep)
 		return n < 0 ? -1 : 0;
-	snprintf(runs, sizeof runs, "%s/runs", s->dir);
-	if (!mt_dir_open(&d, AT_FDCWD, runs))
+	if (!mt_dir_open(&d, s->fd, "runs"))
 		return -1;
 	for (i = 0; i < (unsigned)n - keep; i++) {
 		if (strcmp(names[i], s->run_name) == 0)
 			continue;
 		if (!mt_rmtree_at(d.fd, names[i])) {
-			mt_msg_sys("cannot remove %s/%s", runs, names[i]);
+			mt_msg_sys("cannot remove %s/runs/%s", s->dir, names[i]);
 			mt_dir_close(&d);
 			return -1;
 		}
@@ -361,16 +383,26 @@ int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
 
 int mt_statedir_busy(const struct mt_statedir *s)
 {
-	char path[MT_PATH_MAX + 8];
 	int fd, busy;
 
-	snprintf(path, sizeof path, "%s/lock", s->dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = mt_open_file_at(s->fd, "lock");
 	if (fd < 0)
 		return 0;
 	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return busy;
+}
+
+void mt_statedir_close(struct mt_statedir *s)
+{
+	int *fds[] = { &s->lock_fd, &s->run_fd, &s->plugin_fd, &s->fd };
+	unsigned k;
+
+	for (k = 0; k < sizeof fds / sizeof fds[0]; k++) {
+		if (*fds[k] >= 0)
+			close(*fds[k]);
+		*fds[k] = -1;
+	}
 }
 
 static int pointer_path(char *out, size_t cap)
@@ -416,6 +448,22 @@ static int has_run(const char *dir)
 	return 0;
 }
 
+/* The state directory found, held by the trust rule; refused, the reason
+ * goes into what was looked at. Readers too: a journal another user can
+ * write could say "passed" for a run that failed. */
+static int found(struct mt_statedir *s, struct mt_buf *b, const char *dir, const char *how)
+{
+	char why[MT_PATH_MAX + 160];
+
+	if (!fill(s, dir, how))
+		return 0;
+	s->fd = mt_trust_open(s->dir, 0, 0, why, sizeof why);
+	if (s->fd >= 0)
+		return 1;
+	mt_buf_printf(b, "%s%s (%s: refused: %s)", b->len ? ", " : "", s->dir, how, why);
+	return 0;
+}
+
 int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 		     char *looked, size_t cap)
 {
@@ -425,7 +473,7 @@ int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 	mt_buf_init(&b, looked, cap, -1);
 	if (o->state_dir) {
 		if (has_run(o->state_dir))
-			return fill(s, o->state_dir, "chosen");
+			return found(s, &b, o->state_dir, "given");
 		mt_buf_printf(&b, "%s (given)", o->state_dir);
 		return 0;
 	}
@@ -434,7 +482,7 @@ int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 	for (;;) {
 		snprintf(cand, sizeof cand, "%s/.gates", dir);
 		if (has_run(cand))
-			return fill(s, cand, "found upward");
+			return found(s, &b, cand, "found upward");
 		slash = strrchr(dir, '/');
 		if (!slash || slash == dir)
 			break;
@@ -447,7 +495,7 @@ int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 			if (nl)
 				*nl = '\0';
 			if (has_run(dir))
-				return fill(s, dir, "the last run of this user");
+				return found(s, &b, dir, "the last run of this user");
 		}
 		mt_buf_printf(&b, ", %s", ptr);
 	}
@@ -456,13 +504,11 @@ int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 
 int mt_statedir_newest(const struct mt_statedir *s, char *name, size_t cap)
 {
-	char runs[MT_PATH_MAX + 8];
 	struct mt_dir d;
 	const char *e;
 
 	name[0] = '\0';
-	snprintf(runs, sizeof runs, "%s/runs", s->dir);
-	if (!mt_dir_open(&d, AT_FDCWD, runs))
+	if (!mt_dir_open(&d, s->fd, "runs"))
 		return 0;
 	while ((e = mt_dir_next(&d, NULL)))
 		if (run_like(e) && strlen(e) < cap && strcmp(e, name) > 0)

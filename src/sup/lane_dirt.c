@@ -130,20 +130,19 @@ static void leak_text(struct lane *l, const struct mt_leak *lk, char *out, size_
 static void append_to_bundle(struct sup *s, uint32_t slot, const char *text,
 			     const struct mt_leak *lk)
 {
-	char dir[MT_PATH_MAX + 16], section[2048];
+	char section[2048];
 	struct mt_buf b;
 	const char *bundle = mt_run_str(&s->run, s->run.t[slot].bundle);
 	int i;
 
 	if (!*bundle)
 		return;
-	snprintf(dir, sizeof dir, "%s", s->sd.run);
 	mt_buf_init(&b, section, sizeof section, -1);
 	mt_buf_printf(&b, "\n== leaks (found %.1f s after it ended) ==\n%s\n",
 		      (double)s->o->leak_grace_us / 1e6, text);
 	for (i = 0; i < lk->nprocs; i++)
 		mt_buf_printf(&b, "  process %d: %s\n", (int)lk->p[i].pid, lk->p[i].cmd);
-	if (!mt_bundle_append(dir, bundle, b.p))
+	if (!mt_bundle_append(s->sd.run_fd, bundle, b.p))
 		sup_note(s, "bundle", "cannot add the leaks to %s: %s", bundle, mt_strerror(errno));
 }
 

@@ -75,14 +75,15 @@ void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, cons
 
 	if (wt->helper)
 		return;
-	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.run,
+	/* The held run folder: the capture helper writes it. */
+	snprintf(wt->path, sizeof wt->path, "%s/failures/.capture-%d.txt", s->sd.run_at,
 		 ++s->ncaptures);
 	r.pid = l->w.pid;
 	r.start = l->w.start;
 	r.interp = l->interp;
 	r.runtime = l->runtime;
 	r.pytb_sig = l->pytb_sig;
-	snprintf(wt->pytb, sizeof wt->pytb, "%s/failures/.pytb-%d", s->sd.run, l->w.num);
+	snprintf(wt->pytb, sizeof wt->pytb, "%s/failures/.pytb-%d", s->sd.run_at, l->w.num);
 	r.pytb_path = wt->pytb;
 	r.hexversion = l->hexversion;
 	r.diag = wt->have_diag ? &wt->diag : NULL;

@@ -9,11 +9,17 @@
 
 int sup_leds_open(struct sup *s)
 {
-	char err[1024];
+	char err[1024], why[MT_PATH_MAX + 300];
 	int busy;
 
-	if (!s->o->board || mt_led_daemon_present(s->o->board))
+	if (!s->o->board)
 		return 1;
+	if (mt_led_daemon_present(s->o->board, why, sizeof why))
+		return 1;
+	/* A squatter where the daemon's socket would be is named; the LEDs
+	 * are still shown, by this run. */
+	if (why[0])
+		mt_msg("%s; this run drives the LEDs itself", why);
 	if (mt_leds_open(&s->leds, s->o->board, "mtest", &busy, err, sizeof err))
 		return 1;
 	if (busy)

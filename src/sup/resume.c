@@ -238,7 +238,7 @@ int mt_super_resume(const struct mt_opts *o, const struct mt_opts **resumed)
 		mt_msg("no run to resume; looked in %s", looked);
 		return MT_EXIT_USAGE;
 	}
-	r = mt_runstate_read(sd.dir, &st);
+	r = mt_runstate_read(sd.fd, sd.dir, &st);
 	if (r <= 0) {
 		/* No state.json (or a damaged one): the newest run's folder
 		 * (runs/ is the truth: last-run may dangle). */
@@ -374,28 +374,30 @@ static void take(void *ctx, const struct mt_jrec *j)
 
 int sup_resume_journal(struct sup *s)
 {
-	char path[MT_PATH_MAX + 16];
+	char path[64], shown[MT_PATH_MAX + 16];
 	struct mt_journal_fix fix;
 	mt_verdict_fn *fn = s->run.on_verdict;
 
 	if (!mt_statedir_use_run(&s->sd, s->o->resume_run))
 		return 0;
-	snprintf(path, sizeof path, "%s/run.jsonl", s->sd.run);
+	/* Through the held folder; named as the user knows it. */
+	snprintf(path, sizeof path, "%s/run.jsonl", s->sd.run_at);
+	snprintf(shown, sizeof shown, "%s/run.jsonl", s->sd.run);
 	if (!mt_journal_fix(path, &fix)) {
-		mt_msg_sys("cannot make %s whole again", path);
+		mt_msg_sys("cannot make %s whole again", shown);
 		return 0;
 	}
 	/* Taken back quietly: these verdicts are in the journal already. */
 	s->run.on_verdict = NULL;
 	if (!mt_journal_replay(path, take, s)) {
 		s->run.on_verdict = fn;
-		mt_msg_sys("cannot read %s", path);
+		mt_msg_sys("cannot read %s", shown);
 		return 0;
 	}
 	s->run.on_verdict = fn;
 	s->resumed_verdicts = s->run.decided + s->run.nfiles_bad;
-	if (!mt_records_reopen(&s->rec, s->sd.run, fix.size)) {
-		mt_msg_sys("cannot append to %s", path);
+	if (!mt_records_reopen(&s->rec, s->sd.run_fd, fix.size)) {
+		mt_msg_sys("cannot append to %s", shown);
 		return 0;
 	}
 	s->fix_torn = fix.torn;

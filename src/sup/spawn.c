@@ -162,14 +162,15 @@ static int build_env(struct sup *s, struct lane *l)
 		pack_printf(&p, "MTEST_WORKER=%d", l->w.num);
 	}
 	pack_printf(&p, RUN_TAG_VAR "=%s", s->run_tag);
-	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin, old_pp && *old_pp ? ":" : "",
+	/* The plugin folder mtest holds open, by a path nobody can swap. */
+	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin_at, old_pp && *old_pp ? ":" : "",
 		    old_pp ? old_pp : "");
 	/* A breakpoint() in a worker without a terminal would wait forever. */
 	pack_put(&p, "PYTHONBREAKPOINT=0");
 	pack_printf(&p, "MTEST_PID=%d", (int)getpid());
 	/* Where the worker's faulthandler writes every thread's traceback when
 	 * asked: the Python stacks of interpreters mtest cannot read. */
-	pack_printf(&p, "MTEST_PYTB=%s/failures/.pytb-%d", s->sd.run, l->w.num);
+	pack_printf(&p, "MTEST_PYTB=%s/failures/.pytb-%d", s->sd.run_at, l->w.num);
 	if (s->preload[0]) {
 		const char *old_pl = getenv("LD_PRELOAD");
 

@@ -507,12 +507,12 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	sup_killed_reset(&left);
 	stale = mt_procs_kill_stale(RUN_TAG_VAR, on_stale, &left);
 	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
-	s->hist_damaged = !mt_history_load(&s->hist, path);
+	s->hist_damaged = !mt_history_load(&s->hist, s->sd.fd, "durations.json", path);
 	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
-	s->quar_damaged = !mt_quar_load(&s->quar, path);
+	s->quar_damaged = !mt_quar_load(&s->quar, s->sd.fd, "quarantine.json", path);
 	if (!mt_statedir_plugin(&s->sd))
 		return MT_EXIT_INTERNAL;
-	if (!mt_plugin_install(s->sd.plugin)) {
+	if (!mt_plugin_install(s->sd.plugin_fd)) {
 		mt_msg_sys("cannot write the plugin into %s", s->sd.plugin);
 		return MT_EXIT_INTERNAL;
 	}
@@ -525,14 +525,13 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	} else {
 		if (!mt_statedir_new_run(&s->sd, s->start_wall_us))
 			return MT_EXIT_INTERNAL;
-		if (!mt_records_open(&s->rec, s->sd.run)) {
+		if (!mt_records_open(&s->rec, s->sd.run_fd)) {
 			mt_msg_sys("cannot create %s/run.jsonl", s->sd.run);
 			return MT_EXIT_INTERNAL;
 		}
 	}
-	snprintf(path, sizeof path, "%s/console.log", s->sd.run);
-	s->console_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			     (o->resume_run ? 0 : O_EXCL), 0644);
+	s->console_fd = openat(s->sd.run_fd, "console.log", O_WRONLY | O_CREAT | O_APPEND |
+			       O_NOFOLLOW | O_CLOEXEC | (o->resume_run ? 0 : O_EXCL), 0644);
 	mt_procs_self_tag(s->run_tag, sizeof s->run_tag);
 	find_preload(s);
 	record_run_start(s, o->resume_run ? "resume" : "run_start");
@@ -568,7 +567,6 @@ static int startup(struct sup *s, const struct mt_opts *o)
  * once durations.json holds it. */
 static int remember_durations(struct sup *s)
 {
-	char path[MT_PATH_MAX + 32];
 	int64_t wall = mt_wall_us();
 	uint32_t i;
 
@@ -578,10 +576,9 @@ static int remember_durations(struct sup *s)
 			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
 					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
 					wall);
-	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
-	if (mt_history_save(&s->hist, path))
+	if (mt_history_save(&s->hist, s->sd.fd, "durations.json"))
 		return 1;
-	mt_msg_sys("cannot write %s", path);
+	mt_msg_sys("cannot write %s/durations.json", s->sd.dir);
 	return 0;
 }
 
@@ -590,7 +587,6 @@ static int remember_durations(struct sup *s)
  * quarantine.json holds it. */
 static int remember_quarantine(struct sup *s)
 {
-	char path[MT_PATH_MAX + 32];
 	const char *id;
 	uint32_t i;
 	int moved;
@@ -609,10 +605,9 @@ static int remember_quarantine(struct sup *s)
 		else if (moved < 0)
 			sup_note(s, "quarantine", "%s leaves quarantine (3 good results in a row)", id);
 	}
-	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
-	if (mt_quar_save(&s->quar, path))
+	if (mt_quar_save(&s->quar, s->sd.fd, "quarantine.json"))
 		return 1;
-	mt_msg_sys("cannot write %s", path);
+	mt_msg_sys("cannot write %s/quarantine.json", s->sd.dir);
 	return 0;
 }
 
@@ -728,7 +723,7 @@ static void finish(struct sup *s, int code)
 		  s->stop == STOP_NO_PROGRESS ? "interrupted" : "done", code);
 
 	snprintf(path, sizeof path, "%s/summary.md", s->sd.run);
-	if (mt_atomic_open(&a, path)) {
+	if (mt_atomic_open_at(&a, s->sd.run_fd, "summary.md")) {
 		mt_summary_render(&a.out, &s->run, &m, 0);
 		if (!mt_atomic_commit(&a)) {
 			mt_msg_sys("cannot write %s", path);
@@ -771,7 +766,7 @@ void sup_state(struct sup *s, const char *status, int code)
 	snprintf(st.status, sizeof st.status, "%s", status);
 	snprintf(st.led, sizeof st.led, "%s", mt_led_look(led)->name);
 	sup_leds_show(s, led);
-	if (!mt_runstate_write(s->sd.dir, &st) && !s->state_err++)
+	if (!mt_runstate_write(s->sd.fd, &st) && !s->state_err++)
 		mt_msg_sys("cannot write %s/state.json", s->sd.dir);
 }
 

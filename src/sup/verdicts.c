@@ -111,7 +111,7 @@ void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *
 		int with_inflight_output, char *name, size_t cap)
 {
 	struct mt_bundle b = { 0 };
-	char dir[MT_PATH_MAX + 16], file[512];
+	char rel[600], file[512];
 	int kern = l->cur.slot != MT_NONE && l->kern.taken;
 
 	if (!mt_verdict_is_bad(v->verdict) && !(kern && sup_kmsg_said(l)))
@@ -122,7 +122,7 @@ void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *
 		b.kernel = l->kmsg.lines ? l->kmsg.text : NULL;
 	}
 	mt_bundle_name(id, file, sizeof file);
-	snprintf(dir, sizeof dir, "%s/failures", s->sd.run);
+	snprintf(rel, sizeof rel, "failures/%s", file);
 	b.id = id;
 	b.verdict = mt_verdict_name(v->verdict);
 	b.reason = v->reason;
@@ -142,8 +142,8 @@ void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *
 	b.console = console_tail;
 	b.stacks_path = l->capture_for_bundle;
 	b.fp = &l->fp;
-	if (!mt_bundle_write(dir, file, &b)) {
-		sup_note(s, "bundle", "cannot write bundle %s/%s: %s", dir, file,
+	if (!mt_bundle_write(s->sd.run_fd, rel, &b)) {
+		sup_note(s, "bundle", "cannot write bundle %s/%s: %s", s->sd.run, rel,
 			 mt_strerror(errno));
 		return;
 	}
@@ -181,16 +181,15 @@ void sup_keep_capture(struct sup *s, struct lane *l, const char *id, struct mt_v
 		      size_t cap)
 {
 	struct watch *wt = &l->watch;
-	char file[512], path[MT_PATH_MAX + 600];
+	char file[512], path[600];
 
 	if (!wt->kept[0])
 		return;
 	if (wt->after_captured) {
 		mt_bundle_name(id, file, sizeof file);
-		snprintf(path, sizeof path, "%s/captures", s->sd.run);
-		if (mt_mkdir_p(path, 0755)) {
-			snprintf(path, sizeof path, "%s/captures/%s", s->sd.run, file);
-			if (rename(wt->kept, path) == 0) {
+		if (mkdirat(s->sd.run_fd, "captures", 0755) == 0 || errno == EEXIST) {
+			snprintf(path, sizeof path, "captures/%s", file);
+			if (renameat(AT_FDCWD, wt->kept, s->sd.run_fd, path) == 0) {
 				snprintf(name, cap, "captures/%s", file);
 				v->capture = name;
 			}

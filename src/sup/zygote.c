@@ -109,7 +109,7 @@ int zyg_fork(struct sup *s, struct lane *l, int64_t now)
 	sup_worker_prepare(s, l, now);
 	/* Its faulthandler's file, as build_env names a spawned worker's. */
 	n = snprintf(req, sizeof req, "fork %d %s %s/failures/.pytb-%d", l->w.num, l->w.token,
-		     s->sd.run, l->w.num);
+		     s->sd.run_at, l->w.num);
 	if (n < 0 || (size_t)n >= sizeof req || !mt_worker_fork(&l->w, s->z.sock, req, (size_t)n)) {
 		mt_worker_reset(&l->w, l->w.num);
 		zyg_failed(s, "did not take a fork request (%s)",

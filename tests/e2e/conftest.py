@@ -4,11 +4,14 @@ fixture suites in tests/suites/ and read what it recorded.
 Waiting is on events with a bound (a file appearing, a process ending),
 never on a sleep that hopes."""
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,11 +85,20 @@ def _slow(args):
     return args
 
 
+# The LED daemons' sockets (docs/leds.md): this session's own, not the
+# box's /run/mtest nor another session's (boards are named alike). 0755:
+# another user (nobody, in the trust tests) may reach it.
+RUNTIME = tempfile.mkdtemp(prefix="mtest-e2e-run-")
+os.chmod(RUNTIME, 0o755)
+atexit.register(shutil.rmtree, RUNTIME, True)
+
+
 def _env(extra):
     env = dict(os.environ)
     for var in ("MTEST_STATE_DIR", "MTEST_PYTHON", "MTEST_CONFIG", "VIRTUAL_ENV"):
         env.pop(var, None)
     env["MTEST_CONFIG"] = "/dev/null"  # no /etc/mtest/mtest.conf in tests
+    env["MTEST_RUNTIME_DIR"] = RUNTIME
     env.update(extra or {})
     return env
 
@@ -196,3 +208,39 @@ def pytest_sessionfinish(session, exitstatus):
     budget = _skip_budget()
     if budget is not None and _skipped(session.config) > budget and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ---- another user: nobody plays the local attacker (issue 16) ----------------
+
+NOBODY = 65534
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: another uid (nobody) "
+                                "plays the attacker")
+
+
+def _drop_to_nobody():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def as_nobody(argv, **kw):
+    """Run argv as uid/gid 65534 (from /, which nobody may enter)."""
+    kw.setdefault("cwd", "/")
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 60)
+    return subprocess.run(argv, preexec_fn=_drop_to_nobody, **kw)
+
+
+def popen_as_nobody(argv, **kw):
+    kw.setdefault("cwd", "/")
+    return subprocess.Popen(argv, preexec_fn=_drop_to_nobody, **kw)
+
+
+@pytest.fixture
+def open_base():
+    """A folder other users can reach (tmp_path's parents are root's, 0700)."""
+    base = Path(tempfile.mkdtemp(prefix="mtest-e2e-trust-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)

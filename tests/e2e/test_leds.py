@@ -156,7 +156,12 @@ def daemon(tmp_path):
     for p in started:
         if p.poll() is None:
             p.terminate()
-        p.communicate(timeout=30)
+        try:
+            p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # frozen: never left behind
+            p.kill()
+            p.communicate()
+            raise
 
 
 def shows(lg, code, since, bound=8.0):

@@ -35,6 +35,23 @@ START_TEST(test_duration_valid)
 }
 END_TEST
 
+/* A positive duration below half a microsecond would round to 0, "no
+ * limit": refused, so that --timeout 0.0000001 never lets a hang run
+ * forever (issue 16). */
+START_TEST(test_duration_tiny_refused)
+{
+	int64_t us = -42;
+
+	ck_assert(!mt_parse_duration("0.0000001", &us));
+	ck_assert(!mt_parse_duration("0.0000004", &us));
+	ck_assert(!mt_parse_duration("0.0001ms", &us));
+	ck_assert_int_eq(us, -42);
+	ck_assert_int_eq(dur("0.0000005"), 1);
+	ck_assert_int_eq(dur("0.0"), 0);
+	ck_assert_int_eq(dur("0ms"), 0);
+}
+END_TEST
+
 START_TEST(test_duration_rejects)
 {
 	static const char *const bad[] = { "", "abc", "-1", "5x", "-0.5s", "5 m", "5mm",
@@ -308,6 +325,7 @@ static void check_usage_error(const char *const *v, const char *what)
 	ck_assert_int_eq(r, 0);
 	ck_assert_msg(strstr(text, what) != NULL, "stderr '%s' lacks '%s'", text, what);
 	ck_assert_msg(strncmp(text, "mtest: ", 7) == 0, "stderr: %s", text);
+	ck_assert_msg(strchr(text, '\n') == text + strlen(text) - 1, "not one line: %s", text);
 }
 
 #define USAGE_ERROR(what, ...) \
@@ -572,8 +590,8 @@ END_TEST
 START_TEST(test_python_default_last)
 {
 	use_conf("");
-	setenv("MTEST_PYTHON", "", 1);
-	setenv("VIRTUAL_ENV", "", 1);
+	unsetenv("MTEST_PYTHON");
+	setenv("VIRTUAL_ENV", "", 1);	/* not mtest's: empty is unset */
 	ck_assert_int_eq(PARSE0(), 1);
 	ck_assert_str_eq(O.python, "/usr/bin/python3");
 	ck_assert_str_eq(O.python, MT_DEFAULT_PYTHON);
@@ -727,6 +745,70 @@ START_TEST(test_config_bad_lines)
 }
 END_TEST
 
+/* docs/formats.md: "#" at the start of a line, or after a space or a
+ * tab, starts a comment; a "#" inside a value stays. */
+START_TEST(test_config_inline_comment)
+{
+	use_conf("timeout = 5 # the box is slow\n"
+		 "kill_grace = 2s\t# tab before it\n"
+		 "state_dir = /srv/a#b   # a hash inside a path stays\n"
+		 "python = /usr/bin/python3#\n");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_int_eq(O.timeout_us, 5000000);
+	ck_assert_int_eq(O.kill_grace_us, 2000000);
+	ck_assert_str_eq(O.state_dir, "/srv/a#b");
+	ck_assert_str_eq(O.python, "/usr/bin/python3#");
+	use_conf("timeout = # nothing\n");
+	USAGE_ERROR("timeout: not a duration: ''", "t.py");
+	use_conf("timeout = 0.0000001 # a typo\n");
+	USAGE_ERROR(":1: timeout: below a microsecond (0 means no limit): '0.0000001'", "t.py");
+	use_conf("");
+	USAGE_ERROR("--timeout: below a microsecond", "--timeout", "0.0000001", "t.py");
+}
+END_TEST
+
+/* An empty path from any source is one line, exit 4: never the current
+ * directory (issue 16: --state-dir "" deleted ./plugin/). */
+START_TEST(test_empty_paths_refused)
+{
+	use_conf("");
+	USAGE_ERROR("--state-dir: an empty path", "--state-dir", "", "t.py");
+	USAGE_ERROR("--state-dir: an empty path", "--state-dir=", "t.py");
+	USAGE_ERROR("--python: an empty path", "--python", "");
+	USAGE_ERROR("--config: an empty path", "--config", "");
+	USAGE_ERROR("--junit-xml: an empty path", "--junit-xml", "");
+	USAGE_ERROR("--board: an empty path", "--board", "");
+	USAGE_ERROR("--state-dir: an empty path", "led", "--state-dir", "");
+	setenv("MTEST_STATE_DIR", "", 1);
+	USAGE_ERROR("MTEST_STATE_DIR is set but empty", "t.py");
+	unsetenv("MTEST_STATE_DIR");
+	setenv("MTEST_BOARD", "", 1);
+	USAGE_ERROR("MTEST_BOARD is set but empty", "--report");
+	unsetenv("MTEST_BOARD");
+	setenv("MTEST_PYTHON", "", 1);
+	USAGE_ERROR("MTEST_PYTHON is set but empty", "t.py");
+	unsetenv("MTEST_PYTHON");
+	use_conf("state_dir =\n");
+	USAGE_ERROR(":1: state_dir: an empty path", "t.py");
+	use_conf("# a generated file\nboard = # unset\n");
+	USAGE_ERROR(":2: board: an empty path", "t.py");
+	use_conf("python =  \n");
+	USAGE_ERROR("python: an empty path", "t.py");
+	use_conf("suite=\n");
+	USAGE_ERROR("suite: an empty path", "t.py");
+}
+END_TEST
+
+/* A bad --budget is one line, not two (issue 16). */
+START_TEST(test_budget_one_line)
+{
+	use_conf("");
+	USAGE_ERROR("--budget: want a time above 0", "--budget", "-5");
+	USAGE_ERROR("--budget: want a time above 0", "--budget", "0");
+	USAGE_ERROR("got 'soon'", "--budget", "soon");
+}
+END_TEST
+
 START_TEST(test_config_missing_explicit)
 {
 	char missing[160];
@@ -748,6 +830,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_duration_valid);
 	tcase_add_test(tc, test_duration_rejects);
 	tcase_add_test(tc, test_duration_rejects_nan);
+	tcase_add_test(tc, test_duration_tiny_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");
@@ -785,6 +868,9 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_config_unknown_key);
 	tcase_add_test(tc, test_config_bad_lines);
 	tcase_add_test(tc, test_config_missing_explicit);
+	tcase_add_test(tc, test_config_inline_comment);
+	tcase_add_test(tc, test_empty_paths_refused);
+	tcase_add_test(tc, test_budget_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include "mtest/led/board.h"
 #include "mtest/led/codes.h"
 #include "mtest/led/leds.h"
+#include "mtest/led/request.h"
 #include "suites.h"
 
 static struct mt_board B;
@@ -135,6 +136,75 @@ START_TEST(test_board_roundtrip_fields)
 	}
 	ck_assert_msg(strstr(err, "c.json: leds[0].led: want a name in /sys/class/leds") != NULL,
 		      "%s", err);
+	/* A key with a newline in it: still one line (found by fuzz_board). */
+	{
+		static const char nl[] = "{\"board\":\"b\",\"le\nds\":[]}";
+
+		ck_assert(!mt_board_parse(&B, nl, sizeof nl - 1, "d.json", err, sizeof err));
+	}
+	ck_assert_msg(strchr(err, '\n') == NULL && strstr(err, "d.json: le?ds: unknown field"),
+		      "%s", err);
+}
+END_TEST
+
+/* A board file one byte over MT_BOARD_BYTES is refused, never parsed cut
+ * short (a 16 KiB + 1 file used to be read as its first 16 KiB). */
+START_TEST(test_board_size_limit)
+{
+	static char text[MT_BOARD_BYTES + 2];
+	static const char board[] = "{\"board\":\"b\",\"leds\":[{\"role\":\"status\","
+				    "\"led\":\"ACT\"}]}";
+	char path[] = "/tmp/mtest-unit-board-XXXXXX", err[512];
+	size_t n;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	for (n = MT_BOARD_BYTES; n <= MT_BOARD_BYTES + 1; n++) {
+		memset(text, ' ', n);
+		memcpy(text, board, sizeof board - 1);
+		ck_assert_int_eq(ftruncate(fd, 0), 0);
+		ck_assert_int_eq(pwrite(fd, text, n, 0), (ssize_t)n);
+		err[0] = '\0';
+		ck_assert_int_eq(mt_board_load(&B, path, err, sizeof err), n == MT_BOARD_BYTES);
+	}
+	ck_assert_msg(strstr(err, "larger than 16384 bytes: not a board file") != NULL, "%s", err);
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
+/* The LED daemon's requests: exactly "lamp" or "show CODE SECS". */
+START_TEST(test_led_requests)
+{
+	static const char *const bad[] = {
+		"", "lamp ", "Lamp", "lamp\n", "show", "show pass", "show pass ", "show pass 0",
+		"show pass 3601", "show pass 99999", "show pass -5", "show pass +5", "show pass 5 ",
+		"show  pass 5", "show bogus 5", "show pass 5x", "show pass 0x10", "showpass 5",
+		"show pass\t5", "shout pass 5",
+	};
+	struct mt_led_request r;
+	char text[MT_LED_REQUEST_MAX];
+	unsigned k;
+
+	ck_assert(mt_led_request_parse("lamp", 4, &r));
+	ck_assert(r.lamp_test && r.code == MT_LED_LAMP && r.secs == 3);
+	ck_assert(mt_led_request_parse("show failures 3600", 18, &r));
+	ck_assert(!r.lamp_test && r.code == MT_LED_FAILURES && r.secs == 3600);
+	ck_assert(mt_led_request_parse("show lamp 1", 11, &r));
+	ck_assert(!r.lamp_test && r.code == MT_LED_LAMP && r.secs == 1);
+	ck_assert_uint_eq(mt_led_request_format(&r, text, sizeof text), 11);
+	ck_assert_str_eq(text, "show lamp 1");
+	/* A NUL inside is no request (the daemon gets bytes, not strings). */
+	ck_assert(!mt_led_request_parse("show pass\0 5", 12, &r));
+	ck_assert(!mt_led_request_parse("lamp", 3, &r));
+	for (k = 0; k < sizeof bad / sizeof bad[0]; k++)
+		ck_assert_msg(!mt_led_request_parse(bad[k], strlen(bad[k]), &r), "'%s' taken", bad[k]);
+	r.lamp_test = 0;
+	r.code = MT_LED_PASS;
+	r.secs = 0;
+	ck_assert_uint_eq(mt_led_request_format(&r, text, sizeof text), 0);
+	r.secs = 10;
+	ck_assert_uint_eq(mt_led_request_format(&r, text, 8), 0);	/* too small */
 }
 END_TEST
 
@@ -147,6 +217,8 @@ Suite *led_suite(void)
 	tcase_add_test(tc, test_code_of_end);
 	tcase_add_test(tc, test_rhythm_on_its_own_clock);
 	tcase_add_test(tc, test_board_roundtrip_fields);
+	tcase_add_test(tc, test_board_size_limit);
+	tcase_add_test(tc, test_led_requests);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
 /* Unit tests: include/mtest/state/quarantine.h (the rule in and out, pins,
  * the file's round trip, a damaged file moved aside). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static void setup(void)
 	snprintf(dir, sizeof dir, "/tmp/mtest-unit-state-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/quarantine.json", dir);
-	ck_assert_int_eq(mt_quar_load(&Q, path), 1);	/* absent: empty */
+	ck_assert_int_eq(mt_quar_load(&Q, AT_FDCWD, path, path), 1);	/* absent: empty */
 	ck_assert_uint_eq(Q.n, 0);
 }
 
@@ -101,8 +102,8 @@ START_TEST(test_round_trip)
 	feed(odd, "FFPF");
 	feed("steady", "PPPPP");
 	mt_quar_pin(&Q, "pinned", 'o');
-	ck_assert_int_eq(mt_quar_save(&Q, path), 1);
-	ck_assert_int_eq(mt_quar_load(&Q2, path), 1);
+	ck_assert_int_eq(mt_quar_save(&Q, AT_FDCWD, path), 1);
+	ck_assert_int_eq(mt_quar_load(&Q2, AT_FDCWD, path, path), 1);
 	/* A test that never failed of late is not kept: nothing to remember. */
 	ck_assert_uint_eq(Q2.n, 2);
 	ck_assert_ptr_null(mt_quar_find(&Q2, "steady"));
@@ -137,14 +138,14 @@ START_TEST(test_damaged_moved_aside)
 	snprintf(aside, sizeof aside, "%s.corrupt", path);
 	for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
 		write_file(bad[k]);
-		ck_assert_msg(mt_quar_load(&Q, path) == 0, "case %u loaded", k);
+		ck_assert_msg(mt_quar_load(&Q, AT_FDCWD, path, path) == 0, "case %u loaded", k);
 		ck_assert_uint_eq(Q.n, 0);
 		ck_assert_int_eq(stat(path, &st), -1);
 		ck_assert_int_eq(stat(aside, &st), 0);
 		unlink(aside);
 	}
 	write_file("{\"v\":1,\"tests\":[\n{\"id\":\"a\",\"h\":\"FFF\",\"in\":true},\n{}]}\n");
-	ck_assert_int_eq(mt_quar_load(&Q, path), 1);
+	ck_assert_int_eq(mt_quar_load(&Q, AT_FDCWD, path, path), 1);
 	ck_assert_int_eq(mt_quar_is_in(mt_quar_find(&Q, "a")), 1);
 }
 END_TEST

@@ -14,6 +14,11 @@ int mt_write_all(int fd, const void *p, size_t n);
 ssize_t mt_read_full(int fd, void *p, size_t n);
 /* Read a whole small file into p (NUL-terminated); returns bytes or -1. */
 ssize_t mt_read_file(const char *path, char *p, size_t cap);
+/* A regular file below an open directory, for reading: never through a
+ * link as the last step, never blocking (a FIFO is refused, EINVAL). */
+int mt_open_file_at(int dirfd, const char *name);
+/* mt_read_file of such a file. */
+ssize_t mt_read_file_at(int dirfd, const char *name, char *p, size_t cap);
 /* The last `max` bytes of a file (from its size), NUL-terminated; -1 on error. */
 ssize_t mt_read_tail(int fd, char *p, size_t max);
 int mt_mkdir_p(const char *path, mode_t mode);
@@ -22,7 +27,6 @@ int mt_rmtree(const char *path);
 /* The same for `name` below an open directory. Symlinks are removed,
  * never followed. */
 int mt_rmtree_at(int atfd, const char *name);
-int mt_fsync_dir(const char *dir);
 /* The running binary's path with `up` trailing components cut: 1 its
  * folder, 2 the prefix above it (PREFIX for PREFIX/bin/mtest). */
 int mt_exe_dir(char *out, size_t cap, int up);
@@ -41,14 +45,17 @@ const char *mt_dir_next(struct mt_dir *d, unsigned char *type);
 void mt_dir_close(struct mt_dir *d);
 
 /* A file replaced atomically: written to "<path>.tmp", then fsync,
- * rename over <path> and fsync of the directory. */
+ * rename over <path> and fsync of the directory. With _at, path is below
+ * the open directory dirfd (the state directory's, for its files). */
 struct mt_atomic {
+	int dirfd;
 	char path[MT_PATH_MAX];
 	char tmp[MT_PATH_MAX + 8];
 	char bytes[MT_OUTBUF];
 	struct mt_buf out;
 };
 int mt_atomic_open(struct mt_atomic *a, const char *path);
+int mt_atomic_open_at(struct mt_atomic *a, int dirfd, const char *path);
 /* Commit: 1 on success; on any error the old file stays and 0 is returned. */
 int mt_atomic_commit(struct mt_atomic *a);
 /* Drop the temp file; errno is kept for the caller's message. */

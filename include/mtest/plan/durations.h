@@ -44,7 +44,7 @@ struct mt_history {
 
 /* Read the file (a missing one is an empty history). Returns 1, or 0 when
  * it was damaged and moved aside (said in one line on stderr). */
-int mt_history_load(struct mt_history *h, const char *path);
+int mt_history_load(struct mt_history *h, int dirfd, const char *name, const char *shown);
 /* The entry of a test id, or NULL. */
 struct mt_hist *mt_history_find(struct mt_history *h, const char *id);
 /* Its estimate (median raised to the lower bound), 0 if unknown. */
@@ -55,6 +55,6 @@ int64_t mt_history_estimate(const struct mt_hist *e);
 void mt_history_note(struct mt_history *h, const char *id, enum mt_verdict v,
 		     int64_t duration_us, int64_t wall_us);
 /* Replace the file atomically. Returns 1, or 0 with errno. */
-int mt_history_save(const struct mt_history *h, const char *path);
+int mt_history_save(const struct mt_history *h, int dirfd, const char *name);
 
 #endif

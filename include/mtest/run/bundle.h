@@ -44,11 +44,12 @@ struct mt_bundle {
 /* A file name for the bundle of `id`: a safe prefix of the id, "-", 16 hex
  * digits of its hash, ".txt". Unique for distinct ids (64-bit hash). */
 void mt_bundle_name(const char *id, char *out, size_t cap);
-/* Write <dir>/<name> atomically. Returns 1, or 0 with errno. */
-int mt_bundle_write(const char *dir, const char *name, const struct mt_bundle *b);
+/* Write <name> below the open directory dirfd atomically. Returns 1, or 0
+ * with errno. */
+int mt_bundle_write(int dirfd, const char *name, const struct mt_bundle *b);
 /* Add a section to an existing bundle, atomically (a copy with the text
  * added replaces it). Returns 1, or 0 with errno. */
-int mt_bundle_append(const char *dir, const char *name, const char *text);
+int mt_bundle_append(int dirfd, const char *name, const char *text);
 /* Shell-quote argv into out, for the bundle's command line. */
 void mt_bundle_quote_argv(char *out, size_t cap, char *const argv[]);
 

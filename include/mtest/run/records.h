@@ -31,9 +31,9 @@ struct mt_records {
 };
 
 /* Create <run_dir>/run.jsonl (it must not exist) and sync its name. */
-int mt_records_open(struct mt_records *r, const char *run_dir);
+int mt_records_open(struct mt_records *r, int run_fd);
 /* Go on appending to a journal of `size` bytes (a resumed run). */
-int mt_records_reopen(struct mt_records *r, const char *run_dir, int64_t size);
+int mt_records_reopen(struct mt_records *r, int run_fd, int64_t size);
 /* Start a record: '{"v":1,"type":"<type>","time":"<UTC>"'. */
 struct mt_buf *mt_records_begin(struct mt_records *r, const char *type);
 /* Close it and write it in one write(). */

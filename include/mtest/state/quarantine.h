@@ -35,8 +35,8 @@ struct mt_quarantine {
 };
 
 /* Returns 1, or 0 when the file was damaged and moved aside. */
-int mt_quar_load(struct mt_quarantine *q, const char *path);
-int mt_quar_save(const struct mt_quarantine *q, const char *path);
+int mt_quar_load(struct mt_quarantine *q, int dirfd, const char *name, const char *shown);
+int mt_quar_save(const struct mt_quarantine *q, int dirfd, const char *name);
 struct mt_qentry *mt_quar_find(struct mt_quarantine *q, const char *id);
 /* Is it quarantined for this run (pins first)? */
 int mt_quar_is_in(const struct mt_qentry *e);

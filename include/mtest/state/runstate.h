@@ -23,12 +23,13 @@ struct mt_runstate {
 	char led[16];		/* the LED code's name; "" if unknown (older files) */
 };
 
-/* Returns 1, or 0 with errno. */
-int mt_runstate_write(const char *dir, const struct mt_runstate *st);
+/* Below the open state directory dirfd. Returns 1, or 0 with errno. */
+int mt_runstate_write(int dirfd, const struct mt_runstate *st);
 /* Parse state.json's text; 1 if it is one. Nothing is moved. */
 int mt_runstate_parse(const char *text, size_t n, struct mt_runstate *st);
-/* Returns 1; 0 if absent (errno ENOENT); -1 if damaged (it is then moved
- * aside to state.json.corrupt, said in one line). */
-int mt_runstate_read(const char *dir, struct mt_runstate *st);
+/* Returns 1; 0 if absent (errno ENOENT) or not a regular file; -1 if
+ * damaged (it is then moved aside to state.json.corrupt, said in one line
+ * naming it as <dir>/state.json). */
+int mt_runstate_read(int dirfd, const char *dir, struct mt_runstate *st);
 
 #endif

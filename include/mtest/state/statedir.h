@@ -6,10 +6,14 @@
  *                            console.log, failures/, captures/
  * <state>/last-run           a symlink to the newest run's folder
  *
- * The state directory must belong to the user and be writable by nobody
- * else: the plugin imported into every worker lives in it. Runs are kept
- * (--keep, default 10) and pruned only at the end of a run that started,
- * so that a start-up that fails never costs an earlier run's records.
+ * The state directory is opened once, by a path that only root and this
+ * user can change (base/trust.h), and used through its descriptor from
+ * then on: its files with *at() calls, and by the workers (which import
+ * the plugin from it) as /proc/<mtest's pid>/fd/<N> of the plugin folder
+ * mtest holds, a path that names the folder mtest opened whatever happens
+ * to <state> meanwhile. Runs are kept (--keep, default 10) and pruned only
+ * at the end of a run that started, so that a start-up that fails never
+ * costs an earlier run's records.
  */
 #ifndef MTEST_STATEDIR_H
 #define MTEST_STATEDIR_H
@@ -21,12 +25,16 @@
 #include "mtest/limits.h"
 
 struct mt_statedir {
-	char dir[MT_PATH_MAX];		/* absolute */
-	char last[MT_PATH_MAX];		/* <dir>/last-run */
-	char plugin[MT_PATH_MAX];	/* <dir>/plugin */
-	char run[MT_PATH_MAX];		/* this run's folder, once made */
+	char dir[MT_PATH_MAX];		/* absolute, as chosen: for messages and records */
+	char last[MT_PATH_MAX];		/* <dir>/last-run, for messages */
+	char plugin[MT_PATH_MAX];	/* <dir>/plugin, for messages */
+	char run[MT_PATH_MAX];		/* this run's folder, once made: for messages */
 	char run_name[64];		/* <stamp>-<pid> */
+	/* What other processes are given: /proc/<pid>/fd/<fd> of the held
+	 * plugin folder (the workers' PYTHONPATH) and run folder. */
+	char plugin_at[48], run_at[48];
 	const char *how;		/* which rule chose it */
+	int fd, run_fd, plugin_fd;	/* the held directories, -1 until opened */
 	int lock_fd;
 };
 
@@ -38,11 +46,12 @@ int mt_suite_root(const char *start, char *out, size_t cap);
 /* Choose the state directory for a run: --state-dir, MTEST_STATE_DIR, the
  * config file, then .gates/ in the suite's root. */
 int mt_statedir_for_run(struct mt_statedir *s, const struct mt_opts *o);
-/* Create it if needed, check that only this user can write it, and take
- * the lock. Prints one line and returns 0 on failure, with *usage set
- * when the cause is the user's to fix (exit 4) rather than mtest's. */
+/* Open it (created if needed) by the trust rule, with the last directory
+ * this user's own, and take the lock. Prints one line and returns 0 on
+ * failure, with *usage set when the cause is the user's to fix (exit 4)
+ * rather than mtest's. */
 int mt_statedir_open(struct mt_statedir *s, int *usage);
-/* A fresh, private plugin folder. */
+/* A fresh, private plugin folder (0700), held open. */
 int mt_statedir_plugin(struct mt_statedir *s);
 /* Make this run's folder (runs/<stamp>-<pid>/failures). */
 int mt_statedir_new_run(struct mt_statedir *s, int64_t start_wall_us);
@@ -62,13 +71,17 @@ int mt_statedir_prune(struct mt_statedir *s, unsigned keep);
 
 /* Find the last run for --report: the same rules, then .gates/ in the
  * current directory and its parents, then the pointer the last run of
- * this user left in $HOME/.local/state/mtest/last-state-dir. Returns 1,
- * or 0 with the places looked at in `looked`. */
+ * this user left in $HOME/.local/state/mtest/last-state-dir. The one
+ * found is opened by the trust rule (root's or this user's). Returns 1,
+ * or 0 with the places looked at in `looked` (and why the one found was
+ * refused). */
 int mt_statedir_find(struct mt_statedir *s, const struct mt_opts *o,
 		     char *looked, size_t cap);
 /* Record this state directory as the user's last (best effort). */
 void mt_statedir_remember(const struct mt_statedir *s);
 /* 1 if a live mtest holds the lock of this state directory. */
 int mt_statedir_busy(const struct mt_statedir *s);
+/* Let go of the held directories and the lock. */
+void mt_statedir_close(struct mt_statedir *s);
 
 #endif

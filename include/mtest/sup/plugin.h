@@ -3,9 +3,9 @@
 #ifndef MTEST_PLUGIN_H
 #define MTEST_PLUGIN_H
 
-/* Write <dir>/mtest_plugin.py and <dir>/mtest_boot.py unless they hold
- * these bytes already. Returns 1, or 0 with errno. */
-int mt_plugin_install(const char *dir);
+/* Write mtest_plugin.py and mtest_boot.py into the open directory dirfd
+ * unless they hold these bytes already. Returns 1, or 0 with errno. */
+int mt_plugin_install(int dirfd);
 #define MT_PLUGIN_MODULE "mtest_plugin"
 /* The worker runs `python -m mtest_boot`: pytest's own main, after a
  * check that reports a missing pytest as an event. */
