@@ -60,7 +60,8 @@ int mt_json_get(const struct mt_json *j, int obj, const char *key)
 		const jsmntok_t *t = &j->tok[i];
 
 		if (t->type == JSMN_STRING && t->end - t->start == n &&
-		    j->s[t->start] == key[0] && memcmp(j->s + t->start, key, (size_t)n) == 0)
+		    (n == 0 || j->s[t->start] == key[0]) &&
+		    memcmp(j->s + t->start, key, (size_t)n) == 0)
 			return i + 1;
 		/* A scalar value is one token: skip it without a walk. */
 		i = j->tok[i + 1].size == 0 ? i + 2 : mt_json_next(j, i + 1);

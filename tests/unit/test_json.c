@@ -115,6 +115,18 @@ START_TEST(test_get_missing)
 }
 END_TEST
 
+/* An empty key is a key like any other (fuzz_json found it missed: the
+ * first-byte test read the closing quote). */
+START_TEST(test_get_empty_key)
+{
+	ck_assert(parse("{\"\":1,\"a\":2}"));
+	ck_assert_int_eq(mt_json_get(&J, 0, ""), 2);
+	ck_assert(mt_json_eq(&J, mt_json_get(&J, 0, ""), "1"));
+	ck_assert(parse("{\"a\":2}"));
+	ck_assert_int_eq(mt_json_get(&J, 0, ""), -1);
+}
+END_TEST
+
 START_TEST(test_next_skips_subtree)
 {
 	int a, arr;
@@ -340,6 +352,7 @@ Suite *json_suite(void)
 	tcase_add_test(tc, test_parse_token_limit);
 	tcase_add_test(tc, test_get_nested);
 	tcase_add_test(tc, test_get_missing);
+	tcase_add_test(tc, test_get_empty_key);
 	tcase_add_test(tc, test_next_skips_subtree);
 	tcase_add_test(tc, test_eq);
 	suite_add_tcase(s, tc);
