@@ -40,10 +40,12 @@ LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
-$(BUILD)/gen/plugin_src.h: src/plugin/mtest_plugin.py src/plugin/mtest_boot.py tools/embed.sh
+$(BUILD)/gen/plugin_src.h: src/plugin/mtest_plugin.py src/plugin/mtest_boot.py \
+			   src/plugin/mtest_locks.py tools/embed.sh
 	@mkdir -p $(dir $@)
 	{ tools/embed.sh src/plugin/mtest_plugin.py mt_plugin_source && \
-	  tools/embed.sh src/plugin/mtest_boot.py mt_boot_source; } > $@
+	  tools/embed.sh src/plugin/mtest_boot.py mt_boot_source && \
+	  tools/embed.sh src/plugin/mtest_locks.py mt_locks_source; } > $@
 
 # Header dependencies come from the compiler (-MMD -MP): a change to any
 # header, in include/ or beside the sources, rebuilds what includes it.

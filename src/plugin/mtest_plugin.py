@@ -312,6 +312,38 @@ def _traceback_on_signal(path):
 _PYTB_FILE = None
 
 
+def _lock_ledger():
+    """The lock ledger (mtest_locks.py), installed now, before the suite is
+    imported, unless mtest said --no-lock-ledger: hello's fields. Also,
+    ledger or not, where CPython's RLock type is, so that mtest may read an
+    RLock's owner from outside."""
+    import _thread
+    fields = {"ledger": -1, "rlock": id(_thread.RLock)}
+    spec = os.environ.pop("MTEST_LEDGER", None)
+    if spec is None:
+        return fields
+    try:
+        import mtest_locks
+        mtest_locks.install(spec)
+        mtest_locks.attach()
+        fields.update(mtest_locks.hello_fields())
+    except Exception as error:  # never the worker's end: the diagnosis is poorer
+        fields["ledger_err"] = "%s: %s" % (type(error).__name__, error)
+    return fields
+
+
+def _ledger_anew():
+    """A worker forked from the zygote keeps a ledger of its own (the
+    zygote's state, in a new memfd): hello tells mtest where."""
+    locks = sys.modules.get("mtest_locks")
+    if locks is not None and locks._installed[0]:
+        locks.attach()
+        _LEDGER.update(locks.hello_fields())
+
+
+_LEDGER = {}  # hello's fields of the lock ledger, this worker's
+
+
 def _watch_threads():
     """Tell mtest each new thread's native id and name: the kernel calls
     every thread "python3", and stacks and leaks need names."""
@@ -362,7 +394,7 @@ def _hello(ch, pytb_path):
     ch.send("hello", pid=os.getpid(), python=sys.version.split()[0],
             executable=sys.executable, pytest=pytest.__version__,
             hexversion=sys.hexversion, interp=_interpreter_address(),
-            runtime=_runtime_address(), pytb=_traceback_on_signal(pytb_path))
+            runtime=_runtime_address(), pytb=_traceback_on_signal(pytb_path), **_LEDGER)
 
 
 # What the console pipe to mtest is (stdout and stderr at exec): a worker
@@ -384,6 +416,7 @@ if _STATE is not None:
             _ZYGOTE_SOCK = None
     if _ZYGOTE_SOCK is not None:
         _note_thread_starts()
+    _LEDGER.update(_lock_ledger())
     _hello(_STATE, os.environ.pop("MTEST_PYTB", ""))
 else:
     _ZYGOTE_SOCK = None
@@ -1123,6 +1156,7 @@ def _become_worker(session, sock, num, token, pytb, ev, ctl, con):
     _HELPERS.clear()
     _OWNING.clear()
     _allow_tracing()
+    _ledger_anew()
     _hello(_STATE, pytb)
     _send_config(_STATE, session.config)
     _STATE.send("collected", n=len(session.items), deselected=_DESELECTED[0], lp=_cursor())

@@ -3,13 +3,16 @@
 #ifndef MTEST_PLUGIN_H
 #define MTEST_PLUGIN_H
 
-/* Write mtest_plugin.py and mtest_boot.py into the open directory dirfd
- * unless they hold these bytes already. Returns 1, or 0 with errno. */
+/* Write mtest_plugin.py, mtest_boot.py and mtest_locks.py into the open
+ * directory dirfd unless they hold these bytes already. Returns 1, or 0
+ * with errno. */
 int mt_plugin_install(int dirfd);
 #define MT_PLUGIN_MODULE "mtest_plugin"
 /* The worker runs `python -m mtest_boot`: pytest's own main, after a
  * check that reports a missing pytest as an event. */
 #define MT_BOOT_MODULE "mtest_boot"
+/* The lock ledger (docs/watchdog.md), which the plugin installs at boot. */
+#define MT_LOCKS_MODULE "mtest_locks"
 /* Exit status of the boot program when pytest cannot be imported. */
 #define MT_BOOT_NO_PYTEST 121
 
