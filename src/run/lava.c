@@ -62,10 +62,30 @@ void mt_lava_end(struct mt_lava *l, struct mt_buf *b)
 	l->set[0] = '\0';
 }
 
+/* The diagnosis of a hung test, as the log lines of its case: LAVA files
+ * what comes between STARTTC and ENDTC under the case of that name. One
+ * line, and no '<' (a thread's name must not forge a signal). */
+static void diagnosis(struct mt_buf *b, const char *name, size_t nlen, const char *detail)
+{
+	size_t i;
+
+	mt_buf_puts(b, "<LAVA_SIGNAL_STARTTC ");
+	mt_buf_put(b, name, nlen);
+	mt_buf_puts(b, ">\n");
+	for (i = 0; detail[i]; i++)
+		mt_buf_putc(b, detail[i] == '<' ? '[' : detail[i] == '\n' || detail[i] == '\r' ?
+			    ' ' : detail[i]);
+	mt_buf_puts(b, "\n<LAVA_SIGNAL_ENDTC ");
+	mt_buf_put(b, name, nlen);
+	mt_buf_puts(b, ">\n");
+}
+
 void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const char *file,
-		     enum mt_verdict v, int planned, int64_t duration_us)
+		     enum mt_verdict v, int planned, int64_t duration_us, const char *detail)
 {
 	const char *set = file && *file ? file : id, *sep;
+	char name[128];
+	struct mt_buf nb;
 	size_t flen;
 
 	if (strcmp(set, l->set) != 0) {
@@ -80,8 +100,12 @@ void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const 
 	flen = strlen(set);
 	sep = file && strncmp(id, set, flen) == 0 && strncmp(id + flen, "::", 2) == 0 ?
 	      id + flen + 2 : file ? id : "collection";
+	mt_buf_init(&nb, name, sizeof name, -1);
+	mt_lava_name(&nb, sep, 100);
+	if (v == MT_V_HUNG && detail && *detail)
+		diagnosis(b, nb.p, nb.len, detail);
 	mt_buf_puts(b, "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=");
-	mt_lava_name(b, sep, 100);
+	mt_buf_put(b, nb.p, nb.len);
 	mt_buf_printf(b, " RESULT=%s", result(v, planned));
 	if (v != MT_V_NOT_RUN && v != MT_V_SKIPPED) {
 		mt_buf_puts(b, " MEASUREMENT=");
@@ -107,7 +131,8 @@ int mt_lava_replay(struct mt_lava *l, const struct mt_run *r)
 		mt_lava_verdict(l, &out, mt_run_str(r, t->id),
 				t->kind == MT_KIND_FILE ? NULL : t->file != MT_NONE ?
 				mt_run_str(r, r->f[t->file].rel) : "",
-				(enum mt_verdict)t->verdict, t->planned, t->duration_us);
+				(enum mt_verdict)t->verdict, t->planned, t->duration_us,
+				mt_run_str(r, t->detail));
 	}
 	return mt_buf_flush(&out);
 }

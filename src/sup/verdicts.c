@@ -90,12 +90,12 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 	mt_records_end(&s->rec, now);
 	mt_progress_verdict(&s->prog, r, slot, id, v, now);
 	if (s->o->lava) {
-		char line[2 * 512];
+		char line[MT_DETAIL_MAX + 2048];	/* a diagnosis, and the signals */
 		struct mt_buf lb;
 
 		mt_buf_init(&lb, line, sizeof line, -1);
 		mt_lava_verdict(&s->lava, &lb, id, t && t->kind == MT_KIND_FILE ? NULL : file ? file : "",
-				v->verdict, v->planned, v->duration_us);
+				v->verdict, v->planned, v->duration_us, v->detail);
 		mt_progress_signal(&s->prog, lb.p, lb.len);
 	}
 	/* Acted on in the loop: a stop from inside a verdict would settle

@@ -13,7 +13,13 @@
  * "-" and 8 hex digits of a hash of the original, so that two ids never
  * become one name. passed, xfailed, xpassed: pass; failed, error, hung,
  * crashed, collection_error: fail; skipped and not_run left out by the
- * plan: skip; other not_run: unknown. */
+ * plan: skip; other not_run: unknown. A hung test's diagnosis comes as
+ * its case's log:
+ *
+ *   <LAVA_SIGNAL_STARTTC t2>
+ *   DEADLOCK (certain) after 1.0 s without progress: MainThread waits for ...
+ *   <LAVA_SIGNAL_ENDTC t2>
+ *   <LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t2 RESULT=fail MEASUREMENT=1.612 UNITS=seconds> */
 #ifndef MTEST_LAVA_H
 #define MTEST_LAVA_H
 
@@ -29,9 +35,10 @@ struct mt_lava {
 /* A name LAVA takes, from s; cap 100 for a case, 200 for a set. */
 void mt_lava_name(struct mt_buf *b, const char *s, size_t cap);
 /* The signals for one verdict of a test (id, file) or a file (file NULL):
- * a change of test set, then the test case. */
+ * a change of test set, then the test case; a hung test's diagnosis
+ * (detail) first, as its case's log, between STARTTC and ENDTC. */
 void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const char *file,
-		     enum mt_verdict v, int planned, int64_t duration_us);
+		     enum mt_verdict v, int planned, int64_t duration_us, const char *detail);
 /* Close the open test set. */
 void mt_lava_end(struct mt_lava *l, struct mt_buf *b);
 /* Every verdict of a run so far, file by file, to stdout: --report
