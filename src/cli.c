@@ -59,6 +59,9 @@ static const char help_text[] =
 "                         queue gets and condition waits run to their timeout\n"
 "  --capture-after SECS   capture the stacks of any test still running after\n"
 "                         this long, hung or not\n"
+"  --no-lock-ledger       do not track who holds which threading lock (the\n"
+"                         ledger names a deadlock's holders and makes a cycle\n"
+"                         or a holder that exited a certain deadlock)\n"
 "  --leak-grace SECS      how long after its end a test's threads and\n"
 "                         processes may live before they count as leaked\n"
 "                         (default 0.5)\n"
@@ -319,7 +322,7 @@ static char conf_python[MT_PATH_MAX], conf_state_dir[MT_PATH_MAX], conf_board[MT
 static char conf_suite[MT_PATH_MAX];
 static int64_t conf_timeout = -1, conf_grace = -1, conf_collect = -1, conf_run = -1;
 static int64_t conf_deadlock = -1, conf_likely = -1, conf_leak = -1;
-static int conf_restart = -1, conf_spawn = -1, conf_markers = -1;
+static int conf_restart = -1, conf_spawn = -1, conf_markers = -1, conf_ledger = -1;
 static long conf_keep = -1, conf_jobs = -1, conf_dist = -1;
 static int64_t conf_budget = -1;
 static double conf_scale = -1;
@@ -574,6 +577,12 @@ int mt_cli_parse_config(char *text, const char *path)
 		} else if (strcmp(key, "leak_grace") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_leak))
 				return 0;
+		} else if (strcmp(key, "lock_ledger") == 0) {
+			conf_ledger = strcmp(val, "yes") == 0 ? 1 : strcmp(val, "no") == 0 ? 0 : -2;
+			if (conf_ledger < -1) {
+				mt_msg("%s:%d: lock_ledger: want yes or no, got '%s'", path, lineno, val);
+				return 0;
+			}
 		} else if (strcmp(key, "budget") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_budget))
 				return 0;
@@ -848,7 +857,8 @@ enum { OPT_PYTHON = 256, OPT_STATE, OPT_CONFIG, OPT_TIMEOUT, OPT_GRACE,
        OPT_DEADLOCK, OPT_LIKELY, OPT_CAPTURE, OPT_LEAK, OPT_RESTART, OPT_ISOLATE,
        OPT_RECHECK, OPT_KEEP, OPT_DIST, OPT_TIER, OPT_SHARD, OPT_BUDGET, OPT_FAILFAST,
        OPT_RESUME, OPT_HISTORY, OPT_SELFCHECK, OPT_QUARANTINE, OPT_RUNSEL, OPT_JUNIT, OPT_LAVA, OPT_BOARD,
-       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN, OPT_MARKERS, OPT_SCALE };
+       OPT_SHOW, OPT_LAMP, OPT_FOR, OPT_CODES, OPT_SPAWN, OPT_MARKERS, OPT_SCALE,
+       OPT_NOLEDGER };
 
 static const struct option longopts[] = {
 	{ "python", required_argument, NULL, OPT_PYTHON },
@@ -863,6 +873,7 @@ static const struct option longopts[] = {
 	{ "deadlock-after", required_argument, NULL, OPT_DEADLOCK },
 	{ "likely-after", required_argument, NULL, OPT_LIKELY },
 	{ "capture-after", required_argument, NULL, OPT_CAPTURE },
+	{ "no-lock-ledger", no_argument, NULL, OPT_NOLEDGER },
 	{ "leak-grace", required_argument, NULL, OPT_LEAK },
 	{ "restart-on-dirty", required_argument, NULL, OPT_RESTART },
 	{ "isolate", required_argument, NULL, OPT_ISOLATE },
@@ -934,7 +945,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	int own_argc, i, c, dashdash = argc, explicit_config = 0, r;
 	int64_t grace = -1, collect = -1, run = -1, v, deadlock = -1, likely = -1,
 		capture = -1, leak = -1;
-	int restart_given = 0, markers = -1;
+	int restart_given = 0, markers = -1, no_ledger = 0;
 	long keep = -1, jobs = -1, dist = -1;
 	int64_t budget = -1;
 	int tier_given = 0, li;
@@ -949,7 +960,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_python[0] = conf_state_dir[0] = conf_board[0] = conf_suite[0] = '\0';
 	conf_timeout = conf_grace = conf_collect = conf_run = -1;
 	conf_deadlock = conf_likely = conf_leak = -1;
-	conf_restart = conf_spawn = conf_markers = -1;
+	conf_restart = conf_spawn = conf_markers = conf_ledger = -1;
 	conf_ngroups = 0;
 	conf_scale = -1;
 	conf_keep = conf_jobs = conf_dist = -1;
@@ -1022,6 +1033,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		case OPT_LEAK:
 			if (!duration_opt("leak-grace", optarg, &leak))
 				return 0;
+			break;
+		case OPT_NOLEDGER:
+			no_ledger = 1;
 			break;
 		case OPT_RESTART:
 			restart_given = 1;
@@ -1247,6 +1261,7 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	if (!restart_given && conf_restart >= 0)
 		o->restart_on_dirty = (enum mt_restart)conf_restart;
 	o->capture_after_us = capture > 0 ? capture : -1;
+	o->lock_ledger = !no_ledger && conf_ledger != 0;
 	v = leak >= 0 ? leak : conf_leak;
 	o->leak_grace_us = v >= 0 ? v : MT_DEFAULT_LEAK_GRACE_US;
 	o->keep = (unsigned)(keep > 0 ? keep : conf_keep > 0 ? conf_keep : MT_DEFAULT_KEEP);

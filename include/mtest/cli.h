@@ -63,6 +63,7 @@ struct mt_opts {
 	int64_t deadlock_after_us;	/* a certain deadlock ends the test */
 	int64_t likely_after_us;	/* a likely one, unless a legitimate wait */
 	int64_t capture_after_us;	/* stacks of any test running longer; -1 */
+	int lock_ledger;		/* the plugin keeps the lock ledger (docs/watchdog.md) */
 	int64_t leak_grace_us;		/* how long a test's threads may outlive it */
 	double timeout_scale;		/* --timeout-scale: times every test's timeout,
 					   --collect-timeout and the deadlock windows */

@@ -119,6 +119,15 @@
 #define MT_CAPTURE_MAX (1u << 20)
 /* The worker faulthandler's tracebacks kept in a bundle. */
 #define MT_PYTB_MAX (64 * 1024)
+/* The lock ledger a worker keeps (src/plugin/mtest_locks.py): locks
+ * tracked at once, threads waiting at once, places (file, line) recorded.
+ * A full table is counted in it and named in the bundle; the locks made
+ * meanwhile are not tracked. The capture helper reads at most
+ * MT_LEDGER_READ_MAX bytes of it. */
+#define MT_LEDGER_LOCKS 4096
+#define MT_LEDGER_WAITS MT_THREADS_MAX
+#define MT_LEDGER_SITES 2048
+#define MT_LEDGER_READ_MAX (64u << 20)
 /* A capture helper that has not finished after this long is killed. */
 #define MT_CAPTURE_TIMEOUT_US 10000000
 

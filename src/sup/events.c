@@ -296,6 +296,9 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 		e->interp = (uint64_t)get_int("interp", 0);
 		e->runtime = (uint64_t)get_int("runtime", 0);
 		e->pytb = (int)get_int("pytb", 0);
+		e->ledger = get_int("ledger", -1);
+		e->rlock = (uint64_t)get_int("rlock", 0);
+		STR("ledger_err", text);
 		STR("python", python);
 		STR("pytest", pytest);
 		STR("executable", executable);

@@ -459,6 +459,7 @@ void sup_kill_worker(struct sup *s, struct lane *l, int64_t now, const char *why
 void lane_init(struct lane *l, int idx)
 {
 	l->idx = idx;
+	l->ledger_fd = -1;
 	l->active_dirty = l->restart_for = -1;
 	l->dirt_next_us = MT_NEVER;
 	l->idle_deadline_us = l->exit_deadline_us = l->collect_deadline_us = MT_NEVER;

@@ -128,6 +128,7 @@ static void ev_hello(struct sup *s, struct lane *l, const struct mt_event *e)
 	l->runtime = e->runtime;
 	l->pytb_sig = e->pytb >= SIGRTMIN && e->pytb <= SIGRTMAX ? e->pytb : 0;
 	l->hexversion = (long)e->hexversion;
+	sup_ledger_open(s, l, e);
 	b = mt_records_begin(&s->rec, "worker");
 	mt_rec_int(b, "worker", l->w.num);
 	mt_rec_int(b, "pid", l->w.pid);

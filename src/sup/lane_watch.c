@@ -1,6 +1,49 @@
 /* mtest: the watch over a stuck test, and stack captures (src/sup.h tells how the supervisor is cut). */
 #include "sup.h"
 
+#include <sys/stat.h>
+
+#include "mtest/watch/pyframes.h"
+
+/* ---- the worker's lock ledger --------------------------------------------- */
+
+/* The plugin said where its lock ledger is (a memfd of the worker's): our
+ * own descriptor to it, opened through /proc, so that the capture helper
+ * reads it while the worker stands still, or says why there is none. */
+void sup_ledger_open(struct sup *s, struct lane *l, const struct mt_event *e)
+{
+	char path[64];
+	struct stat st;
+	int fd;
+
+	sup_ledger_close(l);
+	l->rlock_type = e->rlock;
+	if (e->ledger < 0 || e->ledger > 1 << 20) {
+		snprintf(l->ledger_off, sizeof l->ledger_off, "%s%s",
+			 !s->o->lock_ledger ? "off (--no-lock-ledger or the config file)" :
+			 e->text[0] ? "not kept: " : "not kept by the plugin", e->text);
+		return;
+	}
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)l->w.pid, (int)e->ledger);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(l->ledger_off, sizeof l->ledger_off, "cannot open the worker's ledger "
+			 "(%s): %s", path, fd < 0 ? mt_strerror(errno) : "not a file");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	l->ledger_fd = fd;
+}
+
+void sup_ledger_close(struct lane *l)
+{
+	if (l->ledger_fd >= 0)
+		close(l->ledger_fd);
+	l->ledger_fd = -1;
+	l->ledger_off[0] = '\0';
+}
+
 /* ---- the watch over a stuck test, and captures ------------------------ */
 
 /* Let a worker stopped by its crash handler go on (to die of its signal).
@@ -35,6 +78,8 @@ void sup_watch_reset(struct lane *l, int64_t start_us)
 	wt->samples = wt->have_diag = 0;
 	wt->stall_since_us = 0;
 	wt->likely_captured = wt->legit_wait = wt->after_captured = 0;
+	wt->main_since_us = 0;
+	wt->probed = 0;
 	wt->timed_out = 0;
 	wt->kept[0] = wt->headline[0] = '\0';
 	wt->next_us = start_us == MT_NEVER ? MT_NEVER : start_us + MT_WATCH_AFTER_US;
@@ -91,11 +136,14 @@ void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, cons
 	r.names = &l->names;
 	r.kind = kind;
 	r.hang = hang;
-	r.stalled_us = (why == CAPTURE_DEADLOCK || why == CAPTURE_LIKELY) ?
-		       now - wt->stall_since_us : now - l->cur.start_us;
+	r.stalled_us = why == CAPTURE_DEADLOCK || why == CAPTURE_LIKELY ? now - wt->stall_since_us :
+		       why == CAPTURE_STALLED ? now - wt->main_since_us : now - l->cur.start_us;
 	r.crash_tid = l->crash_tid;
 	r.crash_sig = l->crash_sig;
 	r.path = wt->path;
+	r.ledger_fd = l->ledger_fd;
+	r.ledger_off = l->ledger_off;
+	r.rlock_type = l->rlock_type;
 	pid = mt_capture_start(&r);
 	if (pid < 0) {
 		sup_note(s, "capture", "cannot start the stack capture: %s", mt_strerror(errno));
@@ -135,7 +183,7 @@ void sup_capture_done(struct sup *s, struct lane *l, int64_t now)
 {
 	struct watch *wt = &l->watch;
 	char tmp[MT_PATH_MAX + 8];
-	int legit = 0;
+	int legit = 0, certain = 0;
 
 	wt->helper = 0;
 	wt->helper_done = 0;
@@ -154,7 +202,8 @@ void sup_capture_done(struct sup *s, struct lane *l, int64_t now)
 			unlink(wt->path);	/* the test ended meanwhile */
 		return;
 	}
-	if (wt->path[0] && mt_capture_result(wt->path, wt->headline, sizeof wt->headline, &legit)) {
+	if (wt->path[0] && mt_capture_result(wt->path, wt->headline, sizeof wt->headline, &legit,
+					     &certain)) {
 		if (wt->kept[0] && strcmp(wt->kept, wt->path) != 0)
 			unlink(wt->kept);
 		snprintf(wt->kept, sizeof wt->kept, "%s", wt->path);
@@ -168,7 +217,7 @@ void sup_capture_done(struct sup *s, struct lane *l, int64_t now)
 	wt->samples = 0;
 	wt->next_us = now + sup_sample_every(s);
 	if (wt->timed_out) {
-		sup_finish_hung(s, l, sup_timeout_reason(l), now);
+		sup_finish_hung(s, l, certain ? "deadlock (certain)" : sup_timeout_reason(l), now);
 		return;
 	}
 	switch (wt->why) {
@@ -176,10 +225,16 @@ void sup_capture_done(struct sup *s, struct lane *l, int64_t now)
 		sup_finish_hung(s, l, "deadlock (certain)", now);
 		break;
 	case CAPTURE_LIKELY:
-		wt->likely_captured = 1;
+	case CAPTURE_STALLED:
+		/* The wait-for graph: a holder that exited, a cycle, a holder
+		 * waiting forever. */
+		if (certain)
+			sup_finish_hung(s, l, "deadlock (certain)", now);
+		else if (wt->why == CAPTURE_LIKELY)
+			wt->likely_captured = 1;
 		break;
 	case CAPTURE_TIMEOUT:
-		sup_finish_hung(s, l, sup_timeout_reason(l), now);
+		sup_finish_hung(s, l, certain ? "deadlock (certain)" : sup_timeout_reason(l), now);
 		break;
 	case CAPTURE_AFTER:
 		wt->after_captured = 1;
@@ -187,6 +242,41 @@ void sup_capture_done(struct sup *s, struct lane *l, int64_t now)
 	default:
 		break;
 	}
+}
+
+/* Can a capture of this worker build a wait-for graph: its lock ledger,
+ * or CPython's RLock owners read from outside? */
+static int can_graph(const struct lane *l)
+{
+	return l->ledger_fd >= 0 || (l->rlock_type && l->interp && mt_py_supported(l->hexversion));
+}
+
+/* The test thread stalled on a lock while something else keeps the class
+ * from a deadlock (a thread that runs or waits on I/O, a little CPU here
+ * and there): where a wait-for graph can be had, one capture after
+ * --deadlock-after may still find a cycle or a holder that exited. A new
+ * stall, or threads coming or going (a holder that exits), allow another.
+ * Returns 1 if a capture started. */
+static int sup_probe_stall(struct sup *s, struct lane *l, int64_t now)
+{
+	struct watch *wt = &l->watch;
+	const struct mt_diag *d = &wt->diag;
+	const struct mt_tdiag *m = d->main_index >= 0 ? &d->t[d->main_index] : NULL;
+	int deadlock = (d->hang == MT_HANG_CERTAIN || d->hang == MT_HANG_LIKELY) && !d->progress;
+
+	if (!m || !m->stalled || m->wait != MT_WAIT_LOCK || d->threads_changed) {
+		wt->main_since_us = 0;
+		wt->probed = 0;
+		return 0;
+	}
+	if (!wt->main_since_us)
+		wt->main_since_us = wt->sample[!wt->newest].at_us;
+	if (deadlock || wt->probed || s->o->deadlock_after_us <= 0 || !can_graph(l) ||
+	    now - wt->main_since_us < s->o->deadlock_after_us)
+		return 0;
+	wt->probed = 1;
+	sup_capture_begin(s, l, CAPTURE_STALLED, "STALLED", mt_hang_name(d->hang), now);
+	return wt->helper != 0;
 }
 
 void sup_watch_sample(struct sup *s, struct lane *l, int64_t now)
@@ -205,6 +295,8 @@ void sup_watch_sample(struct sup *s, struct lane *l, int64_t now)
 		goto after;
 	mt_diagnose(&wt->diag, &wt->sample[!wt->newest], &wt->sample[wt->newest]);
 	wt->have_diag = 1;
+	if (sup_probe_stall(s, l, now))
+		return;
 	stalled = (d->hang == MT_HANG_CERTAIN || d->hang == MT_HANG_LIKELY) && !d->progress;
 	if (!stalled) {
 		wt->stall_since_us = 0;

@@ -129,7 +129,7 @@ static int build_argv(struct sup *s, struct lane *l)
 static const char *const own_vars[] = {
 	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=", "MTEST_ZYGOTE_FD=",
 	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
-	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=", "MTEST_PYTB=",
+	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=", "MTEST_PYTB=", "MTEST_LEDGER=",
 };
 
 static int build_env(struct sup *s, struct lane *l)
@@ -171,6 +171,10 @@ static int build_env(struct sup *s, struct lane *l)
 	/* Where the worker's faulthandler writes every thread's traceback when
 	 * asked: the Python stacks of interpreters mtest cannot read. */
 	pack_printf(&p, "MTEST_PYTB=%s/failures/.pytb-%d", s->sd.run_at, l->w.num);
+	/* The lock ledger's sizes; without it the plugin keeps none. */
+	if (s->o->lock_ledger)
+		pack_printf(&p, "MTEST_LEDGER=locks:%d,waits:%d,sites:%d", MT_LEDGER_LOCKS,
+			    MT_LEDGER_WAITS, MT_LEDGER_SITES);
 	if (s->preload[0]) {
 		const char *old_pl = getenv("LD_PRELOAD");
 
@@ -221,6 +225,8 @@ void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now)
 	l->interp = l->runtime = 0;
 	l->pytb_sig = 0;
 	l->hexversion = 0;
+	sup_ledger_close(l);
+	l->rlock_type = 0;
 	snprintf(l->fp.kernel, sizeof l->fp.kernel, "%s", s->kernel);
 	snprintf(l->fp.machine, sizeof l->fp.machine, "%s", s->machine);
 	snprintf(l->fp.host, sizeof l->fp.host, "%s", s->host);

@@ -108,6 +108,8 @@ enum capture_for {
 	CAPTURE_NONE = 0,
 	CAPTURE_DEADLOCK,	/* a certain deadlock: end the test */
 	CAPTURE_LIKELY,		/* a likely one: keep the evidence, wait */
+	CAPTURE_STALLED,	/* the test thread stalled beside activity: the
+				   wait-for graph may find a certain deadlock */
 	CAPTURE_TIMEOUT,	/* the test's timeout: end it */
 	CAPTURE_AFTER,		/* --capture-after: evidence only */
 	CAPTURE_CRASH,		/* stopped by its crash handler: then SIGCONT */
@@ -123,6 +125,8 @@ struct watch {
 	int have_diag;
 	int64_t stall_since_us;		/* 0 unless deadlocked so far */
 	int likely_captured, legit_wait, after_captured, timed_out;
+	int64_t main_since_us;		/* the test thread stalled since, 0 if not */
+	int probed;			/* a STALLED capture of this stall was taken */
 	uint32_t slot;			/* the test a capture is for */
 
 	pid_t helper;			/* capture in progress, or 0 */
@@ -189,6 +193,9 @@ struct lane {
 	uint64_t runtime;		/* its _PyRuntime */
 	int pytb_sig;			/* its faulthandler's signal, or 0 */
 	long hexversion;
+	int ledger_fd;			/* its lock ledger (our own descriptor), or -1 */
+	char ledger_off[160];		/* why it has none */
+	uint64_t rlock_type;		/* CPython's RLock type in it, or 0 */
 	const char *capture_for_bundle;	/* stacks to put in the next bundle */
 
 	struct mt_dirt dirt;		/* leaks and helpers of its worker */
@@ -427,6 +434,8 @@ void sup_collection_error(struct sup *s, struct lane *l, const char *id, const c
 			  const char *reason, const char *detail, const char *text);
 
 /* lane_watch.c */
+void sup_ledger_open(struct sup *s, struct lane *l, const struct mt_event *e);
+void sup_ledger_close(struct lane *l);
 void sup_continue(struct lane *l);
 void sup_kill_helper(struct lane *l);
 int64_t sup_sample_every(const struct sup *s);

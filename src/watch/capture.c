@@ -18,8 +18,10 @@
 #include "mtest/base/clock.h"
 #include "mtest/base/fsx.h"
 #include "mtest/base/procfs.h"
+#include "mtest/watch/ledger.h"
 #include "mtest/watch/pyframes.h"
 #include "mtest/watch/unwind.h"
+#include "mtest/watch/waitfor.h"
 
 /* ---- names (supervisor side) ------------------------------------------- */
 
@@ -67,6 +69,7 @@ struct thread {
 	const struct mt_pythread *py;
 	const struct mt_tdiag *d;
 	char name[72];
+	struct mt_wfview *v;		/* its view in the wait-for words */
 };
 
 /* The helper's tables: tens of megabytes at their limits, so they live on
@@ -75,6 +78,16 @@ static struct thread *th;
 static int nth;
 static struct mt_pythread *py;
 static int npy;
+/* The lock ledger read while the worker stood still, and the wait-for
+ * graph of it (on the helper's heap too). */
+static unsigned char *lgbytes;
+static struct mt_ledger lg;
+static int have_lg;
+static char lgerr[160];
+static struct mt_wfgraph *wfg;
+static struct mt_wfview *views;
+static struct mt_wfthread *wft;
+static struct mt_wfctx wfc;
 
 static int seized(pid_t tid)
 {
@@ -218,27 +231,28 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* "in f (file.py:12)", from the innermost Python frame. */
+/* "in f (file.py:12)", from the innermost Python frame (not the lock
+ * ledger's wrapper: the code that called it). */
 static void where(struct mt_buf *o, const struct thread *t)
 {
-	const struct mt_pyframe *f;
+	const struct mt_pyframe *f = mt_wf_frame(t->py);
 
-	if (!t->py || !t->py->nframes) {
+	if (!f) {
 		if (t->nn && t->n[0].sym[0])
 			mt_buf_printf(o, " in %s (native)", t->n[0].sym);
 		return;
 	}
-	f = &t->py->f[0];
 	mt_buf_printf(o, " in %s (%s:%d)", f->func, base(f->file), f->line);
 }
 
 static int same_place(const struct thread *a, const struct thread *b)
 {
-	if (!a->py || !b->py || !a->py->nframes || !b->py->nframes)
-		return !a->py && !b->py;
-	return strcmp(a->py->f[0].func, b->py->f[0].func) == 0 &&
-	       strcmp(a->py->f[0].file, b->py->f[0].file) == 0 &&
-	       a->py->f[0].line == b->py->f[0].line;
+	const struct mt_pyframe *fa = mt_wf_frame(a->py), *fb = mt_wf_frame(b->py);
+
+	if (!fa || !fb)
+		return !fa && !fb;
+	return strcmp(fa->func, fb->func) == 0 && strcmp(fa->file, fb->file) == 0 &&
+	       fa->line == fb->line;
 }
 
 #define NAMES_SHOWN 4
@@ -255,10 +269,12 @@ static void names_list(struct mt_buf *o, struct thread **list, int n)
 		mt_buf_printf(o, " and %d others", n - shown);
 }
 
-enum role { ROLE_MAIN, ROLE_SAME_LOCK, ROLE_OTHER_LOCK, ROLE_REST };
+enum role { ROLE_MAIN, ROLE_SAME_LOCK, ROLE_OTHER_LOCK, ROLE_REST, ROLE_TOLD };
 
 static enum role role_of(const struct thread *t, const struct thread *main_t)
 {
+	if (t->v && t->v->told)
+		return ROLE_TOLD;	/* named by the wait-for graph's clause */
 	if (t == main_t)
 		return ROLE_MAIN;
 	if (!t->d || !t->d->stalled)
@@ -315,6 +331,27 @@ static void clauses(struct mt_buf *o, enum role role, const struct thread *main_
 	}
 }
 
+/* The wait-for graph makes a likely deadlock, or a test thread stalled
+ * beside an active thread, a certain one; a timeout's class too. */
+static int upgraded(const struct mt_capture_req *r)
+{
+	return mt_wf_certain(wfg->end) && !r->crash_tid &&
+	       (strncmp(r->kind, "DEADLOCK", 8) == 0 || strcmp(r->kind, "STALLED") == 0 ||
+		strcmp(r->kind, "TIMEOUT") == 0);
+}
+
+static const char *kind_of(const struct mt_capture_req *r)
+{
+	return upgraded(r) && strcmp(r->kind, "TIMEOUT") != 0 ? "DEADLOCK (certain)" : r->kind;
+}
+
+static const char *hang_of(const struct mt_capture_req *r)
+{
+	if (!upgraded(r))
+		return r->hang;
+	return strcmp(r->kind, "TIMEOUT") == 0 ? "deadlock (certain)" : NULL;
+}
+
 /* The diagnosis, in one line (docs/watchdog.md gives examples). */
 static void headline(struct mt_buf *o, const struct mt_capture_req *r, struct thread *main_t)
 {
@@ -336,16 +373,18 @@ static void headline(struct mt_buf *o, const struct mt_capture_req *r, struct th
 	int i, k, first = 1;
 
 	crashed_tid = r->crash_tid;
-	mt_buf_printf(o, "%s after ", r->kind);
+	mt_buf_printf(o, "%s after ", kind_of(r));
 	mt_buf_secs(o, r->stalled_us, 1);
-	if (r->hang)
-		mt_buf_printf(o, " s (%s)", r->hang);
+	if (hang_of(r))
+		mt_buf_printf(o, " s (%s)", hang_of(r));
 	else
 		mt_buf_puts(o, " s without progress");
 	if (!main_t) {
 		mt_buf_puts(o, ": the test thread was not found.");
 		return;
 	}
+	if (mt_wf_clause(o, &wfc))
+		first = 0;
 	clauses(o, ROLE_MAIN, main_t, &first);
 	clauses(o, ROLE_SAME_LOCK, main_t, &first);
 	clauses(o, ROLE_OTHER_LOCK, main_t, &first);
@@ -364,13 +403,16 @@ static void headline(struct mt_buf *o, const struct mt_capture_req *r, struct th
  * legitimate waits, never ended early. */
 static const char *legit_wait(const struct thread *t)
 {
-	int i;
+	int i, k;
 	const struct mt_pyframe *f;
 
 	if (!t || !t->py)
 		return "none";
-	for (i = 0; i < t->py->nframes && i < 4; i++) {
+	for (i = k = 0; i < t->py->nframes && k < 4; i++) {
 		f = &t->py->f[i];
+		if (strcmp(base(f->file), "mtest_locks.py") == 0)
+			continue;	/* the ledger's wrapper is not the wait */
+		k++;
 		if (strcmp(base(f->file), "threading.py") == 0 &&
 		    (strcmp(f->func, "_wait_for_tstate_lock") == 0 || strcmp(f->func, "join") == 0))
 			return "join";
@@ -435,6 +477,7 @@ static void write_thread(struct mt_buf *o, const struct thread *t, pid_t pid, pi
 		mt_buf_printf(o, ", %d%% CPU", t->d->cpu_pct);
 	}
 	mt_buf_putc(o, '\n');
+	mt_wf_thread_lines(o, &wfc, t->tid);
 	if (t->py) {
 		mt_buf_puts(o, "  Python (most recent call first):\n");
 		for (i = 0; i < t->py->nframes; i++) {
@@ -467,6 +510,61 @@ static void write_thread(struct mt_buf *o, const struct thread *t, pid_t pid, pi
 	}
 }
 
+/* The worker's lock ledger, read whole while its threads stand still. */
+static void read_ledger(const struct mt_capture_req *r)
+{
+	struct stat st;
+	ssize_t n;
+
+	have_lg = 0;
+	if (r->ledger_fd < 0) {
+		snprintf(lgerr, sizeof lgerr, "%s", r->ledger_off && *r->ledger_off ?
+			 r->ledger_off : "none");
+		return;
+	}
+	if (fstat(r->ledger_fd, &st) < 0 || st.st_size <= 0 || st.st_size > MT_LEDGER_READ_MAX ||
+	    !(lgbytes = malloc((size_t)st.st_size))) {
+		snprintf(lgerr, sizeof lgerr, "unreadable (%lld bytes%s)", (long long)st.st_size,
+			 st.st_size > MT_LEDGER_READ_MAX ? ", over MT_LEDGER_READ_MAX" : "");
+		return;
+	}
+	n = pread(r->ledger_fd, lgbytes, (size_t)st.st_size, 0);
+	if (n > 0 && mt_ledger_open(&lg, lgbytes, (size_t)n, lgerr, sizeof lgerr))
+		have_lg = 1;
+	else if (n <= 0)
+		snprintf(lgerr, sizeof lgerr, "unreadable: %s", n < 0 ? strerror(errno) : "empty");
+}
+
+/* The wait-for graph: the ledger's waits, then what CPython's own RLocks
+ * say of the waits the ledger does not know; followed from the test
+ * thread. */
+static void build_graph(const struct mt_capture_req *r)
+{
+	int i;
+
+	for (i = 0; i < nth; i++) {
+		views[i].tid = th[i].tid;
+		views[i].name = th[i].name;
+		views[i].py = th[i].py;
+		views[i].d = th[i].d;
+		th[i].v = &views[i];
+		wft[i].tid = th[i].tid;
+		wft[i].wait = th[i].d ? th[i].d->wait : MT_WAIT_OTHER;
+		wft[i].stalled = th[i].d && th[i].d->stalled;
+		wft[i].addr = th[i].d ? th[i].d->addr : 0;
+	}
+	if (have_lg)
+		mt_wf_from_ledger(wfg, &lg, wft, nth);
+	mt_wf_analyse(wfg, wft, nth, r->pid);
+	wfc.g = wfg;
+	wfc.lg = have_lg ? &lg : NULL;
+	wfc.v = views;
+	wfc.n = nth;
+	wfc.names = r->names;
+	wfc.pid = r->pid;
+	wfc.now_ns = mt_now_us() * 1000;
+}
+
 int mt_capture_run(const struct mt_capture_req *r)
 {
 	static char bytes[MT_OUTBUF], pytb[MT_PYTB_MAX];
@@ -483,7 +581,10 @@ int mt_capture_run(const struct mt_capture_req *r)
 	nth = npy = 0;
 	th = calloc(MT_THREADS_MAX, sizeof *th);
 	py = calloc(MT_THREADS_MAX, sizeof *py);
-	if (!th || !py)
+	wfg = calloc(1, sizeof *wfg);
+	views = calloc(MT_THREADS_MAX, sizeof *views);
+	wft = calloc(MT_THREADS_MAX, sizeof *wft);
+	if (!th || !py || !wfg || !views || !wft)
 		return 2;
 	t0 = mt_now_us();
 	unwinding = mt_unwind_begin(r->pid, uwerr, sizeof uwerr);
@@ -501,6 +602,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 				 pyerr, sizeof pyerr);
 	else
 		snprintf(pyerr, sizeof pyerr, "the plugin did not say where the interpreter is");
+	read_ledger(r);
 	if (unwinding && !mt_unwind_attach(r->pid, uwerr, sizeof uwerr))
 		unwinding = 0;
 	for (i = 0; unwinding && i < nth; i++)
@@ -532,6 +634,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	}
 	t_sym = mt_now_us() - t_sym;
 	mt_unwind_end();
+	build_graph(r);
 
 	snprintf(tmp, sizeof tmp, "%s.tmp", r->path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -540,6 +643,12 @@ int mt_capture_run(const struct mt_capture_req *r)
 	mt_buf_init(&o, bytes, sizeof bytes, fd);
 	headline(&o, r, main_t);
 	mt_buf_printf(&o, "\n# main-wait: %s\n", legit_wait(main_t));
+	mt_buf_printf(&o, "# wait-for: %s%s\n", mt_wf_end_name(wfg->end),
+		      mt_wf_certain(wfg->end) ? " (certain)" : "");
+	if (have_lg)
+		mt_buf_puts(&o, "# lock ledger: read\n");
+	else
+		mt_buf_printf(&o, "# lock ledger: %s\n", lgerr);
 	mt_buf_printf(&o, "# capture: %d threads, worker stopped ", nth);
 	mt_buf_secs(&o, t_detached - t_stopped, 4);
 	mt_buf_puts(&o, " s, whole capture ");
@@ -560,16 +669,20 @@ int mt_capture_run(const struct mt_capture_req *r)
 			      npytb ? "; the worker's faulthandler gave its tracebacks, below" : "");
 	if (uwerr[0])
 		mt_buf_printf(&o, "# native stacks: %s\n", uwerr);
+	mt_wf_section(&o, &wfc, have_lg ? "the lock ledger" : "CPython's RLock owners; no lock "
+		      "ledger");
 	if (npytb) {
 		mt_buf_puts(&o, "\nPython, from the worker's faulthandler (all threads, most recent "
 			    "call first):\n");
 		mt_buf_puts(&o, pytb);
 	}
-	/* The test thread, who waits for its lock, other stalled threads,
-	 * then the rest. */
-	for (j = 0, k = 0; j < 4; j++)
+	/* The test thread, the threads of its wait-for chain, who waits for
+	 * its lock, other stalled threads, then the rest. */
+	for (j = 0, k = 0; j < 6; j++)
 		for (i = 0; i < nth; i++) {
-			if ((int)role_of(&th[i], main_t) != j)
+			if (j == 0 ? &th[i] != main_t :
+			    j == 1 ? &th[i] == main_t || role_of(&th[i], main_t) != ROLE_TOLD :
+			    &th[i] == main_t || (int)role_of(&th[i], main_t) != j - 2)
 				continue;
 			/* A bundle is for reading: MT_CAPTURE_MAX bytes of it. */
 			if (o.flushed + o.len > MT_CAPTURE_MAX) {
@@ -602,12 +715,14 @@ pid_t mt_capture_start(const struct mt_capture_req *r)
 	return pid;
 }
 
-int mt_capture_result(const char *path, char *headline_out, size_t cap, int *legit)
+int mt_capture_result(const char *path, char *headline_out, size_t cap, int *legit,
+		      int *certain)
 {
 	char text[4096], *nl, *mark;
 	ssize_t n = mt_read_file(path, text, sizeof text);
 
 	*legit = 0;
+	*certain = 0;
 	headline_out[0] = '\0';
 	if (n <= 0)
 		return 0;
@@ -616,8 +731,19 @@ int mt_capture_result(const char *path, char *headline_out, size_t cap, int *leg
 		*nl = '\0';
 	snprintf(headline_out, cap, "%s", text);
 	if (nl && (mark = strstr(nl + 1, "# main-wait: ")) != NULL)
-		*legit = strncmp(mark + 13, "join", 4) == 0 ? 1 :
-			 strncmp(mark + 13, "queue", 5) == 0 ? 2 :
-			 strncmp(mark + 13, "condition", 9) == 0 ? 3 : 0;
+		*legit = strncmp(mark + 13, "join", 4) == 0 ? MT_LEGIT_JOIN :
+			 strncmp(mark + 13, "queue", 5) == 0 ? MT_LEGIT_QUEUE :
+			 strncmp(mark + 13, "condition", 9) == 0 ? MT_LEGIT_CONDITION : 0;
+	if (nl && (mark = strstr(nl + 1, "# wait-for: ")) != NULL) {
+		char *eol = strchr(mark += 12, '\n');
+
+		*certain = eol && eol - mark >= 10 && memcmp(eol - 10, " (certain)", 10) == 0;
+		/* A holder that may yet release: the wait runs to its timeout. */
+		if (!*legit && (strncmp(mark, "holder active", 13) == 0 ||
+				strncmp(mark, "holder blocked", 14) == 0 ||
+				strncmp(mark, "a lock used as a signal", 23) == 0 ||
+				strncmp(mark, "a timed wait", 12) == 0))
+			*legit = MT_LEGIT_HOLDER_ACTIVE;
+	}
 	return 1;
 }

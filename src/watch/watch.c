@@ -317,7 +317,7 @@ void mt_diagnose(struct mt_diag *d, const struct mt_sample *prev, const struct m
 	d->n = d->ngroups = 0;
 	d->main_index = -1;
 	d->interval_us = cur->at_us - prev->at_us;
-	d->progress = prev->n != cur->n;	/* threads came or went */
+	d->progress = d->threads_changed = prev->n != cur->n;	/* threads came or went */
 	/* Data moving, in the worker or below it (an encoder at work): told in
 	 * the diagnosis, but no progress for a lock wait (no other process
 	 * can release a private lock; a thread it feeds would wait on I/O). */

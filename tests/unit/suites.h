@@ -19,5 +19,6 @@ Suite *state_suite(void);
 Suite *led_suite(void);
 Suite *kmsg_suite(void);
 Suite *plan_suite(void);
+Suite *ledger_suite(void);
 
 #endif

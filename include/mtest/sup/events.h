@@ -74,6 +74,8 @@ struct mt_event {
 	char scope[16];
 	uint64_t interp, runtime;	/* PyInterpreterState, _PyRuntime */
 	int pytb;			/* hello: the faulthandler signal, or 0 */
+	int64_t ledger;			/* hello: the lock ledger's memfd, or -1 */
+	uint64_t rlock;			/* hello: CPython's RLock type, or 0 */
 	int nmarkers;
 	int ngroups;			/* "g": its mtest_group markers' names */
 	char groups[MT_TEST_GROUPS_MAX][MT_GROUP_NAME_MAX];

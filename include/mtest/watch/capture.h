@@ -49,6 +49,9 @@ struct mt_capture_req {
 	pid_t crash_tid;		/* the thread that crashed, or 0 */
 	int crash_sig;
 	const char *path;		/* where the helper writes */
+	int ledger_fd;			/* the worker's lock ledger (memfd), or -1 */
+	const char *ledger_off;		/* why there is none ("" if there is one) */
+	uint64_t rlock_type;		/* CPython's RLock type in the worker, or 0 */
 };
 
 /* Fork the helper; returns its pid, or -1 with errno. */
@@ -58,8 +61,14 @@ pid_t mt_capture_start(const struct mt_capture_req *r);
 int mt_capture_run(const struct mt_capture_req *r);
 
 /* What a finished capture file says: its first line (the diagnosis), and
- * whether the test thread waits in a join, a queue or a condition (a
- * legitimate wait that must run to its timeout). Returns 1 if readable. */
-int mt_capture_result(const char *path, char *headline, size_t cap, int *legit_wait);
+ * whether the test thread waits in a join, a queue or a condition, or for
+ * a lock whose holder runs, sleeps or waits on I/O (legitimate waits that
+ * must run to their timeout: legit_wait 1 to 4), and whether the wait-for
+ * graph makes it a certain deadlock. Returns 1 if readable. */
+int mt_capture_result(const char *path, char *headline, size_t cap, int *legit_wait,
+		      int *certain);
+/* legit_wait's values. */
+enum { MT_LEGIT_NONE = 0, MT_LEGIT_JOIN, MT_LEGIT_QUEUE, MT_LEGIT_CONDITION,
+       MT_LEGIT_HOLDER_ACTIVE };
 
 #endif

@@ -97,6 +97,7 @@ struct mt_lockgroup {
 struct mt_diag {
 	enum mt_hang hang;
 	int progress;
+	int threads_changed;	/* threads came or went */
 	int io_moved;		/* the worker or a child moved data */
 	int64_t interval_us;
 	int n;
