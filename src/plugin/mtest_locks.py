@@ -4,14 +4,23 @@ who waits for it (docs/watchdog.md, "The lock ledger").
 At the worker's boot, before the suite is imported, install() replaces the
 factories that test code and the code under test call (threading.Lock,
 threading.RLock, the default lock of threading.Condition) with thin
-wrappers, and watches threading.Semaphore and BoundedSemaphore's waits.
-Each tracked lock owns a slot of a fixed-size table in shared memory (a
-memfd, which mtest opens through /proc and reads without the GIL, from its
-stack-capture helper): its holder's thread id, where and since when it was
-taken; each thread blocked on one owns a wait row while it waits. A write is
-one struct.pack_into into the mapping: no allocation per acquire. A thread
-that dies holding a lock leaves its id in the slot, which is how mtest
-knows that it exited.
+wrappers, and watches the waits of threading.Semaphore and
+BoundedSemaphore. mtest reads the ledger from its stack-capture helper,
+while the worker's threads stand still, without the GIL: a fixed-size table
+in a memfd that mtest opens through /proc.
+
+The hot path stays small: an uncontended acquire notes, on the lock object
+itself, its holder's thread id, where (code object and instruction) and
+since when (CLOCK_MONOTONIC) it was taken; nothing is allocated, nothing is
+written to the table. A thread that cannot take a lock at once registers
+as its waiter, publishes the holder (from those notes) into the lock's
+slot, made then, and writes its own wait row (which lock, where, since
+when, with what timeout) while it waits; as long as a lock has waiters,
+whoever takes it publishes itself, and a lock once published is cleared in
+the table at each release. Places become text (file, line, function, the
+lock as written on that line) once, when first published. A thread that
+dies holding a lock leaves its id behind: that is how mtest knows that it
+exited.
 
 The wrappers never change what the code sees: the same return values and
 exceptions, Condition.wait releasing and taking again, RLock counts,
@@ -24,15 +33,14 @@ install() and those made with _thread directly.
 
 Table layout (native byte order; include/mtest/watch/ledger.h reads it):
   header 64 bytes: magic "MTLEDG01", version, locks, waits, sites, pid,
-      untracked (locks made while the table was full), sites_full,
-      waits_full
-  locks x 32:  holder tid, site taken at, since (CLOCK_MONOTONIC ns),
-               address of the lock object, kind, flags, site made at
+      untracked (locks that found the table full), sites_full, waits_full
+  locks x 32:  holder tid, site taken at, since (ns), address of the lock
+               object, kind, flags, site made at
   waits x 32:  tid, lock (slot + 1), since, site, flags, timeout (us)
   sites x 256: line, func[56], expr[64] (the lock as written there),
                file[128]
-A fork gives the child a private copy (its writes never reach the
-worker's table); a zygote that forks workers calls attach() in each one.
+A fork gives the child a private copy, which mtest never reads; a zygote
+that forks workers calls attach() in each one, after the fork.
 """
 
 import _thread
@@ -51,7 +59,7 @@ FLAG_CROSS = 1                  # slot: released by a thread that did not take i
 WAIT_TIMED, WAIT_RESTORE, WAIT_SEM = 1, 2, 4
 
 # Modules whose locks are machinery, not the code under test's.
-_INTERNAL = ("threading", "queue", "concurrent.", "multiprocessing.", "mtest_")
+_INTERNAL = ("concurrent.", "multiprocessing.", "mtest_")
 
 _raw_lock = _thread.allocate_lock
 _raw_rlock = getattr(threading, "_CRLock", None) or threading._PyRLock
@@ -76,12 +84,12 @@ _NSLOTS = _NROWS = _NSITES = 0
 _ROWS_AT = _SITES_AT = _SCRATCH = 0
 _free_slots = []
 _free_rows = []
-_slot_static = {}     # slot offset -> (address, kind, site made at)
-_sites = {}           # (code, lasti) -> site index (1-based; 0: not recorded)
+_sites = {}           # (code, lasti) -> site index (1-based)
+_slot_of = {}         # id of a published lock -> its slot (setdefault: atomic)
 _site_text = []       # site index - 1 -> its 256 bytes
 _T = threading.local()
 _TG = threading.__dict__
-_forker = [0]
+_forked = [0, 0]      # in a forked child: the forking thread's id there, here
 _kept = []
 _installed = [False]
 
@@ -113,11 +121,13 @@ def _internal(frame):
 def _user_frame(frame):
     """The first frame outside threading and this module: where the code
     under test took or waits for the lock (Condition's methods call the
-    lock's)."""
-    while frame is not None and (frame.f_globals is _TG or frame.f_globals is _MG):
+    lock's). Never None: at worst the outermost."""
+    while (frame.f_globals is _TG or frame.f_globals is _MG) and frame.f_back is not None:
         frame = frame.f_back
     return frame
 
+
+# --- places ------------------------------------------------------------------------
 
 # A lock as written at a line: "with self._state_lock:", "x.acquire(",
 # "self._lock = threading.Lock()".
@@ -140,6 +150,22 @@ def _expr(filename, line):
     return ""
 
 
+def _line_of(code, lasti):
+    try:
+        for start, end, line in code.co_lines():
+            if start <= lasti < end:
+                return line or code.co_firstlineno
+    except AttributeError:  # before 3.10
+        import dis
+        found = code.co_firstlineno
+        for offset, line in dis.findlinestarts(code):
+            if offset > lasti:
+                break
+            found = line
+        return found
+    return code.co_firstlineno
+
+
 def _cut(text, size):
     raw = text.encode("utf-8", "backslashreplace")
     if len(raw) >= size:  # keep the tail of a path, the head of a name
@@ -147,18 +173,19 @@ def _cut(text, size):
     return raw
 
 
-def _site(frame):
-    """The site index (1-based) of a frame's line: recorded once, cached by
-    code object and instruction."""
-    key = (frame.f_code, frame.f_lasti)
+def _site_at(code, lasti):
+    """The site index (1-based; 0 when the table is full) of an instruction:
+    its text written once, cached."""
+    if code is None:
+        return 0
+    key = (code, lasti)
     index = _sites.get(key)
     if index is not None:
         return index
     if len(_site_text) >= _NSITES:
         _bump(32)
         return 0
-    code = frame.f_code
-    line = frame.f_lineno or 0
+    line = _line_of(code, lasti)
     text = struct.pack("=II56s64s128s", line, 0, _cut(code.co_name, 56),
                        _cut(_expr(code.co_filename, line), 64),
                        _cut(code.co_filename, 128))
@@ -169,28 +196,67 @@ def _site(frame):
     return index
 
 
-def _slot_new(obj, kind, frame):
-    """A slot for a new lock (the scratch slot when the table is full:
-    counted, never written where mtest reads)."""
+# --- slots, publication, waits ---------------------------------------------------------
+
+def _slot_new(obj, kind, made, flags):
+    """A slot for a lock's first publication (the scratch slot when the
+    table is full: counted, never written where mtest reads)."""
     if not _free_slots:
         _bump(28)
         return _SCRATCH
     off = _free_slots.pop()
-    made = _site(frame) if frame is not None else 0
-    _slot_static[off] = (id(obj), kind, made)
     _HOLD(_MEM, off, 0, 0, 0)
-    _STATIC(_MEM, off + 16, id(obj), kind, 0, made)
+    _STATIC(_MEM, off + 16, id(obj), kind, flags, _site_at(*made))
     return off
 
 
 def _slot_free(off):
-    if off != _SCRATCH and _slot_static.pop(off, None) is not None:
+    if off and off != _SCRATCH:
         _MEM[off:off + SLOT] = bytes(SLOT)
         _free_slots.append(off)
 
 
-def _wait(off, frame, flags, timeout):
-    """Take a wait row (None when all are taken: counted)."""
+def _forget(obj):
+    """A tracked lock (or a semaphore's notes) is gone: its slot too."""
+    if _slot_of.pop(id(obj), None) is not None:
+        _slot_free(obj._o)
+
+
+def _publish(lock):
+    """Write the lock's holder, as its notes say, into its slot. Read again
+    after the write: a holder that changed meanwhile is written again (a
+    new holder also publishes itself, seeing waiters)."""
+    off = lock._o
+    if not off:
+        # Two waiters may publish at once: the first slot set is the one.
+        mine = _slot_new(lock, lock._k, lock._m, lock._x)
+        off = _slot_of.setdefault(id(lock), mine)
+        if off != mine:
+            _slot_free(mine)
+        lock._o = off
+    if off == _SCRATCH:
+        return
+    for _ in range(8):
+        w, s = lock._w, lock._s
+        if w:
+            if w == _forked[0]:  # held by the forking thread: this one, here
+                w = _forked[1]
+            _HOLD(_MEM, off, w, _site_at(lock._c, lock._i), s)
+        else:
+            _HOLD(_MEM, off, 0, 0, 0)
+        if lock._w == w and lock._s == s:
+            break
+
+
+def _index(lock):
+    off = lock._o
+    return (off - HEADER) // SLOT + 1 if off and off != _SCRATCH else 0
+
+
+def _wait(lock, frame, flags, timeout):
+    """The lock's holder published, then this thread's wait row (None when
+    all are taken: counted)."""
+    _publish(lock)
     try:
         t = _T.tid
     except AttributeError:
@@ -200,8 +266,7 @@ def _wait(off, frame, flags, timeout):
         return None
     row = _free_rows.pop()
     f = _user_frame(frame)
-    _WAIT(_MEM, row, t, (off - HEADER) // SLOT + 1 if off != _SCRATCH else 0, _now(),
-          _site(f) if f is not None else 0, flags, timeout)
+    _WAIT(_MEM, row, t, _index(lock), _now(), _site_at(f.f_code, f.f_lasti), flags, timeout)
     return row
 
 
@@ -211,15 +276,29 @@ def _unwait(row):
         _free_rows.append(row)
 
 
-def _held(lock, frame):
-    """Write the holder: this thread, here, now."""
+def _take(lock, frame, waited):
+    """This thread holds the lock now, here: noted, and published after a
+    wait or while others wait."""
     try:
         t = _T.tid
     except AttributeError:
         t = _tid()
     f = _user_frame(frame)
     lock._w = t
-    _HOLD(_MEM, lock._o, t, _site(f) if f is not None else 0, _now())
+    lock._c = f.f_code
+    lock._i = f.f_lasti
+    lock._s = _now()
+    if waited or lock._q:
+        _publish(lock)
+
+
+def _cross(lock):
+    """A plain Lock released by a thread that did not take it: a signal
+    between threads, whose holder binds no one (mtest never calls a wait
+    for it certain)."""
+    lock._x = FLAG_CROSS
+    if lock._o and lock._o != _SCRATCH:
+        struct.pack_into("=H", _MEM, lock._o + 26, FLAG_CROSS)
 
 
 def _timeout_us(timeout):
@@ -228,6 +307,19 @@ def _timeout_us(timeout):
     except (TypeError, ValueError, OverflowError):
         return -1
 
+
+def _new(cls, frame, raw):
+    self = object.__new__(cls)
+    self._l = raw
+    self._o = self._w = self._i = self._s = self._x = 0
+    self._c = None
+    self._q = []
+    f = _user_frame(frame)
+    self._m = (f.f_code, f.f_lasti)
+    return self
+
+
+# --- the wrappers --------------------------------------------------------------------
 
 class _Meta(type):
     """isinstance(x, threading.Lock) holds for the wrappers and for
@@ -241,36 +333,35 @@ class _Meta(type):
 
 
 class Lock(metaclass=_Meta):
-    """threading.Lock, tracked."""
+    """threading.Lock, tracked. Notes: _w holder's thread id (0: free), _c
+    and _i where it was taken, _s since when, _q waiters (a list: appends
+    and pops are atomic), _o its slot (0: never published), _m where it
+    was made, _x its flags."""
 
-    __slots__ = ("_l", "_o", "_w", "__weakref__")
+    __slots__ = ("_l", "_o", "_w", "_c", "_i", "_s", "_q", "_m", "_x", "__weakref__")
     _raw_types = (_RawLockType,)
+    _k = KIND_LOCK
 
     def __new__(cls):
         frame = _getframe(1)
         if _internal(frame):
             return _raw_lock()
-        self = object.__new__(cls)
-        self._l = _raw_lock()
-        self._w = 0
-        self._o = _slot_new(self, KIND_LOCK, _user_frame(frame))
-        return self
+        return _new(cls, frame, _raw_lock())
 
     def acquire(self, blocking=True, timeout=-1):
         if timeout == -1 and self._l.acquire(False):
-            # The hot path, inlined: one frame walk, one cached site, one write.
             f = _getframe(1)
             if f.f_globals is _TG:
                 f = _user_frame(f)
-            site = _sites.get((f.f_code, f.f_lasti)) if f is not None else 0
-            if site is None:
-                site = _site(f)
             try:
-                t = _T.tid
+                self._w = _T.tid
             except AttributeError:
-                t = _tid()
-            self._w = t
-            _HOLD(_MEM, self._o, t, site, _now())
+                self._w = _tid()
+            self._c = f.f_code
+            self._i = f.f_lasti
+            self._s = _now()
+            if self._q:
+                _publish(self)
             return True
         return _acquire_slow(self, blocking, timeout, _getframe(1))
 
@@ -281,19 +372,23 @@ class Lock(metaclass=_Meta):
             t = _T.tid
         except AttributeError:
             t = _tid()
-        if self._w != t and self._l.locked():
+        if self._w != t and self._w != _forked[0] and self._l.locked():
             _cross(self)
-        _CLEAR(_MEM, self._o, 0)
+        if self._o:
+            _CLEAR(_MEM, self._o, 0)
+        self._w = 0
         self._l.release()
 
-    def __exit__(self, t, v, tb):
+    def __exit__(self, t, v, tb):  # release(), inlined: the with statement's hot path
         try:
             t = _T.tid
         except AttributeError:
             t = _tid()
-        if self._w != t and self._l.locked():
+        if self._w != t and self._w != _forked[0] and self._l.locked():
             _cross(self)
-        _CLEAR(_MEM, self._o, 0)
+        if self._o:
+            _CLEAR(_MEM, self._o, 0)
+        self._w = 0
         self._l.release()
 
     def locked(self):
@@ -305,11 +400,11 @@ class Lock(metaclass=_Meta):
 
     def _at_fork_reinit(self):
         self._l._at_fork_reinit()
-        _CLEAR(_MEM, self._o, 0)
+        self._w = 0
 
     def __del__(self):
         try:
-            _slot_free(self._o)
+            _forget(self)
         except Exception:
             pass
 
@@ -321,53 +416,45 @@ class Lock(metaclass=_Meta):
             "locked" if self._l.locked() else "unlocked", id(self))
 
 
-def _cross(lock):
-    """A plain Lock released by a thread that did not take it: a signal
-    between threads, whose holder binds no one (mtest never calls a wait
-    for it certain)."""
-    off = lock._o
-    if off != _SCRATCH:
-        struct.pack_into("=H", _MEM, off + 26, 1)
-
-
 def _acquire_slow(lock, blocking, timeout, frame):
-    """Lock.acquire when the lock is taken, or with a timeout: the wait is
-    written in a row while it lasts."""
-    if timeout == -1:
-        if not blocking:
-            return False
-        row = _wait(lock._o, frame, 0, -1)
+    """Lock.acquire when the lock is taken, or with a timeout: a waiter
+    while it waits."""
+    if timeout == -1 and not blocking:
+        return False
+    if timeout != -1 and blocking and type(timeout) in (int, float) and \
+            0 <= timeout <= _TIMEOUT_MAX and lock._l.acquire(False):
+        _take(lock, frame, False)
+        return True
+    q = lock._q
+    q.append(None)
+    try:
+        row = _wait(lock, frame, 0 if timeout == -1 else WAIT_TIMED, _timeout_us(timeout))
         try:
-            got = lock._l.acquire()
+            got = lock._l.acquire() if timeout == -1 else lock._l.acquire(blocking, timeout)
         finally:
             _unwait(row)
-    else:
-        if blocking and type(timeout) in (int, float) and 0 <= timeout <= _TIMEOUT_MAX and \
-                lock._l.acquire(False):
-            got = True
-        else:
-            row = _wait(lock._o, frame, WAIT_TIMED, _timeout_us(timeout))
-            try:
-                got = lock._l.acquire(blocking, timeout)  # its own errors
-            finally:
-                _unwait(row)
+    finally:
+        q.pop()
     if got:
-        _held(lock, frame)
+        _take(lock, frame, True)
     return got
 
 
 class RLock(metaclass=_Meta):
-    """threading.RLock, tracked: the holder is written when the count goes
-    from 0 to 1 and cleared when it comes back to 0."""
+    """threading.RLock, tracked: noted when the count goes from 0 to 1 (_d
+    is the count), cleared when it comes back to 0."""
 
-    __slots__ = ("_l", "_o", "_w", "_d", "__weakref__")
+    __slots__ = ("_l", "_o", "_w", "_c", "_i", "_s", "_q", "_m", "_x", "_d", "__weakref__")
     _raw_types = (_raw_rlock, threading._PyRLock)
+    _k = KIND_RLOCK
 
     def __new__(cls, *args, **kwargs):
         frame = _getframe(1)
         if _internal(frame):
             return _raw_rlock(*args, **kwargs)
-        return _new_rlock(cls, KIND_RLOCK, frame, args, kwargs)
+        self = _new(cls, frame, _raw_rlock(*args, **kwargs))
+        self._d = 0
+        return self
 
     def acquire(self, blocking=True, timeout=-1):
         if timeout == -1 and self._l.acquire(False):
@@ -377,15 +464,15 @@ class RLock(metaclass=_Meta):
                 f = _getframe(1)
                 if f.f_globals is _TG:
                     f = _user_frame(f)
-                site = _sites.get((f.f_code, f.f_lasti)) if f is not None else 0
-                if site is None:
-                    site = _site(f)
                 try:
-                    t = _T.tid
+                    self._w = _T.tid
                 except AttributeError:
-                    t = _tid()
-                self._w = t
-                _HOLD(_MEM, self._o, t, site, _now())
+                    self._w = _tid()
+                self._c = f.f_code
+                self._i = f.f_lasti
+                self._s = _now()
+                if self._q:
+                    _publish(self)
             return True
         return _racquire_slow(self, blocking, timeout, _getframe(1))
 
@@ -394,43 +481,60 @@ class RLock(metaclass=_Meta):
     def release(self):
         if self._d == 1 and self._l._is_owned():
             self._d = 0
-            _CLEAR(_MEM, self._o, 0)
+            if self._o:
+                _CLEAR(_MEM, self._o, 0)
+            self._w = 0
             self._l.release()
         else:
             self._l.release()  # raises for a thread that does not own it
             self._d -= 1
 
-    def __exit__(self, t, v, tb):
-        self.release()
+    def __exit__(self, t, v, tb):  # release(), inlined
+        if self._d == 1 and self._l._is_owned():
+            self._d = 0
+            if self._o:
+                _CLEAR(_MEM, self._o, 0)
+            self._w = 0
+            self._l.release()
+        else:
+            self._l.release()
+            self._d -= 1
 
     def _is_owned(self):
         return self._l._is_owned()
 
     def _release_save(self):
-        """Condition.wait: let go of every level; the holder is cleared."""
+        """Condition.wait: let go of every level."""
         if not self._l._is_owned():
             return self._l._release_save()  # its own error
         d = self._d
         self._d = 0
-        _CLEAR(_MEM, self._o, 0)
+        if self._o:
+            _CLEAR(_MEM, self._o, 0)
+        self._w = 0
         return (self._l._release_save(), d)
 
     def _acquire_restore(self, state):
-        """Condition.wait: take it again; a wait while another holds it."""
+        """Condition.wait: take it back, a waiter while another holds it."""
         inner, d = state
         frame = _getframe(1)
-        row = _wait(self._o, frame, WAIT_RESTORE, -1)
+        q = self._q
+        q.append(None)
         try:
-            self._l._acquire_restore(inner)
+            row = _wait(self, frame, WAIT_RESTORE, -1)
+            try:
+                self._l._acquire_restore(inner)
+            finally:
+                _unwait(row)
         finally:
-            _unwait(row)
+            q.pop()
         self._d = d
-        _held(self, frame)
+        _take(self, frame, True)
 
     def _at_fork_reinit(self):
         self._l._at_fork_reinit()
         self._d = 0
-        _CLEAR(_MEM, self._o, 0)
+        self._w = 0
 
     def __getattr__(self, name):  # _recursion_count, locked, ... as CPython's
         if name in RLock.__slots__:  # not set yet: never ask _l for itself
@@ -439,7 +543,7 @@ class RLock(metaclass=_Meta):
 
     def __del__(self):
         try:
-            _slot_free(self._o)
+            _forget(self)
         except Exception:
             pass
 
@@ -451,35 +555,31 @@ class RLock(metaclass=_Meta):
             "locked" if self._d else "unlocked", self._d, id(self))
 
 
-def _new_rlock(cls, kind, frame, args=(), kwargs=None):
-    self = object.__new__(cls)
-    self._l = _raw_rlock(*args, **(kwargs or {}))
-    self._w = 0
-    self._d = 0
-    self._o = _slot_new(self, kind, _user_frame(frame))
-    return self
+class _ConditionLock(RLock):
+    """The default lock of a threading.Condition."""
+
+    __slots__ = ()
+    _k = KIND_COND
 
 
 def _racquire_slow(lock, blocking, timeout, frame):
-    if timeout == -1:
-        if not blocking:
-            return False
-        row = _wait(lock._o, frame, 0, -1)
+    if timeout == -1 and not blocking:
+        return False
+    q = lock._q
+    q.append(None)
+    try:
+        row = _wait(lock, frame, 0 if timeout == -1 else WAIT_TIMED, _timeout_us(timeout))
         try:
-            got = lock._l.acquire()
+            got = lock._l.acquire() if timeout == -1 else lock._l.acquire(blocking, timeout)
         finally:
             _unwait(row)
-    else:
-        row = _wait(lock._o, frame, WAIT_TIMED, _timeout_us(timeout))
-        try:
-            got = lock._l.acquire(blocking, timeout)
-        finally:
-            _unwait(row)
+    finally:
+        q.pop()
     if got:
         d = lock._d
         lock._d = d + 1
         if not d:
-            _held(lock, frame)
+            _take(lock, frame, True)
     return got
 
 
@@ -493,19 +593,23 @@ _sem_acquire = threading.Semaphore.acquire
 def _condition_init(self, lock=None):
     if lock is None:
         frame = _getframe(1)
-        lock = _raw_rlock() if _internal(frame) else _new_rlock(RLock, KIND_COND, frame)
+        if _internal(frame):
+            lock = _raw_rlock()
+        else:
+            lock = _new(_ConditionLock, frame, _raw_rlock())
+            lock._d = 0
     _cond_init(self, lock)
 
 
-class _SemSlot:
-    """A semaphore's slot: freed with it. Its waits are written; a
-    semaphore has no holder (any thread may release it)."""
+class _SemNotes:
+    """A semaphore's notes, for its waits: a semaphore has no holder (any
+    thread may release it). Its slot is freed with it."""
 
-    __slots__ = ("_o",)
+    __slots__ = ("_o", "_w", "_c", "_i", "_s", "_m", "_x", "_k")
 
     def __del__(self):
         try:
-            _slot_free(self._o)
+            _forget(self)
         except Exception:
             pass
 
@@ -513,22 +617,25 @@ class _SemSlot:
 def _semaphore_init(self, value=1):
     _sem_init(self, value)
     frame = _getframe(1)
-    if frame.f_globals is _TG:  # BoundedSemaphore.__init__
+    if frame.f_globals is _TG and frame.f_back is not None:  # BoundedSemaphore.__init__
         frame = frame.f_back
-    if frame is not None and not _internal(frame):
-        s = _SemSlot()
-        s._o = _slot_new(self, KIND_BSEM if isinstance(self, threading.BoundedSemaphore)
-                         else KIND_SEM, _user_frame(frame))
-        self._mtest_slot = s
+    if not _internal(frame):
+        n = _SemNotes()
+        n._o = n._w = n._i = n._s = n._x = 0
+        n._c = None
+        f = _user_frame(frame)
+        n._m = (f.f_code, f.f_lasti)
+        n._k = KIND_BSEM if isinstance(self, threading.BoundedSemaphore) else KIND_SEM
+        self._mtest_notes = n
 
 
 def _semaphore_acquire(self, blocking=True, timeout=None):
-    s = self.__dict__.get("_mtest_slot")
-    if s is None or not blocking:
+    n = self.__dict__.get("_mtest_notes")
+    if n is None or not blocking:
         return _sem_acquire(self, blocking, timeout)
     if _sem_acquire(self, False):
         return True
-    row = _wait(s._o, _getframe(1), WAIT_SEM | (WAIT_TIMED if timeout is not None else 0),
+    row = _wait(n, _getframe(1), WAIT_SEM | (WAIT_TIMED if timeout is not None else 0),
                 _timeout_us(timeout) if timeout is not None else -1)
     try:
         return _sem_acquire(self, blocking, timeout)
@@ -554,7 +661,7 @@ def _header(mem):
 
 def _fresh():
     """The table as this process knows it, in a new anonymous mapping:
-    the slots' static parts and holders, every site; no waits."""
+    slots and sites; no waits."""
     global _free_rows
     mem = mmap.mmap(-1, _SIZE)
     if _MEM is not None:
@@ -619,25 +726,25 @@ def attach():
 
 def _before_fork():
     try:
-        _forker[0] = _T.tid
+        _forked[0] = _T.tid
     except AttributeError:
-        _forker[0] = _native_id()
+        _forked[0] = _native_id()
 
 
 def _after_fork_child():
-    """A forked child writes a private copy: never the worker's table. Locks
-    the forking thread held are this thread's now; those other threads held
-    keep their holders, which do not exist here."""
+    """A forked child writes a private copy: never the worker's table. The
+    forking thread is this one here (locks it held are this thread's);
+    other threads' holders do not exist here."""
     global _MEM, _FD, _T
     _T = threading.local()
     _kept.append(_MEM)  # never freed: a mapping's descriptor is no longer ours
     _MEM = _fresh()
     _header(_MEM)
     _FD = -1
-    old, new = _forker[0], _native_id()
-    for off in list(_slot_static):
-        if _U32.unpack_from(_MEM, off)[0] == old:
-            _U32.pack_into(_MEM, off, new)
+    _forked[1] = _native_id()
+    for off in range(HEADER, _ROWS_AT, SLOT):
+        if _U32.unpack_from(_MEM, off)[0] == _forked[0]:
+            _U32.pack_into(_MEM, off, _forked[1])
 
 
 def install(spec=None):
@@ -648,17 +755,13 @@ def install(spec=None):
     _layout(spec)
     global _free_slots
     _free_slots = [HEADER + i * SLOT for i in range(_NSLOTS - 1, -1, -1)]
-    _install_factories()
-    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
-
-
-def _install_factories():
     threading.Lock = Lock
     threading.RLock = RLock
     threading.Condition.__init__ = _condition_init
     threading.Semaphore.__init__ = _semaphore_init
     threading.Semaphore.acquire = _semaphore_acquire
     threading.Semaphore.__enter__ = _semaphore_acquire
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
 
 
 def hello_fields():

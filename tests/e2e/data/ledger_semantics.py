@@ -81,19 +81,41 @@ def wait_until(predicate, what, bound=10.0):
         time.sleep(0.005)
 
 
+def published(lock):
+    return [s for s in T.read().slots() if s["addr"] == id(lock)]
+
+
+def contend(lock, name="Waiter"):
+    """A thread that waits for the lock (until it gets it, then lets go)."""
+    t = threading.Thread(target=lambda: (lock.acquire(), lock.release()), name=name)
+    t.start()
+    wait_until(lambda: T.read().waits(), "the waiter's row")
+    return t
+
+
 def check_lock():
     lock = threading.Lock()
     assert type(lock) is L.Lock and isinstance(lock, threading.Lock)
-    s = T.read().slot_of(lock)
-    assert s["kind"] == L.KIND_LOCK and s["holder"] == 0
-    assert T.site(s["made"])[2] == "lock", T.site(s["made"])  # "lock = threading.Lock()"
     with lock:
-        s = T.read().slot_of(lock)
+        assert not published(lock)  # uncontended: nothing written
+        assert lock.locked() and not lock.acquire(False)
+        assert not published(lock)
+        assert not lock.acquire(timeout=0.01)  # a wait: published
+        assert published(lock)[0]["holder"] == me
+    assert not lock.locked() and published(lock)[0]["holder"] == 0
+    with lock:
+        line_taken = sys._getframe().f_lineno - 1
+        waiter = contend(lock)
+        s = T.read().slot_of(lock)  # the waiter published its holder
+        assert s["kind"] == L.KIND_LOCK and s["holder"] == me, s
         line, func, expr, path = T.site(s["site"])
-        assert s["holder"] == me and func == "check_lock" and expr == "lock", (s, expr)
+        assert (line, func, expr) == (line_taken, "check_lock", "lock"), T.site(s["site"])
         assert path.endswith("ledger_semantics.py")
-        assert lock.locked() and not lock.acquire(False) and not lock.acquire(timeout=0.01)
-    assert not lock.locked() and T.read().slot_of(lock)["holder"] == 0
+        assert T.site(s["made"])[2] == "lock", T.site(s["made"])  # "lock = threading.Lock()"
+        (row,) = T.waits()
+        assert row["lock"] == s["index"] and T.site(row["site"])[1] == "<lambda>", row
+    waiter.join()
+    assert T.read().slot_of(lock)["holder"] == 0 and not T.waits()
     assert lock.acquire(blocking=True, timeout=1) is True
     lock.release()
     for bad, exc in (((False, 1), ValueError), ((True, -5), ValueError),
@@ -127,8 +149,12 @@ def check_cross_release():
     t = threading.Thread(target=lock.release)
     t.start()
     t.join()
-    assert T.read().slot_of(lock)["flags"] & 1
     assert not lock.locked()
+    lock.acquire()
+    waiter = contend(lock)
+    assert T.read().slot_of(lock)["flags"] & 1
+    lock.release()
+    waiter.join()
 
 
 def check_waits_and_dead_holder():
@@ -144,7 +170,7 @@ def check_waits_and_dead_holder():
     t = threading.Thread(target=take, name="Taker")
     t.start()
     t.join()
-    assert T.read().slot_of(lock)["holder"] == tids[0]
+    assert not published(lock)
     got = []
 
     def waiter():
@@ -154,6 +180,7 @@ def check_waits_and_dead_holder():
     w.start()
     wait_until(lambda: T.read().waits(), "the waiter's row")
     (row,) = T.waits()
+    assert T.slot_of(lock)["holder"] == tids[0]  # the dead thread, published
     assert row["lock"] == T.slot_of(lock)["index"] and row["flags"] & 1, row
     assert row["timeout"] == 30 * 10**6
     assert T.site(row["site"])[1] == "waiter"
@@ -169,9 +196,11 @@ def check_rlock():
     assert type(r) is L.RLock and isinstance(r, threading.RLock)
     with r:
         with r:
+            waiter = contend(r)
             assert T.read().slot_of(r)["holder"] == me
         assert T.read().slot_of(r)["holder"] == me  # still held once
         assert r._is_owned()
+    waiter.join()
     assert T.read().slot_of(r)["holder"] == 0 and not r._is_owned()
     try:
         r.release()
@@ -202,8 +231,7 @@ def check_condition():
     """Condition's default lock is a tracked RLock; wait() lets it go (no
     holder while waiting) and takes it back."""
     c = threading.Condition()
-    s = T.read().slot_of(c._lock)
-    assert s["kind"] == L.KIND_COND
+    assert type(c._lock) is L._ConditionLock and isinstance(c._lock, threading.RLock)
     state = {}
 
     def waiter():
@@ -215,19 +243,22 @@ def check_condition():
 
     w = threading.Thread(target=waiter, name="CondWaiter")
     w.start()
-    wait_until(lambda: state.get("waiting") and T.read().slot_of(c._lock)["holder"] == 0,
-               "the waiter to let the lock go")
+    wait_until(lambda: state.get("waiting") and c._lock._w == 0, "the waiter to let go")
     with c:  # others take it meanwhile: they are its holders
-        assert T.read().slot_of(c._lock)["holder"] == me
         c.notify()
+        # Taking it back after wait() is a wait while this thread holds it.
+        wait_until(lambda: T.read().waits(), "the waiter taking it back")
+        s = T.read().slot_of(c._lock)
+        assert s["kind"] == L.KIND_COND and s["holder"] == me, s
+        assert T.waits()[0]["flags"] & 2
     w.join()
     assert state["holder_after"] == state["tid"]
     assert T.read().slot_of(c._lock)["holder"] == 0
     c2 = threading.Condition(threading.Lock())  # a given lock is used as is
     with c2:
-        assert T.read().slot_of(c2._lock)["holder"] == me
+        assert c2._lock._w == me
         c2.wait(0.01)
-        assert T.read().slot_of(c2._lock)["holder"] == me
+        assert c2._lock._w == me
 
 
 def check_internals_untracked():
@@ -243,20 +274,20 @@ def check_internals_untracked():
         assert type(raw) is threading._allocate_lock().__class__, type(raw)
     assert type(b._cond._lock) is not L.Lock
     new = {s["addr"] for s in T.read().slots()} - before
-    assert new == {id(sem)}, new
+    assert not new, new  # and the semaphore not yet: nobody waited
+    assert sem._mtest_notes._k == L.KIND_SEM
 
 
 def check_semaphore():
     sem = threading.BoundedSemaphore(1)
-    s = T.read().slot_of(sem)
-    assert s["kind"] == L.KIND_BSEM
     sem.acquire()
     got = []
     w = threading.Thread(target=lambda: got.append(sem.acquire(timeout=30)))
     w.start()
     wait_until(lambda: T.read().waits(), "the semaphore's waiter")
     (row,) = T.waits()
-    assert row["lock"] == s["index"] and row["flags"] & 4, row
+    (s,) = [s for s in T.slots() if s["kind"] == L.KIND_BSEM]
+    assert row["lock"] == s["index"] and row["flags"] & 4 and s["holder"] == 0, (row, s)
     sem.release()
     w.join()
     assert got == [True]
@@ -270,17 +301,22 @@ def check_semaphore():
 
 
 def check_full_table():
-    """More locks than slots: counted, never a crash; they still lock."""
+    """More contended locks than slots: counted, never a crash; they still
+    lock, and their waits say "an untracked lock"."""
     T.read()
     untracked = T.counters[0]
     locks = [threading.Lock() for _ in range(12)]
     for lock in locks:
         with lock:
-            pass
+            waiter = contend(lock)
+        waiter.join()
     assert T.read().counters[0] > untracked
     del locks  # their slots come back
     lock = threading.Lock()
-    assert T.read().slot_of(lock)
+    with lock:
+        waiter = contend(lock)
+        assert T.read().slot_of(lock)["holder"] == me
+    waiter.join()
 
 
 def check_fork():
@@ -291,14 +327,18 @@ def check_fork():
         code = 0
         try:
             with lock:
-                time.sleep(0.05)
-                if T.read().slot_of(lock)["holder"] != 0:
+                t = threading.Thread(target=lambda: (lock.acquire(), lock.release()))
+                t.start()
+                wait_until(lambda: lock._o, "the child's waiter to publish")
+                if published(lock):  # read through the worker's descriptor
                     code = 3
+            t.join()
         except BaseException:
             code = 4
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert not published(lock)
 
 
 for check in (check_lock, check_cross_release, check_waits_and_dead_holder, check_rlock,
