@@ -292,6 +292,81 @@ def deadlock_latency(mtest, rounds, work):
               "(min %.2f, max %.2f)" % (statistics.median(lat), min(lat), max(lat)))
 
 
+LOCK_COSTS = r"""
+import statistics, sys, threading, timeit
+sys.path.insert(0, sys.argv[1])
+raw = {"Lock": threading.Lock(), "RLock": threading.RLock(), "Condition": threading.Condition()}
+import mtest_locks
+mtest_locks.install("locks:4096,waits:1024,sites:2048")
+mtest_locks.attach()
+led = {"Lock": threading.Lock(), "RLock": threading.RLock(), "Condition": threading.Condition()}
+assert type(led["Lock"]) is mtest_locks.Lock and type(raw["Lock"]) is not mtest_locks.Lock
+n = 100000
+for kind in ("Lock", "RLock", "Condition"):
+    for stmt in ("x.acquire(); x.release()", "with x: pass"):
+        t = {"raw": [], "ledger": []}
+        for _ in range(15):  # interleaved: drift hits both alike
+            for name, locks in (("raw", raw), ("ledger", led)):
+                t[name].append(timeit.timeit(stmt, number=n, globals={"x": locks[kind]}) / n * 1e9)
+        print("%s\t%s\t%.1f\t%.1f" % (kind, stmt, statistics.median(t["raw"]),
+                                         statistics.median(t["ledger"])))
+"""
+
+
+def lock_costs(work):
+    """The lock ledger's wrappers (src/plugin/mtest_locks.py) against
+    CPython's own locks: an uncontended acquire/release pair, in one
+    process, interleaved."""
+    script = work / "lock_costs.py"
+    script.write_text(LOCK_COSTS)
+    out = subprocess.run([PYTHON, str(script), str(ROOT / "src" / "plugin")], check=True,
+                         capture_output=True, text=True).stdout
+    print("lock ledger: an uncontended acquire/release pair, median of 15 x 100,000 "
+          "(python %s):" % subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
+                                          capture_output=True, text=True).stdout.strip())
+    for line in out.splitlines():
+        kind, stmt, raw, led = line.split("\t")
+        print("  %-9s %-28s CPython's %6.0f ns, with the ledger %6.0f ns (+%.0f ns, x%.1f)"
+              % (kind, stmt, float(raw), float(led), float(led) - float(raw),
+                 float(led) / float(raw)))
+
+
+LOCK_TEST = """
+import threading
+
+def test_locks_%d():
+    lock, rlock = threading.Lock(), threading.RLock()
+    for _ in range(20000):
+        with lock:
+            with rlock:
+                pass
+"""
+
+
+def ledger_suites(mtest, rounds, work):
+    """Wall time of whole runs with the ledger and without (--no-lock-ledger),
+    interleaved: the tower-shaped suite, and a suite that does nothing but
+    take locks (20 tests of 20,000 Lock and RLock pairs: the worst case)."""
+    tower_dir, _ = tower_suite(work, "tower-ledger")
+    heavy = work / "lockheavy"
+    heavy.mkdir()
+    (heavy / "pytest.ini").write_text("[pytest]\n")
+    (heavy / "test_locks.py").write_text("".join(LOCK_TEST % i for i in range(20)))
+    print("whole runs with the lock ledger and without (--no-lock-ledger), mtest -j 2, "
+          "%d round(s) interleaved:" % rounds)
+    for name, suite in (("tower-shaped suite", tower_dir), ("lock-only suite", heavy)):
+        times = {"on": [], "off": []}
+        for r in range(rounds):
+            for mode in ("on", "off"):
+                flags = ["-j", "2"] + (["--no-lock-ledger"] if mode == "off" else [])
+                times[mode].append(wall(mtest_argv(mtest, work / ("%s-%s-%d" % (
+                    suite.name, mode, r)), *flags), suite))
+        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        print("  %-19s ledger on %6.2f s, off %6.2f s: on / off = %.3f%s"
+              % (name, on, off, on / off,
+                 "   (goal: at most 1.02)" if name.startswith("tower") else ""))
+
+
 def crash_handler_cost(mtest, rounds):
     """What preloading mtest_crash.so adds to each worker's start."""
     so = Path(mtest).parent / "mtest_crash.so"
@@ -400,6 +475,9 @@ def main(argv):
         captures(mtest, 5, Path(tmp))
         deadlock_latency(mtest, 5, Path(tmp))
         crash_handler_cost(mtest, 5)
+        print()
+        lock_costs(Path(tmp))
+        ledger_suites(mtest, max(tower_rounds, 3), Path(tmp))
     return 0
 
 

@@ -88,6 +88,10 @@ static struct mt_wfgraph *wfg;
 static struct mt_wfview *views;
 static struct mt_wfthread *wft;
 static struct mt_wfctx wfc;
+/* CPython's own RLocks the threads wait for, as read while stopped (by
+ * index in py[]). */
+static struct mt_pyrlock *prl;
+static unsigned char *has_prl;
 
 static int seized(pid_t tid)
 {
@@ -352,6 +356,28 @@ static const char *hang_of(const struct mt_capture_req *r)
 	return strcmp(r->kind, "TIMEOUT") == 0 ? "deadlock (certain)" : NULL;
 }
 
+static const char *legit_wait(const struct thread *t);
+
+/* The test thread waits for a lock that the graph does not know (it is not
+ * a join, a queue or a condition): say why its holder cannot be named. */
+static void unknown_holder(struct mt_buf *o, const struct mt_capture_req *r,
+			   const struct thread *main_t)
+{
+	if (wfg->end != MT_WF_NONE || !main_t->d || main_t->d->wait != MT_WAIT_LOCK ||
+	    strcmp(legit_wait(main_t), "none") != 0)
+		return;
+	if (have_lg)
+		mt_buf_puts(o, ", whose holder is not known (a lock the ledger does not track: made "
+			    "before mtest's plugin loaded, or with _thread)");
+	else if (!r->rlock_type || !r->interp || !mt_py_supported(r->hexversion))
+		mt_buf_printf(o, ", whose holder is not known (no lock ledger; CPython's RLock "
+			      "owners are not read from Python %ld.%ld)", (r->hexversion >> 24) & 0xff,
+			      (r->hexversion >> 16) & 0xff);
+	else
+		mt_buf_puts(o, ", whose holder is not known (no lock ledger, and a Lock keeps no "
+			    "owner)");
+}
+
 /* The diagnosis, in one line (docs/watchdog.md gives examples). */
 static void headline(struct mt_buf *o, const struct mt_capture_req *r, struct thread *main_t)
 {
@@ -386,6 +412,7 @@ static void headline(struct mt_buf *o, const struct mt_capture_req *r, struct th
 	if (mt_wf_clause(o, &wfc))
 		first = 0;
 	clauses(o, ROLE_MAIN, main_t, &first);
+	unknown_holder(o, r, main_t);
 	clauses(o, ROLE_SAME_LOCK, main_t, &first);
 	clauses(o, ROLE_OTHER_LOCK, main_t, &first);
 	for (i = 0; i < nth; i++)
@@ -535,6 +562,42 @@ static void read_ledger(const struct mt_capture_req *r)
 		snprintf(lgerr, sizeof lgerr, "unreadable: %s", n < 0 ? strerror(errno) : "empty");
 }
 
+/* CPython keeps an RLock's owner: for each thread in a lock wait, the
+ * RLock its innermost frame waits for, if it can be told (3.11, 3.13). */
+static void read_rlocks(const struct mt_capture_req *r)
+{
+	int i, j;
+
+	for (j = 0; r->rlock_type && r->diag && j < npy; j++)
+		for (i = 0; i < r->diag->n; i++)
+			if ((unsigned long)r->diag->t[i].tid == py[j].native_id &&
+			    r->diag->t[i].wait == MT_WAIT_LOCK)
+				has_prl[j] = (unsigned char)mt_py_rlock(r->pid, r->runtime, r->hexversion,
+									py[j].frame, r->rlock_type,
+									r->diag->t[i].addr, py[j].ident,
+									&prl[j]);
+}
+
+/* An edge from CPython's RLock: its owner is a thread's ident; none alive
+ * with it means that the owner exited. */
+static void add_rlock_edge(const struct thread *t)
+{
+	const struct mt_pyrlock *rl = &prl[t->py - py];
+	struct mt_wfedge e = { 0 };
+	int j;
+
+	e.waiter = t->tid;
+	e.lock.kind = MT_LK_RLOCK;
+	e.lock.addr = rl->addr;
+	e.holder_gone = 1;
+	for (j = 0; j < npy; j++)
+		if (py[j].ident == rl->owner) {
+			e.lock.holder = (pid_t)py[j].native_id;
+			e.holder_gone = 0;
+		}
+	mt_wf_add(wfg, &e);
+}
+
 /* The wait-for graph: the ledger's waits, then what CPython's own RLocks
  * say of the waits the ledger does not know; followed from the test
  * thread. */
@@ -555,6 +618,9 @@ static void build_graph(const struct mt_capture_req *r)
 	}
 	if (have_lg)
 		mt_wf_from_ledger(wfg, &lg, wft, nth);
+	for (i = 0; i < nth; i++)
+		if (th[i].py && has_prl[th[i].py - py])
+			add_rlock_edge(&th[i]);
 	mt_wf_analyse(wfg, wft, nth, r->pid);
 	wfc.g = wfg;
 	wfc.lg = have_lg ? &lg : NULL;
@@ -584,7 +650,9 @@ int mt_capture_run(const struct mt_capture_req *r)
 	wfg = calloc(1, sizeof *wfg);
 	views = calloc(MT_THREADS_MAX, sizeof *views);
 	wft = calloc(MT_THREADS_MAX, sizeof *wft);
-	if (!th || !py || !wfg || !views || !wft)
+	prl = calloc(MT_THREADS_MAX, sizeof *prl);
+	has_prl = calloc(MT_THREADS_MAX, 1);
+	if (!th || !py || !wfg || !views || !wft || !prl || !has_prl)
 		return 2;
 	t0 = mt_now_us();
 	unwinding = mt_unwind_begin(r->pid, uwerr, sizeof uwerr);
@@ -603,6 +671,7 @@ int mt_capture_run(const struct mt_capture_req *r)
 	else
 		snprintf(pyerr, sizeof pyerr, "the plugin did not say where the interpreter is");
 	read_ledger(r);
+	read_rlocks(r);
 	if (unwinding && !mt_unwind_attach(r->pid, uwerr, sizeof uwerr))
 		unwinding = 0;
 	for (i = 0; unwinding && i < nth; i++)

@@ -17,7 +17,7 @@ struct layout {
 	unsigned ptr;			/* the target's pointer size */
 	long interp_threads_head, ts_next, ts_frame, ts_thread_id, ts_native_id;
 	long cframe_current;		/* 3.11: ts_frame is a _PyCFrame; else NO_FIELD */
-	long frame_code, frame_previous, frame_instr, frame_owner;
+	long frame_code, frame_previous, frame_instr, frame_owner, frame_localsplus;
 	long code_firstlineno, code_filename, code_name, code_linetable, code_code;
 	long var_size, bytes_data, str_length, str_state, str_ascii_data, str_compact_data;
 };
@@ -28,6 +28,7 @@ static const struct layout py311_lp64 = {
 	.ptr = 8, .interp_threads_head = 16, .ts_next = 8, .ts_frame = 56,
 	.ts_thread_id = 152, .ts_native_id = 160, .cframe_current = 8,
 	.frame_code = 32, .frame_previous = 48, .frame_instr = 56, .frame_owner = NO_FIELD,
+	.frame_localsplus = 72,
 	.code_firstlineno = 72, .code_filename = 112, .code_name = 120, .code_linetable = 136,
 	.code_code = 184, .var_size = 16, .bytes_data = 32, .str_length = 16, .str_state = 32,
 	.str_ascii_data = 48, .str_compact_data = 72,
@@ -40,6 +41,7 @@ static const struct layout py311_ilp32_arm = {
 	.ptr = 4, .interp_threads_head = 16, .ts_next = 4, .ts_frame = 40,
 	.ts_thread_id = 88, .ts_native_id = 92, .cframe_current = 4,
 	.frame_code = 16, .frame_previous = 24, .frame_instr = 28, .frame_owner = NO_FIELD,
+	.frame_localsplus = 40,
 	.code_firstlineno = 48, .code_filename = 80, .code_name = 84, .code_linetable = 92,
 	.code_code = 116, .var_size = 8, .bytes_data = 16, .str_length = 8, .str_state = 16,
 	.str_ascii_data = 24, .str_compact_data = 36,
@@ -255,6 +257,7 @@ static int layout_313(pid_t pid, uint64_t runtime, struct layout *L, char *err, 
 		.cframe_current = NO_FIELD,
 		.frame_previous = (long)w[DO_FRAME + 1], .frame_code = (long)w[DO_FRAME + 2],
 		.frame_instr = (long)w[DO_FRAME + 3], .frame_owner = (long)w[DO_FRAME + 5],
+		.frame_localsplus = (long)w[DO_FRAME + 4],
 		.code_filename = (long)w[DO_CODE + 1], .code_name = (long)w[DO_CODE + 2],
 		.code_linetable = (long)w[DO_CODE + 4], .code_firstlineno = (long)w[DO_CODE + 5],
 		.code_code = (long)w[DO_CODE + 9],
@@ -299,6 +302,7 @@ int mt_py_read(pid_t pid, uint64_t interp, uint64_t runtime, long hexversion,
 		t->native_id = (unsigned long)rd_word(pid, L, ts + (uint64_t)L->ts_native_id);
 		t->ident = (unsigned long)rd_word(pid, L, ts + (uint64_t)L->ts_thread_id);
 		t->nframes = t->truncated = 0;
+		t->frame = 0;
 		frame = rd_word(pid, L, ts + (uint64_t)L->ts_frame);
 		if (L->cframe_current != NO_FIELD)
 			frame = rd_word(pid, L, frame + (uint64_t)L->cframe_current);
@@ -312,8 +316,78 @@ int mt_py_read(pid_t pid, uint64_t interp, uint64_t runtime, long hexversion,
 				t->truncated = 1;
 				break;
 			}
+			if (!t->frame)
+				t->frame = frame;
 			rd_frame(pid, L, frame, &t->f[t->nframes++]);
 		}
 	}
 	return n;
+}
+
+/* An object's type, and what a method bound to it holds (a bound method's
+ * im_self and a builtin method's m_self both come after the head and the
+ * function). */
+#define OB_TYPE(L) ((uint64_t)(L)->ptr)
+#define BOUND_SELF(L) (3 * (uint64_t)(L)->ptr)
+
+int mt_py_rlock(pid_t pid, uint64_t runtime, long hexversion, uint64_t frame, uint64_t rlock_type,
+		unsigned long futex, uint64_t self_ident, struct mt_pyrlock *out)
+{
+	struct layout L313;
+	const struct layout *L = py311();
+	char err[128];
+	uint64_t code, slot, obj, seen[8] = { 0 };
+	int32_t nlocals = 0, stack = 0;
+	int i, n, k, nseen = 0, found = 0, parked = (hexversion >> 16) >= 0x030d;
+
+	memset(out, 0, sizeof *out);
+	if (!frame || !rlock_type || !mt_py_supported(hexversion))
+		return 0;
+	if (parked) {
+		if (!layout_313(pid, runtime, &L313, err, sizeof err))
+			return 0;
+		L = &L313;
+	}
+	/* The frame's slots: co_nlocalsplus locals, then co_stacksize of
+	 * stack (both ints beside co_firstlineno in 3.11 and 3.13 alike). */
+	code = rd_word(pid, L, frame + (uint64_t)L->frame_code);
+	if (!code || !rd(pid, code + (uint64_t)L->code_firstlineno - 4, &stack, sizeof stack) ||
+	    !rd(pid, code + (uint64_t)L->code_firstlineno + 4, &nlocals, sizeof nlocals))
+		return 0;
+	n = nlocals + stack;
+	if (nlocals < 0 || stack < 0 || n > 512)
+		return 0;
+	for (i = 0; i < n; i++) {
+		slot = rd_word(pid, L, frame + (uint64_t)L->frame_localsplus + (uint64_t)i * L->ptr);
+		if (!slot || slot % L->ptr)
+			continue;
+		obj = rd_word(pid, L, slot + OB_TYPE(L)) == rlock_type ? slot : 0;
+		if (!obj) {
+			uint64_t self = rd_word(pid, L, slot + BOUND_SELF(L));
+
+			if (self && !(self % L->ptr) && rd_word(pid, L, self + OB_TYPE(L)) == rlock_type)
+				obj = self;
+		}
+		for (k = 0; obj && k < nseen; k++)
+			if (seen[k] == obj)
+				obj = 0;
+		if (!obj || nseen == 8)
+			continue;
+		seen[nseen++] = obj;
+		/* rlockobject: the head, its lock, owner, count. */
+		{
+			uint64_t lock = rd_word(pid, L, obj + 2 * (uint64_t)L->ptr);
+			uint64_t owner = rd_word(pid, L, obj + 3 * (uint64_t)L->ptr);
+			uint64_t count = rd_word(pid, L, obj + 4 * (uint64_t)L->ptr);
+
+			if (!count || owner == self_ident || (!parked && lock != futex))
+				continue;
+			if (found++)
+				return 0;	/* two candidates: not known */
+			out->addr = obj;
+			out->owner = owner;
+			out->count = (unsigned long)count;
+		}
+	}
+	return found == 1;
 }

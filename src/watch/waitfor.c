@@ -22,6 +22,19 @@ const struct mt_pyframe *mt_wf_frame(const struct mt_pythread *py)
 	return NULL;
 }
 
+/* Where a thread waits for a lock, as its code says it: the first frame
+ * outside the ledger's wrappers and threading's (a Condition's methods). */
+static const struct mt_pyframe *wait_frame(const struct mt_pythread *py)
+{
+	int i;
+
+	for (i = 0; py && i < py->nframes; i++)
+		if (strcmp(base(py->f[i].file), "mtest_locks.py") != 0 &&
+		    strcmp(base(py->f[i].file), "threading.py") != 0)
+			return &py->f[i];
+	return mt_wf_frame(py);
+}
+
 static struct mt_wfview *view_of(const struct mt_wfctx *c, pid_t tid)
 {
 	int i;
@@ -55,7 +68,7 @@ static int site(const struct mt_wfctx *c, uint32_t index, struct mt_lsite *s)
 static int put_place(struct mt_buf *o, const struct mt_wfctx *c, uint32_t index, pid_t tid)
 {
 	const struct mt_wfview *v = view_of(c, tid);
-	const struct mt_pyframe *f = v ? mt_wf_frame(v->py) : NULL;
+	const struct mt_pyframe *f = v ? wait_frame(v->py) : NULL;
 	struct mt_lsite s;
 
 	if (site(c, index, &s)) {
@@ -80,11 +93,58 @@ static int put_expr(struct mt_buf *o, const char *expr)
 	return 1;
 }
 
+static int ident_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '.';
+}
+
+/* The lock as the source line says it, without the ledger: "with X:",
+ * "with X as y:", "X.acquire(". */
+static int source_expr(const char *file, int line, char *out, size_t cap)
+{
+	char text[1024], *p, *q;
+	FILE *f = line > 0 ? fopen(file, "re") : NULL;
+	int n = 0;
+
+	out[0] = '\0';
+	if (!f)
+		return 0;
+	while (fgets(text, sizeof text, f) && ++n < line)
+		;
+	fclose(f);
+	if (n != line)
+		return 0;
+	for (p = text; *p == ' ' || *p == '\t'; p++)
+		;
+	if (strncmp(p, "async ", 6) == 0)
+		p += 6;
+	if (strncmp(p, "with ", 5) == 0) {
+		for (p += 5; *p == ' '; p++)
+			;
+		for (q = p; ident_char(*q); q++)
+			;
+	} else if ((q = strstr(p, ".acquire(")) != NULL) {
+		for (p = q; p > text && ident_char(p[-1]); p--)
+			;
+	} else {
+		return 0;
+	}
+	if (q == p || (size_t)(q - p) >= cap)
+		return 0;
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
+	return 1;
+}
+
 /* The lock as written where it is waited for, or where it was made; else
  * its type and address. */
 static void put_lock(struct mt_buf *o, const struct mt_wfctx *c, const struct mt_wfedge *e)
 {
+	const struct mt_wfview *v = view_of(c, e->waiter);
+	const struct mt_pyframe *f = v ? wait_frame(v->py) : NULL;
 	struct mt_lsite s;
+	char expr[128];
 
 	if (e->from_ledger && !e->wait.lock) {
 		mt_buf_puts(o, "an untracked lock");
@@ -93,6 +153,9 @@ static void put_lock(struct mt_buf *o, const struct mt_wfctx *c, const struct mt
 	if (site(c, e->wait.site, &s) && put_expr(o, s.expr))
 		return;
 	if (site(c, e->lock.made, &s) && put_expr(o, s.expr))
+		return;
+	if (!e->from_ledger && f && source_expr(f->file, f->line, expr, sizeof expr) &&
+	    put_expr(o, expr))
 		return;
 	mt_buf_printf(o, "a%s %s at %#llx", e->lock.kind == MT_LK_RLOCK ? "n" : "",
 		      mt_lock_kind_name(e->lock.kind), (unsigned long long)e->lock.addr);
@@ -342,6 +405,12 @@ void mt_wf_section(struct mt_buf *o, const struct mt_wfctx *c, const char *statu
 			put_age(o, c, e->wait.since_ns);
 			mt_buf_puts(o, ", at ");
 			put_site_long(o, c, e->wait.site);
+		} else {
+			const struct mt_wfview *v = view_of(c, e->waiter);
+			const struct mt_pyframe *f = v ? wait_frame(v->py) : NULL;
+
+			if (f)
+				mt_buf_printf(o, ", at %s:%d in %s", f->file, f->line, f->func);
 		}
 		if (e->wait.flags & MT_WAIT_F_TIMED)
 			mt_buf_puts(o, " (with a timeout)");

@@ -168,6 +168,34 @@ def test_long_holds_and_condition_waits_are_not_deadlocks(mtest):
     assert not re.search(r"held by MainThread", text), text[:3000]
 
 
+@pytest.mark.parametrize("which", ["debian", 11, 13])
+def test_without_the_ledger_rlock_owners_are_read_from_cpython(mtest, which):
+    """--no-lock-ledger: CPython keeps an RLock's owner, and mtest reads it
+    from outside (3.11, 3.13): the cycle of RLocks and the RLock whose
+    owner exited are still certain and named; a Lock's holder is said to
+    be unknown."""
+    env = {} if which == "debian" else {"PYTHONPATH": DIST}
+    run = mtest("locks", "--no-lock-ledger", "--deadlock-after", "1", "--python", python(which),
+                env=env)
+    assert run.verdicts == read_expected(SUITES / "locks" / "expected-noledger.tsv"), run.stdout
+    cycle = names(run, "test_locks.py::test_cycle_rlock_and_condition")
+    assert ("MainThread waits for registry (test_locks.py:74), held by Registrar, which waits "
+            "for frames (test_locks.py:60), held by Notifier, which waits for registry "
+            "(test_locks.py:67), held by Registrar: a cycle") in cycle, cycle
+    rlock = names(run, "test_locks.py::test_thread_dies_holding_rlock")
+    assert "MainThread waits for registry (test_locks.py:107), held by a thread that exited" \
+        in rlock, rlock
+    seed = names(run, "test_locks.py::test_seed_holder_exited")
+    assert ("MainThread waits for a lock in _transition_to_running (test_locks.py:33), whose "
+            "holder is not known (no lock ledger, and a Lock keeps no owner)") in seed, seed
+    bundle = run.bundle("test_locks.py::test_cycle_rlock_and_condition")
+    assert "# lock ledger: off (--no-lock-ledger or the config file)" in bundle
+    assert re.search(r"Wait-for graph \(CPython's RLock owners; no lock ledger; the test thread: "
+                     r"cycle\):\n  MainThread waits for registry, at \S+test_locks.py:74 in "
+                     r"test_cycle_rlock_and_condition\n    registry: an RLock at 0x[0-9a-f]+\n"
+                     r"    held by Registrar \(thread \d+\)\n", bundle), bundle[:3000]
+
+
 # --- on and off ------------------------------------------------------------------------
 
 ON_OFF = [
