@@ -36,7 +36,7 @@ OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run check layers check-hw check-debian check-arm check-deb unit e2e bench size asan valgrind analyze cross install deb clean
+.PHONY: all deps run check layers check-hw check-debian check-arm check-deb check-noledger unit e2e bench size asan valgrind analyze cross install deb clean
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
@@ -107,6 +107,13 @@ SKIP_BUDGET ?= $(if $(STRICT),0)
 e2e: $(BUILD)/mtest $(BUILD)/heapcheck.so
 	MTEST_BIN=$(abspath $(BUILD)/mtest) MTEST_HEAPCHECK_SO=$(abspath $(BUILD)/heapcheck.so) \
 		MTEST_E2E_SKIP_BUDGET=$(SKIP_BUDGET) $(PYTHON) -m pytest -p no:cacheprovider -q -rs tests/e2e
+
+# Every end-to-end test with the lock ledger off (--no-lock-ledger): the same
+# verdicts, reasons from a suite's expected-noledger.tsv where they differ.
+check-noledger: deps all $(BUILD)/heapcheck.so
+	MTEST_E2E_LEDGER=off MTEST_BIN=$(abspath $(BUILD)/mtest) \
+		MTEST_HEAPCHECK_SO=$(abspath $(BUILD)/heapcheck.so) \
+		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e
 
 bench: deps all
 	$(PYTHON) tools/bench.py $(BUILD)/mtest
