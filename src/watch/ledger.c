@@ -66,10 +66,15 @@ int mt_ledger_open(struct mt_ledger *lg, const void *p, size_t len, char *err, s
 	return 1;
 }
 
+/* Slot `index` (from 1), which the caller keeps within 1..nlocks. */
+static const unsigned char *slot_in(const struct mt_ledger *lg, uint32_t index)
+{
+	return lg->p + HEADER + (size_t)(index - 1) * SLOT;
+}
+
 static const unsigned char *slot_at(const struct mt_ledger *lg, uint32_t index)
 {
-	return index >= 1 && index <= lg->nlocks ? lg->p + HEADER + (size_t)(index - 1) * SLOT :
-	       NULL;
+	return index >= 1 && index <= lg->nlocks ? slot_in(lg, index) : NULL;
 }
 
 static const unsigned char *row_at(const struct mt_ledger *lg, uint32_t i)
@@ -150,7 +155,7 @@ int mt_ledger_held_by(const struct mt_ledger *lg, pid_t tid, uint32_t *index, in
 	int n = 0;
 
 	for (i = 1; lg->p && tid > 0 && i <= lg->nlocks && n < max; i++)
-		if ((pid_t)u32(slot_at(lg, i)) == tid)
+		if ((pid_t)u32(slot_in(lg, i)) == tid)
 			index[n++] = i;
 	return n;
 }
@@ -161,7 +166,7 @@ void mt_ledger_count(const struct mt_ledger *lg, uint32_t *locks, uint32_t *held
 
 	*locks = *held = *waits = 0;
 	for (i = 1; lg->p && i <= lg->nlocks; i++) {
-		const unsigned char *s = slot_at(lg, i);
+		const unsigned char *s = slot_in(lg, i);
 
 		*locks += u16(s + 24) != 0;
 		*held += u16(s + 24) != 0 && u32(s) != 0;
