@@ -89,7 +89,9 @@ _slot_of = {}         # id of a published lock -> its slot (setdefault: atomic)
 _site_text = []       # site index - 1 -> its 256 bytes
 _T = threading.local()
 _TG = threading.__dict__
-_forked = [0, 0]      # in a forked child: the forking thread's id there, here
+_forking = [0]        # the thread that forks, in the parent
+_forked_from = set()  # in a forked child: the forking threads' ids in its ancestors
+_forked_to = [0]      # ... which are this thread here
 _kept = []
 _installed = [False]
 
@@ -239,9 +241,9 @@ def _publish(lock):
     for _ in range(8):
         w, s = lock._w, lock._s
         if w:
-            if w == _forked[0]:  # held by the forking thread: this one, here
-                w = _forked[1]
-            _HOLD(_MEM, off, w, _site_at(lock._c, lock._i), s)
+            # Held by a forking thread: this one, here.
+            _HOLD(_MEM, off, _forked_to[0] if w in _forked_from else w,
+                  _site_at(lock._c, lock._i), s)
         else:
             _HOLD(_MEM, off, 0, 0, 0)
         if lock._w == w and lock._s == s:
@@ -372,7 +374,7 @@ class Lock(metaclass=_Meta):
             t = _T.tid
         except AttributeError:
             t = _tid()
-        if self._w != t and self._w != _forked[0] and self._l.locked():
+        if self._w != t and self._l.locked() and self._w not in _forked_from:
             _cross(self)
         if self._o:
             _CLEAR(_MEM, self._o, 0)
@@ -384,7 +386,7 @@ class Lock(metaclass=_Meta):
             t = _T.tid
         except AttributeError:
             t = _tid()
-        if self._w != t and self._w != _forked[0] and self._l.locked():
+        if self._w != t and self._l.locked() and self._w not in _forked_from:
             _cross(self)
         if self._o:
             _CLEAR(_MEM, self._o, 0)
@@ -661,14 +663,16 @@ def _header(mem):
 
 def _fresh():
     """The table as this process knows it, in a new anonymous mapping:
-    slots and sites; no waits."""
+    header, slots and the sites written; no waits (a fork copies this, so
+    only what is in use)."""
     global _free_rows
     mem = mmap.mmap(-1, _SIZE)
     if _MEM is not None:
-        mem[:] = _MEM[:]
+        mem[:_ROWS_AT] = _MEM[:_ROWS_AT]
+        used = _SITES_AT + len(_site_text) * SITE
+        mem[_SITES_AT:used] = _MEM[_SITES_AT:used]
     else:
         _header(mem)
-    mem[_ROWS_AT:_SITES_AT] = bytes(_SITES_AT - _ROWS_AT)
     _free_rows = [_ROWS_AT + i * ROW for i in range(_NROWS - 1, -1, -1)]
     return mem
 
@@ -726,25 +730,33 @@ def attach():
 
 def _before_fork():
     try:
-        _forked[0] = _T.tid
+        _forking[0] = _T.tid
     except AttributeError:
-        _forked[0] = _native_id()
+        _forking[0] = _native_id()
 
 
 def _after_fork_child():
-    """A forked child writes a private copy: never the worker's table. The
-    forking thread is this one here (locks it held are this thread's);
-    other threads' holders do not exist here."""
+    """A forked child writes a private copy: never the worker's table (nor
+    keeps its descriptor). The forking thread is this one here: the locks
+    it held (in the parent, or in a zygote before the middle process) are
+    this thread's; other threads' holders do not exist here."""
     global _MEM, _FD, _T
     _T = threading.local()
-    _kept.append(_MEM)  # never freed: a mapping's descriptor is no longer ours
+    _kept.append(_MEM)  # never unmapped: cheap, and no descriptor is closed twice
     _MEM = _fresh()
     _header(_MEM)
+    if _FD >= 0:
+        try:
+            os.close(_FD)
+        except OSError:
+            pass
     _FD = -1
-    _forked[1] = _native_id()
+    old = _forked_to[0] if _forking[0] in _forked_from else _forking[0]
+    _forked_from.add(_forking[0])
+    _forked_to[0] = _native_id()
     for off in range(HEADER, _ROWS_AT, SLOT):
-        if _U32.unpack_from(_MEM, off)[0] == _forked[0]:
-            _U32.pack_into(_MEM, off, _forked[1])
+        if _U32.unpack_from(_MEM, off)[0] in (old, _forking[0]):
+            _U32.pack_into(_MEM, off, _forked_to[0])
 
 
 def install(spec=None):

@@ -67,8 +67,11 @@ def names(run, nodeid):
 
 
 @needs_ledger
-def test_deadlocks_are_certain_and_name_their_holders(mtest):
-    run = mtest("locks", "--deadlock-after", "1")
+@pytest.mark.parametrize("workers", ["fork", "spawn"])
+def test_deadlocks_are_certain_and_name_their_holders(mtest, workers):
+    """Workers forked from the zygote (each attaches a ledger of its own)
+    and spawned ones alike."""
+    run = mtest("locks", "--deadlock-after", "1", *(["--spawn"] if workers == "spawn" else []))
     assert run.verdicts == expected("locks"), run.stdout + run.stderr
     seed = names(run, "test_locks.py::test_seed_holder_exited")
     assert seed.startswith("DEADLOCK (certain) after 1."), seed

@@ -341,8 +341,37 @@ def check_fork():
     assert not published(lock)
 
 
+def check_zygote_attach():
+    """A worker forked from a zygote attaches a ledger of its own: a new
+    descriptor, read as mtest reads it; a lock the zygote's thread held
+    before the fork is this thread's there."""
+    lock = threading.Lock()
+    lock.acquire()  # held across the fork, as a zygote's lock could be
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            fd = L.attach()
+            assert fd >= 1000, fd  # (the inherited one was closed at the fork)
+            T.fd = os.open("/proc/self/fd/%d" % fd, os.O_RDONLY)
+            waiter = contend(lock)
+            if T.read().slot_of(lock)["holder"] != threading.get_native_id():
+                code = 3
+            lock.release()
+            waiter.join()
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert not published(lock)
+    lock.release()
+
+
 for check in (check_lock, check_cross_release, check_waits_and_dead_holder, check_rlock,
               check_condition, check_internals_untracked, check_semaphore, check_full_table,
-              check_fork):
+              check_fork, check_zygote_attach):
     check()
 print("ok")
