@@ -661,18 +661,16 @@ def _header(mem):
                      os.getpid())
 
 
-def _fresh():
-    """The table as this process knows it, in a new anonymous mapping:
-    header, slots and the sites written; no waits (a fork copies this, so
-    only what is in use)."""
+def _fresh(mem):
+    """The table as this process knows it, copied into a new zeroed mapping:
+    the header, the slots and the sites written; no waits (a fork and a
+    zygote's worker copy this: only what is in use)."""
     global _free_rows
-    mem = mmap.mmap(-1, _SIZE)
     if _MEM is not None:
         mem[:_ROWS_AT] = _MEM[:_ROWS_AT]
         used = _SITES_AT + len(_site_text) * SITE
         mem[_SITES_AT:used] = _MEM[_SITES_AT:used]
-    else:
-        _header(mem)
+    _header(mem)
     _free_rows = [_ROWS_AT + i * ROW for i in range(_NROWS - 1, -1, -1)]
     return mem
 
@@ -713,17 +711,14 @@ def attach():
     (after the fork). Returns the descriptor, or -1 (the ledger then stays
     private: mtest reads none)."""
     global _MEM, _FD
-    mem = _fresh()
     try:
         fd = _high(os.memfd_create("mtest-ledger", os.MFD_CLOEXEC))
         os.ftruncate(fd, _SIZE)
         shared = _map_shared(fd)
     except (AttributeError, OSError, ValueError):
-        _MEM = mem
+        _MEM = _fresh(mmap.mmap(-1, _SIZE))
         return -1
-    shared[:] = mem[:]
-    _header(shared)
-    _MEM = shared
+    _MEM = _fresh(shared)
     _FD = fd
     return fd
 
@@ -743,8 +738,7 @@ def _after_fork_child():
     global _MEM, _FD, _T
     _T = threading.local()
     _kept.append(_MEM)  # never unmapped: cheap, and no descriptor is closed twice
-    _MEM = _fresh()
-    _header(_MEM)
+    _MEM = _fresh(mmap.mmap(-1, _SIZE))
     if _FD >= 0:
         try:
             os.close(_FD)
@@ -754,8 +748,8 @@ def _after_fork_child():
     old = _forked_to[0] if _forking[0] in _forked_from else _forking[0]
     _forked_from.add(_forking[0])
     _forked_to[0] = _native_id()
-    for off in range(HEADER, _ROWS_AT, SLOT):
-        if _U32.unpack_from(_MEM, off)[0] in (old, _forking[0]):
+    for off in list(_slot_of.values()):  # the published slots only
+        if off != _SCRATCH and _U32.unpack_from(_MEM, off)[0] in (old, _forking[0]):
             _U32.pack_into(_MEM, off, _forked_to[0])
 
 
