@@ -96,6 +96,13 @@ def test_deadlocks_are_certain_and_name_their_holders(mtest, workers):
     assert re.search(r"MainThread waits for registry \(test_locks.py:107\), held by "
                      r"RegistryLoader since test_locks.py:101 \(\d+\.\d s\), which exited",
                      rlock), rlock
+    # Beside a busy thread (blocked on an active thread, by /proc alone).
+    busy = names(run, "test_locks.py::test_cycle_beside_a_busy_thread")
+    assert re.search(r"^DEADLOCK \(certain\) after 1\.\d s without progress: MainThread waits "
+                     r"for output \(test_locks.py:132\), held by MixerThread since "
+                     r"test_locks.py:124 \(\d+\.\d s\), which waits for mixer "
+                     r"\(test_locks.py:126\), held by MainThread: a cycle; 1 other thread runs",
+                     busy), busy
     # The bundle: the graph with each waiter's lock and its holder, and each
     # thread's stack with the locks it holds.
     bundle = run.bundle("test_locks.py::test_cycle_rlock_and_condition")
@@ -188,6 +195,9 @@ def test_without_the_ledger_rlock_owners_are_read_from_cpython(mtest, which):
     rlock = names(run, "test_locks.py::test_thread_dies_holding_rlock")
     assert "MainThread waits for registry (test_locks.py:107), held by a thread that exited" \
         in rlock, rlock
+    busy = names(run, "test_locks.py::test_cycle_beside_a_busy_thread")
+    assert ("MainThread waits for output (test_locks.py:132), held by MixerThread, which waits "
+            "for mixer (test_locks.py:126), held by MainThread: a cycle") in busy, busy
     seed = names(run, "test_locks.py::test_seed_holder_exited")
     assert ("MainThread waits for a lock in _transition_to_running (test_locks.py:33), whose "
             "holder is not known (no lock ledger, and a Lock keeps no owner)") in seed, seed

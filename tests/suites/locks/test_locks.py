@@ -108,5 +108,30 @@ def test_thread_dies_holding_rlock():
         pass
 
 
+def test_cycle_beside_a_busy_thread():
+    """An AB/BA deadlock of RLocks while FrameEncoder keeps a CPU busy: by
+    /proc alone the test thread is blocked on an active thread; the graph,
+    asked once it has been stalled --deadlock-after, finds the cycle."""
+    def encode():
+        while True:
+            sum(range(1000))
+
+    threading.Thread(target=encode, name="FrameEncoder", daemon=True).start()
+    mixer, output = threading.RLock(), threading.RLock()
+    mixing = threading.Event()
+
+    def mix():
+        with output:
+            mixing.set()
+            with mixer:
+                pass
+
+    with mixer:
+        threading.Thread(target=mix, name="MixerThread", daemon=True).start()
+        mixing.wait()
+        with output:
+            pass
+
+
 def test_after_the_deadlocks():
     pass
