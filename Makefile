@@ -113,7 +113,8 @@ e2e: $(BUILD)/mtest $(BUILD)/heapcheck.so
 check-noledger: deps all $(BUILD)/heapcheck.so
 	MTEST_E2E_LEDGER=off MTEST_BIN=$(abspath $(BUILD)/mtest) \
 		MTEST_HEAPCHECK_SO=$(abspath $(BUILD)/heapcheck.so) \
-		$(PYTHON) -m pytest -p no:cacheprovider -q tests/e2e
+		MTEST_E2E_SKIP_BUDGET=$(SKIP_BUDGET) $(PYTHON) -m pytest -p no:cacheprovider -q -rs \
+		tests/e2e
 
 bench: deps all
 	$(PYTHON) tools/bench.py $(BUILD)/mtest

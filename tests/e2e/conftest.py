@@ -106,6 +106,22 @@ def _ledger():
     return [] if LEDGER else ["--no-lock-ledger"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "ledger_only: checks what only the lock ledger names "
+                            "(deselected with MTEST_E2E_LEDGER=off)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """With the ledger off, the tests of what only it names are deselected
+    (not skipped: a skip would be a test that proved nothing)."""
+    if LEDGER:
+        return
+    keep = [i for i in items if i.get_closest_marker("ledger_only") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
 def _env(extra):
     env = dict(os.environ)
     for var in ("MTEST_STATE_DIR", "MTEST_PYTHON", "MTEST_CONFIG", "VIRTUAL_ENV"):
