@@ -661,7 +661,7 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
 	l->idle_deadline_us = MT_NEVER;
-	sup_watch_reset(l, now);
+	sup_watch_reset(s, l, now);
 	mt_dirt_test_start(&l->dirt, (long)e->cursor);
 	sup_dirt_test_start(s, l);
 	mt_progress_start(&s->prog, &s->run, l->idx, slot, now);

@@ -71,7 +71,19 @@ int64_t sup_sample_every(const struct sup *s)
 	return every;
 }
 
-void sup_watch_reset(struct lane *l, int64_t start_us)
+/* The first sample of a test: after MT_WATCH_AFTER_US, or a quarter of
+ * --deadlock-after if that is shorter (at least 0.1 s), so that a quick
+ * --deadlock-after also sees a stall sooner. */
+static int64_t watch_after(const struct sup *s)
+{
+	int64_t quarter = s->o->deadlock_after_us / 4;
+
+	if (quarter <= 0 || quarter >= MT_WATCH_AFTER_US)
+		return MT_WATCH_AFTER_US;
+	return quarter < 100000 ? 100000 : quarter;
+}
+
+void sup_watch_reset(const struct sup *s, struct lane *l, int64_t start_us)
 {
 	struct watch *wt = &l->watch;
 
@@ -82,7 +94,7 @@ void sup_watch_reset(struct lane *l, int64_t start_us)
 	wt->probed = 0;
 	wt->timed_out = 0;
 	wt->kept[0] = wt->headline[0] = '\0';
-	wt->next_us = start_us == MT_NEVER ? MT_NEVER : start_us + MT_WATCH_AFTER_US;
+	wt->next_us = start_us == MT_NEVER ? MT_NEVER : start_us + watch_after(s);
 }
 
 static const char *const legit_reasons[] = {

@@ -439,7 +439,7 @@ void sup_ledger_close(struct lane *l);
 void sup_continue(struct lane *l);
 void sup_kill_helper(struct lane *l);
 int64_t sup_sample_every(const struct sup *s);
-void sup_watch_reset(struct lane *l, int64_t start_us);
+void sup_watch_reset(const struct sup *s, struct lane *l, int64_t start_us);
 const char *sup_timeout_reason(const struct lane *l);
 void sup_capture_begin(struct sup *s, struct lane *l, enum capture_for why, const char *kind,
 		       const char *hang, int64_t now);
