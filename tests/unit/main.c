@@ -25,6 +25,7 @@ int main(void)
 	srunner_add_suite(sr, kmsg_suite());
 	srunner_add_suite(sr, plan_suite());
 	srunner_add_suite(sr, ledger_suite());
+	srunner_add_suite(sr, cgroup_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

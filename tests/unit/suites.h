@@ -20,5 +20,6 @@ Suite *led_suite(void);
 Suite *kmsg_suite(void);
 Suite *plan_suite(void);
 Suite *ledger_suite(void);
+Suite *cgroup_suite(void);
 
 #endif
