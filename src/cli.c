@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mtest/base/cgroup.h"
 #include "mtest/base/fsx.h"
 #include "mtest/base/msg.h"
 #include "mtest/led/board.h"
@@ -328,6 +329,12 @@ static int64_t conf_budget = -1;
 static double conf_scale = -1;
 static struct mt_groupdef conf_groups[MT_GROUPS_MAX];
 static int conf_ngroups;
+static char conf_cgroup[MT_PATH_MAX];
+/* memory_max, memory_high, lane_memory_max, lane_memory_high; 0 unset. */
+static int64_t conf_mem[4];
+static long conf_cpu_weight, conf_io_weight;
+static const char *const mem_keys[4] = { "memory_max", "memory_high", "lane_memory_max",
+					 "lane_memory_high" };
 
 static void cut_comment(char *s)
 {
@@ -478,6 +485,22 @@ int mt_parse_scale(const char *s, double *out)
 	return 1;
 }
 
+/* A memory limit: a size above 0 ("512M", "1G"), or max (none: -1). */
+static int parse_limit(const char *s, int64_t *out)
+{
+	return mt_parse_size(s, out) && (*out == -1 || *out >= 4096);
+}
+
+static int mem_key(const char *key)
+{
+	int k;
+
+	for (k = 0; k < 4; k++)
+		if (strcmp(key, mem_keys[k]) == 0)
+			return k;
+	return -1;
+}
+
 static int conf_duration(const char *path, int lineno, const char *key,
 			 const char *val, int64_t *out)
 {
@@ -586,6 +609,26 @@ int mt_cli_parse_config(char *text, const char *path)
 		} else if (strcmp(key, "budget") == 0) {
 			if (!conf_duration(path, lineno, key, val, &conf_budget))
 				return 0;
+		} else if (strcmp(key, "cgroup") == 0) {
+			if (strcmp(val, "auto") != 0 && strcmp(val, "off") != 0 && val[0] != '/') {
+				mt_msg("%s:%d: cgroup: want auto, off or an absolute path, got '%s'", path,
+				       lineno, val);
+				return 0;
+			}
+			snprintf(conf_cgroup, sizeof conf_cgroup, "%s", val);
+		} else if (mem_key(key) >= 0) {
+			if (!parse_limit(val, &conf_mem[mem_key(key)])) {
+				mt_msg("%s:%d: %s: want a size such as 512M or 2G, or max, got '%s'", path,
+				       lineno, key, val);
+				return 0;
+			}
+		} else if (strcmp(key, "cpu_weight") == 0 || strcmp(key, "io_weight") == 0) {
+			if (!parse_count(val, 1, 10000, key[0] == 'c' ? &conf_cpu_weight :
+						       &conf_io_weight)) {
+				mt_msg("%s:%d: %s: want a number from 1 to 10000, got '%s'", path, lineno,
+				       key, val);
+				return 0;
+			}
 		} else if (strcmp(key, "jobs") == 0) {
 			if (!parse_jobs(val, &conf_jobs)) {
 				mt_msg("%s:%d: jobs: want a number from 1 to %d or auto, got '%s'", path,
@@ -787,7 +830,9 @@ static int load_board(struct mt_opts *o)
 static int board_defaults(struct mt_opts *o)
 {
 	const char *suite = conf_suite[0] ? conf_suite : o->board ? board.suite : "";
-	int64_t v;
+	int64_t v, *lim[4] = { &o->memory_max, &o->memory_high, &o->lane_memory_max,
+			       &o->lane_memory_high };
+	int k;
 
 	/* The box's suite, when a plain run names none: the config file's,
 	 * then the board's. */
@@ -814,6 +859,20 @@ static int board_defaults(struct mt_opts *o)
 		}
 		o->timeout_scale_how = "the board file";
 	}
+	for (k = 0; k < 4; k++) {
+		if (*lim[k] || !board.limit[k][0])
+			continue;
+		if (!parse_limit(board.limit[k], &v)) {
+			mt_msg("%s: limits.%s: want a size such as 512M or 2G, or max, got '%s'",
+			       board.path, mem_keys[k], board.limit[k]);
+			return 0;
+		}
+		*lim[k] = v;
+	}
+	if (!o->cpu_weight)
+		o->cpu_weight = board.cpu_weight;
+	if (!o->io_weight)
+		o->io_weight = board.io_weight;
 	if (o->budget_us < 0 && board.budget[0]) {
 		if (!mt_parse_duration(board.budget, &v) || v <= 0) {
 			mt_msg("%s: defaults.budget: not a duration above 0: '%s'", board.path,
@@ -965,6 +1024,9 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 	conf_scale = -1;
 	conf_keep = conf_jobs = conf_dist = -1;
 	conf_budget = -1;
+	conf_cgroup[0] = '\0';
+	memset(conf_mem, 0, sizeof conf_mem);
+	conf_cpu_weight = conf_io_weight = 0;
 	o->argv = argv;
 	o->argc = argc;
 	for (i = 1; i < argc; i++)
@@ -1272,8 +1334,32 @@ int mt_cli_parse(struct mt_opts *o, int argc, char **argv)
 		o->tier_hi = 3;
 	}
 	o->budget_us = budget > 0 ? budget : conf_budget > 0 ? conf_budget : -1;
+	o->memory_max = conf_mem[0];
+	o->memory_high = conf_mem[1];
+	o->lane_memory_max = conf_mem[2];
+	o->lane_memory_high = conf_mem[3];
+	o->cpu_weight = (int)conf_cpu_weight;
+	o->io_weight = (int)conf_io_weight;
 	if (!board_defaults(o))
 		return 0;
+	/* Unset anywhere: no limit. */
+	if (!o->memory_max)
+		o->memory_max = -1;
+	if (!o->memory_high)
+		o->memory_high = -1;
+	if (!o->lane_memory_max)
+		o->lane_memory_max = -1;
+	if (!o->lane_memory_high)
+		o->lane_memory_high = -1;
+	if ((env = getenv("MTEST_CGROUP")) && *env) {
+		if (strcmp(env, "auto") != 0 && strcmp(env, "off") != 0 && env[0] != '/') {
+			mt_msg("MTEST_CGROUP: want auto, off or an absolute path, got '%s'", env);
+			return 0;
+		}
+		o->cgroup = env;
+	} else if (conf_cgroup[0]) {
+		o->cgroup = conf_cgroup;
+	}
 	if (!o->shard_n && !bazel_shard(o))
 		return 0;
 	resolve_python(o);

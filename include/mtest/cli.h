@@ -72,6 +72,11 @@ struct mt_opts {
 	enum mt_isolate isolate;
 	int recheck;
 	int spawn;		/* --spawn: no zygote; every worker a new Python */
+	const char *cgroup;	/* MTEST_CGROUP or the config's cgroup: auto, off, a path */
+	/* Limits (the config, else the board file's; docs/dirt.md): bytes,
+	 * -1 when none; weights 0 when none. */
+	int64_t memory_max, memory_high, lane_memory_max, lane_memory_high;
+	int cpu_weight, io_weight;
 	unsigned keep;		/* run folders kept in the state directory */
 	int lanes;		/* -j: workers side by side */
 	int tier_lo, tier_hi;	/* --tier: 0-3 when not given */

@@ -512,11 +512,11 @@ static unsigned base_controllers(struct mt_cgroup *cg, unsigned want, char *why,
 		while (!(miss & b))
 			b <<= 1;
 		if (avail & b)
-			snprintf(why, cap, "%s is not enabled in %s/cgroup.subtree_control (the "
-				 "hierarchy's root: mtest leaves it alone)", controller_name(b), cg->base);
+			snprintf(why, cap, "%s not in %s/cgroup.subtree_control, the hierarchy's "
+				 "root, which mtest leaves alone", controller_name(b), cg->base);
 		else
-			snprintf(why, cap, "%s has no %s controller to give", cg->base,
-				 controller_name(b));
+			snprintf(why, cap, "%s not in %s/cgroup.controllers", controller_name(b),
+				 cg->base);
 		return have;
 	}
 	/* A cgroup with processes of its own cannot give controllers to its
@@ -717,7 +717,7 @@ int mt_cgroup_open(struct mt_cgroup *cg, const char *want, const struct mt_cg_li
 	size_t ml;
 	int i;
 
-	cg->on = 0;
+	cg->on = cg->lost = 0;
 	cg->have = 0;
 	cg->stale = 0;
 	cg->run[0] = cg->why[0] = cg->limits_why[0] = cg->base[0] = cg->mount[0] = '\0';
@@ -728,7 +728,7 @@ int mt_cgroup_open(struct mt_cgroup *cg, const char *want, const struct mt_cg_li
 	for (i = 0; i < MT_CG_LEAVES; i++)
 		cg->leaf[i] = (struct mt_cg_leaf){ .dir = -1, .procs = -1, .join = -1, .kill = -1 };
 	if (want && strcmp(want, "off") == 0) {
-		SAY(cg, "cgroups are off (cgroup = off)");
+		SAY(cg, "cgroup = off");
 		return 0;
 	}
 	if (!find_mount(cg, root, sizeof root)) {
@@ -832,10 +832,10 @@ void mt_cgroup_describe(const struct mt_cgroup *cg, char *out, size_t cap)
 	size_t n;
 
 	if (!cg->on) {
-		snprintf(out, cap, "processes found through /proc: %s", cg->why);
+		snprintf(out, cap, "found through /proc (%s)", cg->why);
 		return;
 	}
-	n = (size_t)snprintf(out, cap, "processes held by cgroup v2 in %s (%s)", cg->run,
+	n = (size_t)snprintf(out, cap, "held by cgroup v2 in %s (%s)", cg->run,
 			     cg->have & MT_CG_KILL ? "cgroup.kill" : "no cgroup.kill: SIGKILL each");
 	if (n >= cap)
 		return;
@@ -849,14 +849,14 @@ void mt_cgroup_describe(const struct mt_cgroup *cg, char *out, size_t cap)
 			n += (size_t)snprintf(out + n, cap - n, "; run memory limit %s", b);
 		}
 	} else if (n < cap) {
-		n += (size_t)snprintf(out + n, cap - n, "; no memory controller%s%s",
-				      cg->why[0] ? ": " : "", cg->why);
+		n += (size_t)snprintf(out + n, cap - n, "; no memory controller%s%s%s",
+				      cg->why[0] ? " (" : "", cg->why, cg->why[0] ? ")" : "");
 	}
 }
 
 int mt_cgroup_join_fd(const struct mt_cgroup *cg, int leaf)
 {
-	if (!cg || !cg->on || leaf < 0 || leaf >= MT_CG_LEAVES)
+	if (!mt_cgroup_held(cg) || leaf < 0 || leaf >= MT_CG_LEAVES)
 		return -1;
 	return cg->leaf[leaf].join;
 }
@@ -882,7 +882,7 @@ int mt_cgroup_pids(const struct mt_cgroup *cg, int leaf, pid_t *out, int max, in
 	int n = 0, fd;
 
 	*more = 0;
-	if (!cg || !cg->on || leaf < 0 || leaf >= MT_CG_LEAVES || cg->leaf[leaf].procs < 0) {
+	if (!mt_cgroup_held(cg) || leaf < 0 || leaf >= MT_CG_LEAVES || cg->leaf[leaf].procs < 0) {
 		errno = EBADF;
 		return -1;
 	}
@@ -1024,6 +1024,7 @@ int mt_cgroup_close(struct mt_cgroup *cg)
 
 	if (!cg->on)
 		return 1;
+	cg->lost = 0;	/* given up or not, what is in them ends now */
 	for (i = 0; i < MT_CG_LEAVES; i++)
 		if (cg->leaf[i].dir >= 0)
 			mt_cgroup_kill(cg, i);

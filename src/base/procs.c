@@ -217,6 +217,35 @@ int mt_procs_sweep_pass(pid_t spare, mt_proc_keep_fn *keep, mt_proc_fn *killed,
 	return alive;
 }
 
+int mt_procs_sweep_cgroup_pass(const struct mt_cgroup *cg, int leaf, mt_proc_fn *killed,
+			       mt_reap_fn *reap, void *ctx)
+{
+	static pid_t pids[MT_PROCS_MAX];
+	struct mt_proc p;
+	pid_t self = getpid();
+	int n, i, more, alive = 0;
+
+	if (reap)
+		reap(ctx);
+	n = mt_cgroup_pids(cg, leaf, pids, MT_PROCS_MAX, &more);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!mt_proc_stat(pids[i], &p))
+			continue;	/* gone since */
+		if (p.state == 'Z' && p.ppid == self)
+			continue;	/* ours to reap, next pass */
+		alive++;
+		if (!seen_before(p.pid) && killed)
+			killed(ctx, &p);
+	}
+	if (alive || more)
+		mt_cgroup_kill(cg, leaf);
+	if (!alive && reap)
+		reap(ctx);
+	return alive + more;
+}
+
 int mt_procs_sweep(pid_t spare, mt_proc_fn *killed, mt_reap_fn *reap, void *ctx)
 {
 	int pass, alive = 0;

@@ -204,12 +204,53 @@ static int defaults(struct ctx *c, int obj, struct mt_board *b)
 	return 1;
 }
 
+/* "limits": what a run's tests may take on this box (docs/dirt.md). */
+static int limits(struct ctx *c, int obj, struct mt_board *b)
+{
+	static const char *const keys[] = { "memory_max", "memory_high", "lane_memory_max",
+					    "lane_memory_high", "cpu_weight", "io_weight",
+					    "comment", NULL };
+	const jsmntok_t *tk;
+	int i, k, v, m;
+
+	snprintf(c->where, sizeof c->where, "limits.");
+	if (c->js.tok[obj].type != JSMN_OBJECT)
+		return fail(c, "", "want an object");
+	for (i = obj + 1, k = 0; k < c->js.tok[obj].size; k++, i = mt_json_next(&c->js, i + 1)) {
+		v = i + 1;
+		tk = &c->js.tok[v];
+		if (!known(c, i, keys))
+			return 0;
+		for (m = 0; m < 4; m++)
+			if (mt_json_eq(&c->js, i, keys[m]) &&
+			    !str(c, v, keys[m], b->limit[m], sizeof b->limit[m]))
+				return 0;
+		if (mt_json_eq(&c->js, i, "cpu_weight") || mt_json_eq(&c->js, i, "io_weight")) {
+			const char *name = mt_json_eq(&c->js, i, "cpu_weight") ? "cpu_weight" :
+					   "io_weight";
+			char num[16];
+			char *end;
+			long w;
+
+			snprintf(num, sizeof num, "%.*s", tk->end - tk->start, c->js.s + tk->start);
+			errno = 0;
+			w = strtol(num, &end, 10);
+			if (tk->type != JSMN_PRIMITIVE || end == num || *end || errno || w < 1 ||
+			    w > 10000)
+				return fail(c, name, "want a number from 1 to 10000, got %s", num);
+			*(name[0] == 'c' ? &b->cpu_weight : &b->io_weight) = (int)w;
+		}
+	}
+	c->where[0] = '\0';
+	return 1;
+}
+
 int mt_board_parse(struct mt_board *b, const char *text, size_t n, const char *path,
 		   char *err, size_t errcap)
 {
 	static struct ctx c;
 	static const char *const keys[] = { "board", "description", "leds", "defaults",
-					    "timeout_scale", "comment", NULL };
+					    "timeout_scale", "limits", "comment", NULL };
 	int i, k, v, e, roles[MT_ROLE_COUNT] = { 0 };
 
 	memset(b, 0, sizeof *b);
@@ -238,6 +279,9 @@ int mt_board_parse(struct mt_board *b, const char *text, size_t n, const char *p
 			    strspn(b->timeout_scale, "0123456789.") != strlen(b->timeout_scale))
 				return fail(&c, "timeout_scale", "want a number, got %s",
 					    b->timeout_scale);
+		} else if (mt_json_eq(&c.js, i, "limits")) {
+			if (!limits(&c, v, b))
+				return 0;
 		} else if (mt_json_eq(&c.js, i, "leds")) {
 			if (c.js.tok[v].type != JSMN_ARRAY || c.js.tok[v].size < 1)
 				return fail(&c, "leds", "want a list of at least one LED");

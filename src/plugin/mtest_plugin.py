@@ -1082,7 +1082,7 @@ def _fork_worker(session, ch, sock, msg, fds):
     try:
         word, num, token, pytb = msg.decode().split(" ", 3)
         num = int(num)
-        ev, ctl, con = fds
+        ev, ctl, con, cg = (fds + [None])[:4] if len(fds) in (3, 4) else fds
         assert word == "fork"
     except (ValueError, UnicodeDecodeError, AssertionError):
         for fd in fds:
@@ -1092,9 +1092,13 @@ def _fork_worker(session, ch, sock, msg, fds):
     r, w = os.pipe()
     first = os.fork()
     if first == 0:
-        # The middle process: fork the worker, tell its pid, vanish.
+        # The middle process: into the lane's cgroup (its cgroup.procs came
+        # with the request), so that the worker is born there; then fork
+        # the worker, tell its pid, vanish.
         try:
             os.close(r)
+            if cg is not None:
+                _join_cgroup(cg)
             worker = os.fork()
             if worker:
                 os.write(w, b"%d" % worker)
@@ -1112,8 +1116,9 @@ def _fork_worker(session, ch, sock, msg, fds):
                 os._exit(121)
         return True
     os.close(w)
-    for fd in (ev, ctl, con):
-        os.close(fd)
+    for fd in (ev, ctl, con, cg):
+        if fd is not None:
+            os.close(fd)
     pid = b""
     while True:
         chunk = os.read(r, 32)
@@ -1124,6 +1129,19 @@ def _fork_worker(session, ch, sock, msg, fds):
     os.waitpid(first, 0)
     ch.send("forked", n=num, pid=int(pid) if pid.isdigit() else 0)
     return False
+
+
+def _join_cgroup(fd):
+    """Write "0" into a cgroup.procs: this process moves there, and what it
+    forks from now on is born there. A failure is said on the console;
+    mtest then moves the worker itself once it knows its pid."""
+    try:
+        os.write(fd, b"0")
+    except OSError as error:
+        os.write(2, ("mtest: the fork could not join its lane's cgroup: %s\n" %
+                     error.strerror).encode())
+    finally:
+        os.close(fd)
 
 
 def _become_worker(session, sock, num, token, pytb, ev, ctl, con):

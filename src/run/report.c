@@ -32,7 +32,7 @@ struct replay {
 	struct mt_json js;
 	int ended;
 	int64_t last_wall_us;
-	char python[64], pytest[64], stopped[64], fatal[1024];
+	char python[64], pytest[64], stopped[64], fatal[1024], processes[512];
 	/* Decoded fields of one record. */
 	char id[MT_ID_MAX + 32], file[MT_PATH_MAX], reason[MT_REASON_MAX * 2];
 	char detail[MT_DETAIL_MAX * 2], tb[MT_TBTAIL_MAX * 2], bundle[MT_PATH_MAX];
@@ -165,6 +165,8 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 		p->meta.start_wall_us = x;
 		if (mt_json_get_int(j, 0, "pid", &x))
 			p->meta.pid = (int)x;
+		if (mt_json_get_str(j, 0, "processes", p->processes, sizeof p->processes) > 0)
+			p->meta.processes = p->processes;
 	} else if (strcmp(type, "worker") == 0) {
 		char role[16] = "";
 

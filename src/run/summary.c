@@ -311,6 +311,11 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 	if (m->python && *m->python)
 		mt_buf_printf(o, "; python %s, pytest %s", m->python, m->pytest ? m->pytest : "?");
 	mt_buf_puts(o, ".\n");
+	if (m->processes && *m->processes) {
+		mt_buf_puts(o, "Processes: ");
+		mt_buf_line(o, m->processes, WIDTH * 3);
+		mt_buf_puts(o, ".\n");
+	}
 	if (m->last_dir)
 		mt_buf_printf(o, "Records: %s\n", m->last_dir);
 

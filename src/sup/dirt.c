@@ -22,6 +22,8 @@ void mt_dirt_reset(struct mt_dirt *d, pid_t worker, int num)
 	d->num = num;
 	d->nforeign = d->shared = 0;
 	d->spare = 0;
+	d->cg = NULL;
+	d->leaf = -1;
 	d->based = 0;
 	d->cursor = -1;
 	d->nfx = d->nck = d->nhp = d->ncand = d->nwin = d->win_head = d->dropped = 0;
@@ -59,8 +61,27 @@ static int mine(const struct mt_dirt *d, int i)
 	return 1;
 }
 
+/* The members of the worker's cgroup leaf but the worker: everything it
+ * started, wherever it went since. Returns 0 if they cannot be read. */
+static int scan_leaf(struct mt_dirt *d)
+{
+	static pid_t pids[MT_SCAN_MAX];
+	struct mt_proc p;
+	int i, n, more;
+
+	n = mt_cgroup_pids(d->cg, d->leaf, pids, MT_SCAN_MAX, &more);
+	if (n < 0)
+		return 0;
+	for (i = 0; i < n && nseen < MT_SCAN_MAX; i++)
+		if (pids[i] != d->worker && pids[i] != d->spare && mt_proc_stat(pids[i], &p) &&
+		    p.state != 'Z')
+			seen[nseen++] = (struct mt_seen){ .id = p.pid, .ppid = p.ppid, .start = p.start };
+	return 1;
+}
+
 /* The worker's threads, and every process below mtest (the worker's, and
- * daemons re-parented to mtest) but the worker and the capture helper. */
+ * daemons re-parented to mtest) but the worker and the capture helper; or,
+ * when the run's cgroups hold its processes, its leaf's members. */
 static void scan(struct mt_dirt *d)
 {
 	static pid_t tids[MT_THREADS_MAX];
@@ -72,6 +93,10 @@ static void scan(struct mt_dirt *d)
 		if (tids[i] != d->worker)
 			seen[nseen++] = (struct mt_seen){ .id = tids[i], .ppid = d->worker,
 							  .thread = 1 };
+	if (mt_cgroup_held(d->cg) && scan_leaf(d)) {
+		d->scans++;
+		return;
+	}
 	n = mt_proc_descendants(getpid(), procs, MT_SCAN_MAX, &more);
 	for (i = 0; i < n && nseen < MT_SCAN_MAX; i++) {
 		if (!mine(d, i))

@@ -248,8 +248,14 @@ void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
 {
 	struct sweep_ctx c = { s, l };
 	int others = s->nlanes > 1 || zyg_is(s, l) || s->z.l.w.state != MT_W_NONE;
-	int alive = mt_procs_sweep_pass(l->watch.helper, others ? other_lanes : NULL,
-					 on_leftover, reap_ctx, &c);
+	/* The lane's cgroup leaf holds all it left, and nothing of another's. */
+	int alive = mt_cgroup_held(&s->cg) ?
+		    mt_procs_sweep_cgroup_pass(&s->cg, lane_leaf(s, l), on_leftover, reap_ctx, &c) :
+		    -1;
+
+	if (alive < 0)
+		alive = mt_procs_sweep_pass(l->watch.helper, others ? other_lanes : NULL,
+					    on_leftover, reap_ctx, &c);
 
 	l->sweep_next_us = 0;
 	if (alive && ++l->sweep_passes < MT_SWEEP_PASSES) {
@@ -265,13 +271,24 @@ void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
 			 alive == 1 ? "" : "es", l->sweep_whose);
 }
 
-/* The last sweep, after the loop: it may wait. */
+/* The last sweep, after the loop: it may wait. Every cgroup leaf, then
+ * whatever else is below mtest. */
 void sup_sweep(struct sup *s, struct lane *l, const char *whose)
 {
 	struct sweep_ctx c = { s, l };
-	int alive;
+	int alive, leaf, pass;
 
 	sup_killed_reset(&l->left);
+	mt_procs_sweep_begin();
+	for (leaf = 0; mt_cgroup_held(&s->cg) && leaf < MT_CG_LEAVES; leaf++) {
+		if (s->cg.leaf[leaf].dir < 0)
+			continue;
+		for (pass = 0; pass < MT_SWEEP_PASSES; pass++) {
+			if (mt_procs_sweep_cgroup_pass(&s->cg, leaf, on_leftover, reap_ctx, &c) <= 0)
+				break;
+			nanosleep(&(struct timespec){ 0, MT_SWEEP_EVERY_US * 1000L }, NULL);
+		}
+	}
 	alive = mt_procs_sweep(0, on_leftover, reap_ctx, &c);
 	if (l->left.count)
 		sup_note(s, "leftovers", "%s left %d process%s behind, killed: %s%s", whose,

@@ -40,6 +40,8 @@ static void prepare(struct sup *s, struct lane *l)
 	struct lane *o;
 
 	d->spare = l->watch.helper;
+	d->cg = &s->cg;
+	d->leaf = lane_leaf(s, l);
 	d->nforeign = d->shared = 0;
 	FOR_LANES(s, o) {
 		if (o == l)

@@ -130,6 +130,7 @@ static const char *const own_vars[] = {
 	"MTEST_EVENT_FD=", "MTEST_CONTROL_FD=", "MTEST_TOKEN=", "MTEST_LIMITS=", "MTEST_ZYGOTE_FD=",
 	"MTEST_WORKER=", RUN_TAG_VAR "=", "PYTHONPATH=", "PYTHONBREAKPOINT=",
 	"MTEST_PID=", "MTEST_PRELOAD=", "LD_PRELOAD=", "MTEST_PYTB=", "MTEST_LEDGER=",
+	"MTEST_MEM=",
 };
 
 static int build_env(struct sup *s, struct lane *l)
@@ -165,6 +166,11 @@ static int build_env(struct sup *s, struct lane *l)
 	/* The plugin folder mtest holds open, by a path nobody can swap. */
 	pack_printf(&p, "PYTHONPATH=%s%s%s", s->sd.plugin_at, old_pp && *old_pp ? ":" : "",
 		    old_pp ? old_pp : "");
+	/* How the plugin measures each test's peak memory: its cgroup's
+	 * memory.peak, reset at each test's start (Linux 6.12), or the
+	 * high-water marks of its processes. */
+	pack_printf(&p, "MTEST_MEM=%s", mt_cgroup_held(&s->cg) && (s->cg.have & MT_CG_PEAK_RESET) ?
+		    "cgroup" : "hwm");
 	/* A breakpoint() in a worker without a terminal would wait forever. */
 	pack_put(&p, "PYTHONBREAKPOINT=0");
 	pack_printf(&p, "MTEST_PID=%d", (int)getpid());
@@ -244,10 +250,30 @@ int sup_exec(struct sup *s, struct lane *l, int64_t now, int zygote_fd)
 		return 0;
 	}
 	mt_bundle_quote_argv(l->fp.cmdline, sizeof l->fp.cmdline, s->argv);
-	if (!mt_worker_spawn(w, s->argv, s->envp, zygote_fd)) {
+	if (!mt_worker_spawn(w, s->argv, s->envp, zygote_fd,
+			     mt_cgroup_join_fd(&s->cg, lane_leaf(s, l)))) {
 		sup_fatal(s, MT_EXIT_INTERNAL, "cannot start a worker: %s", mt_strerror(errno));
 		return 0;
 	}
 	w->spawned_us = now;
+	sup_contain(s, l);
 	return 1;
+}
+
+/* A worker's pid is known: it is in its lane's cgroup leaf (it joined by
+ * itself before it ran anything, or mtest moves it now). If that cannot
+ * be, the run gives its cgroups up, said once: from then on its processes
+ * are found through /proc. */
+void sup_contain(struct sup *s, struct lane *l)
+{
+	int leaf = lane_leaf(s, l);
+
+	if (!mt_cgroup_held(&s->cg) || l->w.pid <= 0 || l->w.reaped)
+		return;
+	mt_cgroup_oom_mark(&s->cg, leaf);
+	if (mt_cgroup_join(&s->cg, leaf, l->w.pid) || errno == ESRCH)
+		return;
+	s->cg.lost = 1;
+	sup_note(s, "cgroup", "cannot put worker %d (pid %d) into %s: %s; processes are found "
+		 "through /proc from now on", l->w.num, (int)l->w.pid, s->cg.run, mt_strerror(errno));
 }

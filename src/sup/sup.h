@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mtest/base/cgroup.h"
 #include "mtest/run/bundle.h"
 #include "mtest/watch/capture.h"
 #include "mtest/sup/dirt.h"
@@ -272,6 +273,8 @@ struct sup {
 	struct mt_leds leds;		/* the board's LEDs, when the run drives them */
 	struct mt_notify notify;	/* systemd: READY, the watchdog's pings */
 	struct mt_kmsg_marks marks;	/* markers in the kernel's log, as root */
+	struct mt_cgroup cg;		/* the run's cgroups, when on (docs/dirt.md) */
+	char containment[512];		/* what holds the run's processes, said once */
 	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */
 	int hist_damaged;		/* durations.json was moved aside */
@@ -362,6 +365,12 @@ static inline int zyg_wanted(const struct sup *s)
 	return s->z.use;
 }
 
+/* The lane's cgroup leaf (include/mtest/base/cgroup.h). */
+static inline int lane_leaf(const struct sup *s, const struct lane *l)
+{
+	return zyg_is(s, l) ? MT_CG_ZYGOTE : l->idx;
+}
+
 /* A concern's finding, for lane_decide (lane.c). */
 static inline void lane_want(struct lane *l, enum mt_wstate st, int64_t deadline_us)
 {
@@ -421,6 +430,7 @@ void sup_channel_lost(struct sup *s, struct lane *l, int64_t now, const char *wh
 void sup_worker_prepare(struct sup *s, struct lane *l, int64_t now);
 int sup_exec(struct sup *s, struct lane *l, int64_t now, int zygote_fd);
 int sup_ignored(struct sup *s, const char *path);
+void sup_contain(struct sup *s, struct lane *l);
 
 /* lane_events.c */
 uint32_t sup_lane_groups(const struct sup *s, const struct lane *l);

@@ -367,6 +367,7 @@ static void record_run_start(struct sup *s, const char *type)
 	mt_rec_str(b, "machine", s->machine, 64);
 	mt_rec_str(b, "host", s->host, 128);
 	put_opts(b, s->o);
+	mt_rec_str(b, "processes", s->containment, sizeof s->containment);
 	mt_rec_int(b, "argc", s->o->argc);
 	more = put_argv(b, s->o, &i, &off);
 	if (more)
@@ -447,6 +448,34 @@ static void kernel_log(struct sup *s)
 	kernel_clock(s);
 }
 
+/* The run's cgroups (docs/dirt.md), or why not: said once, in the
+ * run_start record and the summary. */
+static void contain(struct sup *s)
+{
+	const struct mt_opts *o = s->o;
+	struct mt_cg_limits lim = { o->memory_max, o->memory_high, o->lane_memory_max,
+				    o->lane_memory_high, o->cpu_weight, o->io_weight };
+
+	mt_cgroup_open(&s->cg, o->cgroup, &lim, s->nlanes);
+	mt_cgroup_describe(&s->cg, s->containment, sizeof s->containment);
+}
+
+/* What could not be applied of the limits asked for, once. */
+static void contain_notes(struct sup *s)
+{
+	const struct mt_opts *o = s->o;
+	int asked = o->memory_max > 0 || o->memory_high > 0 || o->lane_memory_max > 0 ||
+		    o->lane_memory_high > 0 || o->cpu_weight > 0 || o->io_weight > 0;
+
+	if (s->cg.on && s->cg.limits_why[0])
+		sup_note(s, "cgroup", "%s", s->cg.limits_why);
+	else if (!s->cg.on && asked)
+		sup_note(s, "cgroup", "limits not applied: %s", s->cg.why);
+	if (s->cg.stale)
+		sup_note(s, "leftovers", "ended %d cgroup%s left by an earlier mtest run", s->cg.stale,
+			 s->cg.stale == 1 ? "" : "s");
+}
+
 /* Start-up, in an order where each step needs only the ones before it.
  * Nothing of an earlier run is touched: this run gets a folder of its
  * own, and last-run points at it only once its journal has begun. */
@@ -506,6 +535,8 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	 * die with it, their children do not): before anything else runs. */
 	sup_killed_reset(&left);
 	stale = mt_procs_kill_stale(RUN_TAG_VAR, on_stale, &left);
+	/* Before the first worker: each is born in its lane's cgroup. */
+	contain(s);
 	snprintf(path, sizeof path, "%s/durations.json", s->sd.dir);
 	s->hist_damaged = !mt_history_load(&s->hist, s->sd.fd, "durations.json", path);
 	snprintf(path, sizeof path, "%s/quarantine.json", s->sd.dir);
@@ -553,6 +584,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
 	if (s->hist_damaged)
 		sup_note(s, "state", "durations.json did not parse: moved aside to "
 			 "durations.json.corrupt; this run plans without history");
+	contain_notes(s);
 	if (stale)
 		sup_note(s, "leftovers", "killed %d process%s left by an earlier mtest run: %s%s",
 			 stale, stale == 1 ? "" : "es", left.text.p, left.count > 6 ? ", ..." : "");
@@ -686,6 +718,7 @@ static void finish(struct sup *s, int code)
 	m.python = s->python;
 	m.pytest = s->pytest;
 	m.last_dir = s->sd.run;
+	m.processes = s->containment;
 	m.vmhwm_kb = vmhwm_kb();
 	m.notes = &s->notes;
 	m.dirties = &s->dirties;
@@ -797,6 +830,8 @@ int mt_super_main(const struct mt_opts *o)
 	FOR_ALL_LANES(s, l)
 		mt_worker_signal(&l->w, SIGKILL);
 	sup_sweep(s, &s->lanes[0], "the run");
+	if (!mt_cgroup_close(&s->cg))
+		sup_note(s, "cgroup", "%s", s->cg.why);
 	finish(s, code);
 	prune(s);
 	mt_heapcheck_disarm();

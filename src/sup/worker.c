@@ -56,7 +56,7 @@ static void close_fd(int *fd)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(int ev, int ctl, int con, int null, int zyg, pid_t parent,
+static void child_exec(int ev, int ctl, int con, int null, int zyg, int cg, pid_t parent,
 		       char *const argv[], char *const envp[], const char *token)
 {
 	sigset_t none;
@@ -66,6 +66,10 @@ static void child_exec(int ev, int ctl, int con, int null, int zyg, pid_t parent
 	char msg[160];
 	int n;
 
+	/* Into its lane's cgroup before it runs anything: all it starts is
+	 * born there. (mtest checks, and moves it itself if this failed.) */
+	if (cg >= 0 && write(cg, "0", 1) < 0) {
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (sig = 1; sig < 32; sig++)
@@ -137,7 +141,8 @@ static void pipes_keep(struct pipes *p, struct mt_worker *w)
 	w->con_fd = p->con[0];
 }
 
-int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd)
+int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd,
+		    int cgroup_fd)
 {
 	struct pipes p;
 	pid_t parent = getpid(), pid;
@@ -154,7 +159,8 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[],
 		return 0;
 	}
 	if (pid == 0)
-		child_exec(p.ev[1], p.ctl[0], p.con[1], null, zygote_fd, parent, argv, envp, w->token);
+		child_exec(p.ev[1], p.ctl[0], p.con[1], null, zygote_fd, cgroup_fd, parent, argv, envp,
+			   w->token);
 	/* Both sides set the group, so that no signal can race the child's;
 	 * here it fails (EACCES) only when the child has exec'd, its own done. */
 	(void)setpgid(pid, pid);
@@ -174,17 +180,18 @@ int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[],
 
 /* The pipes of a worker the zygote forks: our ends kept, the others sent
  * with the request (SCM_RIGHTS) and closed here. */
-int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len)
+int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len,
+		   int cgroup_fd)
 {
 	union {
-		char bytes[CMSG_SPACE(3 * sizeof(int))];
+		char bytes[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} anc;
 	struct iovec iov = { (void *)request, len };
 	struct msghdr m = { 0 };
 	struct cmsghdr *c;
 	struct pipes p;
-	int give[3];
+	int give[4], ngive = cgroup_fd >= 0 ? 4 : 3;
 	ssize_t r;
 
 	if (!pipes_open(&p))
@@ -192,16 +199,17 @@ int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t l
 	give[0] = p.ev[1];
 	give[1] = p.ctl[0];
 	give[2] = p.con[1];
+	give[3] = cgroup_fd;	/* the lane's cgroup.procs, when there is one */
 	memset(&anc, 0, sizeof anc);
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
 	m.msg_control = anc.bytes;
-	m.msg_controllen = sizeof anc.bytes;
+	m.msg_controllen = CMSG_SPACE((size_t)ngive * sizeof(int));
 	c = CMSG_FIRSTHDR(&m);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof give);
-	memcpy(CMSG_DATA(c), give, sizeof give);
+	c->cmsg_len = CMSG_LEN((size_t)ngive * sizeof(int));
+	memcpy(CMSG_DATA(c), give, (size_t)ngive * sizeof(int));
 	do
 		r = sendmsg(zsock, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);

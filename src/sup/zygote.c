@@ -110,7 +110,8 @@ int zyg_fork(struct sup *s, struct lane *l, int64_t now)
 	/* Its faulthandler's file, as build_env names a spawned worker's. */
 	n = snprintf(req, sizeof req, "fork %d %s %s/failures/.pytb-%d", l->w.num, l->w.token,
 		     s->sd.run_at, l->w.num);
-	if (n < 0 || (size_t)n >= sizeof req || !mt_worker_fork(&l->w, s->z.sock, req, (size_t)n)) {
+	if (n < 0 || (size_t)n >= sizeof req || !mt_worker_fork(&l->w, s->z.sock, req, (size_t)n,
+							 mt_cgroup_join_fd(&s->cg, lane_leaf(s, l)))) {
 		mt_worker_reset(&l->w, l->w.num);
 		zyg_failed(s, "did not take a fork request (%s)",
 			   n < 0 || (size_t)n >= sizeof req ? "too long" : mt_strerror(errno));
@@ -169,6 +170,7 @@ void zyg_adopt(struct sup *s, struct lane *l, pid_t pid)
 	w->pid = pid;
 	w->start = st.start;
 	s->z.fails = 0;
+	sup_contain(s, l);	/* in its lane's cgroup from its birth, or now */
 	sup_dirt_spawned(l);	/* its dirt is watched from its pid on */
 }
 

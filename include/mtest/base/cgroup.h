@@ -66,7 +66,8 @@ struct mt_cg_leaf {
 };
 
 struct mt_cgroup {
-	int on;				/* membership is read from the leaves */
+	int on;				/* the run's cgroups exist */
+	int lost;			/* given up on mid-run: /proc from then on */
 	unsigned have;			/* MT_CG_* */
 	int nleaves;			/* lanes in use */
 	char mount[MT_PATH_MAX];	/* the cgroup2 mount point */
@@ -95,6 +96,11 @@ struct mt_cg_mem {
  * are named in limits_why[] and never stop the run. */
 int mt_cgroup_open(struct mt_cgroup *cg, const char *want, const struct mt_cg_limits *lim,
 		   int nlanes);
+/* Are the run's processes held by its cgroups (on, and not given up)? */
+static inline int mt_cgroup_held(const struct mt_cgroup *cg)
+{
+	return cg && cg->on && !cg->lost;
+}
 /* Say what the run got, in one line ("cgroup v2 at ...", or why not). */
 void mt_cgroup_describe(const struct mt_cgroup *cg, char *out, size_t cap);
 /* A descriptor on the leaf's cgroup.procs, open for writing: a process

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include "mtest/base/cgroup.h"
 #include "mtest/base/procfs.h"
 
 /* Every process on the system, at most `max`; *more is set when some did
@@ -31,6 +32,13 @@ void mt_procs_sweep_begin(void);
 typedef int mt_proc_keep_fn(void *ctx, const struct mt_proc *p);
 int mt_procs_sweep_pass(pid_t spare, mt_proc_keep_fn *keep, mt_proc_fn *killed,
 			mt_reap_fn *reap, void *ctx);
+
+/* A pass over a cgroup leaf instead (after mt_procs_sweep_begin): each
+ * member heard of once through `killed`, then all of them killed at once
+ * (cgroup.kill). Returns the members still alive, or -1 when the leaf
+ * cannot be read (then sweep through /proc). */
+int mt_procs_sweep_cgroup_pass(const struct mt_cgroup *cg, int leaf, mt_proc_fn *killed,
+			       mt_reap_fn *reap, void *ctx);
 
 /* SIGKILL processes of this user whose environment carries `var`=PID:START
  * of an mtest that is no longer alive. Returns how many were killed. */

@@ -8,7 +8,8 @@
  *             {"role": "ok", "led": "ACT"}],
  *    "defaults": {"state_dir": "/var/lib/mtest", "suite": "/opt/retrowaves/tests",
  *                 "python": "/usr/bin/python3", "timeout": "60", "budget": "90m"},
- *    "timeout_scale": 3}
+ *    "timeout_scale": 3,
+ *    "limits": {"memory_max": "1G", "lane_memory_max": "512M", "cpu_weight": 20}}
  *
  * An LED is a GPIO line (a chip by label, path or name; a line by offset
  * or name) or a kernel LED class device (/sys/class/leds/NAME). */
@@ -42,6 +43,10 @@ struct mt_board {
 	char timeout[32];
 	char budget[32];
 	char timeout_scale[32];		/* a number ("3", "2.5"); "" when not given */
+	/* "limits": memory_max, memory_high, lane_memory_max, lane_memory_high
+	 * as written ("512M"; "" when not given), and the weights (0: none). */
+	char limit[4][32];
+	int cpu_weight, io_weight;
 };
 
 /* Find NAME (NAME.json in MTEST_BOARD_DIR, the installed boards in

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "mtest/limits.h"
+#include "mtest/base/cgroup.h"
 #include "mtest/base/procfs.h"
 
 struct mt_owned {
@@ -100,6 +101,10 @@ struct mt_dirt {
 	 * came back to mtest is this worker's only if its MTEST_WORKER says so. */
 	int nforeign, shared;
 	pid_t foreign[2 * MT_LANES_MAX + 1];	/* other lanes' workers and helpers, the zygote */
+	/* The run's cgroups, when they hold its processes: what lives under
+	 * the worker is then its leaf's members, whoever their parent. */
+	const struct mt_cgroup *cg;
+	int leaf;
 	int based;			/* the baseline (collected) is taken */
 	long cursor;			/* the id cursor at the test in flight's start */
 	int nwin, win_head;		/* ring of the worker's tests' windows: how

@@ -87,14 +87,19 @@ struct mt_worker {
 };
 
 void mt_worker_reset(struct mt_worker *w, int num);
-/* Fork and exec; zygote_fd >= 0 goes to the child as MT_WORKER_ZYGOTE_FD.
+/* Fork and exec; zygote_fd >= 0 goes to the child as MT_WORKER_ZYGOTE_FD;
+ * cgroup_fd >= 0 is a cgroup.procs the child joins before its exec.
  * Returns 1, or 0 with errno (pipes or fork failed). An exec failure is
  * reported by the child as an "execfail" event. */
-int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd);
+int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd,
+		    int cgroup_fd);
 /* Ask the zygote on zsock to fork this worker: the request's bytes go with
- * the worker's ends of three new pipes. Returns 1, or 0 with errno (EAGAIN:
- * the zygote does not read its socket). The pid is not known yet (-1). */
-int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len);
+ * the worker's ends of three new pipes, and cgroup_fd (when >= 0), the
+ * cgroup.procs its fork joins before it forks the worker. Returns 1, or 0
+ * with errno (EAGAIN: the zygote does not read its socket). The pid is not
+ * known yet (-1). */
+int mt_worker_fork(struct mt_worker *w, int zsock, const char *request, size_t len,
+		   int cgroup_fd);
 
 typedef void mt_line_fn(void *ctx, struct mt_worker *w, char *line, size_t len);
 /* Read what the event pipe holds and hand each complete frame's JSON to

@@ -1,0 +1,78 @@
+"""Containment with cgroup v2 (docs/dirt.md, "Containment"): each lane's
+worker and all it starts in a cgroup leaf of their own, membership read
+from cgroup.procs, a lane's leftovers ended with cgroup.kill.
+
+These need a cgroup v2 subtree mtest may create cgroups in (here: root on
+/sys/fs/cgroup/unified). Where there is none they are skipped with a
+warning that names why, in pytest's warnings summary."""
+
+import os
+import warnings
+
+import pytest
+
+from conftest import expected
+
+HELD = "held by cgroup v2 in "
+
+
+def need_cgroups(run):
+    """Skip, loudly, when the run found no cgroup v2 subtree to use."""
+    processes = run.of_type("run_start")[0].get("processes", "")
+    if not processes.startswith(HELD):
+        warnings.warn("cgroup e2e tests SKIPPED: no cgroup v2 subtree mtest may use here: "
+                      + processes)
+        pytest.skip("no cgroup v2 subtree mtest may use here: " + processes)
+    return processes[len(HELD):].split(" ")[0]
+
+
+@pytest.mark.parametrize("workers", ["fork", "spawn"])
+def test_escaped_daemon_found_and_killed(mtest, tmp_path, workers):
+    """A test double-forks a daemon that leaves its session and rewrites
+    its environment (no MTEST_WORKER, no MTEST_RUN): under -j 2, with the
+    other lane busy, /proc cannot tell whose it is (it was left alive to
+    the run's end, and its leak was blamed on the other lane's test). Its
+    lane's cgroup leaf holds it: it is that test's leak, and its lane's
+    sweep kills it while the other lane waits for its end."""
+    run = mtest("cgroup", "-j", "2", env={"CGROUP_SUITE_DIR": str(tmp_path),
+                                          "MTEST_WORKERS": workers})
+    cg = need_cgroups(run)
+    assert run.verdicts == expected("cgroup"), run.stdout
+    daemon = int((tmp_path / "daemon.pid").read_text())
+    (leak,) = run.of_type("leak")
+    assert leak["id"] == "test_a_daemon.py::test_daemon"
+    assert [p["pid"] for p in leak["processes"]] == [daemon]
+    assert any(o["pid"] == daemon and o["id"] == "test_a_daemon.py::test_daemon"
+               for o in run.of_type("orphan"))
+    # Killed by its own lane's sweep, not by the one at the run's end.
+    (note,) = [e["text"] for e in run.of_type("event") if e["what"] == "leftovers"]
+    assert note.startswith("worker ") and "sleep (pid %d)" % daemon in note, note
+    # Each worker in its lane's leaf, the zygote in its own.
+    worker_cg, zygote_cg = (tmp_path / "where").read_text().split("\n")[:2]
+    assert cg.endswith(worker_cg.rsplit("/", 1)[0]), (cg, worker_cg)
+    assert worker_cg.rsplit("/", 1)[1] in ("lane-1", "lane-2"), worker_cg
+    assert zygote_cg == ("" if workers == "spawn" else worker_cg.rsplit("/", 1)[0] + "/zygote")
+    # The run's cgroups are gone with it.
+    assert not os.path.exists(cg), cg
+    assert "Processes: held by cgroup v2 in " in run.stdout
+
+
+def test_off_is_the_proc_method(mtest, tmp_path):
+    """MTEST_CGROUP=off (the config's cgroup = off): processes are found
+    through /proc, as before, and the summary says so once."""
+    run = mtest("allpass", env={"MTEST_CGROUP": "off"})
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.of_type("run_start")[0]["processes"] == "found through /proc (cgroup = off)"
+    assert run.stdout.count("Processes: found through /proc (cgroup = off).") == 1
+    assert "Processes: found through /proc (cgroup = off)." in run.report().stdout
+
+
+def test_bad_cgroup_setting_is_a_usage_error(mtest, tmp_path):
+    conf = tmp_path / "mtest.conf"
+    conf.write_text("cgroup = somewhere\n")
+    run = mtest("allpass", env={"MTEST_CONFIG": str(conf)})
+    assert run.code == 4
+    assert "cgroup: want auto, off or an absolute path, got 'somewhere'" in run.stderr
+    run = mtest("allpass", env={"MTEST_CGROUP": "/tmp"})
+    assert run.code == 0
+    assert "found through /proc (/tmp is not a cgroup v2 directory)" in run.stdout
