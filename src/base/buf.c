@@ -1,9 +1,11 @@
 /* mtest: bounded text buffers. No allocation: the caller owns the bytes. */
 #include "mtest/base/buf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -433,4 +435,56 @@ int mt_glob_match(const char *pat, const char *s)
 	while (*pat == '*')
 		pat++;
 	return *pat == '\0';
+}
+
+int mt_parse_size(const char *s, int64_t *bytes)
+{
+	double v, mult = 1;
+	char *end;
+
+	while (*s == ' ')
+		s++;
+	if (strcmp(s, "max") == 0 || strcmp(s, "none") == 0) {
+		*bytes = -1;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return 0;
+	while (*end == ' ')
+		end++;
+	switch (tolower((unsigned char)*end)) {
+	case 'k': mult = 1024.0; end++; break;
+	case 'm': mult = 1024.0 * 1024; end++; break;
+	case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
+	case 't': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (mult > 1 && *end == 'i')
+		end++;
+	if (*end == 'B' || (*end == 'b' && mult > 1))
+		end++;
+	if (*end || v * mult >= 9.0e18)
+		return 0;
+	*bytes = (int64_t)(v * mult);
+	return 1;
+}
+
+void mt_size_text(int64_t bytes, char *out, size_t cap)
+{
+	const int64_t ki = 1024, mi = ki * 1024, gi = mi * 1024;
+
+	if (bytes < 0)
+		snprintf(out, cap, "unknown");
+	else if (bytes >= gi && bytes % gi == 0)
+		snprintf(out, cap, "%lld GiB", (long long)(bytes / gi));
+	else if (bytes >= gi)
+		snprintf(out, cap, "%.1f GiB", (double)bytes / (double)gi);
+	else if (bytes >= mi)
+		snprintf(out, cap, "%lld MiB", (long long)(bytes / mi));
+	else
+		snprintf(out, cap, "%lld KiB", (long long)((bytes + ki - 1) / ki));
 }

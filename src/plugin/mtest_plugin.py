@@ -866,6 +866,105 @@ def _cursor():
         return -1
 
 
+# --- each test's peak memory ------------------------------------------------------
+#
+# MTEST_MEM says how (mtest decides: docs/dirt.md). "cgroup": the memory.peak
+# of the worker's cgroup leaf (its worker and all it started), reset at each
+# test's start through a descriptor of our own (Linux 6.12). "hwm": the peak
+# resident set of the worker (VmHWM, reset at each start through
+# /proc/self/clear_refs), plus the peaks of the processes born during the
+# test that are alive at its end, plus the largest of those it waited for
+# if that grew (RUSAGE_CHILDREN). Kept per process: a fork starts afresh.
+
+_MEM = {"pid": 0, "how": None, "fd": None, "clear": None, "kids": 0, "ticks": 0}
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _own_cgroup_dir():
+    """The directory of this process's cgroup v2, or None."""
+    with open("/proc/self/cgroup") as f:
+        path = [line[3:].rstrip("\n") for line in f if line.startswith("0::")][0]
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            dash = fields.index("-")
+            if fields[dash + 1] == "cgroup2":
+                root, mount = fields[3], fields[4].replace("\\040", " ")
+                if root != "/" and path.startswith(root):
+                    path = path[len(root):]
+                return mount + path.rstrip("/")
+    return None
+
+
+def _mem_open():
+    _MEM.update(pid=os.getpid(), how="hwm", fd=None, clear=None)
+    if os.environ.get("MTEST_MEM") == "cgroup":
+        try:
+            fd = os.open(_own_cgroup_dir() + "/memory.peak", os.O_RDWR | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"reset\n")
+            except OSError:
+                os.close(fd)
+                raise
+            _MEM.update(how="cgroup", fd=fd)
+            return
+        except (OSError, ValueError, IndexError, TypeError):
+            pass
+    try:
+        _MEM["clear"] = os.open("/proc/self/clear_refs", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        pass
+
+
+def _mem_start():
+    """A test starts: its peak is measured from here."""
+    try:
+        if _MEM["pid"] != os.getpid():
+            _mem_open()
+        if _MEM["how"] == "cgroup":
+            os.write(_MEM["fd"], b"reset\n")
+            return
+        if _MEM["clear"] is not None:
+            os.write(_MEM["clear"], b"5")  # VmHWM back to VmRSS
+        import resource
+        _MEM["kids"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        _MEM["ticks"] = int(time.clock_gettime(time.CLOCK_BOOTTIME) * _TICK)
+    except OSError:
+        _MEM["how"] = None
+
+
+def _vmhwm_kib(pid):
+    try:
+        with open("/proc/%s/status" % pid, "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _mem_peak():
+    """',"m":KiB' for the test that just ended, or b"" if unknown."""
+    try:
+        if _MEM["how"] == "cgroup":
+            kib = int(os.pread(_MEM["fd"], 32, 0)) // 1024
+        elif _MEM["how"] == "hwm":
+            import resource
+            kib = _vmhwm_kib("self")
+            for pid, start in _children(os.getpid(), set(), depth=8):
+                if start >= _MEM["ticks"]:
+                    kib += _vmhwm_kib(pid)
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            if kids > _MEM["kids"]:
+                kib += kids
+        else:
+            return b""
+    except (OSError, ValueError):
+        return b""
+    return b',"m":%d' % kib
+
+
 # --- session helpers: their deaths, placed exactly -------------------------------
 
 _HELPERS = {}  # pid -> start time: the session's helper processes
@@ -939,7 +1038,7 @@ def _run_loop(session, ch):
     # "mono": CLOCK_MONOTONIC (us) at the boundary, which mtest sets against
     # the kernel's log (a test's lines are those before its done's "mono").
     start = b',"t":"start","k":' + token + b',"i":%d,"lp":%d,"mono":%d%s}'
-    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"mono":%d,"d":[%.6f,%.6f,%.6f]%s}'
+    done = b',"t":"done","k":' + token + b',"i":%d,"lp":%d,"mono":%d,"d":[%.6f,%.6f,%.6f]%s%s}'
     mono = time.clock_gettime_ns
     clock = time.CLOCK_MONOTONIC
 
@@ -992,11 +1091,13 @@ def _run_loop(session, ch):
         _CURRENT["d"] = [0.0, 0.0, 0.0]
         _CURRENT["subexc"] = None
         ch.body(start % (index, _cursor(), mono(clock) // 1000, _gone()))
+        _mem_start()
         item.config.hook.pytest_runtest_protocol(item=item,
                                                  nextitem=lookahead(head))
+        mem = _mem_peak()
         d = _CURRENT["d"]
         gone = _gone()
-        ch.body(done % (index, _cursor(), mono(clock) // 1000, d[0], d[1], d[2], gone),
+        ch.body(done % (index, _cursor(), mono(clock) // 1000, d[0], d[1], d[2], mem, gone),
                 flush=False)
         _CURRENT["i"] = -1
     ch.flush()

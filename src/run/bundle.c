@@ -142,6 +142,8 @@ int mt_bundle_write(int dirfd, const char *name, const struct mt_bundle *b)
 		mt_buf_secs(o, b->timeout_us, 1);
 		mt_buf_puts(o, " s)");
 	}
+	if (b->memory && *b->memory)
+		mt_buf_printf(o, "\nmemory:    %s", b->memory);
 	mt_buf_puts(o, "\nstarted:   ");
 	mt_buf_utc(o, b->start_wall_us);
 	mt_buf_printf(o, "\nworker:    %d (pid %d), attempt %d\n", b->worker, (int)b->pid,

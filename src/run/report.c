@@ -78,6 +78,8 @@ static void replay_test(struct replay *p)
 	v.bundle = p->bundle;
 	if (mt_json_get_us(j, 0, "duration", &x))
 		v.duration_us = x;
+	if (mt_json_get_int(j, 0, "mem_peak_kib", &x))
+		v.mem_kib = x;
 	if (mt_json_get_int(j, 0, "worker", &x))
 		v.worker = (int)x;
 	if (mt_json_get_int(j, 0, "attempt", &x))
@@ -421,6 +423,7 @@ int mt_report_main(const struct mt_opts *o)
 	}
 	mt_buf_init(&out, out_bytes, sizeof out_bytes, 1);
 	out.defang = o->lava;
+	R[0].meta.heaviest = 1;	/* --report's own: the tests that took most memory */
 	mt_summary_render(&out, v.run, v.meta, isatty(1));
 	mt_buf_flush(&out);
 	return v.code;

@@ -178,6 +178,7 @@ uint32_t mt_run_add(struct mt_run *r, enum mt_kind kind, const char *id,
 	}
 	t = &r->t[r->n];
 	memset(t, 0, sizeof *t);
+	r->mem_kib[r->n] = 0;
 	t->id = intern(r, id, &full);
 	if (full)
 		return MT_NONE;
@@ -217,6 +218,8 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 	t->tbtail = mt_run_intern(r, v->tbtail);
 	t->bundle = mt_run_intern(r, v->bundle);
 	t->duration_us = v->duration_us;
+	if (v->mem_kib > 0)
+		r->mem_kib[slot] = v->mem_kib < UINT32_MAX ? (uint32_t)v->mem_kib : UINT32_MAX;
 	t->worker = (uint16_t)v->worker;
 	t->attempt = (uint8_t)v->attempt;
 	if (t->kind == MT_KIND_TEST && t->file != MT_NONE && r->f[t->file].pending)

@@ -248,6 +248,37 @@ static void list_not_run(struct mt_buf *o, const struct mt_run *r, int color)
 			      r->over_limit, r->limit ? r->limit : "?");
 }
 
+/* The tests with the highest peak memory (docs/dirt.md), most first. */
+#define HEAVIEST 5
+static void list_heaviest(struct mt_buf *o, const struct mt_run *r)
+{
+	uint32_t top[HEAVIEST], i;
+	int n = 0, k;
+	char size[32];
+
+	for (i = 0; i < r->n; i++) {
+		if (!r->mem_kib[i] || r->t[i].kind != MT_KIND_TEST || r->t[i].gone)
+			continue;
+		for (k = n < HEAVIEST ? n++ : HEAVIEST; k > 0 && r->mem_kib[top[k - 1]] < r->mem_kib[i];
+		     k--)
+			if (k < HEAVIEST)
+				top[k] = top[k - 1];
+		if (k < HEAVIEST)
+			top[k] = i;
+	}
+	if (!n)
+		return;
+	mt_buf_puts(o, "\n## heaviest tests (peak memory)\n\n");
+	for (k = 0; k < n; k++) {
+		mt_size_text((int64_t)r->mem_kib[top[k]] * 1024, size, sizeof size);
+		mt_buf_printf(o, "- %8s  ", size);
+		mt_buf_line(o, mt_run_str(r, r->t[top[k]].id), WIDTH * 2);
+		if (r->t[top[k]].verdict != MT_V_PASSED)
+			mt_buf_printf(o, " (%s)", mt_verdict_name((enum mt_verdict)r->t[top[k]].verdict));
+		mt_buf_putc(o, '\n');
+	}
+}
+
 void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt_meta *m,
 		       int color)
 {
@@ -339,6 +370,8 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 	}
 	list_not_run(o, r, color);
 	list_gone(o, r);
+	if (m->heaviest)
+		list_heaviest(o, r);
 	if (m->dirties && m->dirties->n) {
 		mt_buf_printf(o, "\n## dirty events (%d)\n\n", m->dirties->n);
 		for (i = 0; i < (uint32_t)m->dirties->n; i++) {

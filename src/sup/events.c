@@ -221,6 +221,7 @@ enum mt_ev mt_event_parse(struct mt_event *e, const char *line, size_t len,
 	case MT_EV_FENCE:
 		break;
 	case MT_EV_DONE:
+		e->mem_kib = get_int("m", -1);
 		parse_durations(e);
 		parse_gone(e);
 		break;

@@ -325,8 +325,8 @@ static void refusal_line(struct lane *l, char *out, size_t cap)
 void sup_worker_dead(struct sup *s, struct lane *l)
 {
 	struct mt_worker *w = &l->w;
-	char why[64], whose[48], line[512];
-	int by_us = w->killing, oom;
+	char why[64], whose[48], line[512], oom[128];
+	int by_us = w->killing, oomed, oom_kmsg;
 	uint32_t settled;
 
 	/* Whatever the worker said before dying is in the pipes: hear it. */
@@ -342,6 +342,9 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 		return;
 	}
 	describe_status(w->status, why, sizeof why);
+	/* Killed by the kernel in its cgroup: its verdict says so. */
+	if ((oomed = sup_oom(s, l, oom, sizeof oom)))
+		snprintf(why, sizeof why, "out of memory");
 	snprintf(whose, sizeof whose, "%s %d (pid %d)", zyg_is(s, l) ? "the zygote, worker" :
 		 "worker", w->num, (int)w->pid);
 
@@ -353,23 +356,26 @@ void sup_worker_dead(struct sup *s, struct lane *l)
 
 		sup_read_output(l);
 		l->capture_for_bundle = l->crash_capture[0] ? l->crash_capture : NULL;
-		/* The kernel's word: was it the OOM killer's SIGKILL? */
+		/* The kernel's word: was it the OOM killer's SIGKILL? (Its cgroup
+		 * said so already, with the limit and the peak, when it holds it.) */
 		sup_kmsg_collect(s, l);
-		oom = !by_us && WIFSIGNALED(w->status) && WTERMSIG(w->status) == SIGKILL &&
-		      mt_kmsg_killed(&l->kmsg, w->pid);
-		if (oom) {
+		oom_kmsg = !oomed && !by_us && WIFSIGNALED(w->status) &&
+			   WTERMSIG(w->status) == SIGKILL && mt_kmsg_killed(&l->kmsg, w->pid);
+		if (oom_kmsg) {
 			snprintf(why, sizeof why, "out of memory");
 			snprintf(line, sizeof line, "killed by the kernel's OOM killer: %s",
 				 l->kmsg.oom_line);
 		}
 		sup_settle(s, l, MT_V_CRASHED,
-			   !l->exit_event ? why : l->exit_is_pytest_exit ? "pytest.exit" :
-			   "KeyboardInterrupt", oom ? line : l->exit_event ? l->exit_msg : "", 1);
+			   !l->exit_event || oomed || oom_kmsg ? why : l->exit_is_pytest_exit ?
+			   "pytest.exit" : "KeyboardInterrupt",
+			   oomed ? oom : oom_kmsg ? line : l->exit_event ? l->exit_msg : "", 1);
 		snprintf(line, sizeof line, "crashed (%s) in %s", why, tid);
 		l->capture_for_bundle = NULL;
 		sup_dirt_worker_gone(s, l, line, 1);
-		sup_note(s, "worker", "%s died (%s) in a test; %s", whose, why,
-			 mt_run_left(&s->run) ? "a new worker takes the rest" : "no tests were left");
+		sup_note(s, "worker", "%s died (%s%s%s) in a test; %s", whose, why, oomed ? ": " : "",
+			 oomed ? oom : "", mt_run_left(&s->run) ? "a new worker takes the rest" :
+			 "no tests were left");
 	} else if (w->died_in == MT_W_STARTING || w->died_in == MT_W_COLLECTING) {
 		if (s->hopeless) {
 			/* An initial conftest failed: nothing can be collected. */

@@ -751,6 +751,7 @@ static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int6
 	sup_dirt_gone(s, l, e, slot);
 	if (e->mono_us > 0)
 		l->kern.until_us = e->mono_us;	/* the kernel's lines up to here are its */
+	c->mem_kib = e->mem_kib;
 	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 	if (extra[0])
 		snprintf(detail, sizeof detail, "%s (%s)", c->crash, extra);

@@ -97,6 +97,7 @@ struct inflight {
 	const char *started;	/* "clean", "dirty" or "restarted" */
 	int started_event;	/* the dirty event's id, or 0 */
 	int64_t start_us, start_wall_us, deadline_us, timeout_us;
+	int64_t mem_kib;	/* its peak memory, as the plugin measured it; -1 */
 	struct mt_phases ph;
 	char crash[MT_DETAIL_MAX];
 	char tb[MT_TBTAIL_MAX];
@@ -400,6 +401,7 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 		const char *detail, int with_output);
 void sup_stop(struct sup *s, enum stop why, const char *reason, int64_t now);
 void sup_recheck_result(struct sup *s, const struct mt_vinfo *v);
+int sup_oom(struct sup *s, struct lane *l, char *detail, size_t cap);
 
 /* lane.c */
 #define LANE_POLLFDS (3 + MT_HELPERS_MAX)	/* a lane's descriptors in poll() at most */

@@ -53,6 +53,8 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 	if (v->tbtail && *v->tbtail)
 		mt_rec_str(b, "tb", v->tbtail, 6144);
 	mt_rec_secs(b, "duration", v->duration_us);
+	if (v->mem_kib > 0)
+		mt_rec_int(b, "mem_peak_kib", v->mem_kib);
 	if (v->start_wall_us)
 		mt_rec_time(b, "start", v->start_wall_us);
 	mt_rec_time(b, "end", v->end_wall_us ? v->end_wall_us : mt_wall_us());
@@ -104,6 +106,30 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 		s->fail_fast_due = 1;
 }
 
+/* Was the lane's worker (or a process of its leaf) killed by the kernel's
+ * OOM killer? Then the detail says whose limit was hit and the peak:
+ * "lane limit 512 MiB, peak 511 MiB"; the peak (KiB) goes to the test. */
+int sup_oom(struct sup *s, struct lane *l, char *detail, size_t cap)
+{
+	struct mt_cg_mem m;
+	int lane_limit, run_limit, leaf = lane_leaf(s, l);
+	char lim[32], peak[32];
+
+	if (!mt_cgroup_held(&s->cg) ||
+	    !mt_cgroup_oom_since(&s->cg, leaf, &lane_limit, &run_limit) ||
+	    !mt_cgroup_mem(&s->cg, run_limit ? MT_CG_RUN : leaf, &m))
+		return 0;
+	mt_size_text(m.max, lim, sizeof lim);
+	mt_size_text(m.peak, peak, sizeof peak);
+	if (lane_limit || run_limit)
+		snprintf(detail, cap, "%s limit %s, peak %s", lane_limit ? "lane" : "run", lim, peak);
+	else
+		snprintf(detail, cap, "the machine's memory ran out, lane peak %s", peak);
+	if (m.peak > 0 && l->cur.slot != MT_NONE)
+		l->cur.mem_kib = m.peak / 1024;
+	return 1;
+}
+
 /* Write the bundle of a bad verdict, or of a test the kernel spoke in
  * (a warning, an oops, a driver's error, the taint), and point the
  * verdict at it. */
@@ -111,7 +137,7 @@ void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *
 		int with_inflight_output, char *name, size_t cap)
 {
 	struct mt_bundle b = { 0 };
-	char rel[600], file[512];
+	char rel[600], file[512], memory[96], peak[32], lim[32];
 	int kern = l->cur.slot != MT_NONE && l->kern.taken;
 
 	if (!mt_verdict_is_bad(v->verdict) && !(kern && sup_kmsg_said(l)))
@@ -120,6 +146,16 @@ void sup_bundle(struct sup *s, struct lane *l, const char *id, struct mt_vinfo *
 		b.tainted = l->kern.taint[0] ? l->kern.taint : NULL;
 		b.kernel_head = l->kern.head[0] ? l->kern.head : NULL;
 		b.kernel = l->kmsg.lines ? l->kmsg.text : NULL;
+	}
+	if (v->mem_kib > 0) {
+		int limited = s->o->lane_memory_max > 0 && mt_cgroup_held(&s->cg) &&
+			      (s->cg.have & MT_CG_MEMORY);
+
+		mt_size_text(v->mem_kib * 1024, peak, sizeof peak);
+		mt_size_text(s->o->lane_memory_max, lim, sizeof lim);
+		snprintf(memory, sizeof memory, "peak %s%s%s%s", peak, limited ? " (lane limit " : "",
+			 limited ? lim : "", limited ? ")" : "");
+		b.memory = memory;
 	}
 	mt_bundle_name(id, file, sizeof file);
 	snprintf(rel, sizeof rel, "failures/%s", file);
@@ -168,6 +204,7 @@ void sup_inflight_reset(struct lane *l)
 
 	c->slot = MT_NONE;
 	c->deadline_us = MT_NEVER;
+	c->mem_kib = -1;
 	mt_phases_reset(&c->ph);
 	c->crash[0] = c->tb[0] = '\0';
 	mt_buf_init(&c->fb, c->fail, sizeof c->fail, -1);
@@ -233,6 +270,7 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	v.kernel_line = l->kmsg.worst_line;
 	v.tainted = l->kern.taint[0] ? l->kern.taint : NULL;
 	id = mt_run_str(&s->run, s->run.t[c->slot].id);
+	v.mem_kib = c->mem_kib;
 	if (s->rechecking) {
 		sup_recheck_result(s, &v);
 		sup_kmsg_end(s, l, id, mt_verdict_name(verdict), now);

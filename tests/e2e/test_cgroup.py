@@ -76,3 +76,64 @@ def test_bad_cgroup_setting_is_a_usage_error(mtest, tmp_path):
     run = mtest("allpass", env={"MTEST_CGROUP": "/tmp"})
     assert run.code == 0
     assert "found through /proc (/tmp is not a cgroup v2 directory)" in run.stdout
+
+
+MIB = 1024  # KiB
+
+
+def mem_peak(run, nodeid):
+    return run.record(nodeid)["mem_peak_kib"]
+
+
+def test_peak_memory_per_test(mtest, tmp_path):
+    """Each test's peak memory is in its record, within 10 % of what it
+    allocated (over the worker's own, test_noop's): the cgroup's
+    memory.peak where the kernel resets it per test, else the high-water
+    marks of the worker and its children (here, without a memory
+    controller, that one). --report lists the heaviest."""
+    run = mtest("memlimit", "--", "-k", "noop or peak", env={"MEMLIMIT_PEAK_MIB": "128"})
+    assert run.code == 0, run.stdout + run.stderr
+    grew = mem_peak(run, "test_a_mem.py::test_peak") - mem_peak(run, "test_a_mem.py::test_noop")
+    assert abs(grew - 128 * MIB) <= 0.1 * 128 * MIB, grew
+    report = run.report().stdout
+    heavy = report.split("## heaviest tests (peak memory)\n\n", 1)[1].split("\n")
+    assert heavy[0].endswith("  test_a_mem.py::test_peak"), report
+    assert "heaviest" not in run.stdout  # --report's own
+
+
+def need_memory(run):
+    processes = need_cgroups(run) and run.of_type("run_start")[0]["processes"]
+    if "lane memory limit" not in processes:
+        warnings.warn("cgroup memory e2e tests SKIPPED: no memory controller here (make "
+                      "check-cgroup runs them in a guest): " + processes)
+        pytest.skip("no memory controller in the cgroup v2 subtree: " + processes)
+
+
+def test_lane_memory_limit(mtest, tmp_path):
+    """A test that allocates past its lane's limit is ended by the kernel
+    in its lane's cgroup only (memory.oom.group) and its verdict says so;
+    the other lane's tests pass; the next worker of its lane runs the rest."""
+    conf = tmp_path / "mtest.conf"
+    conf.write_text("lane_memory_max = 256M\n")
+    # First whether the limit holds here: never a hog without one.
+    need_memory(mtest("allpass", env={"MTEST_CONFIG": str(conf)}))
+    run = mtest("memlimit", "-j", "2", env={"MTEST_CONFIG": str(conf),
+                                            "MEMLIMIT_PEAK_MIB": "128"})
+    need_memory(run)
+    assert run.verdicts == expected("memlimit"), run.stdout
+    hog = run.record("test_a_mem.py::test_hog")
+    assert hog["detail"].startswith("lane limit 256 MiB, peak "), hog
+    peak = int(hog["detail"].split("peak ")[1].split(" ")[0])
+    assert 200 <= peak <= 256, hog
+    assert hog["mem_peak_kib"] >= 200 * MIB
+    bundle = run.bundle("test_a_mem.py::test_hog")
+    assert "verdict:   crashed (out of memory)\n" in bundle
+    assert "detail:    lane limit 256 MiB, peak %d MiB\n" % peak in bundle
+    assert "memory:    peak %d MiB (lane limit 256 MiB)\n" % peak in bundle
+    grew = mem_peak(run, "test_a_mem.py::test_peak") - mem_peak(run, "test_a_mem.py::test_noop")
+    assert abs(grew - 128 * MIB) <= 0.1 * 128 * MIB, grew
+    assert "crashed  test_a_mem.py::test_hog (out of memory)" in run.stdout
+    report = run.report().stdout
+    assert "out of memory: lane limit 256 MiB, peak %d MiB" % peak in report
+    heavy = report.split("## heaviest tests (peak memory)\n\n", 1)[1].split("\n")
+    assert heavy[0] == "- %7d MiB  test_a_mem.py::test_hog (crashed)" % peak, report

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mtest/base/buf.h"
 #include "mtest/base/cgroup.h"
 #include "suites.h"
 

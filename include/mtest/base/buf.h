@@ -63,4 +63,9 @@ int mt_glob_match(const char *pat, const char *s);
  * does not end inside a UTF-8 sequence. */
 size_t mt_utf8_cut(const char *s, size_t n, size_t max);
 
+/* "512M", "1G", "1.5G", "300MiB", "1048576", "max" (-1): bytes. */
+int mt_parse_size(const char *s, int64_t *bytes);
+/* 512 MiB, 1.5 GiB, 300 KiB: for messages. */
+void mt_size_text(int64_t bytes, char *out, size_t cap);
+
 #endif

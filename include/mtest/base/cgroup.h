@@ -139,9 +139,5 @@ int mt_cgroup_parse_mountinfo(const char *text, char *mount, size_t cap, char *r
 int mt_cgroup_parse_self(const char *text, char *path, size_t cap);
 /* A "key value" file (memory.events, cgroup.events): the value of key. */
 int mt_cgroup_parse_kv(const char *text, const char *key, uint64_t *out);
-/* "512M", "1G", "1.5G", "300MiB", "1048576", "max" (-1): bytes. */
-int mt_parse_size(const char *s, int64_t *bytes);
-/* 512 MiB, 1.5 GiB, 300 KiB: for messages. */
-void mt_size_text(int64_t bytes, char *out, size_t cap);
 
 #endif

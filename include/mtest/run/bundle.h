@@ -28,6 +28,7 @@ struct mt_bundle {
 	int64_t duration_us;
 	int64_t timeout_us;	/* <= 0: none */
 	int64_t start_wall_us;
+	const char *memory;	/* "peak 244 MiB (lane limit 512 MiB)", or NULL */
 	int worker, attempt;
 	pid_t pid;
 	const char *failure;	/* the plugin's failure texts, by phase */

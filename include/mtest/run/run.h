@@ -77,6 +77,7 @@ struct mt_vinfo {
 	int64_t duration_us;
 	int64_t start_wall_us;
 	int64_t end_wall_us;
+	int64_t mem_kib;	/* its peak memory (docs/dirt.md); <= 0 unknown */
 	int worker;
 	int lane;		/* 1, 2, ... (-j); 0 if none */
 	int attempt;
@@ -100,6 +101,8 @@ struct mt_run {
 	uint32_t n;
 	struct mt_file f[MT_FILES_MAX];
 	uint32_t nf;
+	uint32_t mem_kib[MT_TESTS_MAX];	/* each test's peak memory, 0 unknown (apart:
+						 * touched only when measured) */
 	uint32_t tidx[2 * MT_TESTS_MAX];	/* open hashing: slot + 1 */
 	uint32_t fidx[2 * MT_FILES_MAX];
 	char arena[MT_ARENA_BYTES];

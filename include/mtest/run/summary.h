@@ -53,6 +53,7 @@ struct mt_meta {
 	const char *pytest;
 	const char *last_dir;
 	const char *processes;	/* what held the run's processes (cgroups, or /proc) */
+	int heaviest;		/* list the tests with the highest peak memory */
 	int64_t vmhwm_kb;	/* -1 unknown */
 	const struct mt_notes *notes;
 	const struct mt_dirties *dirties;

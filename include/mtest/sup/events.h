@@ -58,6 +58,7 @@ struct mt_event {
 	int64_t out_fd, err_fd;		/* -1 when absent */
 	int64_t dur_us;			/* of a phase */
 	int64_t phase_us[3];		/* of a whole test (done) */
+	int64_t mem_kib;		/* its peak memory (done); -1 when absent */
 	int64_t timeout_us;		/* item's marker; -1 when absent */
 	int64_t suite_timeout_us;	/* -1 when absent */
 	int64_t session_timeout_us;	/* -1 when absent */
