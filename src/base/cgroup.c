@@ -787,7 +787,9 @@ void mt_cgroup_describe(const struct mt_cgroup *cg, char *out, size_t cap)
 	if (n >= cap)
 		return;
 	if (cg->have & MT_CG_MEMORY) {
-		if (cg->lim.lane_memory_max > 0) {
+		if (cg->have & MT_CG_PEAK_RESET)
+			n += (size_t)snprintf(out + n, cap - n, "; each test's peak from memory.peak");
+		if (n < cap && cg->lim.lane_memory_max > 0) {
 			mt_size_text(cg->lim.lane_memory_max, a, sizeof a);
 			n += (size_t)snprintf(out + n, cap - n, "; lane memory limit %s", a);
 		}

@@ -14,6 +14,7 @@ import pytest
 from conftest import expected
 
 HELD = "held by cgroup v2 in "
+HEAPCHECK = os.environ.get("MTEST_HEAPCHECK_SO")
 
 
 def need_cgroups(run):
@@ -117,8 +118,10 @@ def test_lane_memory_limit(mtest, tmp_path):
     conf.write_text("lane_memory_max = 256M\n")
     # First whether the limit holds here: never a hog without one.
     need_memory(mtest("allpass", env={"MTEST_CONFIG": str(conf)}))
-    run = mtest("memlimit", "-j", "2", env={"MTEST_CONFIG": str(conf),
-                                            "MEMLIMIT_PEAK_MIB": "128"})
+    env = {"MTEST_CONFIG": str(conf), "MEMLIMIT_PEAK_MIB": "128"}
+    if HEAPCHECK:
+        env.update(LD_PRELOAD=HEAPCHECK, MTEST_HEAPCHECK_OUT=str(tmp_path / "heapcheck.txt"))
+    run = mtest("memlimit", "-j", "2", env=env)
     need_memory(run)
     assert run.verdicts == expected("memlimit"), run.stdout
     hog = run.record("test_a_mem.py::test_hog")
@@ -136,4 +139,7 @@ def test_lane_memory_limit(mtest, tmp_path):
     report = run.report().stdout
     assert "out of memory: lane limit 256 MiB, peak %d MiB" % peak in report
     heavy = report.split("## heaviest tests (peak memory)\n\n", 1)[1].split("\n")
-    assert heavy[0] == "- %7d MiB  test_a_mem.py::test_hog (crashed)" % peak, report
+    assert heavy[0] == "- %8s  test_a_mem.py::test_hog (crashed)" % ("%d MiB" % peak), report
+    # The OOM's accounting allocates nothing either (tests/heapcheck.c).
+    if HEAPCHECK:
+        assert (tmp_path / "heapcheck.txt").read_text().startswith("allocations 0 ")
