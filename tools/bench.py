@@ -5,6 +5,7 @@ nothing (timing goals are not pass/fail tests).
 
 usage: tools/bench.py MTEST [ROUNDS [TOWER_ROUNDS]]
        tools/bench.py --restart MTEST   (the restart latency alone)
+       tools/bench.py --contain MTEST   (cgroup membership against /proc alone)
 
 ROUNDS (default 11) for the 1,000 trivial tests and the small measurements;
 TOWER_ROUNDS (default 1) for the tower-shaped suites, which take tens of
@@ -393,27 +394,39 @@ def stamp(text):
     return int(h) * 3600 + int(m) * 60 + float(sec)
 
 
+def restart_gaps(mtest, rounds, work, suite, name, opts, env=ENV):
+    """The gaps (ms) from each test's end to the next test's start."""
+    gaps = []
+    for r in range(rounds):
+        state = work / ("restart-%s-%d" % (name, r))
+        wall(mtest_argv(mtest, state, "--isolate", "test", *opts), suite, env=env)
+        recs = records(state)
+        ends = {x["id"]: stamp(x["end"]) for x in recs if x["type"] == "test"}
+        starts = [(stamp(x["time"]), x["id"]) for x in recs if x["type"] == "start"]
+        for (_, prev), (t, _) in zip(starts, starts[1:]):
+            gaps.append((t - ends[prev]) * 1000)
+    return gaps
+
+
+def gen20(work):
+    suite = work / "gen20"
+    if not suite.exists():
+        subprocess.run([PYTHON, str(ROOT / "tools" / "gen-suite.py"), str(suite), "20", "1"],
+                       check=True)
+    return suite
+
+
 def restart_latency(mtest, rounds, work):
     """A worker's end to the next test's start: --isolate test on 20
     trivial tests, forked from the zygote and with --spawn. Each gap runs
     from a test's end (its record) to the next test's start record, in
     another worker: the old worker's session end, its sweep, the new
     worker's start (a fork, or a Python with pytest and a collection)."""
-    suite = work / "gen20"
-    subprocess.run([PYTHON, str(ROOT / "tools" / "gen-suite.py"), str(suite), "20", "1"],
-                   check=True)
+    suite = gen20(work)
     print("restart latency, a worker's end to the next test's start (--isolate test, 20 "
           "trivial tests, %d rounds; goal with the zygote: at most 50 ms):" % rounds)
     for name, opts in (("forked", []), ("spawned", ["--spawn"])):
-        gaps = []
-        for r in range(rounds):
-            state = work / ("restart-%s-%d" % (name, r))
-            wall(mtest_argv(mtest, state, "--isolate", "test", *opts), suite)
-            recs = records(state)
-            ends = {x["id"]: stamp(x["end"]) for x in recs if x["type"] == "test"}
-            starts = [(stamp(x["time"]), x["id"]) for x in recs if x["type"] == "start"]
-            for (_, prev), (t, _) in zip(starts, starts[1:]):
-                gaps.append((t - ends[prev]) * 1000)
+        gaps = restart_gaps(mtest, rounds, work, suite, name, opts)
         print("  %-8s median %6.1f ms (min %.1f, max %.1f, %d gaps)"
               % (name, statistics.median(gaps), min(gaps), max(gaps), len(gaps)))
 
@@ -451,11 +464,65 @@ def tower_second_run(mtest, rounds, work):
                                  true_verdicts(expected, mtest_verdicts(state)), len(expected)))
 
 
+def containment_cost(mtest, rounds, work, tests=200):
+    """The per-test cost of finding a test's processes: its cgroup leaf's
+    members (cgroup.procs) against the /proc scan (MTEST_CGROUP=off), on a
+    suite whose every test forks and reaps a child, with --isolate test: a
+    leak check (a scan) and a sweep after each test, the most a run does.
+    mtest times its own scans and sweep passes (run_end's scan_us and
+    sweep_us); wall time beside them."""
+    suite = work / "forks"
+    suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\n")
+    for f in range(10):
+        (suite / ("test_f%d.py" % f)).write_text(
+            "import os\n\n\n" + "".join(
+                "def test_%d():\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n"
+                "    os.waitpid(pid, 0)\n\n\n" % k for k in range(tests // 10)))
+    nprocs = len([p for p in os.listdir("/proc") if p.isdigit()])
+    modes = (("cgroup", {}), ("/proc", {"MTEST_CGROUP": "off"}))
+    got = {name: collections.defaultdict(list) for name, _ in modes}
+    for r in range(rounds):  # interleaved
+        for name, extra in modes:
+            state = work / ("contain-%s-%d" % (name.strip("/"), r))
+            took = wall(mtest_argv(mtest, state, "--isolate", "test"), suite,
+                        env=dict(ENV, **extra))
+            start, end = [x for x in records(state) if x["type"] in ("run_start", "run_end")]
+            got[name]["wall"].append(took)
+            got[name]["held"].append(start["processes"].startswith("held by cgroup"))
+            for key in ("scans", "scan_us", "sweeps", "sweep_us"):
+                got[name][key].append(end.get(key, 0))
+    print("finding a test's processes, %d tests that each fork a child, --isolate test, %d "
+          "rounds, %d processes on this machine:" % (tests, rounds, nprocs))
+    for name, _ in modes:
+        g = got[name]
+        if name == "cgroup" and not all(g["held"]):
+            print("  cgroup: not measured: no cgroup v2 subtree mtest may use here")
+            continue
+        scans, sweeps = statistics.median(g["scans"]), statistics.median(g["sweeps"])
+        scan_us, sweep_us = statistics.median(g["scan_us"]), statistics.median(g["sweep_us"])
+        print("  %-7s %4d scans %6.1f us each, %3d sweep passes %6.1f us each: %5.1f us a test;"
+              " wall median %.2f s" % (name, scans, scan_us / max(scans, 1), sweeps,
+                                       sweep_us / max(sweeps, 1), (scan_us + sweep_us) / tests,
+                                       statistics.median(g["wall"])))
+    # A fork joins its lane's cgroup (a migration in the zygote's middle
+    # process): the restart latency, both ways.
+    for name, extra in modes:
+        gaps = restart_gaps(mtest, rounds, work, gen20(work), "contain-" + name.strip("/"), [],
+                            env=dict(ENV, **extra))
+        print("  %-7s restart latency (forked, --isolate test) median %.1f ms (max %.1f)"
+              % (name, statistics.median(gaps), max(gaps)))
+
+
 def main(argv):
     if len(argv) > 2 and argv[1] == "--restart":
         # Only the restart latency (make check-arm's guests measure it).
         with tempfile.TemporaryDirectory(prefix="mtest-bench-") as tmp:
             restart_latency(os.path.abspath(argv[2]), 1, Path(tmp))
+        return 0
+    if len(argv) > 2 and argv[1] == "--contain":
+        with tempfile.TemporaryDirectory(prefix="mtest-bench-") as tmp:
+            containment_cost(os.path.abspath(argv[2]), 3, Path(tmp))
         return 0
     mtest = os.path.abspath(argv[1] if len(argv) > 1 else "build/mtest")
     rounds = int(argv[2]) if len(argv) > 2 else 11
@@ -471,6 +538,8 @@ def main(argv):
         print()
         restart_latency(mtest, 3, Path(tmp))
         isolate_cost(mtest, tower_rounds, Path(tmp))
+        print()
+        containment_cost(mtest, 3, Path(tmp))
         print()
         captures(mtest, 5, Path(tmp))
         deadlock_latency(mtest, 5, Path(tmp))

@@ -256,6 +256,8 @@ void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
 	if (alive < 0)
 		alive = mt_procs_sweep_pass(l->watch.helper, others ? other_lanes : NULL,
 					    on_leftover, reap_ctx, &c);
+	s->sweeps++;
+	s->sweep_us += mt_now_us() - now;
 
 	l->sweep_next_us = 0;
 	if (alive && ++l->sweep_passes < MT_SWEEP_PASSES) {

@@ -275,6 +275,8 @@ struct sup {
 	struct mt_notify notify;	/* systemd: READY, the watchdog's pings */
 	struct mt_kmsg_marks marks;	/* markers in the kernel's log, as root */
 	struct mt_cgroup cg;		/* the run's cgroups, when on (docs/dirt.md) */
+	uint64_t sweeps;		/* sweep passes, and their time (make bench) */
+	int64_t sweep_us;
 	char containment[512];		/* what holds the run's processes, said once */
 	int quar_damaged;
 	struct mt_selection sel;	/* what --tier, --shard, --budget left out */

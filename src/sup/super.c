@@ -643,6 +643,24 @@ static int remember_quarantine(struct sup *s)
 	return 0;
 }
 
+/* What finding the run's processes cost (make bench): the leak checks'
+ * scans and the sweeps' passes, through the cgroups or /proc. */
+static void put_scans(struct mt_buf *b, struct sup *s)
+{
+	struct lane *l;
+	uint64_t scans = 0;
+	int64_t us = 0;
+
+	FOR_ALL_LANES(s, l) {
+		scans += l->dirt.scans;
+		us += l->dirt.scan_us;
+	}
+	mt_rec_int(b, "scans", (int64_t)scans);
+	mt_rec_int(b, "scan_us", us);
+	mt_rec_int(b, "sweeps", (int64_t)s->sweeps);
+	mt_rec_int(b, "sweep_us", s->sweep_us);
+}
+
 static void finish(struct sup *s, int code)
 {
 	static char text[MT_OUTBUF];
@@ -748,6 +766,7 @@ static void finish(struct sup *s, int code)
 	mt_rec_int(b, "forked", s->z.forks);
 	mt_rec_secs(b, "duration", m.elapsed_us);
 	mt_rec_int(b, "vmhwm_kb", m.vmhwm_kb);
+	put_scans(b, s);
 	mt_records_end(&s->rec, now);
 	mt_records_close(&s->rec);
 	/* A run that was stopped short may be resumed; one that ran its

@@ -120,6 +120,7 @@ struct mt_dirt {
 	struct mt_cand cand[MT_CANDS_MAX];	/* blamed, or a fixture's moved */
 	int dropped;			/* checks, candidates or helpers that did not fit */
 	uint64_t scans;			/* full scans done (for the benchmark) */
+	int64_t scan_us;		/* the time they took */
 };
 
 void mt_dirt_reset(struct mt_dirt *d, pid_t worker, int num);
