@@ -231,6 +231,8 @@ static void cli_setup(void)
 	unsetenv("MTEST_STATE_DIR");
 	unsetenv("MTEST_CONFIG");
 	unsetenv("VIRTUAL_ENV");
+	unsetenv("MTEST_CGROUP");
+	unsetenv("MTEST_BOARD");
 	conf_path[0] = '\0';
 }
 
@@ -734,6 +736,67 @@ START_TEST(test_config_unknown_key)
 }
 END_TEST
 
+/* Limits and cgroups (docs/dirt.md): the config's, over the board's; none
+by default; MTEST_CGROUP over the config's cgroup. */
+START_TEST(test_config_limits)
+{
+	char board[160];
+	FILE *f;
+
+	use_conf("");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_int_eq(O.memory_max, -1);
+	ck_assert_int_eq(O.lane_memory_max, -1);
+	ck_assert_int_eq(O.memory_high, -1);
+	ck_assert_int_eq(O.lane_memory_high, -1);
+	ck_assert_int_eq(O.cpu_weight, 0);
+	ck_assert_ptr_null(O.cgroup);
+	use_conf("lane_memory_max = 512M\nmemory_max = 1.5G\nlane_memory_high = max\n"
+		 "cpu_weight = 20\nio_weight = 10000\ncgroup = off\n");
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_int_eq(O.lane_memory_max, 512LL << 20);
+	ck_assert_int_eq(O.memory_max, 3LL << 29);
+	ck_assert_int_eq(O.lane_memory_high, -1);
+	ck_assert_int_eq(O.cpu_weight, 20);
+	ck_assert_int_eq(O.io_weight, 10000);
+	ck_assert_str_eq(O.cgroup, "off");
+	setenv("MTEST_CGROUP", "/sys/fs/cgroup/mtest", 1);
+	ck_assert_int_eq(PARSE0(), 1);
+	ck_assert_str_eq(O.cgroup, "/sys/fs/cgroup/mtest");
+	setenv("MTEST_CGROUP", "here", 1);
+	USAGE_ERROR("MTEST_CGROUP: want auto, off or an absolute path, got 'here'", "t.py");
+	unsetenv("MTEST_CGROUP");
+	/* The board's limits, below the config's. */
+	snprintf(board, sizeof board, "%s/box.json", tmpdir);
+	f = fopen(board, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"board\":\"box\",\"leds\":[{\"role\":\"status\",\"led\":\"x\"}],"
+	      "\"limits\":{\"lane_memory_max\":\"256M\",\"memory_max\":\"2G\",\"cpu_weight\":30}}",
+	      f);
+	fclose(f);
+	use_conf("memory_max = 1G\n");
+	ck_assert_int_eq(PARSE("--board", board), 1);
+	ck_assert_int_eq(O.lane_memory_max, 256LL << 20);
+	ck_assert_int_eq(O.memory_max, 1LL << 30);
+	ck_assert_int_eq(O.cpu_weight, 30);
+}
+END_TEST
+
+START_TEST(test_config_bad_limits)
+{
+	use_conf("lane_memory_max = lots\n");
+	USAGE_ERROR(":1: lane_memory_max: want a size such as 512M or 2G, or max, got 'lots'", "t.py");
+	use_conf("memory_high = 0\n");
+	USAGE_ERROR("memory_high", "t.py");
+	use_conf("cpu_weight = 0\n");
+	USAGE_ERROR("cpu_weight: want a number from 1 to 10000, got '0'", "t.py");
+	use_conf("io_weight = 10001\n");
+	USAGE_ERROR("io_weight", "t.py");
+	use_conf("cgroup = somewhere\n");
+	USAGE_ERROR("cgroup: want auto, off or an absolute path, got 'somewhere'", "t.py");
+}
+END_TEST
+
 START_TEST(test_config_bad_lines)
 {
 	use_conf("timeout = abc\n");
@@ -866,6 +929,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, test_config_option_beats_env);
 	tcase_add_test(tc, test_config_box_keys);
 	tcase_add_test(tc, test_config_unknown_key);
+	tcase_add_test(tc, test_config_limits);
+	tcase_add_test(tc, test_config_bad_limits);
 	tcase_add_test(tc, test_config_bad_lines);
 	tcase_add_test(tc, test_config_missing_explicit);
 	tcase_add_test(tc, test_config_inline_comment);

@@ -208,6 +208,36 @@ START_TEST(test_led_requests)
 }
 END_TEST
 
+START_TEST(test_board_limits)
+{
+	static const char text[] =
+		"{\"board\":\"b\",\"leds\":[{\"role\":\"status\",\"led\":\"ACT\"}],"
+		"\"limits\":{\"memory_max\":\"1G\",\"lane_memory_max\":\"512M\","
+		"\"lane_memory_high\":\"400M\",\"cpu_weight\":20,\"io_weight\":5,\"comment\":\"c\"}}";
+	static const char bad[] =
+		"{\"board\":\"b\",\"leds\":[{\"role\":\"status\",\"led\":\"ACT\"}],"
+		"\"limits\":{\"cpu_weight\":\"20\"}}";
+	static const char typo[] =
+		"{\"board\":\"b\",\"leds\":[{\"role\":\"status\",\"led\":\"ACT\"}],"
+		"\"limits\":{\"lane_memory_mx\":\"1G\"}}";
+	char err[512];
+
+	ck_assert_msg(mt_board_parse(&B, text, sizeof text - 1, "b.json", err, sizeof err), "%s",
+		      err);
+	ck_assert_str_eq(B.limit[0], "1G");
+	ck_assert_str_eq(B.limit[1], "");
+	ck_assert_str_eq(B.limit[2], "512M");
+	ck_assert_str_eq(B.limit[3], "400M");
+	ck_assert_int_eq(B.cpu_weight, 20);
+	ck_assert_int_eq(B.io_weight, 5);
+	ck_assert(!mt_board_parse(&B, bad, sizeof bad - 1, "b.json", err, sizeof err));
+	ck_assert_msg(strstr(err, "b.json: limits.cpu_weight: want a number from 1 to 10000"), "%s",
+		      err);
+	ck_assert(!mt_board_parse(&B, typo, sizeof typo - 1, "b.json", err, sizeof err));
+	ck_assert_msg(strstr(err, "limits.lane_memory_mx: unknown field"), "%s", err);
+}
+END_TEST
+
 Suite *led_suite(void)
 {
 	Suite *s = suite_create("led");
@@ -219,6 +249,7 @@ Suite *led_suite(void)
 	tcase_add_test(tc, test_board_roundtrip_fields);
 	tcase_add_test(tc, test_board_size_limit);
 	tcase_add_test(tc, test_led_requests);
+	tcase_add_test(tc, test_board_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
