@@ -257,7 +257,7 @@ void sup_sweep_pass(struct sup *s, struct lane *l, int64_t now)
 		alive = mt_procs_sweep_pass(l->watch.helper, others ? other_lanes : NULL,
 					    on_leftover, reap_ctx, &c);
 	s->sweeps++;
-	s->sweep_us += mt_now_us() - now;
+	s->sweep_us += sup_now(s) - now;
 
 	l->sweep_next_us = 0;
 	if (alive && ++l->sweep_passes < MT_SWEEP_PASSES) {
