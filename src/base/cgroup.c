@@ -20,6 +20,8 @@
 
 #define CGROUP2_MAGIC 0x63677270
 
+#define CG_DEPTH 4	/* cgroups a test makes below its leaf, read this deep */
+
 #define SAY(cg, ...) snprintf((cg)->why, sizeof (cg)->why, __VA_ARGS__)
 
 /* ---- small files ------------------------------------------------------------ */
@@ -324,14 +326,35 @@ static int rmdir_cg(const char *path)
 	return 0;
 }
 
+/* rmdir a cgroup and those below it (a test may have made some), deepest
+ * first, each waited for a bounded while. */
+static int rmdir_tree(const char *path, int depth)
+{
+	static struct mt_dir d[CG_DEPTH + 1];
+	static char sub[CG_DEPTH + 1][MT_PATH_MAX + 64];
+	const char *name;
+	unsigned char type;
+	int ok = 1;
+
+	if (depth <= CG_DEPTH && mt_dir_open(&d[depth], AT_FDCWD, path)) {
+		while ((name = mt_dir_next(&d[depth], &type))) {
+			if (type != DT_DIR)
+				continue;
+			snprintf(sub[depth], sizeof sub[depth], "%s/%s", path, name);
+			ok &= rmdir_tree(sub[depth], depth + 1);
+		}
+		mt_dir_close(&d[depth]);
+	}
+	return rmdir_cg(path) && ok;
+}
+
 /* A run's cgroup and its leaves: killed, emptied, removed. */
 static int remove_run(const char *path)
 {
 	static struct mt_dir d;
-	static char sub[MT_PATH_MAX + 64];
 	const char *name;
 	unsigned char type;
-	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ok = 1;
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (dfd < 0)
 		return errno == ENOENT;
@@ -353,17 +376,8 @@ static int remove_run(const char *path)
 		}
 		mt_dir_close(&d);
 	}
-	if (mt_dir_open(&d, dfd, ".")) {
-		while ((name = mt_dir_next(&d, &type))) {
-			if (type != DT_DIR)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, name);
-			ok &= rmdir_cg(sub);
-		}
-		mt_dir_close(&d);
-	}
 	close(dfd);
-	return rmdir_cg(path) && ok;
+	return rmdir_tree(path, 0);
 }
 
 /* Cgroups of earlier runs whose mtest is dead (killed -9, a power cut):
@@ -823,36 +837,30 @@ int mt_cgroup_join(const struct mt_cgroup *cg, int leaf, pid_t pid)
 	return write_fd(fd, num);
 }
 
-int mt_cgroup_pids(const struct mt_cgroup *cg, int leaf, pid_t *out, int max, int *more)
+/* The pids in one cgroup.procs (fd), appended to out[*n]. */
+static int read_pids(int fd, pid_t *out, int max, int *n, int *more)
 {
 	static char chunk[4096];
 	long cur = -1;
 	ssize_t r, k;
-	int n = 0, fd;
 
-	*more = 0;
-	if (!mt_cgroup_held(cg) || leaf < 0 || leaf >= MT_CG_LEAVES || cg->leaf[leaf].procs < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	fd = cg->leaf[leaf].procs;
 	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
+		return 0;
 	/* A number at a time, across chunks: a leaf may hold thousands. */
 	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return -1;
+			return 0;
 		}
-		for (k = 0; k < r; k++) {
+		for (k = 0; k < r; k++) {	/* a number may go on in the next chunk */
 			if (chunk[k] >= '0' && chunk[k] <= '9') {
 				cur = (cur < 0 ? 0 : cur * 10) + (chunk[k] - '0');
 				continue;
 			}
 			if (cur > 0) {
-				if (n < max)
-					out[n++] = (pid_t)cur;
+				if (*n < max)
+					out[(*n)++] = (pid_t)cur;
 				else
 					*more = 1;
 			}
@@ -860,11 +868,51 @@ int mt_cgroup_pids(const struct mt_cgroup *cg, int leaf, pid_t *out, int max, in
 		}
 	}
 	if (cur > 0) {
-		if (n < max)
-			out[n++] = (pid_t)cur;
+		if (*n < max)
+			out[(*n)++] = (pid_t)cur;
 		else
 			*more = 1;
 	}
+	return 1;
+}
+
+/* The members of the cgroups below dir (a test may make its own there:
+ * they are still its lane's). */
+static void below(int dir, int depth, pid_t *out, int max, int *n, int *more)
+{
+	static struct mt_dir d[CG_DEPTH];
+	const char *name;
+	unsigned char type;
+	int sub, fd;
+
+	if (depth >= CG_DEPTH || !mt_dir_open(&d[depth], dir, "."))
+		return;
+	while ((name = mt_dir_next(&d[depth], &type))) {
+		if (type != DT_DIR || (sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		fd = openat(sub, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			read_pids(fd, out, max, n, more);
+			close(fd);
+		}
+		below(sub, depth + 1, out, max, n, more);
+		close(sub);
+	}
+	mt_dir_close(&d[depth]);
+}
+
+int mt_cgroup_pids(const struct mt_cgroup *cg, int leaf, pid_t *out, int max, int *more)
+{
+	int n = 0;
+
+	*more = 0;
+	if (!mt_cgroup_held(cg) || leaf < 0 || leaf >= MT_CG_LEAVES || cg->leaf[leaf].procs < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (!read_pids(cg->leaf[leaf].procs, out, max, &n, more))
+		return -1;
+	below(cg->leaf[leaf].dir, 0, out, max, &n, more);
 	return n;
 }
 
@@ -880,7 +928,9 @@ int mt_cgroup_has(const struct mt_cgroup *cg, int leaf, pid_t pid)
 		return 0;
 	leaf_name(leaf, name, sizeof name);
 	snprintf(mine, sizeof mine, "%s/%s", cg->procpath, name);
-	return strcmp(own, mine) == 0;
+	/* The leaf, or a cgroup a test made below it. */
+	return strncmp(own, mine, strlen(mine)) == 0 &&
+	       (own[strlen(mine)] == '\0' || own[strlen(mine)] == '/');
 }
 
 int mt_cgroup_kill(const struct mt_cgroup *cg, int leaf)
@@ -983,7 +1033,7 @@ int mt_cgroup_close(struct mt_cgroup *cg)
 		close_leaf(&cg->leaf[i]);
 		leaf_name(i, name, sizeof name);
 		snprintf(path, sizeof path, "%s/%s", cg->run, name);
-		if (!rmdir_cg(path) && ok) {
+		if (!rmdir_tree(path, 1) && ok) {
 			SAY(cg, "cannot remove %s: %s", path, mt_strerror(errno));
 			ok = 0;
 		}

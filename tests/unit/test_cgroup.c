@@ -4,6 +4,7 @@
  * a double-forked, setsid daemon found in its leaf and killed with it.
  * Without one, those tests say so on stderr and pass. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +211,35 @@ START_TEST(test_real_leaves)
 	ck_assert(mt_cgroup_has(&cg, 1, w));
 	ck_assert(mt_cgroup_join(&cg, 0, w));
 
-	ck_assert_int_ge(mt_cgroup_kill(&cg, 0), 2);
+	/* A cgroup a test makes below its leaf is still its lane's. */
+	{
+		char sub[MT_PATH_MAX + 64];
+		pid_t p2;
+		int fd;
+
+		snprintf(sub, sizeof sub, "%s/lane-1/own", cg.run);
+		ck_assert(mkdir(sub, 0755) == 0);
+		snprintf(sub, sizeof sub, "%s/lane-1/own/deeper", cg.run);
+		ck_assert(mkdir(sub, 0755) == 0);
+		p2 = fork();
+		if (p2 == 0) {
+			alarm(ORPHAN_ALARM);
+			pause();
+			_exit(0);
+		}
+		snprintf(sub, sizeof sub, "%s/lane-1/own/deeper/cgroup.procs", cg.run);
+		fd = open(sub, O_WRONLY);
+		ck_assert(fd >= 0);
+		snprintf(sub, sizeof sub, "%d", (int)p2);
+		ck_assert(write(fd, sub, strlen(sub)) > 0);
+		close(fd);
+		n = mt_cgroup_pids(&cg, 0, pids, 64, &more);
+		ck_assert(counted(pids, n, p2));
+		ck_assert(mt_cgroup_has(&cg, 0, p2));
+		ck_assert_int_ge(mt_cgroup_kill(&cg, 0), 3);
+		ck_assert(waitpid(p2, &status, 0) == p2);
+	}
+	ck_assert_int_ge(mt_cgroup_kill(&cg, 0), 0);
 	ck_assert(waitpid(w, &status, 0) == w);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	for (pass = 0; pass < 500 && kill(d, 0) == 0; pass++) {
