@@ -109,7 +109,15 @@ void mt_history_note(struct mt_history *h, const char *id, enum mt_verdict v,
 		e->lb_us = 0;
 }
 
-/* One entry line: {"id":"...","d":[us,...],"lb":us,"bad":"UTC"}. */
+void mt_history_note_mem(struct mt_history *h, const char *id, uint32_t kib)
+{
+	struct mt_hist *e = kib ? add(h, id) : NULL;
+
+	if (e)
+		e->mem_kib = kib;
+}
+
+/* One entry line: {"id":"...","d":[us,...],"lb":us,"bad":"UTC","m":KiB}. */
 static int parse_entry(struct mt_history *h, const char *line, size_t len)
 {
 	static struct mt_json js;
@@ -146,6 +154,8 @@ static int parse_entry(struct mt_history *h, const char *line, size_t len)
 		e->lb_us = v;
 	if (mt_json_get_str(&js, 0, "bad", stamp, sizeof stamp))
 		mt_parse_utc(stamp, &e->bad_wall_us);
+	if (mt_json_get_int(&js, 0, "m", &v) && v > 0 && v <= UINT32_MAX)
+		e->mem_kib = (uint32_t)v;
 	return 1;
 }
 
@@ -263,6 +273,8 @@ int mt_history_save(const struct mt_history *h, int dirfd, const char *name)
 			mt_buf_utc(&sb, e->bad_wall_us);
 			mt_buf_printf(&a.out, ",\"bad\":\"%s\"", stamp);
 		}
+		if (e->mem_kib)
+			mt_buf_printf(&a.out, ",\"m\":%u", e->mem_kib);
 		mt_buf_puts(&a.out, "},\n");
 	}
 	mt_buf_puts(&a.out, "{}]}\n");

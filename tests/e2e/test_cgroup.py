@@ -6,6 +6,7 @@ These need a cgroup v2 subtree mtest may create cgroups in (here: root on
 /sys/fs/cgroup/unified). Where there is none they are skipped with a
 warning that names why, in pytest's warnings summary."""
 
+import json
 import os
 import warnings
 
@@ -100,6 +101,10 @@ def test_peak_memory_per_test(mtest, tmp_path):
     heavy = report.split("## heaviest tests (peak memory)\n\n", 1)[1].split("\n")
     assert heavy[0].endswith("  test_a_mem.py::test_peak"), report
     assert "heaviest" not in run.stdout  # --report's own
+    # durations.json keeps each test's last peak ("m", KiB).
+    history = {e["id"]: e for e in (json.loads(line.rstrip(",\n")) for line in
+               (run.state / "durations.json").read_text().splitlines()[1:-1])}
+    assert history["test_a_mem.py::test_peak"]["m"] == mem_peak(run, "test_a_mem.py::test_peak")
 
 
 def need_memory(run):

@@ -8,7 +8,7 @@
  * The file is one JSON object with one test per line, so that it is read
  * a line at a time with a small token table:
  *   {"v":1,"start_us":412000,"tests":[
- *   {"id":"t.py::a","d":[0.12,0.11],"lb":0,"bad":"2026-12-01T02:00:01.000Z"},
+ *   {"id":"t.py::a","d":[0.12,0.11],"lb":0,"bad":"2026-12-01T02:00:01.000Z","m":28452},
  *   ...
  *   {}]}
  * and replaced atomically at the end of each run. A line that does not
@@ -29,6 +29,7 @@ struct mt_hist {
 	int64_t d_us[MT_HISTORY_RUNS];		/* newest last */
 	int64_t lb_us;				/* at least this long, 0 if none */
 	int64_t bad_wall_us;			/* its last bad verdict, 0 if none */
+	uint32_t mem_kib;			/* its last peak memory, 0 unknown */
 	uint8_t seen;				/* touched by this run */
 };
 
@@ -54,6 +55,8 @@ int64_t mt_history_estimate(const struct mt_hist *e);
  * bad ones their time. */
 void mt_history_note(struct mt_history *h, const char *id, enum mt_verdict v,
 		     int64_t duration_us, int64_t wall_us);
+/* This run's peak memory of a test (KiB, docs/dirt.md): kept as its last. */
+void mt_history_note_mem(struct mt_history *h, const char *id, uint32_t kib);
 /* Replace the file atomically. Returns 1, or 0 with errno. */
 int mt_history_save(const struct mt_history *h, int dirfd, const char *name);
 
