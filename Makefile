@@ -165,8 +165,9 @@ check-deb: deb
 # check-cgroup: cgroup v2 containment and memory limits in qemu guests of
 # Debian's kernels 6.1 and 6.12 (bookworm-backports), with the memory
 # controller that this machine's hybrid hierarchy keeps on v1: the tests
-# make check skips here, run there (about 5 minutes per kernel under TCG;
-# the first run downloads each kernel, about 70 MB). SUITES picks kernels.
+# make check skips here, run there, with cgroup v2 mounted by hand and then
+# under systemd's nightly unit (about 2.5 minutes per kernel under TCG; the
+# first run downloads each kernel, about 70 MB). SUITES picks kernels.
 check-cgroup: all $(BUILD)/unit-tests $(BUILD)/heapcheck.so
 	@rc=0; tools/check-cgroup $(SUITES) || rc=$$?; \
 	if [ $$rc -eq 125 ] && [ -z "$(STRICT)" ]; then \

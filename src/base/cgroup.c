@@ -578,8 +578,7 @@ static int probe_join(struct mt_cgroup *cg)
 	return 0;
 }
 
-static void limit(struct mt_cgroup *cg, int dir, const char *file, int64_t v, char *bad,
-		  size_t cap)
+static void limit(int dir, const char *file, int64_t v, char *bad, size_t cap)
 {
 	char num[32];
 
@@ -588,7 +587,6 @@ static void limit(struct mt_cgroup *cg, int dir, const char *file, int64_t v, ch
 	snprintf(num, sizeof num, "%lld", (long long)v);
 	if (!write_at(dir, file, num) && !*bad)
 		snprintf(bad, cap, "cannot set %s to %s: %s", file, num, mt_strerror(errno));
-	(void)cg;
 }
 
 /* Limits of the run and of each lane; what cannot be set is said once. */
@@ -600,8 +598,8 @@ static void set_limits(struct mt_cgroup *cg)
 	int i;
 
 	if (cg->have & MT_CG_MEMORY) {
-		limit(cg, cg->run_dir, "memory.max", l->memory_max, bad, cap);
-		limit(cg, cg->run_dir, "memory.high", l->memory_high, bad, cap);
+		limit(cg->run_dir, "memory.max", l->memory_max, bad, cap);
+		limit(cg->run_dir, "memory.high", l->memory_high, bad, cap);
 		for (i = 0; i < MT_CG_LEAVES; i++) {
 			if (cg->leaf[i].dir < 0)
 				continue;
@@ -612,8 +610,8 @@ static void set_limits(struct mt_cgroup *cg)
 					 mt_strerror(errno));
 			if (i == MT_CG_ZYGOTE)
 				continue;
-			limit(cg, cg->leaf[i].dir, "memory.max", l->lane_memory_max, bad, cap);
-			limit(cg, cg->leaf[i].dir, "memory.high", l->lane_memory_high, bad, cap);
+			limit(cg->leaf[i].dir, "memory.max", l->lane_memory_max, bad, cap);
+			limit(cg->leaf[i].dir, "memory.high", l->lane_memory_high, bad, cap);
 		}
 	} else if (l->memory_max > 0 || l->memory_high > 0 || l->lane_memory_max > 0 ||
 		   l->lane_memory_high > 0) {
@@ -773,11 +771,10 @@ int mt_cgroup_open(struct mt_cgroup *cg, const char *want, const struct mt_cg_li
 	}
 	features(cg);
 	set_limits(cg);
-	if (!(cg->have & MT_CG_MEMORY) && !cg->limits_why[0] &&
+	/* Memory limits asked for without a memory controller: say why. */
+	if (!(cg->have & MT_CG_MEMORY) && why[0] &&
 	    (lim->memory_max > 0 || lim->memory_high > 0 || lim->lane_memory_max > 0 ||
 	     lim->lane_memory_high > 0))
-		snprintf(cg->limits_why, sizeof cg->limits_why, "memory limits not applied: %s", why);
-	else if (cg->limits_why[0] && why[0] && !(cg->have & MT_CG_MEMORY))
 		snprintf(cg->limits_why, sizeof cg->limits_why, "memory limits not applied: %s", why);
 	snprintf(cg->why, sizeof cg->why, "%s", why);
 	for (i = 0; i < MT_CG_LEAVES; i++)

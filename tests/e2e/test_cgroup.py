@@ -148,3 +148,21 @@ def test_lane_memory_limit(mtest, tmp_path):
     # The OOM's accounting allocates nothing either (tests/heapcheck.c).
     if HEAPCHECK:
         assert (tmp_path / "heapcheck.txt").read_text().startswith("allocations 0 ")
+
+
+def test_limits_applied_or_said_once(mtest, tmp_path):
+    """A limit is applied where the memory controller is, and said once
+    where it is not (a run event, never a stop); with cgroups off, too."""
+    conf = tmp_path / "mtest.conf"
+    conf.write_text("lane_memory_max = 256M\n")
+    for extra in ({}, {"MTEST_CGROUP": "off"}):
+        run = mtest("allpass", env=dict(extra, MTEST_CONFIG=str(conf)))
+        assert run.code == 0, run.stdout + run.stderr
+        processes = run.of_type("run_start")[0]["processes"]
+        said = [e["text"] for e in run.of_type("event") if e["what"] == "cgroup"]
+        if "lane memory limit 256 MiB" in processes:
+            assert said == []
+        elif processes.startswith(HELD):
+            assert len(said) == 1 and said[0].startswith("memory limits not applied: "), said
+        else:
+            assert said == ["limits not applied: " + processes[len("found through /proc ("):-1]]
