@@ -343,3 +343,31 @@ int mt_exe_dir(char *out, size_t cap, int up)
 	}
 	return 1;
 }
+
+static struct flock whole(short type)
+{
+	struct flock l;
+
+	memset(&l, 0, sizeof l);
+	l.l_type = type;
+	l.l_whence = SEEK_SET;	/* from 0, length 0: the whole file */
+	return l;
+}
+
+int mt_lock_take(int fd)
+{
+	struct flock l = whole(F_WRLCK);
+
+	if (fcntl(fd, F_SETLK, &l) == 0)
+		return 1;
+	if (errno == EACCES || errno == EAGAIN)
+		errno = EWOULDBLOCK;
+	return 0;
+}
+
+int mt_lock_held(int fd)
+{
+	struct flock l = whole(F_RDLCK);
+
+	return fcntl(fd, F_GETLK, &l) == 0 && l.l_type != F_UNLCK;
+}

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -73,7 +72,7 @@ static int busy(int dirfd)
 
 	if (fd < 0)
 		return 0;
-	b = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	b = mt_lock_held(fd);
 	close(fd);
 	return b;
 }

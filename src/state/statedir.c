@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,7 +177,7 @@ int mt_statedir_open(struct mt_statedir *s, int *usage)
 		mt_msg_sys("cannot open %s/lock", s->dir);
 		return 0;
 	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	if (!mt_lock_take(s->lock_fd)) {
 		if (errno == EWOULDBLOCK) {
 			say_busy(s, s->lock_fd);
 			*usage = 2;
@@ -388,7 +387,7 @@ int mt_statedir_busy(const struct mt_statedir *s)
 	fd = mt_open_file_at(s->fd, "lock");
 	if (fd < 0)
 		return 0;
-	busy = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	busy = mt_lock_held(fd);
 	close(fd);
 	return busy;
 }

@@ -295,7 +295,7 @@ def test_daemon_shows_a_live_run(daemon, tmp_path):
     # A run holds the state directory's lock while it runs.
     import fcntl
     fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    fcntl.lockf(fd, fcntl.LOCK_EX)  # a POSIX record lock, as mtest takes
     since = now_us()
     write_state(state, status="running", exit=-1, led="running")
     assert shows(lg, "running", since)

@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -451,7 +450,10 @@ int main(int argc, char **argv)
 	write_state("done", 0, "pass");
 	check(PASS, "a run passed");
 	lock = open(STATE "/lock", O_RDWR | O_CREAT, 0644);
-	flock(lock, LOCK_EX);	/* as a run does while it runs */
+	if (lock < 0 || lockf(lock, F_LOCK, 0) < 0) {	/* as a run does while it runs */
+		perror("locking " STATE "/lock");
+		exit(2);
+	}
 	write_state("running", -1, "running");
 	check(RUNNING, "a run in progress");
 	close(lock);		/* the run dies without a word */

@@ -1,10 +1,12 @@
 /* Unit tests: include/mtest/state/quarantine.h (the rule in and out, pins,
  * the file's round trip, a damaged file moved aside). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mtest/base/buf.h"
@@ -249,11 +251,66 @@ START_TEST(test_defang)
 }
 END_TEST
 
+/* The run's lock is the taking process's own: seen by others while it
+ * lives, and not kept by a child it forked that outlives it (a worker
+ * blocked in its cgroup's join before its exec, after a kill -9 of mtest:
+ * with flock() the next run found the state directory busy). */
+START_TEST(test_lock_not_kept_by_a_child)
+{
+	char lock[128], c;
+	int go[2], alive[2], fd, status;
+	pid_t a;
+
+	snprintf(lock, sizeof lock, "%s/lock", dir);
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe2(alive, O_NONBLOCK), 0);
+	a = fork();
+	ck_assert_int_ge(a, 0);
+	if (a == 0) {
+		int f = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+		close(go[1]);
+		close(alive[0]);
+		if (f < 0 || !mt_lock_take(f) || write(alive[1], "L", 1) != 1)
+			_exit(1);
+		if (read(go[0], &c, 1) != 1)	/* the test has looked */
+			_exit(2);
+		if (fork() == 0) {	/* B: alive until go's last writer closes */
+			while (read(go[0], &c, 1) == 1) {
+			}
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(go[0]);
+	close(alive[1]);
+	while (read(alive[0], &c, 1) != 1)	/* A holds it */
+		usleep(1000);
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(mt_lock_held(fd), 1);
+	ck_assert_int_eq(mt_lock_take(fd), 0);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(waitpid(a, &status, 0), a);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* A is gone, B lives (it holds alive's write end: no end of file). */
+	ck_assert_int_eq(read(alive[0], &c, 1), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(mt_lock_held(fd), 0);
+	ck_assert_int_eq(mt_lock_take(fd), 1);
+	close(go[1]);	/* B ends */
+	close(alive[0]);
+	close(fd);
+}
+END_TEST
+
 Suite *state_suite(void)
 {
 	Suite *s = suite_create("state");
 	TCase *tc = tcase_create("quarantine");
 	TCase *tf = tcase_create("fleet formats");
+	TCase *tl = tcase_create("run lock");
 
 	tcase_add_test(tf, test_lava_names);
 	tcase_add_test(tf, test_lava_verdicts);
@@ -269,5 +326,9 @@ Suite *state_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_damaged_moved_aside);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tl, setup, teardown);
+	tcase_add_test(tl, test_lock_not_kept_by_a_child);
+	suite_add_tcase(s, tl);
 	return s;
 }

@@ -31,6 +31,16 @@ int mt_rmtree_at(int atfd, const char *name);
  * folder, 2 the prefix above it (PREFIX for PREFIX/bin/mtest). */
 int mt_exe_dir(char *out, size_t cap, int up);
 int mt_set_nonblock(int fd);
+/* A run's lock on an open file: a POSIX record lock, the taking process's
+ * own. A flock() would be shared by every child forked before its exec
+ * (a worker joining its cgroup, a stack capture), and those outlive a
+ * kill -9 of mtest by as long as they take. Returns 1 taken, 0 with errno
+ * EWOULDBLOCK when another process holds it, 0 on an error. Never close
+ * another descriptor of the same file in the taking process: that drops
+ * the lock. */
+int mt_lock_take(int fd);
+/* Does another process hold the lock on this file? */
+int mt_lock_held(int fd);
 
 /* Directory reading without the C library's heap (getdents64). */
 struct mt_dir {

@@ -1,6 +1,6 @@
 /* mtest: where a run's records live, and finding them again.
  *
- * <state>/lock               held (flock) by the running mtest: "pid start"
+ * <state>/lock               held (a POSIX record lock) by the running mtest: "pid start"
  * <state>/plugin/            the pytest plugin, rewritten at each start (0700)
  * <state>/runs/<stamp>-<pid>/ one folder per run: run.jsonl, summary.md,
  *                            console.log, failures/, captures/
