@@ -91,7 +91,11 @@ def test_budget_keeps_tier0_and_cuts_the_rest(mtest, jobs):
     note = [e["text"] for e in run.of_type("event") if e["text"].startswith("budget ")]
     assert note and "predicted" in note[0]
     predicted = float(re.search(r"predicted ([0-9.]+) s", note[0]).group(1))
-    assert predicted <= budget, note[0]
+    # Within the budget, unless tier 0 alone (never left out) and the
+    # worker's start, as the first run measured them on a loaded machine,
+    # fill it: then the plan took nothing else.
+    chosen = {i for i in v if i not in {r["id"] for r in planned}}
+    assert predicted <= budget or chosen <= tier0, (note[0], sorted(chosen))
     assert run.code in (0, 1)  # budget leftovers never make it incomplete
 
 
