@@ -70,7 +70,11 @@ int mt_quar_note(struct mt_quarantine *q, const char *id, enum mt_verdict v)
 	case MT_V_FAILED: case MT_V_ERROR: case MT_V_HUNG: case MT_V_CRASHED: r = 'F'; break;
 	default: return 0;	/* skipped, not run: says nothing of flakiness */
 	}
-	if (!(e = add(q, id)))
+	/* A good result of a test with no entry changes nothing (only a
+	 * failure can put it in, and such an entry is never saved): no entry,
+	 * so that a passing suite costs no memory per test here. */
+	e = r == 'P' ? mt_quar_find(q, id) : add(q, id);
+	if (!e)
 		return 0;
 	n = strlen(e->h);
 	if (n == MT_QUAR_RUNS) {
@@ -97,6 +101,16 @@ int mt_quar_pin(struct mt_quarantine *q, const char *id, char pin)
 		return 0;
 	e->pin = pin;
 	return 1;
+}
+
+/* Empty. Only an index that holds entries is cleared: a table that
+ * starts zeroed (static) keeps its index untouched, and so not resident,
+ * until a test fails. */
+static void reset(struct mt_quarantine *q)
+{
+	if (q->n)
+		memset(q->idx, 0, sizeof q->idx);
+	q->n = q->arena_len = 0;
 }
 
 static int parse_line(struct mt_quarantine *q, const char *s, size_t n)
@@ -135,8 +149,7 @@ int mt_quar_load(struct mt_quarantine *q, int dirfd, const char *name, const cha
 	ssize_t r;
 	int fd, ok = 1, first = 1;
 
-	q->n = q->arena_len = 0;
-	memset(q->idx, 0, sizeof q->idx);
+	reset(q);
 	fd = mt_open_file_at(dirfd, name);
 	if (fd < 0)
 		return 1;
@@ -180,8 +193,7 @@ int mt_quar_load(struct mt_quarantine *q, int dirfd, const char *name, const cha
 	else
 		mt_msg_sys("%s:%u: not a quarantine file, and it cannot be moved aside", shown,
 			   lineno);
-	q->n = q->arena_len = 0;
-	memset(q->idx, 0, sizeof q->idx);
+	reset(q);
 	return 0;
 }
 

@@ -26,6 +26,8 @@ struct mt_qentry {
 	char pin;			/* 'i' in, 'o' out, 0 none */
 };
 
+/* Zeroed before its first load (a static table): the index is cleared
+ * only when it holds entries. */
 struct mt_quarantine {
 	uint32_t n;
 	struct mt_qentry e[MT_TESTS_MAX];
