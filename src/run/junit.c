@@ -131,8 +131,8 @@ static int bundle_text(struct mt_buf *b, const char *dir, const char *rel)
 static void testcase(struct mt_buf *b, const struct mt_run *r, const struct mt_test *t,
 		     const char *dir)
 {
-	const char *elem, *type, *reason = mt_run_str(r, t->reason);
-	const char *detail = mt_run_str(r, t->detail), *tb = mt_run_str(r, t->tbtail);
+	const char *elem, *type, *reason = mt_run_reason(r, t);
+	const char *detail = mt_run_detail(r, t), *tb = mt_run_tbtail(r, t);
 	const char *recheck = mt_run_str(r, t->recheck);
 	char kind = shape(t, &elem, &type), msg[MT_REASON_MAX + 64];
 

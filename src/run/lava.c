@@ -132,7 +132,7 @@ int mt_lava_replay(struct mt_lava *l, const struct mt_run *r)
 				t->kind == MT_KIND_FILE ? NULL : t->file != MT_NONE ?
 				mt_run_str(r, r->f[t->file].rel) : "",
 				(enum mt_verdict)t->verdict, t->planned, t->duration_us,
-				mt_run_str(r, t->detail));
+				mt_run_detail(r, t));
 	}
 	return mt_buf_flush(&out);
 }

@@ -5,6 +5,9 @@
 
 #include "mtest/base/hash.h"
 
+/* A run's peak memory grows by this much per test (docs/architecture.md). */
+_Static_assert(sizeof(struct mt_test) <= 64, "struct mt_test grew past 64 bytes");
+
 static const char *const names[MT_V_COUNT] = {
 	[MT_V_NONE] = "none",
 	[MT_V_PASSED] = "passed",
@@ -42,12 +45,18 @@ int mt_verdict_is_bad(enum mt_verdict v)
 
 void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx)
 {
+	/* An index holds cells only while its table holds entries: a table
+	 * that starts zeroed (static) keeps them untouched until used. */
+	if (r->n)
+		memset(r->tidx, 0, sizeof r->tidx);
+	if (r->nf)
+		memset(r->fidx, 0, sizeof r->fidx);
 	r->n = r->nf = 0;
-	memset(r->tidx, 0, sizeof r->tidx);
-	memset(r->fidx, 0, sizeof r->fidx);
 	memset(r->count, 0, sizeof r->count);
 	r->arena[0] = '\0';
 	r->arena_len = 1;	/* offset 0 is "" */
+	r->last_str = 0;
+	r->nwhy = 0;
 	r->ntests = r->nfiles_bad = r->decided = r->over_limit = r->refused = r->planned = 0;
 	r->quar = r->quar_bad = r->gone = 0;
 	r->limit = NULL;
@@ -67,6 +76,10 @@ static uint32_t intern(struct mt_run *r, const char *s, int *full)
 
 	if (!s || !*s)
 		return 0;
+	/* The same reason for many tests (not_run by an interruption, the
+	 * budget) is stored once. */
+	if (r->last_str && strcmp(r->arena + r->last_str, s) == 0)
+		return r->last_str;
 	n = strlen(s) + 1;
 	if (n > sizeof r->arena - r->arena_len) {
 		if (!r->limit)
@@ -78,7 +91,30 @@ static uint32_t intern(struct mt_run *r, const char *s, int *full)
 	off = r->arena_len;
 	memcpy(r->arena + off, s, n);
 	r->arena_len += (uint32_t)n;
+	r->last_str = off;
 	return off;
+}
+
+static const struct mt_why *why_of(const struct mt_run *r, const struct mt_test *t)
+{
+	static const struct mt_why none;
+
+	return t->why && t->why <= r->nwhy ? &r->why[t->why - 1] : &none;
+}
+
+const char *mt_run_reason(const struct mt_run *r, const struct mt_test *t)
+{
+	return mt_run_str(r, why_of(r, t)->reason);
+}
+
+const char *mt_run_detail(const struct mt_run *r, const struct mt_test *t)
+{
+	return mt_run_str(r, why_of(r, t)->detail);
+}
+
+const char *mt_run_tbtail(const struct mt_run *r, const struct mt_test *t)
+{
+	return mt_run_str(r, why_of(r, t)->tbtail);
 }
 
 uint32_t mt_run_intern(struct mt_run *r, const char *s)
@@ -204,6 +240,7 @@ static void count(struct mt_run *r, enum mt_kind kind, enum mt_verdict v)
 int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 {
 	struct mt_test *t;
+	struct mt_why w;
 
 	if (slot >= r->n || v->verdict == MT_V_NONE || v->verdict >= MT_V_COUNT)
 		return 0;
@@ -213,9 +250,13 @@ int mt_run_decide(struct mt_run *r, uint32_t slot, const struct mt_vinfo *v)
 		return 0;
 	}
 	t->verdict = (uint8_t)v->verdict;
-	t->reason = mt_run_intern(r, v->reason);
-	t->detail = mt_run_intern(r, v->detail);
-	t->tbtail = mt_run_intern(r, v->tbtail);
+	w.reason = mt_run_intern(r, v->reason);
+	w.detail = mt_run_intern(r, v->detail);
+	w.tbtail = mt_run_intern(r, v->tbtail);
+	if ((w.reason || w.detail || w.tbtail) && r->nwhy < MT_TESTS_MAX) {
+		r->why[r->nwhy++] = w;
+		t->why = r->nwhy;
+	}
 	t->bundle = mt_run_intern(r, v->bundle);
 	t->duration_us = v->duration_us;
 	if (v->mem_kib > 0)

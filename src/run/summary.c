@@ -74,7 +74,7 @@ static void none_selected(struct mt_buf *o, const struct mt_run *r)
 	for (i = 0; i < r->n; i++)
 		for (k = 0; k < 3; k++)
 			if (r->t[i].kind == MT_KIND_TEST && r->t[i].verdict == MT_V_NOT_RUN &&
-			    strcmp(mt_run_str(r, r->t[i].reason), why[k]) == 0)
+			    strcmp(mt_run_reason(r, &r->t[i]), why[k]) == 0)
 				n[k]++;
 	mt_buf_printf(o, "Tests were collected; none was selected for this run (");
 	for (k = 0; k < 3; k++)
@@ -152,9 +152,9 @@ static void list_tests(struct mt_buf *o, const struct mt_run *r, enum mt_verdict
 		t = &r->t[i];
 		if (t->verdict != v || t->kind != kind || t->quarantined || t->gone)
 			continue;
-		reason = mt_run_str(r, t->reason);
-		detail = mt_run_str(r, t->detail);
-		tb = mt_run_str(r, t->tbtail);
+		reason = mt_run_reason(r, t);
+		detail = mt_run_detail(r, t);
+		tb = mt_run_tbtail(r, t);
 		bundle = mt_run_str(r, t->bundle);
 		mt_buf_printf(o, "- %s\n", mt_run_str(r, t->id));
 		if (*detail && v == MT_V_HUNG) {
@@ -201,8 +201,8 @@ static void list_gone(struct mt_buf *o, const struct mt_run *r)
 		if (r->t[i].gone) {
 			mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
 				      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
-			if (*mt_run_str(r, r->t[i].reason))
-				mt_buf_printf(o, " (%s)", mt_run_str(r, r->t[i].reason));
+			if (*mt_run_reason(r, &r->t[i]))
+				mt_buf_printf(o, " (%s)", mt_run_reason(r, &r->t[i]));
 			mt_buf_putc(o, '\n');
 		}
 }
@@ -220,23 +220,23 @@ static void list_not_run(struct mt_buf *o, const struct mt_run *r, int color)
 	for (i = 0; i < r->n; i++) {
 		if (r->t[i].verdict != MT_V_NOT_RUN || r->t[i].gone)
 			continue;
-		reason = mt_run_str(r, r->t[i].reason);
+		reason = mt_run_reason(r, &r->t[i]);
 		for (j = 0; j < i; j++)
 			if (r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
-			    strcmp(mt_run_str(r, r->t[j].reason), reason) == 0)
+			    strcmp(mt_run_reason(r, &r->t[j]), reason) == 0)
 				break;
 		if (j < i)
 			continue;	/* reason listed already */
 		for (n = 0, j = i; j < r->n; j++)
 			n += r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
-			     strcmp(mt_run_str(r, r->t[j].reason), reason) == 0;
+			     strcmp(mt_run_reason(r, &r->t[j]), reason) == 0;
 		mt_buf_printf(o, "- %u %s", n, reason);
-		if (*mt_run_str(r, r->t[i].detail))
-			mt_buf_printf(o, ": %s", mt_run_str(r, r->t[i].detail));
+		if (*mt_run_detail(r, &r->t[i]))
+			mt_buf_printf(o, ": %s", mt_run_detail(r, &r->t[i]));
 		mt_buf_puts(o, "\n");
 		for (shown = 0, j = i; j < r->n && shown < 3; j++)
 			if (r->t[j].verdict == MT_V_NOT_RUN && !r->t[j].gone &&
-			    strcmp(mt_run_str(r, r->t[j].reason), reason) == 0) {
+			    strcmp(mt_run_reason(r, &r->t[j]), reason) == 0) {
 				mt_buf_printf(o, "    %s\n", mt_run_str(r, r->t[j].id));
 				shown++;
 			}
@@ -363,8 +363,8 @@ void mt_summary_render(struct mt_buf *o, const struct mt_run *r, const struct mt
 			if (r->t[i].quarantined && r->t[i].verdict != MT_V_NONE && !r->t[i].gone) {
 				mt_buf_printf(o, "- %s: %s", mt_run_str(r, r->t[i].id),
 					      mt_verdict_name((enum mt_verdict)r->t[i].verdict));
-				if (*mt_run_str(r, r->t[i].reason))
-					mt_buf_printf(o, " (%s)", mt_run_str(r, r->t[i].reason));
+				if (*mt_run_reason(r, &r->t[i]))
+					mt_buf_printf(o, " (%s)", mt_run_reason(r, &r->t[i]));
 				mt_buf_putc(o, '\n');
 			}
 	}

@@ -207,9 +207,11 @@ static void fill_arena(uint32_t left)
 		room = sizeof R.arena - R.arena_len;
 		if (room - left <= sizeof big)
 			break;
+		big[0] = big[0] == 'a' ? 'b' : 'a';	/* a repeat would be reused */
 		ck_assert_uint_ne(mt_run_intern(&R, big), 0);	/* 64 KB a time */
 	}
 	if (room > left) {
+		big[0] = big[0] == 'a' ? 'b' : 'a';
 		big[room - left - 1] = '\0';
 		ck_assert_uint_ne(mt_run_intern(&R, big), 0);
 	}
@@ -267,7 +269,7 @@ START_TEST(test_decide_once)
 	ck_assert_uint_eq(heard.slot, a);
 	ck_assert_int_eq(heard.verdict, MT_V_PASSED);
 	ck_assert_int_eq(R.t[a].verdict, MT_V_PASSED);
-	ck_assert_str_eq(mt_run_str(&R, R.t[a].detail), "d:1: x");
+	ck_assert_str_eq(mt_run_detail(&R, &R.t[a]), "d:1: x");
 	ck_assert_int_eq(R.t[a].duration_us, 1234);
 	ck_assert_int_eq(R.t[a].worker, 3);
 	ck_assert_int_eq(R.t[a].attempt, 2);
@@ -287,7 +289,7 @@ START_TEST(test_second_decision_refused)
 	ck_assert_uint_eq(R.refused, 2);
 	ck_assert_int_eq(heard.calls, 1);
 	ck_assert_int_eq(R.t[a].verdict, MT_V_FAILED);
-	ck_assert_str_eq(mt_run_str(&R, R.t[a].reason), "AssertionError");
+	ck_assert_str_eq(mt_run_reason(&R, &R.t[a]), "AssertionError");
 	ck_assert_uint_eq(R.count[MT_V_FAILED], 1);
 	ck_assert_uint_eq(R.count[MT_V_PASSED], 0);
 	ck_assert_uint_eq(R.count[MT_V_HUNG], 0);
@@ -342,6 +344,30 @@ START_TEST(test_decide_unstored)
 }
 END_TEST
 
+/* The words of a verdict are kept apart, only for tests that have some, and
+ * a reason given to many tests is stored once (peak memory per test). */
+START_TEST(test_words_kept_apart_and_once)
+{
+	uint32_t a = add("a::1", "a.py"), b = add("a::2", "a.py"), c = add("a::3", "a.py");
+	uint32_t len;
+
+	ck_assert(decide(a, MT_V_PASSED, NULL));
+	ck_assert_uint_eq(R.t[a].why, 0);
+	ck_assert_uint_eq(R.nwhy, 0);
+	ck_assert_str_eq(mt_run_reason(&R, &R.t[a]), "");
+	ck_assert_str_eq(mt_run_detail(&R, &R.t[a]), "");
+	ck_assert_str_eq(mt_run_tbtail(&R, &R.t[a]), "");
+	len = R.arena_len;
+	mt_run_settle_rest(&R, "interrupted", NULL);
+	ck_assert_uint_eq(R.arena_len, len + sizeof "interrupted");	/* once for b and c */
+	ck_assert_uint_eq(R.nwhy, 2);
+	ck_assert_str_eq(mt_run_reason(&R, &R.t[b]), "interrupted");
+	ck_assert_str_eq(mt_run_reason(&R, &R.t[c]), "interrupted");
+	ck_assert_str_eq(mt_run_detail(&R, &R.t[c]), "");
+	ck_assert(sizeof(struct mt_test) <= 64);
+}
+END_TEST
+
 START_TEST(test_settle_rest)
 {
 	uint32_t a = add("a::1", "a.py"), b = add("a::2", "a.py"), c = add("b::1", "b.py");
@@ -355,8 +381,8 @@ START_TEST(test_settle_rest)
 	ck_assert_int_eq(R.t[b].verdict, MT_V_PASSED);
 	ck_assert_int_eq(R.t[c].verdict, MT_V_NOT_RUN);
 	ck_assert_int_eq(R.t[f].verdict, MT_V_NONE);
-	ck_assert_str_eq(mt_run_str(&R, R.t[a].reason), "run timeout");
-	ck_assert_str_eq(mt_run_str(&R, R.t[c].detail), "after 5 s");
+	ck_assert_str_eq(mt_run_reason(&R, &R.t[a]), "run timeout");
+	ck_assert_str_eq(mt_run_detail(&R, &R.t[c]), "after 5 s");
 	ck_assert_str_eq(heard.reason, "run timeout");
 	ck_assert_uint_eq(R.count[MT_V_NOT_RUN], 2);
 	ck_assert_uint_eq(R.count[MT_V_PASSED], 1);
@@ -530,6 +556,7 @@ Suite *run_suite(void)
 	tcase_add_test(tc, test_decide_file_entry);
 	tcase_add_test(tc, test_decide_unstored);
 	tcase_add_test(tc, test_settle_rest);
+	tcase_add_test(tc, test_words_kept_apart_and_once);
 	tcase_add_test(tc, test_pending_goes_down);
 	suite_add_tcase(s, tc);
 

@@ -30,22 +30,22 @@ enum mt_kind { MT_KIND_TEST = 0, MT_KIND_FILE = 1 };
 
 #define MT_NONE UINT32_MAX
 
+/* One per test, kept to 64 bytes: a run holds up to MT_TESTS_MAX of them
+ * and its peak memory grows with each (docs/architecture.md, Memory). */
 struct mt_test {
 	uint32_t id;		/* arena offsets; 0 is the empty string */
-	uint32_t reason;
-	uint32_t detail;
-	uint32_t tbtail;
+	uint32_t why;		/* its words (struct mt_why) + 1, or 0: none */
 	uint32_t bundle;
+	uint32_t recheck;	/* --recheck's class, arena offset */
 	uint32_t file;		/* index in files, or MT_NONE */
 	uint32_t line;
+	uint32_t seen_by;	/* the last collection that had it (sup's count) */
+	uint16_t worker;
+	uint8_t kind;
+	uint8_t verdict;
 	int64_t timeout_us;	/* from its timeout marker, or -1 */
 	int64_t duration_us;
 	int64_t start_us;	/* monotonic, when it started (0 if never) */
-	uint32_t recheck;	/* --recheck's class, arena offset */
-	uint16_t worker;
-	uint32_t seen_by;	/* the last collection that had it (sup's count) */
-	uint8_t kind;
-	uint8_t verdict;
 	uint8_t attempt;
 	uint8_t started;
 	uint8_t tier;		/* 0..3, from its markers (docs/planning.md) */
@@ -59,6 +59,14 @@ struct mt_test {
 /* Which of the state directory's stores took a verdict (mt_test.noted). */
 #define MT_NOTED_DURATIONS 1
 #define MT_NOTED_QUARANTINE 2
+
+/* A verdict's words, arena offsets: held apart, for the tests that have
+ * any (a passed test has none). mt_run_reason() and its kin read them. */
+struct mt_why {
+	uint32_t reason;
+	uint32_t detail;
+	uint32_t tbtail;
+};
 
 struct mt_file {
 	uint32_t rel;		/* as pytest names it, relative to rootdir */
@@ -105,8 +113,11 @@ struct mt_run {
 						 * touched only when measured) */
 	uint32_t tidx[2 * MT_TESTS_MAX];	/* open hashing: slot + 1 */
 	uint32_t fidx[2 * MT_FILES_MAX];
+	struct mt_why why[MT_TESTS_MAX];
+	uint32_t nwhy;
 	char arena[MT_ARENA_BYTES];
 	uint32_t arena_len;
+	uint32_t last_str;	/* the last string interned, reused when repeated */
 	uint32_t count[MT_V_COUNT];
 	uint32_t ntests;	/* tests (not files) known, stored or not */
 	uint32_t nfiles_bad;	/* collection errors */
@@ -122,8 +133,13 @@ struct mt_run {
 	void *ctx;
 };
 
+/* Empty the table; the first time, it must be zeroed (a static table). */
 void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx);
 const char *mt_run_str(const struct mt_run *r, uint32_t off);
+/* A decided test's reason, crash line and traceback tail ("" if none). */
+const char *mt_run_reason(const struct mt_run *r, const struct mt_test *t);
+const char *mt_run_detail(const struct mt_run *r, const struct mt_test *t);
+const char *mt_run_tbtail(const struct mt_run *r, const struct mt_test *t);
 /* Copy a string into the arena; 0 (the empty string) if it is full. */
 uint32_t mt_run_intern(struct mt_run *r, const char *s);
 
