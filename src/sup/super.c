@@ -599,19 +599,7 @@ static int startup(struct sup *s, const struct mt_opts *o)
  * once durations.json holds it. */
 static int remember_durations(struct sup *s)
 {
-	int64_t wall = mt_wall_us();
-	uint32_t i;
-
-	for (i = 0; i < s->run.n; i++)
-		if (s->run.t[i].kind == MT_KIND_TEST && s->run.t[i].verdict != MT_V_NONE &&
-		    !s->run.t[i].gone && !(s->run.t[i].noted & MT_NOTED_DURATIONS)) {
-			mt_history_note(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
-					(enum mt_verdict)s->run.t[i].verdict, s->run.t[i].duration_us,
-					wall);
-			mt_history_note_mem(&s->hist, mt_run_str(&s->run, s->run.t[i].id),
-					    s->run.mem_kib[i]);
-		}
-	if (mt_history_save(&s->hist, s->sd.fd, "durations.json"))
+	if (mt_history_save(&s->hist, s->sd.fd, "durations.json", &s->run, mt_wall_us()))
 		return 1;
 	mt_msg_sys("cannot write %s/durations.json", s->sd.dir);
 	return 0;

@@ -21,6 +21,7 @@ int main(void)
 	srunner_add_suite(sr, events_suite());
 	srunner_add_suite(sr, channel_suite());
 	srunner_add_suite(sr, state_suite());
+	srunner_add_suite(sr, durations_suite());
 	srunner_add_suite(sr, led_suite());
 	srunner_add_suite(sr, kmsg_suite());
 	srunner_add_suite(sr, plan_suite());

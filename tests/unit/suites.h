@@ -16,6 +16,7 @@ Suite *procs_suite(void);
 Suite *events_suite(void);
 Suite *channel_suite(void);
 Suite *state_suite(void);
+Suite *durations_suite(void);
 Suite *led_suite(void);
 Suite *kmsg_suite(void);
 Suite *plan_suite(void);
