@@ -1,7 +1,7 @@
 /* mtest: the duration history (include/mtest/plan/durations.h).
  *
  * The run keeps only each test's estimate and last bad time, by a hash of
- * its id (24 bytes a test, sorted: no index). The file's whole entries
+ * its id (16 bytes a test, and 16 more for a bad one; sorted: no index). The file's whole entries
  * (ids, durations) stay in the file: the save reads it again, line by
  * line, and writes each entry with this run's verdict of that test. */
 #include "mtest/plan/durations.h"
@@ -47,19 +47,31 @@ static uint64_t key_of(const char *id)
 	return mt_hash64(id, strlen(id));
 }
 
-struct mt_hist *mt_history_find(struct mt_history *h, const char *id)
+/* The entry of a key in a table sorted by key, or NULL. */
+static const struct mt_hist *find(const struct mt_hist *a, uint32_t n, uint64_t key)
 {
-	uint64_t key = key_of(id);
-	uint32_t lo = 0, hi = h->n, mid;
+	uint32_t lo = 0, hi = n, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (h->h[mid].key < key)
+		if (a[mid].key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < h->n && h->h[lo].key == key ? &h->h[lo] : NULL;
+	return lo < n && a[lo].key == key ? &a[lo] : NULL;
+}
+
+struct mt_hist *mt_history_find(struct mt_history *h, const char *id)
+{
+	return (struct mt_hist *)find(h->h, h->n, key_of(id));
+}
+
+int64_t mt_history_last_bad(const struct mt_history *h, const char *id)
+{
+	const struct mt_hist *e = find(h->bad, h->nbad, key_of(id));
+
+	return e ? e->us : 0;
 }
 
 static int64_t estimate(const struct entry *e)
@@ -82,7 +94,7 @@ static int64_t estimate(const struct entry *e)
 
 int64_t mt_history_estimate(const struct mt_hist *e)
 {
-	return e ? e->est_us : 0;
+	return e ? e->us : 0;
 }
 
 /* This run's verdict of a test, into its entry. */
@@ -297,7 +309,7 @@ int mt_history_load(struct mt_history *h, int dirfd, const char *name, const cha
 	size_t n;
 	int ok = 1, got;
 
-	h->n = h->dropped = 0;
+	h->n = h->nbad = h->dropped = 0;
 	h->merge = 0;
 	h->start_us = 0;
 	if (!lines_open(l, dirfd, name))
@@ -314,19 +326,23 @@ int mt_history_load(struct mt_history *h, int dirfd, const char *name, const cha
 				continue;
 			}
 			h->h[h->n].key = key_of(Id);
-			h->h[h->n].est_us = estimate(&e);
-			h->h[h->n].bad_wall_us = e.bad_wall_us;
+			h->h[h->n].us = estimate(&e);
+			if (e.bad_wall_us) {
+				h->bad[h->nbad].key = h->h[h->n].key;
+				h->bad[h->nbad++].us = e.bad_wall_us;
+			}
 			h->n++;
 		}
 	}
 	close(l->fd);
 	if (!ok) {
 		set_aside(dirfd, name, shown, "not a durations file (damaged?)", l->lineno);
-		h->n = 0;
+		h->n = h->nbad = 0;
 		h->start_us = 0;
 		return 0;
 	}
 	sort_by_key(h->h, h->n);
+	sort_by_key(h->bad, h->nbad);
 	h->merge = 1;
 	return 1;
 }

@@ -84,14 +84,18 @@ int64_t mt_plan_est(const struct mt_plan *p, const struct mt_run *r, uint32_t sl
 	return p->suite_us > 0 ? p->suite_us : MT_DEFAULT_EST_US;
 }
 
-/* Heap sort of idx[0..n) by key[idx] descending, then idx ascending:
+/* Heap sort of idx[0..n) by key(ctx, idx) descending, then idx ascending:
  * no allocation (the C library's qsort may call malloc). */
-static int before(const int64_t *key, uint32_t a, uint32_t b)
+typedef int64_t key_fn(const void *ctx, uint32_t i);
+
+static int before(key_fn *key, const void *ctx, uint32_t a, uint32_t b)
 {
-	return key[a] != key[b] ? key[a] > key[b] : a < b;
+	int64_t ka = key(ctx, a), kb = key(ctx, b);
+
+	return ka != kb ? ka > kb : a < b;
 }
 
-static void sift(uint32_t *idx, uint32_t n, uint32_t i, const int64_t *key)
+static void sift(uint32_t *idx, uint32_t n, uint32_t i, key_fn *key, const void *ctx)
 {
 	uint32_t c, t;
 
@@ -100,9 +104,9 @@ static void sift(uint32_t *idx, uint32_t n, uint32_t i, const int64_t *key)
 		if (c >= n)
 			return;
 		/* A heap with the last in order at the top. */
-		if (c + 1 < n && before(key, idx[c], idx[c + 1]))
+		if (c + 1 < n && before(key, ctx, idx[c], idx[c + 1]))
 			c++;
-		if (!before(key, idx[i], idx[c]))
+		if (!before(key, ctx, idx[i], idx[c]))
 			return;
 		t = idx[i];
 		idx[i] = idx[c];
@@ -111,18 +115,28 @@ static void sift(uint32_t *idx, uint32_t n, uint32_t i, const int64_t *key)
 	}
 }
 
-static void sort_desc(uint32_t *idx, uint32_t n, const int64_t *key)
+static void sort_by(uint32_t *idx, uint32_t n, key_fn *key, const void *ctx)
 {
 	uint32_t i, t;
 
 	for (i = n / 2; i-- > 0;)
-		sift(idx, n, i, key);
+		sift(idx, n, i, key, ctx);
 	for (i = n; i-- > 1;) {
 		t = idx[0];
 		idx[0] = idx[i];
 		idx[i] = t;
-		sift(idx, i, 0, key);
+		sift(idx, i, 0, key, ctx);
 	}
+}
+
+static int64_t in_array(const void *key, uint32_t i)
+{
+	return ((const int64_t *)key)[i];
+}
+
+static void sort_desc(uint32_t *idx, uint32_t n, const int64_t *key)
+{
+	sort_by(idx, n, in_array, key);
 }
 
 static int least_loaded(const struct mt_plan *p, unsigned mask)
@@ -312,36 +326,44 @@ void mt_plan_done(struct mt_plan *p, const struct mt_run *r, uint32_t slot)
 		p->load_us[lane] = 0;
 }
 
+/* What orders a lane's queue: computed for each item as the sort asks,
+ * rather than held in a table as large as the suite. */
+struct queue_order {
+	const struct mt_plan *p;
+	const struct mt_run *r;
+	const uint32_t *map;
+	const int64_t *file_us;
+};
+
+static int64_t queue_key(const void *ctx, uint32_t item)
+{
+	const struct queue_order *q = ctx;
+	uint32_t slot = q->map[item], f = slot != MT_NONE ? q->r->t[slot].file : MT_NONE;
+
+	/* --budget: the knapsack's value, highest first. */
+	if (q->p->by_value)
+		return slot != MT_NONE ? q->p->value[slot] : 0;
+	/* A file's items together, the file expected longest first. */
+	return f != MT_NONE ? q->file_us[f] * (int64_t)MT_FILES_MAX * 4 - (int64_t)f : 0;
+}
+
 void mt_plan_order(const struct mt_plan *p, const struct mt_run *r, const uint32_t *map,
 		   uint32_t *queue, uint32_t n)
 {
-	static int64_t key[MT_TESTS_MAX];
 	static int64_t file_us[MT_FILES_MAX];
-	uint32_t k, slot, f;
+	struct queue_order q = { p, r, map, file_us };
+	uint32_t k, slot;
 
-	if (p->by_value && n >= 2) {
-		/* --budget: the knapsack's value, highest first; ties in the
-		 * collection's order (item indices grow). */
-		for (k = 0; k < n; k++)
-			key[queue[k]] = map[queue[k]] != MT_NONE ? p->value[map[queue[k]]] : 0;
-		sort_desc(queue, n, key);
-		return;
-	}
-	if (!p->known || n < 2)
+	if (n < 2 || (!p->by_value && !p->known))
 		return;	/* no history: the collection's order stands */
-	memset(file_us, 0, sizeof file_us[0] * r->nf);
-	for (k = 0; k < n; k++) {
-		slot = map[queue[k]];
-		if (slot != MT_NONE && r->t[slot].file != MT_NONE)
-			file_us[r->t[slot].file] += mt_plan_est(p, r, slot);
+	if (!p->by_value) {
+		memset(file_us, 0, sizeof file_us[0] * r->nf);
+		for (k = 0; k < n; k++) {
+			slot = map[queue[k]];
+			if (slot != MT_NONE && r->t[slot].file != MT_NONE)
+				file_us[r->t[slot].file] += mt_plan_est(p, r, slot);
+		}
 	}
-	/* A file's items together, the file expected longest first; within a
-	 * file, the collection's order (item indices grow). */
-	for (k = 0; k < n; k++) {
-		slot = map[queue[k]];
-		f = slot != MT_NONE ? r->t[slot].file : MT_NONE;
-		key[queue[k]] = (f != MT_NONE ? file_us[f] : 0) * (int64_t)MT_FILES_MAX * 4 -
-				(f != MT_NONE ? (int64_t)f : 0);
-	}
-	sort_desc(queue, n, key);
+	/* Ties in the collection's order (item indices grow). */
+	sort_by(queue, n, queue_key, &q);
 }

@@ -229,20 +229,20 @@ static void by_budget(struct mt_run *r, struct mt_plan *p, struct mt_history *hi
 	int lanes = o->lanes > 0 ? o->lanes : 1;
 	int64_t cap = (o->budget_us - p->start_us) * lanes - p->start_us * (lanes - 1), sum = 0, est;
 	uint32_t i, n = 0, taken;
-	const struct mt_hist *e;
+	int64_t bad;
 
 	memset(keep, 0, r->n);
 	for (i = 0; i < r->n; i++) {
 		if (!mt_plan_waiting(r, i))
 			continue;
 		est = mt_plan_est(p, r, i);
-		e = hist ? mt_history_find(hist, mt_run_str(r, r->t[i].id)) : NULL;
+		bad = hist ? mt_history_last_bad(hist, mt_run_str(r, r->t[i].id)) : 0;
 		/* Classes far apart, then within a class: recent bad first,
 		 * or shorter first. */
 		if (r->t[i].tier == 0)
 			key[i] = MT_VALUE_TIER0;
-		else if (e && e->bad_wall_us)
-			key[i] = MT_VALUE_BAD + e->bad_wall_us / 1000;
+		else if (bad)
+			key[i] = MT_VALUE_BAD + bad / 1000;
 		else
 			key[i] = MT_VALUE_REST - est;
 		order[n++] = i;

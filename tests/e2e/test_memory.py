@@ -5,6 +5,7 @@ memory within the binary's static size plus 4 MiB, even when a test prints
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -87,3 +88,30 @@ def test_valgrind_run_fails_on_a_crash(tmp_path):
     r = subprocess.run([str(VALGRIND_RUN), "/bin/false"], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0 and r.stdout.endswith("valgrind: no errors\n"), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not HEAPCHECK, reason="needs MTEST_HEAPCHECK_SO (make e2e sets it)")
+def test_peak_memory_per_test(mtest, tmp_path):
+    """What a run holds grows by at most 0.15 KiB per test (1,000 and 3,000
+    trivial tests, a first run and one with history): measured on mtest's
+    anonymous memory at its end (the heap check's RssAnon), since the peak
+    (VmHWM) also holds shared libraries' pages, which vary by 100 KiB from run
+    to run with what the page cache holds. And the peak stays under 4 MiB at
+    1,000 tests. (0.25 KiB per test before the test table, the history and
+    the quarantine were made compact.)"""
+    peaks, anon = {}, {}
+    out = tmp_path / "heapcheck.txt"
+    for n in (1000, 3000):
+        suite = tmp_path / ("gen%d" % n)
+        subprocess.run([sys.executable, str(ROOT / "tools" / "gen-suite.py"), str(suite),
+                        str(n), "20"], check=True)
+        for r in (1, 2):
+            run = mtest(None, "--", "-p", "no:cacheprovider", cwd=suite,
+                        env={"LD_PRELOAD": HEAPCHECK, "MTEST_HEAPCHECK_OUT": str(out)})
+            assert run.code == 0, run.stderr
+            peaks[n, r] = run.of_type("run_end")[0]["vmhwm_kb"]
+            anon[n, r] = int(out.read_text().split("rss_anon_kb ")[1])
+        (tmp_path / "state").rename(tmp_path / ("state%d" % n))
+    for r in (1, 2):
+        assert peaks[1000, r] < 4 * 1024, peaks
+        assert (anon[3000, r] - anon[1000, r]) / 2000 <= 0.15, (anon, peaks)

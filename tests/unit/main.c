@@ -22,9 +22,9 @@ int main(void)
 	srunner_add_suite(sr, channel_suite());
 	srunner_add_suite(sr, state_suite());
 	srunner_add_suite(sr, durations_suite());
+	srunner_add_suite(sr, plan_suite());
 	srunner_add_suite(sr, led_suite());
 	srunner_add_suite(sr, kmsg_suite());
-	srunner_add_suite(sr, plan_suite());
 	srunner_add_suite(sr, ledger_suite());
 	srunner_add_suite(sr, cgroup_suite());
 	srunner_run_all(sr, CK_NORMAL);

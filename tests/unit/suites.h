@@ -17,9 +17,9 @@ Suite *events_suite(void);
 Suite *channel_suite(void);
 Suite *state_suite(void);
 Suite *durations_suite(void);
+Suite *plan_suite(void);
 Suite *led_suite(void);
 Suite *kmsg_suite(void);
-Suite *plan_suite(void);
 Suite *ledger_suite(void);
 Suite *cgroup_suite(void);
 

@@ -84,11 +84,14 @@ START_TEST(test_estimates_by_id)
 	/* No durations: its lower bound. */
 	ck_assert_int_eq(mt_history_estimate(mt_history_find(&H, "t.py::hung")), 3000000);
 	ck_assert(mt_parse_utc("2026-12-01T02:00:01.000Z", &bad));
-	ck_assert_int_eq(mt_history_find(&H, "t.py::hung")->bad_wall_us, bad);
+	ck_assert_int_eq(mt_history_last_bad(&H, "t.py::hung"), bad);
+	ck_assert_int_eq(mt_history_last_bad(&H, "t.py::five"), 0);
+	ck_assert_int_eq(mt_history_last_bad(&H, "t.py::never"), 0);
 	ck_assert_ptr_null(mt_history_find(&H, "t.py::never"));
 	ck_assert_int_eq(mt_history_estimate(NULL), 0);
 	/* What a run holds per test of its history. */
-	ck_assert_uint_eq(sizeof(struct mt_hist), 24);
+	ck_assert_uint_eq(sizeof(struct mt_hist), 16);
+	ck_assert_uint_eq(H.nbad, 1);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
-/* Unit tests: include/mtest/plan/plan.h, the lanes' work with exclusive
- * groups: a group's tests go to one lane, with the files (or tests) they
- * share a group with; the rest is spread as before. */
+/* Unit tests: include/mtest/plan/plan.h, a lane's queue in order, and the
+ * lanes' work with exclusive groups: a group's tests go to one lane, with
+ * the files (or tests) they share a group with; the rest is spread as
+ * before. */
 #include <stdio.h>
 #include <string.h>
 
@@ -159,10 +160,107 @@ START_TEST(test_groups_over)
 }
 END_TEST
 
+/* ---- a lane's queue in order ---- */
+
+static void setup(void)
+{
+	mt_run_init(&R, NULL, NULL);
+	mt_plan_init(&P, 1, MT_DIST_FILE);
+}
+
+static uint32_t add(const char *id, const char *file, int64_t est_us)
+{
+	uint32_t slot = mt_run_add(&R, MT_KIND_TEST, id, file, file, 1, -1);
+
+	ck_assert_uint_ne(slot, MT_NONE);
+	mt_plan_expect(&P, slot, est_us);
+	return slot;
+}
+
+/* The queue as the slots' ids, "a1 b1 ...". */
+static const char *ids(const uint32_t *map, const uint32_t *queue, uint32_t n)
+{
+	static char out[256];
+	uint32_t k;
+
+	out[0] = '\0';
+	for (k = 0; k < n; k++) {
+		if (k)
+			strcat(out, " ");
+		strcat(out, mt_run_str(&R, R.t[map[queue[k]]].id));
+	}
+	return out;
+}
+
+/* Files expected longest first, each file's items together and in the
+ * collection's order; ties between files by their first collection. */
+START_TEST(test_order_files_longest_first)
+{
+	uint32_t map[6], queue[6] = { 0, 1, 2, 3, 4, 5 };
+
+	map[0] = add("a1", "a.py", 10);
+	map[1] = add("b1", "b.py", 50);
+	map[2] = add("a2", "a.py", 10);
+	map[3] = add("c1", "c.py", 20);
+	map[4] = add("b2", "b.py", 5);
+	map[5] = add("c2", "c.py", 0);	/* unknown: its file's mean */
+	mt_plan_means(&P, &R);
+	mt_plan_order(&P, &R, map, queue, 6);
+	ck_assert_str_eq(ids(map, queue, 6), "b1 b2 c1 c2 a1 a2");
+}
+END_TEST
+
+START_TEST(test_order_ties_and_no_history)
+{
+	uint32_t map[4], queue[4] = { 3, 2, 1, 0 };
+
+	map[0] = add("a1", "a.py", 0);
+	map[1] = add("b1", "b.py", 0);
+	map[2] = add("a2", "a.py", 0);
+	map[3] = add("b2", "b.py", 0);
+	mt_plan_means(&P, &R);
+	/* Nothing known: the queue stays as it is. */
+	mt_plan_order(&P, &R, map, queue, 4);
+	ck_assert_str_eq(ids(map, queue, 4), "b2 a2 b1 a1");
+	/* Equal files: the first file first, items by their index. */
+	mt_plan_expect(&P, map[0], 7);
+	mt_plan_expect(&P, map[1], 7);
+	mt_plan_expect(&P, map[2], 7);
+	mt_plan_expect(&P, map[3], 7);
+	mt_plan_means(&P, &R);
+	mt_plan_order(&P, &R, map, queue, 4);
+	ck_assert_str_eq(ids(map, queue, 4), "a1 a2 b1 b2");
+}
+END_TEST
+
+/* Under a budget, the knapsack's value first (ties in item order), whatever
+ * the files say. */
+START_TEST(test_order_by_value)
+{
+	uint32_t map[5], queue[5] = { 0, 1, 2, 3, 4 };
+
+	map[0] = add("a1", "a.py", 100);
+	map[1] = add("a2", "a.py", 100);
+	map[2] = add("b1", "b.py", 1);
+	map[3] = add("b2", "b.py", 1);
+	map[4] = MT_NONE;	/* an item the table had no room for */
+	P.value[map[0]] = MT_VALUE_REST - 100;
+	P.value[map[1]] = MT_VALUE_REST - 100;
+	P.value[map[2]] = MT_VALUE_BAD + 5;
+	P.value[map[3]] = MT_VALUE_TIER0;
+	P.by_value = 1;
+	mt_plan_means(&P, &R);
+	mt_plan_order(&P, &R, map, queue, 4);
+	ck_assert_str_eq(ids(map, queue, 4), "b2 b1 a1 a2");
+	mt_plan_order(&P, &R, map, queue, 5);
+	ck_assert_uint_eq(queue[4], 4);	/* no value: last */
+}
+END_TEST
+
 Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
-	TCase *tc = tcase_create("groups");
+	TCase *tc = tcase_create("groups"), *tq;
 
 	tcase_add_test(tc, test_group_one_lane_by_file);
 	tcase_add_test(tc, test_no_group_spreads);
@@ -171,5 +269,12 @@ Suite *plan_suite(void)
 	tcase_add_test(tc, test_heavy_kept_in_group);
 	tcase_add_test(tc, test_groups_over);
 	suite_add_tcase(s, tc);
+
+	tq = tcase_create("queue order");
+	tcase_add_checked_fixture(tq, setup, NULL);
+	tcase_add_test(tq, test_order_files_longest_first);
+	tcase_add_test(tq, test_order_ties_and_no_history);
+	tcase_add_test(tq, test_order_by_value);
+	suite_add_tcase(s, tq);
 	return s;
 }

@@ -23,19 +23,20 @@
 #include "mtest/limits.h"
 #include "mtest/run/run.h"
 
-/* What a run holds of a test's history, 24 bytes: its planning needs no
- * more, and the file is merged with the run's verdicts at the end
- * (mt_history_save) rather than held whole. */
+/* What a run holds of a test's history, by a hash of its id: its planning
+ * needs no more, and the file is merged with the run's verdicts at the end
+ * (mt_history_save) rather than held whole. 16 bytes a test, and as many
+ * again for a test with a bad verdict on record. */
 struct mt_hist {
 	uint64_t key;				/* hash of the test id */
-	int64_t est_us;				/* the estimate, 0 if unknown */
-	int64_t bad_wall_us;			/* its last bad verdict, 0 if none */
+	int64_t us;				/* its estimate, or its last bad verdict's time */
 };
 
 /* Zeroed before its first load (a static table). */
 struct mt_history {
-	uint32_t n;
-	struct mt_hist h[MT_TESTS_MAX];		/* by key */
+	uint32_t n, nbad;
+	struct mt_hist h[MT_TESTS_MAX];		/* estimates, by key */
+	struct mt_hist bad[MT_TESTS_MAX];	/* last bad verdicts (wall clock), by key */
 	uint32_t dropped;			/* entries that did not fit */
 	int merge;				/* the file read well: the save keeps it */
 	int64_t start_us;			/* a worker's start to its collection, 0 unknown */
@@ -48,6 +49,9 @@ int mt_history_load(struct mt_history *h, int dirfd, const char *name, const cha
 struct mt_hist *mt_history_find(struct mt_history *h, const char *id);
 /* Its estimate (median raised to the lower bound), 0 if unknown. */
 int64_t mt_history_estimate(const struct mt_hist *e);
+/* When the test last failed, errored, hung or crashed (wall clock), 0 if
+ * it did not of late. */
+int64_t mt_history_last_bad(const struct mt_history *h, const char *id);
 /* Replace the file atomically with what it said (when it loaded well)
  * and this run's verdicts of tests not noted yet: a passed, failed, error
  * or xfailed test gives a duration; hung, crashed or not_run ones only a
