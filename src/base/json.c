@@ -11,7 +11,164 @@
 
 #include "mtest/base/buf.h"
 
+/* Bytes that end a run of plain string bytes. */
+static int string_stop(unsigned char c)
+{
+	return c == '"' || c == '\\' || c == '\0';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Bytes of a number, true, false or null, as the flat path takes them. */
+static int is_scalar(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '-' || c == '+' || c == '.';
+}
+
+static int add_tok(struct mt_json *j, int *n, jsmntype_t type, const char *s, const char *from,
+		   const char *to)
+{
+	jsmntok_t *t;
+
+	if (*n >= MT_JSON_TOKENS)
+		return 0;
+	t = &j->tok[(*n)++];
+	t->type = type;
+	t->start = (int)(from - s);
+	t->end = (int)(to - s);
+	t->size = 0;
+	return 1;
+}
+
+/* Does any byte of w equal b (SWAR: eight bytes a step)? */
+#define ONES 0x0101010101010101ULL
+static uint64_t has_byte(uint64_t w, unsigned char b)
+{
+	w ^= ONES * b;
+	return (w - ONES) & ~w & (ONES << 7);
+}
+
+/* A string from its opening quote: the position of its closing quote, or
+ * NULL when it is not plainly valid (jsmn judges those). */
+static const char *flat_string(const char *p, const char *end)
+{
+	uint64_t w;
+
+	for (p++; p < end; p++) {
+		/* Plain bytes eight at a time, up to a quote, a backslash or a NUL
+		 * (the lowest flag of has_byte is exact; the ones above it not). */
+		while (end - p >= 8) {
+			memcpy(&w, p, 8);
+			w = has_byte(w, '"') | has_byte(w, '\\') | has_byte(w, 0);
+			if (w) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				p += __builtin_ctzll(w) / 8;
+#endif
+				break;
+			}
+			p += 8;
+		}
+		while (p < end && !string_stop((unsigned char)*p))
+			p++;
+		if (p == end)
+			break;
+		if (*p == '"')
+			return p;
+		if (*p == '\0' || end - p < 2)
+			return NULL;
+		p++;	/* the escaped byte */
+		if (*p == 'u') {
+			if (end - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) ||
+			    !is_hex(p[4]))
+				return NULL;
+			p += 4;
+		} else if (!*p || !strchr("\"/\\bfnrt", *p)) {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* An object whose values are all strings and scalars ({"k":"v","n":1}),
+ * the shape of nearly every event and record, tokenized in one pass into
+ * the very tokens jsmn makes of it. Returns their count, or 0 for
+ * anything else (nesting, odd spacing or escapes, more tokens than
+ * MT_JSON_TOKENS), which jsmn then reads as before. */
+static int flat_object(struct mt_json *j, const char *s, size_t len)
+{
+	const char *p = s, *end = s + len, *q;
+	int n = 0;
+
+	while (p < end && is_space(*p))
+		p++;
+	if (p == end || *p != '{' || !add_tok(j, &n, JSMN_OBJECT, s, p, p))
+		return 0;
+	for (p++; p < end && is_space(*p); p++)
+		;
+	while (p < end && *p != '}') {
+		/* "key" : */
+		if (*p != '"' || !(q = flat_string(p, end)) ||
+		    !add_tok(j, &n, JSMN_STRING, s, p + 1, q))
+			return 0;
+		j->tok[0].size++;
+		j->tok[n - 1].size = 1;
+		for (p = q + 1; p < end && is_space(*p); p++)
+			;
+		if (p == end || *p != ':')
+			return 0;
+		for (p++; p < end && is_space(*p); p++)
+			;
+		/* the value */
+		if (p < end && *p == '"') {
+			if (!(q = flat_string(p, end)) || !add_tok(j, &n, JSMN_STRING, s, p + 1, q))
+				return 0;
+			p = q + 1;
+		} else if (p < end && ((*p >= '0' && *p <= '9') || *p == '-' || *p == 't' ||
+				       *p == 'f' || *p == 'n')) {
+			for (q = p; q < end && is_scalar(*q); q++)
+				;
+			if (q == end || !add_tok(j, &n, JSMN_PRIMITIVE, s, p, q))
+				return 0;
+			p = q;
+		} else {
+			return 0;
+		}
+		for (; p < end && is_space(*p); p++)
+			;
+		if (p < end && *p == ',') {
+			for (p++; p < end && is_space(*p); p++)
+				;
+			if (p == end || *p != '"')
+				return 0;
+		} else if (p == end || *p != '}') {
+			return 0;
+		}
+	}
+	if (p == end)
+		return 0;
+	j->tok[0].end = (int)(p + 1 - s);
+	for (p++; p < end && is_space(*p); p++)
+		;
+	return p == end ? n : 0;
+}
+
 int mt_json_parse(struct mt_json *j, const char *s, size_t len)
+{
+	j->s = s;
+	j->n = flat_object(j, s, len);
+	return j->n ? 1 : mt_json_parse_jsmn(j, s, len);
+}
+
+int mt_json_parse_jsmn(struct mt_json *j, const char *s, size_t len)
 {
 	jsmn_parser p;
 	int r;
@@ -67,6 +224,45 @@ int mt_json_get(const struct mt_json *j, int obj, const char *key)
 		i = j->tok[i + 1].size == 0 ? i + 2 : mt_json_next(j, i + 1);
 	}
 	return -1;
+}
+
+void mt_json_get_many(const struct mt_json *j, int obj, const char *const keys[], int nkeys,
+		      int vals[])
+{
+	/* The keys chained by length (the longest share the last chain): a
+	 * pair's key is compared only with those of its own length. */
+	enum { LONG = 32 };
+	int len[MT_JSON_MANY], next[MT_JSON_MANY], head[LONG + 1];
+	int i, k, pairs, left = nkeys, n;
+	const jsmntok_t *t;
+
+	for (n = 0; n <= LONG; n++)
+		head[n] = -1;
+	for (k = nkeys; k-- > 0;) {
+		vals[k] = -1;
+		len[k] = (int)strlen(keys[k]);
+		n = len[k] < LONG ? len[k] : LONG;
+		next[k] = head[n];
+		head[n] = k;
+	}
+	if (obj < 0 || obj >= j->n || j->tok[obj].type != JSMN_OBJECT)
+		return;
+	pairs = j->tok[obj].size;
+	for (i = obj + 1; pairs-- > 0 && left > 0 && i + 1 < j->n;
+	     i = j->tok[i + 1].size == 0 ? i + 2 : mt_json_next(j, i + 1)) {
+		t = &j->tok[i];
+		if (t->type != JSMN_STRING)
+			continue;
+		n = t->end - t->start;
+		for (k = head[n < LONG ? n : LONG]; k >= 0; k = next[k])
+			if (vals[k] < 0 && len[k] == n &&
+			    (n == 0 || (j->s[t->start] == keys[k][0] &&
+					memcmp(j->s + t->start, keys[k], (size_t)n) == 0))) {
+				vals[k] = i + 1;	/* the first pair of a key, as mt_json_get */
+				left--;
+				break;
+			}
+	}
 }
 
 int mt_json_is_str(const struct mt_json *j, int t)
@@ -200,11 +396,16 @@ size_t mt_json_get_str(const struct mt_json *j, int obj, const char *key,
 
 int mt_json_get_int(const struct mt_json *j, int obj, const char *key, int64_t *v)
 {
-	int t = mt_json_get(j, obj, key), neg = 0;
+	return mt_json_int(j, mt_json_get(j, obj, key), v);
+}
+
+int mt_json_int(const struct mt_json *j, int t, int64_t *v)
+{
+	int neg = 0;
 	const char *s, *end;
 	int64_t x = 0;
 
-	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
+	if (t < 0 || t >= j->n || j->tok[t].type != JSMN_PRIMITIVE)
 		return 0;
 	s = j->s + j->tok[t].start;
 	end = j->s + j->tok[t].end;
@@ -222,12 +423,16 @@ int mt_json_get_int(const struct mt_json *j, int obj, const char *key, int64_t *
 
 int mt_json_get_us(const struct mt_json *j, int obj, const char *key, int64_t *us)
 {
-	int t = mt_json_get(j, obj, key);
+	return mt_json_us(j, mt_json_get(j, obj, key), us);
+}
+
+int mt_json_us(const struct mt_json *j, int t, int64_t *us)
+{
 	const char *s, *end;
 	int64_t whole = 0, frac = 0, scale = 1000000;
 	int neg = 0;
 
-	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
+	if (t < 0 || t >= j->n || j->tok[t].type != JSMN_PRIMITIVE)
 		return 0;
 	s = j->s + j->tok[t].start;
 	end = j->s + j->tok[t].end;
@@ -260,9 +465,12 @@ int mt_json_get_us(const struct mt_json *j, int obj, const char *key, int64_t *u
 
 int mt_json_get_bool(const struct mt_json *j, int obj, const char *key, int *v)
 {
-	int t = mt_json_get(j, obj, key);
+	return mt_json_bool(j, mt_json_get(j, obj, key), v);
+}
 
-	if (t < 0 || j->tok[t].type != JSMN_PRIMITIVE)
+int mt_json_bool(const struct mt_json *j, int t, int *v)
+{
+	if (t < 0 || t >= j->n || j->tok[t].type != JSMN_PRIMITIVE)
 		return 0;
 	if (mt_json_eq(j, t, "true"))
 		*v = 1;

@@ -42,13 +42,27 @@ struct replay {
 static struct replay R[2];	/* --history compares two runs */
 static char line[MT_RECORD_MAX];
 
-static int64_t get_time(struct replay *p, const char *key)
+static int64_t get_time(struct replay *p, int t)
 {
 	int64_t us = 0;
 
-	mt_json_get_str(&p->js, 0, key, p->stamp, sizeof p->stamp);
+	mt_json_str(&p->js, t, p->stamp, sizeof p->stamp);
 	return mt_parse_utc(p->stamp, &us) ? us : 0;
 }
+
+/* A test record's keys, looked up in one pass (a run has thousands). */
+enum {
+	K_ID, K_FILE, K_KIND, K_VERDICT, K_REASON, K_DETAIL, K_TB, K_BUNDLE, K_LINE,
+	K_DURATION, K_WORKER, K_ATTEMPT, K_PLANNED, K_QUARANTINED, K_DIRTY_EVENT, K_STARTED,
+	K_MEM, K_COUNT
+};
+static const char *const test_keys[K_COUNT] = {
+	[K_ID] = "id", [K_FILE] = "file", [K_KIND] = "kind", [K_VERDICT] = "verdict",
+	[K_REASON] = "reason", [K_DETAIL] = "detail", [K_TB] = "tb", [K_BUNDLE] = "bundle",
+	[K_LINE] = "line", [K_DURATION] = "duration", [K_WORKER] = "worker",
+	[K_ATTEMPT] = "attempt", [K_PLANNED] = "planned", [K_QUARANTINED] = "quarantined",
+	[K_DIRTY_EVENT] = "dirty_event", [K_STARTED] = "started", [K_MEM] = "mem_peak_kib",
+};
 
 static void replay_test(struct replay *p)
 {
@@ -57,37 +71,39 @@ static void replay_test(struct replay *p)
 	int64_t x;
 	uint32_t slot;
 	enum mt_kind kind;
+	int k[K_COUNT];
 
-	mt_json_get_str(j, 0, "id", p->id, sizeof p->id);
-	mt_json_get_str(j, 0, "file", p->file, sizeof p->file);
-	mt_json_get_str(j, 0, "kind", p->kind, sizeof p->kind);
-	mt_json_get_str(j, 0, "verdict", p->verdict, sizeof p->verdict);
-	mt_json_get_str(j, 0, "reason", p->reason, sizeof p->reason);
-	mt_json_get_str(j, 0, "detail", p->detail, sizeof p->detail);
-	mt_json_get_str(j, 0, "tb", p->tb, sizeof p->tb);
-	mt_json_get_str(j, 0, "bundle", p->bundle, sizeof p->bundle);
+	mt_json_get_many(j, 0, test_keys, K_COUNT, k);
+	mt_json_str(j, k[K_ID], p->id, sizeof p->id);
+	mt_json_str(j, k[K_FILE], p->file, sizeof p->file);
+	mt_json_str(j, k[K_KIND], p->kind, sizeof p->kind);
+	mt_json_str(j, k[K_VERDICT], p->verdict, sizeof p->verdict);
+	mt_json_str(j, k[K_REASON], p->reason, sizeof p->reason);
+	mt_json_str(j, k[K_DETAIL], p->detail, sizeof p->detail);
+	mt_json_str(j, k[K_TB], p->tb, sizeof p->tb);
+	mt_json_str(j, k[K_BUNDLE], p->bundle, sizeof p->bundle);
 	v.verdict = mt_verdict_parse(p->verdict);
 	if (v.verdict == MT_V_NONE)
 		return;
 	kind = strcmp(p->kind, "file") == 0 ? MT_KIND_FILE : MT_KIND_TEST;
 	slot = mt_run_add(&p->run, kind, p->id, kind == MT_KIND_TEST ? p->file : NULL, NULL,
-			  mt_json_get_int(j, 0, "line", &x) ? (uint32_t)x : 0, -1);
+			  mt_json_int(j, k[K_LINE], &x) ? (uint32_t)x : 0, -1);
 	v.reason = p->reason;
 	v.detail = p->detail;
 	v.tbtail = p->tb;
 	v.bundle = p->bundle;
-	if (mt_json_get_us(j, 0, "duration", &x))
+	if (mt_json_us(j, k[K_DURATION], &x))
 		v.duration_us = x;
-	if (mt_json_get_int(j, 0, "mem_peak_kib", &x))
+	if (mt_json_int(j, k[K_MEM], &x))
 		v.mem_kib = x;
-	if (mt_json_get_int(j, 0, "worker", &x))
+	if (mt_json_int(j, k[K_WORKER], &x))
 		v.worker = (int)x;
-	if (mt_json_get_int(j, 0, "attempt", &x))
+	if (mt_json_int(j, k[K_ATTEMPT], &x))
 		v.attempt = (int)x;
 	{
 		int planned = 0;
 
-		if (mt_json_get_bool(j, 0, "planned", &planned))
+		if (mt_json_bool(j, k[K_PLANNED], &planned))
 			v.planned = planned;
 	}
 	v.id = p->id;
@@ -95,7 +111,7 @@ static void replay_test(struct replay *p)
 	{
 		int q = 0;
 
-		if (slot != MT_NONE && mt_json_get_bool(j, 0, "quarantined", &q))
+		if (slot != MT_NONE && mt_json_bool(j, k[K_QUARANTINED], &q))
 			p->run.t[slot].quarantined = (uint8_t)q;
 	}
 	if (slot == MT_NONE)
@@ -103,8 +119,8 @@ static void replay_test(struct replay *p)
 	else
 		mt_run_decide(&p->run, slot, &v);
 	/* Which dirty event it started after: its shadow, or its restart. */
-	if (mt_json_get_int(j, 0, "dirty_event", &x) && x >= 1 && x <= p->dirties.n) {
-		mt_json_get_str(j, 0, "started", p->kind, sizeof p->kind);
+	if (mt_json_int(j, k[K_DIRTY_EVENT], &x) && x >= 1 && x <= p->dirties.n) {
+		mt_json_str(j, k[K_STARTED], p->kind, sizeof p->kind);
 		if (strcmp(p->kind, "dirty") == 0)
 			p->dirties.d[x - 1].shadow++;
 		else if (strcmp(p->kind, "restarted") == 0)
@@ -140,17 +156,21 @@ static void replay_recheck(struct replay *p)
 
 static void replay_line(struct replay *p, const char *s, size_t n)
 {
+	static const char *const keys[] = { "type", "time" };
 	struct mt_json *j = &p->js;
 	char type[32];
 	int64_t x;
+	int k[2];
 
 	p->lines++;
-	if (!mt_json_parse(j, s, n) || !mt_json_get_str(j, 0, "type", type, sizeof type)) {
+	if (mt_json_parse(j, s, n))
+		mt_json_get_many(j, 0, keys, 2, k);
+	if (!j->n || !mt_json_str(j, k[0], type, sizeof type)) {
 		if (!p->bad++)
 			p->first_bad = p->lines;
 		return;
 	}
-	x = get_time(p, "time");
+	x = get_time(p, k[1]);
 	if (x)
 		p->last_wall_us = x;
 	if (strcmp(type, "test") == 0) {

@@ -78,6 +78,30 @@ START_TEST(test_parse_known)
 }
 END_TEST
 
+/* Stamps not in mtest's own form read as sscanf reads them (the fast
+ * path takes only that form). */
+START_TEST(test_parse_other_forms)
+{
+	static const char *const forms[] = {
+		" 2024-02-29T12:34:56.789Z",	/* leading space */
+		"2024-2-29T12:34:56.789Z",	/* one digit */
+		"2024-02-29T12:34:56.789X",	/* no Z: still read */
+		"2024-02-29T12:34:56.789Zjunk",
+		"2024-02-29T12:34:56.7Z",
+	};
+	int64_t us, want = 1709210096789000LL;
+	unsigned k;
+
+	for (k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+		us = 0;
+		ck_assert_msg(mt_parse_utc(forms[k], &us), "%s", forms[k]);
+		ck_assert_msg(us == (k == 4 ? want - 782000 : want), "%s: %lld", forms[k],
+			      (long long)us);
+	}
+	ck_assert(!mt_parse_utc("2024-02-29T12:34:5x.789Z", &us));
+}
+END_TEST
+
 START_TEST(test_parse_rejects)
 {
 	int64_t us = 42;
@@ -120,6 +144,7 @@ Suite *clock_suite(void)
 	tcase_add_test(tc, test_parse_round_trip);
 	tcase_add_test(tc, test_parse_known);
 	tcase_add_test(tc, test_parse_rejects);
+	tcase_add_test(tc, test_parse_other_forms);
 	tcase_add_test(tc, test_monotonic_does_not_go_back);
 	suite_add_tcase(s, tc);
 	return s;

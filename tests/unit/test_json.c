@@ -23,6 +23,75 @@ START_TEST(test_parse_object)
 }
 END_TEST
 
+/* mt_json_parse takes an object of strings and scalars in one pass of its
+ * own: it must give jsmn's very tokens, and take nothing jsmn would not. */
+static void same_as_jsmn(const char *s, size_t n)
+{
+	static struct mt_json a, b;
+	int ra = mt_json_parse(&a, s, n), rb = mt_json_parse_jsmn(&b, s, n), i;
+
+	ck_assert_msg(ra == rb, "%.*s: %d, jsmn %d", (int)n, s, ra, rb);
+	if (!ra)
+		return;
+	ck_assert_msg(a.n == b.n, "%.*s: %d tokens, jsmn %d", (int)n, s, a.n, b.n);
+	for (i = 0; i < a.n; i++)
+		ck_assert_msg(a.tok[i].type == b.tok[i].type && a.tok[i].start == b.tok[i].start &&
+			      a.tok[i].end == b.tok[i].end && a.tok[i].size == b.tok[i].size,
+			      "%.*s: token %d differs", (int)n, s, i);
+}
+
+START_TEST(test_parse_flat_as_jsmn)
+{
+	static const char *const texts[] = {
+		"{}", " { } ", "{\"a\":1}", "{\"a\":\"b\",\"c\":-1.5e3,\"d\":true,\"e\":null}",
+		"{\"v\":1,\"type\":\"test\",\"id\":\"t.py::x[a\\\"b]\",\"d\":\"\\u00e9\\n\\\\\"}",
+		"\t{ \"a\" :\r\n\"b\" , \"c\":false }\n", "{\"a\":\"\\ud83d\\ude00\"}",
+		"{\"a\":1,}", "{\"a\":1 \"b\":2}", "{\"a\"::1}", "{\"a\":tru\"e}", "{\"a\":1:2}",
+		"{\"a\":[1]}", "{\"a\":{}}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":1}x",
+		"{\"a\":1}{}", "{\"a\":\"b\\", "{\"a\":1", "{\"a\"}", "{1:2}", "{\"a\":+1}",
+		"{\"a\":\"\x01\x7f\xc3\xa9\"}", "{\"a\":1]", "{,\"a\":1}",
+	};
+	static const char *const pieces[] = {
+		"{", "}", "\"k\"", ":", ",", "\"v\"", "1", "-2.5e3", "true", "null", " ", "\n",
+		"\"a\\u00e9\"", "\"\\\"\"", "[", "]", "\\", "x", "\"\\q\"", "\"", "\"\\u0\"", "+",
+		"\xc3\xa9", "\t",
+	};
+	char buf[256];
+	uint32_t seed = 12345;
+	size_t k, n, len;
+	int i;
+
+	for (k = 0; k < sizeof texts / sizeof texts[0]; k++)
+		same_as_jsmn(texts[k], strlen(texts[k]));
+	same_as_jsmn("{\"a\":\"b\0c\"}", 11);	/* a NUL ends jsmn's text */
+	same_as_jsmn("{\"a\":1}\0", 8);
+	same_as_jsmn("{\"a\":1\0}", 8);
+	/* Random texts of those pieces, and valid objects with a byte changed. */
+	for (k = 0; k < 200000; k++) {
+		len = 0;
+		n = 1 + (seed = seed * 1103515245 + 12345) % 12;
+		if (k % 2) {
+			len = (size_t)snprintf(buf, sizeof buf, "{\"a\":\"x\\ny\",\"b\":-12.5,\"c\":true}");
+			seed = seed * 1103515245 + 12345;
+			buf[(seed >> 8) % len] = (char)(seed >> 16);
+		} else {
+			buf[len++] = '{';	/* an object, most of the time */
+			for (i = 0; i < (int)n; i++) {
+				const char *p;
+
+				seed = seed * 1103515245 + 12345;
+				p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+				if (len + strlen(p) >= sizeof buf)
+					break;
+				memcpy(buf + len, p, strlen(p));
+				len += strlen(p);
+			}
+		}
+		same_as_jsmn(buf, len);
+	}
+}
+END_TEST
+
 START_TEST(test_parse_rejects)
 {
 	ck_assert(!parse("[1,2,3]"));
@@ -97,6 +166,37 @@ START_TEST(test_get_nested)
 	ck_assert(mt_json_get_int(&J, 0, "last", &v));
 	ck_assert_int_eq(v, 7);
 	ck_assert_int_eq(J.tok[mt_json_get(&J, 0, "e")].type, JSMN_OBJECT);
+}
+END_TEST
+
+/* Keys looked up at once find what mt_json_get finds, one by one. */
+START_TEST(test_get_many_as_get)
+{
+	static const char *const texts[] = {
+		"{\"id\":\"a\",\"tb\":\"x\",\"id\":\"dup\",\"n\":{\"id\":1},\"arr\":[1,{\"tb\":2}],"
+		"\"\":0,\"a_key_longer_than_thirty_two_bytes\":1,\"a_key_longer_than_thirty_two_bytez\":2,"
+		"\"line\":3}",
+		"{}", "{\"x\":{\"id\":1}}",
+	};
+	static const char *const keys[] = {
+		"id", "tb", "n", "arr", "", "a_key_longer_than_thirty_two_bytez",
+		"a_key_longer_than_thirty_two_bytes", "line", "missing", "x",
+	};
+	int vals[10], k;
+	unsigned i;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		ck_assert(parse(texts[i]));
+		mt_json_get_many(&J, 0, keys, 10, vals);
+		for (k = 0; k < 10; k++)
+			ck_assert_msg(vals[k] == mt_json_get(&J, 0, keys[k]), "%s: %s: %d, get %d",
+				      texts[i], keys[k], vals[k], mt_json_get(&J, 0, keys[k]));
+		/* The last token is a scalar or {}: no keys; nor has a bad index. */
+		mt_json_get_many(&J, J.n - 1, keys, 1, vals);
+		ck_assert_int_eq(vals[0], -1);
+		mt_json_get_many(&J, J.n, keys, 1, vals);
+		ck_assert_int_eq(vals[0], -1);
+	}
 }
 END_TEST
 
@@ -349,10 +449,12 @@ Suite *json_suite(void)
 	tc = tcase_create("parse");
 	tcase_add_test(tc, test_parse_object);
 	tcase_add_test(tc, test_parse_rejects);
+	tcase_add_test(tc, test_parse_flat_as_jsmn);
 	tcase_add_test(tc, test_parse_token_limit);
 	tcase_add_test(tc, test_get_nested);
 	tcase_add_test(tc, test_get_missing);
 	tcase_add_test(tc, test_get_empty_key);
+	tcase_add_test(tc, test_get_many_as_get);
 	tcase_add_test(tc, test_next_skips_subtree);
 	tcase_add_test(tc, test_eq);
 	suite_add_tcase(s, tc);

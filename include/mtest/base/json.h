@@ -21,8 +21,18 @@ struct mt_json {
 /* Parse one JSON object. Returns 1, or 0 if it is not a valid object or
  * has more than MT_JSON_TOKENS tokens. */
 int mt_json_parse(struct mt_json *j, const char *s, size_t len);
+/* The same with jsmn alone (mt_json_parse takes an object of strings and
+ * scalars in one pass of its own, to the same tokens): for tests. */
+int mt_json_parse_jsmn(struct mt_json *j, const char *s, size_t len);
 /* The value token of `key` in the object at token `obj`, or -1. */
 int mt_json_get(const struct mt_json *j, int obj, const char *key);
+/* Keys looked up at most at once by mt_json_get_many. */
+#define MT_JSON_MANY 32
+/* Several keys of the object at token `obj` in one pass: vals[k] is the
+ * value token of keys[k] (its first pair's, as mt_json_get), or -1.
+ * nkeys is at most MT_JSON_MANY. */
+void mt_json_get_many(const struct mt_json *j, int obj, const char *const keys[], int nkeys,
+		      int vals[]);
 /* The token after the subtree rooted at token i. */
 int mt_json_next(const struct mt_json *j, int i);
 int mt_json_is_str(const struct mt_json *j, int t);
@@ -38,6 +48,10 @@ int mt_json_get_int(const struct mt_json *j, int obj, const char *key, int64_t *
 int mt_json_get_us(const struct mt_json *j, int obj, const char *key, int64_t *us);
 /* true/false; 1 if present. */
 int mt_json_get_bool(const struct mt_json *j, int obj, const char *key, int *v);
+/* The same three of a value token t (from mt_json_get_many; -1: absent). */
+int mt_json_int(const struct mt_json *j, int t, int64_t *v);
+int mt_json_us(const struct mt_json *j, int t, int64_t *us);
+int mt_json_bool(const struct mt_json *j, int t, int *v);
 /* Token text equals the literal (raw bytes, no unescaping). */
 int mt_json_eq(const struct mt_json *j, int t, const char *lit);
 
