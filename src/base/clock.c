@@ -2,7 +2,6 @@
 #include "mtest/base/clock.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "mtest/base/buf.h"
@@ -90,50 +89,41 @@ static int64_t days_from_civil(int y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* n digits at s, or -1. */
+/* n digits at s, or -1 at the first other byte (a NUL included). */
 static int digits(const char *s, int n)
 {
 	int v = 0;
 
-	while (n--) {
+	for (; n > 0; n--, s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		v = v * 10 + (*s++ - '0');
+		v = v * 10 + (*s - '0');
 	}
 	return v;
 }
 
 /* The form mtest writes, "2026-12-01T02:00:01.000Z", without sscanf (a
- * replay reads one per record); anything else goes to sscanf, which
- * reads it as before. */
-static int parse_canonical(const char *s, int *y, unsigned *v)
+ * replay reads one per record), left to right (a shorter string ends at
+ * its NUL, which matches nothing); anything else goes to sscanf, which
+ * reads it as before. v: year, month, day, hour, minute, second, ms. */
+static int parse_canonical(const char *s, int *v)
 {
-	static const char seps[] = "--T::.Z";
-	static const unsigned char at[] = { 4, 7, 10, 13, 16, 19, 23 };
-	int k;
-
-	for (k = 0; k < 7; k++)
-		if (s[at[k]] != seps[k])
-			return 0;
-	*y = digits(s, 4);
-	for (k = 0; k < 5; k++)
-		v[k] = (unsigned)digits(s + 5 + 3 * k, 2);
-	v[5] = (unsigned)digits(s + 20, 3);
-	if (*y < 0)
-		return 0;
-	for (k = 0; k < 6; k++)
-		if ((int)v[k] < 0)
-			return 0;
-	return 1;
+	return (v[0] = digits(s, 4)) >= 0 && s[4] == '-' && (v[1] = digits(s + 5, 2)) >= 0 &&
+	       s[7] == '-' && (v[2] = digits(s + 8, 2)) >= 0 && s[10] == 'T' &&
+	       (v[3] = digits(s + 11, 2)) >= 0 && s[13] == ':' && (v[4] = digits(s + 14, 2)) >= 0 &&
+	       s[16] == ':' && (v[5] = digits(s + 17, 2)) >= 0 && s[19] == '.' &&
+	       (v[6] = digits(s + 20, 3)) >= 0 && s[23] == 'Z';
 }
 
 int mt_parse_utc(const char *s, int64_t *wall_us)
 {
-	int y;
-	unsigned mo, d, h, mi, sec, ms, v[6];
+	int y, v[8];
+	unsigned mo, d, h, mi, sec, ms;
 
-	if (strnlen(s, 24) == 24 && parse_canonical(s, &y, v)) {
-		mo = v[0], d = v[1], h = v[2], mi = v[3], sec = v[4], ms = v[5];
+	if (parse_canonical(s, v)) {
+		y = v[0];
+		mo = (unsigned)v[1], d = (unsigned)v[2], h = (unsigned)v[3];
+		mi = (unsigned)v[4], sec = (unsigned)v[5], ms = (unsigned)v[6];
 	} else if (sscanf(s, "%4d-%2u-%2uT%2u:%2u:%2u.%3uZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7) {
 		return 0;
 	}

@@ -11,15 +11,31 @@
 
 #include "mtest/base/buf.h"
 
-/* Bytes that end a run of plain string bytes. */
-static int string_stop(unsigned char c)
+/* The one-pass path for flat objects. `nl` is '\n' when the text is a
+ * journal's rest and the object must end its line (a newline ends a
+ * string or a space run there), else '\0' (a NUL ends jsmn's text). */
+struct flat {
+	const char *s, *end;
+	char nl;
+};
+
+static int string_stop(const struct flat *f, char c)
 {
-	return c == '"' || c == '\\' || c == '\0';
+	return c == '"' || c == '\\' || c == '\0' || c == f->nl;
 }
 
-static int is_space(char c)
+static const unsigned char spaces[256] = { [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1 };
+
+static int is_space(const struct flat *f, char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return spaces[(unsigned char)c] && c != f->nl;
+}
+
+static const char *skip_spaces(const struct flat *f, const char *p)
+{
+	while (p < f->end && is_space(f, *p))
+		p++;
+	return p;
 }
 
 static int is_hex(char c)
@@ -34,8 +50,8 @@ static int is_scalar(char c)
 	       c == '-' || c == '+' || c == '.';
 }
 
-static int add_tok(struct mt_json *j, int *n, jsmntype_t type, const char *s, const char *from,
-		   const char *to)
+static int add_tok(struct mt_json *j, int *n, jsmntype_t type, const struct flat *f,
+		   const char *from, const char *to)
 {
 	jsmntok_t *t;
 
@@ -43,48 +59,57 @@ static int add_tok(struct mt_json *j, int *n, jsmntype_t type, const char *s, co
 		return 0;
 	t = &j->tok[(*n)++];
 	t->type = type;
-	t->start = (int)(from - s);
-	t->end = (int)(to - s);
+	t->start = (int)(from - f->s);
+	t->end = (int)(to - f->s);
 	t->size = 0;
 	return 1;
 }
 
-/* Does any byte of w equal b (SWAR: eight bytes a step)? */
-#define ONES 0x0101010101010101ULL
-static uint64_t has_byte(uint64_t w, unsigned char b)
+/* Sixteen bytes at a time (GCC's vector extensions: SSE2 on x86-64, NEON on
+ * arm64, plain code elsewhere): flags (0xff) where a byte ends a run of
+ * plain string bytes, as two words. */
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+
+static uint64_t stops16(const struct flat *f, const char *p, uint64_t *hi)
 {
-	w ^= ONES * b;
-	return (w - ONES) & ~w & (ONES << 7);
+	bytes16 v, m;
+	uint64_t w[2];
+
+	memcpy(&v, p, 16);
+	m = (bytes16)(v == '"') | (bytes16)(v == '\\') | (bytes16)(v == 0) |
+	    (bytes16)(v == (unsigned char)f->nl);
+	memcpy(w, &m, 16);
+	*hi = w[1];
+	return w[0];
 }
 
 /* A string from its opening quote: the position of its closing quote, or
  * NULL when it is not plainly valid (jsmn judges those). */
-static const char *flat_string(const char *p, const char *end)
+static const char *flat_string(const struct flat *f, const char *p)
 {
-	uint64_t w;
+	const char *end = f->end;
+	uint64_t lo, hi;
 
 	for (p++; p < end; p++) {
-		/* Plain bytes eight at a time, up to a quote, a backslash or a NUL
-		 * (the lowest flag of has_byte is exact; the ones above it not). */
-		while (end - p >= 8) {
-			memcpy(&w, p, 8);
-			w = has_byte(w, '"') | has_byte(w, '\\') | has_byte(w, 0);
-			if (w) {
+		/* Plain bytes sixteen at a time, up to a stop. */
+		while (end - p >= 16) {
+			lo = stops16(f, p, &hi);
+			if (lo | hi) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-				p += __builtin_ctzll(w) / 8;
+				p += lo ? __builtin_ctzll(lo) / 8 : 8 + __builtin_ctzll(hi) / 8;
 #endif
 				break;
 			}
-			p += 8;
+			p += 16;
 		}
-		while (p < end && !string_stop((unsigned char)*p))
+		while (p < end && !string_stop(f, *p))
 			p++;
 		if (p == end)
 			break;
 		if (*p == '"')
 			return p;
-		if (*p == '\0' || end - p < 2)
-			return NULL;
+		if (*p != '\\' || end - p < 2)
+			return NULL;	/* a NUL or the line's end */
 		p++;	/* the escaped byte */
 		if (*p == 'u') {
 			if (end - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) ||
@@ -98,74 +123,187 @@ static const char *flat_string(const char *p, const char *end)
 	return NULL;
 }
 
+static int same_bytes(const char *a, const char *b, int n)
+{
+	while (n-- > 0)
+		if (*a++ != *b++)
+			return 0;
+	return 1;
+}
+
+/* The key of k named by n bytes at s, or -1: compared only with the keys of
+ * its length. */
+static int key_index(const struct mt_json_keys *k, const char *s, int n)
+{
+	int x;
+
+	for (x = k->head[n < MT_JSON_KEYLEN ? n : MT_JSON_KEYLEN]; x >= 0; x = k->next[x])
+		if (k->len[x] == n && same_bytes(s, k->name[x], n))
+			return x;
+	return -1;
+}
+
+/* A key's closing quote when it is a key that stood at this place in the
+ * last objects (records of a kind share their layout; two kinds may
+ * alternate): no scan, no lookup. Its name has no quote, backslash, NUL or
+ * newline, so the bytes are the string. */
+static const char *guessed_key(const struct mt_json_keys *k, int pair, const char *p,
+			       const char *end, int *x)
+{
+	int w, g;
+
+	for (w = 0; pair < MT_JSON_TOKENS / 2 && w < 2; w++) {
+		g = k->guess[pair][w];
+		if (g >= 0 && end - p > k->len[g] + 1 && p[1 + k->len[g]] == '"' &&
+		    same_bytes(p + 1, k->name[g], k->len[g])) {
+			*x = g;
+			return p + 1 + k->len[g];
+		}
+	}
+	return NULL;
+}
+
+/* A key seen at this place: the newest of two guesses. */
+static void learn_key(struct mt_json_keys *k, int pair, int x)
+{
+	if (pair < MT_JSON_TOKENS / 2 && x >= 0) {
+		k->guess[pair][1] = k->guess[pair][0];
+		k->guess[pair][0] = (signed char)x;
+	}
+}
+
+/* A scalar's end: its bytes, then a delimiter (jsmn's strict primitives end
+ * at one), or NULL. */
+static const char *flat_scalar(const struct flat *f, const char *p)
+{
+	if (!((*p >= '0' && *p <= '9') || *p == '-' || *p == 't' || *p == 'f' || *p == 'n'))
+		return NULL;
+	while (p < f->end && is_scalar(*p))
+		p++;
+	return p < f->end ? p : NULL;
+}
+
 /* An object whose values are all strings and scalars ({"k":"v","n":1}),
  * the shape of nearly every event and record, tokenized in one pass into
- * the very tokens jsmn makes of it. Returns their count, or 0 for
- * anything else (nesting, odd spacing or escapes, more tokens than
+ * the very tokens jsmn makes of it; with k, its keys of k found in the same
+ * pass (vals, as mt_json_get_many). Returns the text's length up to the
+ * object's end and the spaces after it: all of it, or (f->nl) up to the
+ * newline that ends its line; or -1 for anything else (nesting, odd
+ * escapes, a NUL, which ends jsmn's text, more tokens than
  * MT_JSON_TOKENS), which jsmn then reads as before. */
-static int flat_object(struct mt_json *j, const char *s, size_t len)
+static long flat_object(struct mt_json *j, const struct flat *f, struct mt_json_keys *k,
+			int vals[])
 {
-	const char *p = s, *end = s + len, *q;
-	int n = 0;
+	const char *p = skip_spaces(f, f->s), *end = f->end, *q;
+	int n = 0, pair = 0, x;
 
-	while (p < end && is_space(*p))
-		p++;
-	if (p == end || *p != '{' || !add_tok(j, &n, JSMN_OBJECT, s, p, p))
-		return 0;
-	for (p++; p < end && is_space(*p); p++)
-		;
-	while (p < end && *p != '}') {
-		/* "key" : */
-		if (*p != '"' || !(q = flat_string(p, end)) ||
-		    !add_tok(j, &n, JSMN_STRING, s, p + 1, q))
-			return 0;
-		j->tok[0].size++;
-		j->tok[n - 1].size = 1;
-		for (p = q + 1; p < end && is_space(*p); p++)
-			;
-		if (p == end || *p != ':')
-			return 0;
-		for (p++; p < end && is_space(*p); p++)
-			;
-		/* the value */
-		if (p < end && *p == '"') {
-			if (!(q = flat_string(p, end)) || !add_tok(j, &n, JSMN_STRING, s, p + 1, q))
-				return 0;
-			p = q + 1;
-		} else if (p < end && ((*p >= '0' && *p <= '9') || *p == '-' || *p == 't' ||
-				       *p == 'f' || *p == 'n')) {
-			for (q = p; q < end && is_scalar(*q); q++)
-				;
-			if (q == end || !add_tok(j, &n, JSMN_PRIMITIVE, s, p, q))
-				return 0;
-			p = q;
-		} else {
-			return 0;
+	if (p == end || *p != '{' || !add_tok(j, &n, JSMN_OBJECT, f, p, p))
+		return -1;
+	p = skip_spaces(f, p + 1);
+	for (; p < end && *p != '}'; pair++) {
+		/* "key": mtest writes no spaces, so a colon is looked for first */
+		x = -1;
+		if (*p != '"')
+			return -1;
+		if (!k || !(q = guessed_key(k, pair, p, end, &x))) {
+			if (!(q = flat_string(f, p)))
+				return -1;
+			if (k) {
+				x = key_index(k, p + 1, (int)(q - p - 1));
+				learn_key(k, pair, x);
+			}
 		}
-		for (; p < end && is_space(*p); p++)
-			;
+		if (!add_tok(j, &n, JSMN_STRING, f, p + 1, q))
+			return -1;
+		j->tok[n - 1].size = 1;
+		j->tok[0].size++;
+		if (x >= 0 && vals[x] < 0)
+			vals[x] = n;	/* the value's token, next */
+		p = q + 1;
+		if (p == end || *p != ':') {
+			p = skip_spaces(f, p);
+			if (p == end || *p != ':')
+				return -1;
+		}
+		p = skip_spaces(f, p + 1);
+		/* the value */
+		if (p == end)
+			return -1;
+		if (*p == '"') {
+			if (!(q = flat_string(f, p)) || !add_tok(j, &n, JSMN_STRING, f, p + 1, q))
+				return -1;
+			p = q + 1;
+		} else {
+			if (!(q = flat_scalar(f, p)) || !add_tok(j, &n, JSMN_PRIMITIVE, f, p, q))
+				return -1;
+			p = q;
+		}
+		/* then a comma and the next key, or the end */
+		if (p < end && *p != ',' && *p != '}')
+			p = skip_spaces(f, p);
 		if (p < end && *p == ',') {
-			for (p++; p < end && is_space(*p); p++)
-				;
+			p++;
+			if (p < end && *p != '"')
+				p = skip_spaces(f, p);
 			if (p == end || *p != '"')
-				return 0;
+				return -1;
 		} else if (p == end || *p != '}') {
-			return 0;
+			return -1;
 		}
 	}
 	if (p == end)
-		return 0;
-	j->tok[0].end = (int)(p + 1 - s);
-	for (p++; p < end && is_space(*p); p++)
-		;
-	return p == end ? n : 0;
+		return -1;
+	j->tok[0].end = (int)(p + 1 - f->s);
+	p = skip_spaces(f, p + 1);
+	if (f->nl)
+		return p < end && *p == f->nl ? p - f->s : -1;
+	return p == end ? p - f->s : -1;
+}
+
+/* The flat pass over s, with its token count in j->n (0 if it gave up). */
+static long flat(struct mt_json *j, const char *s, size_t len, char nl, struct mt_json_keys *k,
+		 int vals[])
+{
+	struct flat f = { s, s + len, nl };
+	long r;
+	int x;
+
+	for (x = 0; k && x < k->n; x++)
+		vals[x] = -1;
+	j->s = s;
+	j->n = 0;
+	r = flat_object(j, &f, k, vals);
+	if (r < 0) {
+		for (x = 0; k && x < k->n; x++)
+			vals[x] = -1;	/* what it found before it gave up */
+		return -1;
+	}
+	j->n = (int)(j->tok[0].size * 2 + 1);
+	return r;
 }
 
 int mt_json_parse(struct mt_json *j, const char *s, size_t len)
 {
-	j->s = s;
-	j->n = flat_object(j, s, len);
-	return j->n ? 1 : mt_json_parse_jsmn(j, s, len);
+	return flat(j, s, len, '\0', NULL, NULL) >= 0 || mt_json_parse_jsmn(j, s, len);
+}
+
+int mt_json_parse_keys(struct mt_json *j, const char *s, size_t len, struct mt_json_keys *k,
+		       int vals[])
+{
+	if (flat(j, s, len, '\0', k, vals) >= 0)
+		return 1;
+	if (!mt_json_parse_jsmn(j, s, len))
+		return 0;
+	mt_json_get_many(j, 0, k, vals);
+	return 1;
+}
+
+size_t mt_json_parse_line(struct mt_json *j, const char *s, size_t avail, struct mt_json_keys *k,
+			  int vals[])
+{
+	long r = flat(j, s, avail, '\n', k, vals);
+
+	return r > 0 ? (size_t)r : 0;
 }
 
 int mt_json_parse_jsmn(struct mt_json *j, const char *s, size_t len)
@@ -226,25 +364,33 @@ int mt_json_get(const struct mt_json *j, int obj, const char *key)
 	return -1;
 }
 
-void mt_json_get_many(const struct mt_json *j, int obj, const char *const keys[], int nkeys,
-		      int vals[])
+void mt_json_keys(struct mt_json_keys *k, const char *const name[], int n)
 {
-	/* The keys chained by length (the longest share the last chain): a
-	 * pair's key is compared only with those of its own length. */
-	enum { LONG = 32 };
-	int len[MT_JSON_MANY], next[MT_JSON_MANY], head[LONG + 1];
-	int i, k, pairs, left = nkeys, n;
+	int i, b;
+
+	k->name = name;
+	k->n = n;
+	for (b = 0; b <= MT_JSON_KEYLEN; b++)
+		k->head[b] = -1;
+	for (i = 0; i < MT_JSON_TOKENS / 2; i++)
+		k->guess[i][0] = k->guess[i][1] = -1;
+	/* Chained by length (the longest share the last chain): a pair's key
+	 * is compared only with the keys of its own length. */
+	for (i = n; i-- > 0;) {
+		k->len[i] = (int)strlen(name[i]);
+		b = k->len[i] < MT_JSON_KEYLEN ? k->len[i] : MT_JSON_KEYLEN;
+		k->next[i] = k->head[b];
+		k->head[b] = i;
+	}
+}
+
+void mt_json_get_many(const struct mt_json *j, int obj, const struct mt_json_keys *k, int vals[])
+{
+	int i, x, pairs, left = k->n;
 	const jsmntok_t *t;
 
-	for (n = 0; n <= LONG; n++)
-		head[n] = -1;
-	for (k = nkeys; k-- > 0;) {
-		vals[k] = -1;
-		len[k] = (int)strlen(keys[k]);
-		n = len[k] < LONG ? len[k] : LONG;
-		next[k] = head[n];
-		head[n] = k;
-	}
+	for (x = 0; x < k->n; x++)
+		vals[x] = -1;
 	if (obj < 0 || obj >= j->n || j->tok[obj].type != JSMN_OBJECT)
 		return;
 	pairs = j->tok[obj].size;
@@ -253,15 +399,11 @@ void mt_json_get_many(const struct mt_json *j, int obj, const char *const keys[]
 		t = &j->tok[i];
 		if (t->type != JSMN_STRING)
 			continue;
-		n = t->end - t->start;
-		for (k = head[n < LONG ? n : LONG]; k >= 0; k = next[k])
-			if (vals[k] < 0 && len[k] == n &&
-			    (n == 0 || (j->s[t->start] == keys[k][0] &&
-					memcmp(j->s + t->start, keys[k], (size_t)n) == 0))) {
-				vals[k] = i + 1;	/* the first pair of a key, as mt_json_get */
-				left--;
-				break;
-			}
+		x = key_index(k, j->s + t->start, t->end - t->start);
+		if (x >= 0 && vals[x] < 0) {
+			vals[x] = i + 1;	/* the first pair of a key, as mt_json_get */
+			left--;
+		}
 	}
 }
 

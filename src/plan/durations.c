@@ -44,7 +44,7 @@ static char Id[MT_ID_MAX + 64];
 
 static uint64_t key_of(const char *id)
 {
-	return mt_hash64(id, strlen(id));
+	return mt_hash_index(id, strlen(id));
 }
 
 /* The entry of a key in a table sorted by key, or NULL. */

@@ -50,13 +50,17 @@ static int64_t get_time(struct replay *p, int t)
 	return mt_parse_utc(p->stamp, &us) ? us : 0;
 }
 
-/* A test record's keys, looked up in one pass (a run has thousands). */
+/* A record's keys that a replay reads from thousands: found while the
+ * record is parsed (the rarer records' keys are looked up one by one);
+ * the rest of their keys, skipped, are known too (json.h). */
 enum {
-	K_ID, K_FILE, K_KIND, K_VERDICT, K_REASON, K_DETAIL, K_TB, K_BUNDLE, K_LINE,
-	K_DURATION, K_WORKER, K_ATTEMPT, K_PLANNED, K_QUARANTINED, K_DIRTY_EVENT, K_STARTED,
-	K_MEM, K_COUNT
+	K_TYPE, K_TIME, K_ID, K_FILE, K_KIND, K_VERDICT, K_REASON, K_DETAIL, K_TB, K_BUNDLE,
+	K_LINE, K_DURATION, K_WORKER, K_ATTEMPT, K_PLANNED, K_QUARANTINED, K_DIRTY_EVENT,
+	K_STARTED, K_V, K_START, K_END, K_LANE, K_MEM, K_COUNT
 };
-static const char *const test_keys[K_COUNT] = {
+static const char *const record_keys[K_COUNT] = {
+	[K_TYPE] = "type", [K_TIME] = "time", [K_V] = "v", [K_START] = "start", [K_END] = "end",
+	[K_LANE] = "lane",
 	[K_ID] = "id", [K_FILE] = "file", [K_KIND] = "kind", [K_VERDICT] = "verdict",
 	[K_REASON] = "reason", [K_DETAIL] = "detail", [K_TB] = "tb", [K_BUNDLE] = "bundle",
 	[K_LINE] = "line", [K_DURATION] = "duration", [K_WORKER] = "worker",
@@ -64,16 +68,14 @@ static const char *const test_keys[K_COUNT] = {
 	[K_DIRTY_EVENT] = "dirty_event", [K_STARTED] = "started", [K_MEM] = "mem_peak_kib",
 };
 
-static void replay_test(struct replay *p)
+static void replay_test(struct replay *p, const int *k)
 {
 	struct mt_json *j = &p->js;
 	struct mt_vinfo v = { 0 };
 	int64_t x;
 	uint32_t slot;
 	enum mt_kind kind;
-	int k[K_COUNT];
 
-	mt_json_get_many(j, 0, test_keys, K_COUNT, k);
 	mt_json_str(j, k[K_ID], p->id, sizeof p->id);
 	mt_json_str(j, k[K_FILE], p->file, sizeof p->file);
 	mt_json_str(j, k[K_KIND], p->kind, sizeof p->kind);
@@ -154,27 +156,33 @@ static void replay_recheck(struct replay *p)
 		p->run.t[slot].recheck = mt_run_intern(&p->run, p->verdict);
 }
 
-static void replay_line(struct replay *p, const char *s, size_t n)
+static struct mt_json_keys *keys(void)
 {
-	static const char *const keys[] = { "type", "time" };
+	static struct mt_json_keys k;
+
+	if (!k.name)
+		mt_json_keys(&k, record_keys, K_COUNT);
+	return &k;
+}
+
+/* A line parsed (ok) or not: counted, and a record replayed. */
+static void replay_parsed(struct replay *p, int ok, const int *k)
+{
 	struct mt_json *j = &p->js;
 	char type[32];
 	int64_t x;
-	int k[2];
 
 	p->lines++;
-	if (mt_json_parse(j, s, n))
-		mt_json_get_many(j, 0, keys, 2, k);
-	if (!j->n || !mt_json_str(j, k[0], type, sizeof type)) {
+	if (!ok || !mt_json_str(j, k[K_TYPE], type, sizeof type)) {
 		if (!p->bad++)
 			p->first_bad = p->lines;
 		return;
 	}
-	x = get_time(p, k[1]);
+	x = get_time(p, k[K_TIME]);
 	if (x)
 		p->last_wall_us = x;
 	if (strcmp(type, "test") == 0) {
-		replay_test(p);
+		replay_test(p, k);
 	} else if (strcmp(type, "dirty") == 0) {
 		replay_dirty(p);
 	} else if (strcmp(type, "recheck_class") == 0) {
@@ -235,14 +243,21 @@ static void replay_line(struct replay *p, const char *s, size_t n)
 	}
 }
 
+static void replay_line(struct replay *p, const char *s, size_t n)
+{
+	int k[K_COUNT];
+
+	replay_parsed(p, mt_json_parse_keys(&p->js, s, n, keys(), k), k);
+}
+
 /* The journal's lines, read from fd or, when fd < 0, taken from text:
  * the same line buffer and limits either way. */
 static void replay_lines(struct replay *p, int fd, const char *text, size_t n)
 {
-	size_t len = 0, used;
+	size_t len = 0, used, m;
 	ssize_t r;
 	char *nl, *start;
-	int skipping = 0;
+	int skipping = 0, k[K_COUNT];
 
 	for (;;) {
 		if (fd >= 0) {
@@ -261,7 +276,17 @@ static void replay_lines(struct replay *p, int fd, const char *text, size_t n)
 			break;
 		len += (size_t)r;
 		start = line;
-		while ((nl = memchr(start, '\n', len - (size_t)(start - line)))) {
+		for (;;) {
+			/* Most lines: parsed up to their newline in one pass. */
+			if (!skipping && (m = mt_json_parse_line(&p->js, start,
+								 len - (size_t)(start - line),
+								 keys(), k))) {
+				replay_parsed(p, 1, k);
+				start += m + 1;
+				continue;
+			}
+			if (!(nl = memchr(start, '\n', len - (size_t)(start - line))))
+				break;
 			if (!skipping)
 				replay_line(p, start, (size_t)(nl - start));
 			skipping = 0;

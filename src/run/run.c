@@ -126,7 +126,7 @@ uint32_t mt_run_intern(struct mt_run *r, const char *s)
 static uint32_t *probe(uint32_t *tab, uint32_t size, const struct mt_run *r,
 		       const char *key, uint64_t salt, int files)
 {
-	uint32_t mask = size - 1, i = (uint32_t)(mt_hash64(key, strlen(key)) ^ salt) & mask;
+	uint32_t mask = size - 1, i = (uint32_t)(mt_hash_index(key, strlen(key)) ^ salt) & mask;
 	const char *have;
 
 	for (;; i = (i + 1) & mask) {

@@ -15,7 +15,7 @@
 
 static uint32_t *cell(struct mt_quarantine *q, const char *id)
 {
-	uint32_t mask = 2 * MT_TESTS_MAX - 1, i = (uint32_t)mt_hash64(id, strlen(id)) & mask;
+	uint32_t mask = 2 * MT_TESTS_MAX - 1, i = (uint32_t)mt_hash_index(id, strlen(id)) & mask;
 
 	while (q->idx[i] && strcmp(q->arena + q->e[q->idx[i] - 1].id, id) != 0)
 		i = (i + 1) & mask;

@@ -40,6 +40,33 @@ static void same_as_jsmn(const char *s, size_t n)
 			      "%.*s: token %d differs", (int)n, s, i);
 }
 
+/* A journal's line parsed in place, up to its newline, is the line as
+ * mt_json_parse_keys parses it: the same tokens and keys. */
+static void line_as_whole(const char *s, size_t avail)
+{
+	static const char *const names[] = { "k", "a", "b", "c" };
+	static struct mt_json a, b;
+	static struct mt_json_keys ka, kb;
+	int va[4], vb[4], i;
+	size_t m;
+
+	if (!ka.name) {
+		mt_json_keys(&ka, names, 4);
+		mt_json_keys(&kb, names, 4);
+	}
+	m = mt_json_parse_line(&a, s, avail, &ka, va);
+	if (!m)
+		return;
+	ck_assert_msg(m < avail && s[m] == '\n' && !memchr(s, '\n', m), "%.*s", (int)avail, s);
+	ck_assert(mt_json_parse_keys(&b, s, m, &kb, vb));
+	ck_assert_int_eq(a.n, b.n);
+	for (i = 0; i < a.n; i++)
+		ck_assert(a.tok[i].type == b.tok[i].type && a.tok[i].start == b.tok[i].start &&
+			  a.tok[i].end == b.tok[i].end && a.tok[i].size == b.tok[i].size);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(va[i], vb[i]);
+}
+
 START_TEST(test_parse_flat_as_jsmn)
 {
 	static const char *const texts[] = {
@@ -54,7 +81,7 @@ START_TEST(test_parse_flat_as_jsmn)
 	static const char *const pieces[] = {
 		"{", "}", "\"k\"", ":", ",", "\"v\"", "1", "-2.5e3", "true", "null", " ", "\n",
 		"\"a\\u00e9\"", "\"\\\"\"", "[", "]", "\\", "x", "\"\\q\"", "\"", "\"\\u0\"", "+",
-		"\xc3\xa9", "\t",
+		"\xc3\xa9", "\t", "\n", "\r\n", "\"a\"", "\"b\"",
 	};
 	char buf[256];
 	uint32_t seed = 12345;
@@ -88,6 +115,12 @@ START_TEST(test_parse_flat_as_jsmn)
 			}
 		}
 		same_as_jsmn(buf, len);
+		line_as_whole(buf, len);
+		if (len + 2 < sizeof buf) {	/* and as a journal's line */
+			buf[len] = '\n';
+			buf[len + 1] = '{';
+			line_as_whole(buf, len + 2);
+		}
 	}
 }
 END_TEST
@@ -182,19 +215,22 @@ START_TEST(test_get_many_as_get)
 		"id", "tb", "n", "arr", "", "a_key_longer_than_thirty_two_bytez",
 		"a_key_longer_than_thirty_two_bytes", "line", "missing", "x",
 	};
+	struct mt_json_keys many, one;
 	int vals[10], k;
 	unsigned i;
 
+	mt_json_keys(&many, keys, 10);
+	mt_json_keys(&one, keys, 1);
 	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
 		ck_assert(parse(texts[i]));
-		mt_json_get_many(&J, 0, keys, 10, vals);
+		mt_json_get_many(&J, 0, &many, vals);
 		for (k = 0; k < 10; k++)
 			ck_assert_msg(vals[k] == mt_json_get(&J, 0, keys[k]), "%s: %s: %d, get %d",
 				      texts[i], keys[k], vals[k], mt_json_get(&J, 0, keys[k]));
 		/* The last token is a scalar or {}: no keys; nor has a bad index. */
-		mt_json_get_many(&J, J.n - 1, keys, 1, vals);
+		mt_json_get_many(&J, J.n - 1, &one, vals);
 		ck_assert_int_eq(vals[0], -1);
-		mt_json_get_many(&J, J.n, keys, 1, vals);
+		mt_json_get_many(&J, J.n, &one, vals);
 		ck_assert_int_eq(vals[0], -1);
 	}
 }

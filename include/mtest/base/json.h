@@ -26,13 +26,33 @@ int mt_json_parse(struct mt_json *j, const char *s, size_t len);
 int mt_json_parse_jsmn(struct mt_json *j, const char *s, size_t len);
 /* The value token of `key` in the object at token `obj`, or -1. */
 int mt_json_get(const struct mt_json *j, int obj, const char *key);
-/* Keys looked up at most at once by mt_json_get_many. */
-#define MT_JSON_MANY 32
-/* Several keys of the object at token `obj` in one pass: vals[k] is the
- * value token of keys[k] (its first pair's, as mt_json_get), or -1.
- * nkeys is at most MT_JSON_MANY. */
-void mt_json_get_many(const struct mt_json *j, int obj, const char *const keys[], int nkeys,
-		      int vals[]);
+/* Keys looked up at once in many objects (a run's records), indexed once
+ * by mt_json_keys; names without quotes, backslashes or escapes. Keys
+ * that are only skipped may be listed too: a key not listed is looked up
+ * each time, a listed one is found by its place in the last objects. */
+#define MT_JSON_MANY 40
+#define MT_JSON_KEYLEN 32
+struct mt_json_keys {
+	const char *const *name;
+	int n;				/* at most MT_JSON_MANY */
+	int len[MT_JSON_MANY], next[MT_JSON_MANY], head[MT_JSON_KEYLEN + 1];
+	signed char guess[MT_JSON_TOKENS / 2][2];	/* the keys last seen at each place */
+};
+void mt_json_keys(struct mt_json_keys *k, const char *const name[], int n);
+/* The keys of k in the object at token `obj`, in one pass: vals[i] is the
+ * value token of k's name[i] (its first pair's, as mt_json_get), or -1. */
+void mt_json_get_many(const struct mt_json *j, int obj, const struct mt_json_keys *k, int vals[]);
+/* mt_json_parse, then mt_json_get_many on the object, in one pass when the
+ * object is flat (the place of each key in the last one is tried first).
+ * Returns 0 (and no keys) if the text is not an object. */
+int mt_json_parse_keys(struct mt_json *j, const char *s, size_t len, struct mt_json_keys *k,
+		       int vals[]);
+/* A journal's next line, parsed as mt_json_parse_keys parses it, when it
+ * is a flat object whose newline is within the `avail` bytes at s: returns
+ * the line's length without its newline. Else 0, and nothing is parsed:
+ * find the line's end, then mt_json_parse_keys. */
+size_t mt_json_parse_line(struct mt_json *j, const char *s, size_t avail, struct mt_json_keys *k,
+			  int vals[]);
 /* The token after the subtree rooted at token i. */
 int mt_json_next(const struct mt_json *j, int i);
 int mt_json_is_str(const struct mt_json *j, int t);
