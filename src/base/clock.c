@@ -115,21 +115,34 @@ static int parse_canonical(const char *s, int *v)
 	       (v[6] = digits(s + 20, 3)) >= 0 && s[23] == 'Z';
 }
 
-int mt_parse_utc(const char *s, int64_t *wall_us)
+/* Microseconds of a valid date and time. */
+static int to_us(int y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned sec,
+		 unsigned ms, int64_t *wall_us)
 {
-	int y, v[8];
-	unsigned mo, d, h, mi, sec, ms;
-
-	if (parse_canonical(s, v)) {
-		y = v[0];
-		mo = (unsigned)v[1], d = (unsigned)v[2], h = (unsigned)v[3];
-		mi = (unsigned)v[4], sec = (unsigned)v[5], ms = (unsigned)v[6];
-	} else if (sscanf(s, "%4d-%2u-%2uT%2u:%2u:%2u.%3uZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7) {
-		return 0;
-	}
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || ms > 999)
 		return 0;
 	*wall_us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000 +
 		    ms) * 1000;
 	return 1;
+}
+
+int mt_parse_utc24(const char *s, int64_t *wall_us)
+{
+	int v[8];
+
+	return parse_canonical(s, v) &&
+	       to_us(v[0], (unsigned)v[1], (unsigned)v[2], (unsigned)v[3], (unsigned)v[4],
+		     (unsigned)v[5], (unsigned)v[6], wall_us);
+}
+
+int mt_parse_utc(const char *s, int64_t *wall_us)
+{
+	int y;
+	unsigned mo, d, h, mi, sec, ms;
+
+	if (mt_parse_utc24(s, wall_us))
+		return 1;
+	if (sscanf(s, "%4d-%2u-%2uT%2u:%2u:%2u.%3uZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7)
+		return 0;
+	return to_us(y, mo, d, h, mi, sec, ms, wall_us);
 }

@@ -152,13 +152,22 @@ static const char *guessed_key(const struct mt_json_keys *k, int pair, const cha
 {
 	int w, g;
 
+	uint64_t bytes;
+
 	for (w = 0; pair < MT_JSON_TOKENS / 2 && w < 2; w++) {
 		g = k->guess[pair][w];
-		if (g >= 0 && end - p > k->len[g] + 1 && p[1 + k->len[g]] == '"' &&
-		    same_bytes(p + 1, k->name[g], k->len[g])) {
-			*x = g;
-			return p + 1 + k->len[g];
+		if (g < 0 || end - p <= k->len[g] + 1)
+			continue;
+		/* A short name and its closing quote: one word compared. */
+		if (k->len[g] < 8 && end - p > 8) {
+			memcpy(&bytes, p + 1, 8);
+			if ((bytes & k->mask[g]) != k->word[g])
+				continue;
+		} else if (p[1 + k->len[g]] != '"' || !same_bytes(p + 1, k->name[g], k->len[g])) {
+			continue;
 		}
+		*x = g;
+		return p + 1 + k->len[g];
 	}
 	return NULL;
 }
@@ -266,16 +275,15 @@ static long flat(struct mt_json *j, const char *s, size_t len, char nl, struct m
 {
 	struct flat f = { s, s + len, nl };
 	long r;
-	int x;
 
-	for (x = 0; k && x < k->n; x++)
-		vals[x] = -1;
+	if (k)	/* every byte 0xff: -1 */
+		memset(vals, 0xff, sizeof vals[0] * (size_t)k->n);
 	j->s = s;
 	j->n = 0;
 	r = flat_object(j, &f, k, vals);
 	if (r < 0) {
-		for (x = 0; k && x < k->n; x++)
-			vals[x] = -1;	/* what it found before it gave up */
+		if (k)	/* what it found before it gave up */
+			memset(vals, 0xff, sizeof vals[0] * (size_t)k->n);
 		return -1;
 	}
 	j->n = (int)(j->tok[0].size * 2 + 1);
@@ -378,6 +386,14 @@ void mt_json_keys(struct mt_json_keys *k, const char *const name[], int n)
 	 * is compared only with the keys of its own length. */
 	for (i = n; i-- > 0;) {
 		k->len[i] = (int)strlen(name[i]);
+		/* A short name with its closing quote, as memory holds them. */
+		memset(&k->word[i], 0, 8);
+		memset(&k->mask[i], 0, 8);
+		if (k->len[i] < 8) {
+			memcpy(&k->word[i], name[i], (size_t)k->len[i]);
+			((char *)&k->word[i])[k->len[i]] = '"';
+			memset(&k->mask[i], 0xff, (size_t)k->len[i] + 1);
+		}
 		b = k->len[i] < MT_JSON_KEYLEN ? k->len[i] : MT_JSON_KEYLEN;
 		k->next[i] = k->head[b];
 		k->head[b] = i;
@@ -478,9 +494,17 @@ size_t mt_json_str(const struct mt_json *j, int t, char *out, size_t cap)
 	out[0] = '\0';
 	if (!mt_json_is_str(j, t))
 		return 0;
-	mt_buf_init(&b, out, cap, -1);
 	s = j->s + j->tok[t].start;
 	end = j->s + j->tok[t].end;
+	/* Most strings: nothing to unescape, room to spare (a string that
+	 * fills out is cut at a UTF-8 boundary, below). */
+	n = (size_t)(end - s);
+	if (n + 1 < cap && !memchr(s, '\\', n)) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return n;
+	}
+	mt_buf_init(&b, out, cap, -1);
 	while (s < end && !b.cut) {
 		const char *bs = memchr(s, '\\', (size_t)(end - s));
 

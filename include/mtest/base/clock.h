@@ -18,5 +18,8 @@ int64_t mt_wall_us(void);
 void mt_buf_utc(struct mt_buf *b, int64_t wall_us);
 /* Parse such a stamp back; returns 1 on success. */
 int mt_parse_utc(const char *s, int64_t *wall_us);
+/* The same for the form mtest writes only, read from the 24 bytes at s
+ * (which need not end there): 0 for anything else. */
+int mt_parse_utc24(const char *s, int64_t *wall_us);
 
 #endif

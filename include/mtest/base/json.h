@@ -36,6 +36,7 @@ struct mt_json_keys {
 	const char *const *name;
 	int n;				/* at most MT_JSON_MANY */
 	int len[MT_JSON_MANY], next[MT_JSON_MANY], head[MT_JSON_KEYLEN + 1];
+	uint64_t word[MT_JSON_MANY], mask[MT_JSON_MANY];	/* a short name and its quote */
 	signed char guess[MT_JSON_TOKENS / 2][2];	/* the keys last seen at each place */
 };
 void mt_json_keys(struct mt_json_keys *k, const char *const name[], int n);
