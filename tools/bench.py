@@ -463,6 +463,62 @@ def tower_second_run(mtest, rounds, work):
           "verdicts %d of %d" % (first, med, rounds, limit, med / limit,
                                  true_verdicts(expected, mtest_verdicts(state)), len(expected)))
 
+PEAK_SIZES = (1000, 10000, 16000)
+
+
+def run_end(state):
+    """The run_end record of the state directory's last run."""
+    for line in (state / "last-run" / "run.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("type") == "run_end":
+            return r
+    return {}
+
+
+def peak_memory(mtest, work):
+    """Peak memory (the run_end record's vmhwm_kb: VmHWM) of runs of 1,000,
+    10,000 and 16,000 trivial passing tests, a first run and one with the
+    history of the first (durations.json), and how much it grows per test.
+    Returns the state directory of the 10,000-test run, for report_time."""
+    peaks = {}
+    for n in PEAK_SIZES:
+        suite = work / ("peak%d" % n)
+        subprocess.run([PYTHON, str(ROOT / "tools" / "gen-suite.py"), str(suite), str(n), "20"],
+                       check=True)
+        for r in (1, 2):
+            wall(mtest_argv(mtest, work / ("peak%d-state" % n), "-j", "1"), suite, limit=1800)
+            end = run_end(work / ("peak%d-state" % n))
+            peaks[n, r] = end.get("vmhwm_kb", 0) if end.get("tests") == n else 0
+    print("peak memory of a run (VmHWM), trivial passing tests, -j 1 (goal: at most "
+          "4 MiB at 1,000 tests, at most 0.15 KiB more per further test):")
+    for n in PEAK_SIZES:
+        print("  %6d tests: first run %5d KiB, with history %5d KiB"
+              % (n, peaks[n, 1], peaks[n, 2]))
+    lo, hi = PEAK_SIZES[0], PEAK_SIZES[-1]
+    for r, what in ((1, "first run"), (2, "with history")):
+        if peaks[lo, r] and peaks[hi, r]:
+            print("  per further test, %s: %.3f KiB (%d to %d tests)"
+                  % (what, (peaks[hi, r] - peaks[lo, r]) / (hi - lo), lo, hi))
+    return work / "peak10000-state"
+
+
+def report_time(mtest, rounds, state):
+    """mtest --report of a 10,000-test run: wall time (from this script's
+    spawn to the end) and mtest's own CPU time, medians of many runs; and
+    of mtest --version, the floor that any command pays to start."""
+    times = {"--report": [], "--version": []}
+    cpu = {name: [] for name in times}
+    for _ in range(rounds):  # interleaved
+        for name in times:
+            argv = [mtest, "--report", "--state-dir", str(state)] if name == "--report" \
+                else [mtest, "--version"]
+            times[name].append(wall(argv, "/", cpu=cpu[name]) * 1000)
+    print("mtest --report of a 10,000-test run, %d runs (goal: at most 5 ms):" % rounds)
+    for name in times:
+        print("  %-9s median %5.1f ms wall (min %.1f), %5.1f ms CPU"
+              % (name, statistics.median(times[name]), min(times[name]),
+                 statistics.median([c * 1000 for c in cpu[name]])))
+
 
 def containment_cost(mtest, rounds, work, tests=200):
     """The per-test cost of finding a test's processes: its cgroup leaf's
@@ -547,6 +603,10 @@ def main(argv):
         print()
         lock_costs(Path(tmp))
         ledger_suites(mtest, max(tower_rounds, 3), Path(tmp))
+        print()
+        state = peak_memory(mtest, Path(tmp))
+        print()
+        report_time(mtest, 51, state)
     return 0
 
 

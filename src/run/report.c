@@ -32,6 +32,8 @@ struct replay {
 	struct mt_json js;
 	int ended;
 	int64_t last_wall_us;
+	char sec_text[20];		/* the last stamp's second, "2026-12-01T02:00:01." */
+	int64_t sec_us;			/* and its time */
 	char python[64], pytest[64], stopped[64], fatal[1024], processes[512];
 	/* Decoded fields of one record. */
 	char id[MT_ID_MAX + 32], file[MT_PATH_MAX], reason[MT_REASON_MAX * 2];
@@ -47,10 +49,23 @@ static int64_t get_time(struct replay *p, int t)
 	const struct mt_json *j = &p->js;
 	int64_t us = 0;
 
-	/* mtest's own stamps, read where they are (no escapes in them). */
-	if (mt_json_is_str(j, t) && j->tok[t].end - j->tok[t].start == 24 &&
-	    mt_parse_utc24(j->s + j->tok[t].start, &us))
-		return us;
+	const char *raw = mt_json_is_str(j, t) ? j->s + j->tok[t].start : "";
+	int ms;
+
+	/* mtest's own stamps, read where they are (no escapes in them); most
+	 * records are of the second before them: only the milliseconds. */
+	if (mt_json_is_str(j, t) && j->tok[t].end - j->tok[t].start == 24) {
+		ms = raw[20] >= '0' && raw[20] <= '9' && raw[21] >= '0' && raw[21] <= '9' &&
+		     raw[22] >= '0' && raw[22] <= '9' && raw[23] == 'Z' ?
+		     (raw[20] - '0') * 100 + (raw[21] - '0') * 10 + (raw[22] - '0') : -1;
+		if (ms >= 0 && p->sec_text[0] && memcmp(raw, p->sec_text, 20) == 0)
+			return p->sec_us + ms * 1000;
+		if (mt_parse_utc24(raw, &us)) {
+			memcpy(p->sec_text, raw, 20);
+			p->sec_us = us - ms * 1000;
+			return us;
+		}
+	}
 	mt_json_str(j, t, p->stamp, sizeof p->stamp);
 	return mt_parse_utc(p->stamp, &us) ? us : 0;
 }
@@ -188,6 +203,8 @@ static void replay_parsed(struct replay *p, int ok, const int *k)
 		p->last_wall_us = x;
 	if (strcmp(type, "test") == 0) {
 		replay_test(p, k);
+	} else if (strcmp(type, "start") == 0) {
+		/* a test's start: its time only (half of a journal's records) */
 	} else if (strcmp(type, "dirty") == 0) {
 		replay_dirty(p);
 	} else if (strcmp(type, "recheck_class") == 0) {
@@ -334,6 +351,7 @@ static void replay_reset(struct replay *p)
 	p->notes.len = p->notes.dropped = 0;
 	p->dirties.n = p->dirties.dropped = 0;
 	p->ended = 0;
+	p->sec_text[0] = '\0';
 	p->lines = p->bad = p->first_bad = 0;
 	p->torn = 0;
 	p->meta.vmhwm_kb = -1;

@@ -56,6 +56,7 @@ void mt_run_init(struct mt_run *r, mt_verdict_fn *fn, void *ctx)
 	r->arena[0] = '\0';
 	r->arena_len = 1;	/* offset 0 is "" */
 	r->last_str = 0;
+	r->last_file = 0;
 	r->nwhy = 0;
 	r->ntests = r->nfiles_bad = r->decided = r->over_limit = r->refused = r->planned = 0;
 	r->quar = r->quar_bad = r->gone = 0;
@@ -168,9 +169,12 @@ static uint32_t add_file(struct mt_run *r, const char *rel, const char *abs)
 
 	if (!rel || !*rel)
 		return MT_NONE;
+	/* A file's tests come together: most often, the last file again. */
+	if (r->last_file < r->nf && strcmp(mt_run_str(r, r->f[r->last_file].rel), rel) == 0)
+		return r->last_file;
 	cell = probe(r->fidx, 2 * MT_FILES_MAX, r, rel, 0, 1);
 	if (*cell)
-		return *cell - 1;
+		return r->last_file = *cell - 1;
 	if (r->nf >= MT_FILES_MAX) {
 		if (!r->limit)
 			r->limit = "MT_FILES_MAX";
@@ -183,6 +187,7 @@ static uint32_t add_file(struct mt_run *r, const char *rel, const char *abs)
 	if (full)
 		return MT_NONE;
 	*cell = ++r->nf;
+	r->last_file = r->nf - 1;
 	return r->nf - 1;
 }
 

@@ -344,6 +344,25 @@ START_TEST(test_decide_unstored)
 }
 END_TEST
 
+/* Files come back in any order (the last one is remembered, not trusted). */
+START_TEST(test_files_in_any_order)
+{
+	uint32_t a = add("a::1", "a.py"), b = add("b::1", "b.py"), c = add("a::2", "a.py");
+	uint32_t d = add("a::3", "a.py"), e = add("b::2", "b.py");
+
+	ck_assert_uint_eq(R.nf, 2);
+	ck_assert_uint_eq(R.t[a].file, R.t[c].file);
+	ck_assert_uint_eq(R.t[a].file, R.t[d].file);
+	ck_assert_uint_eq(R.t[b].file, R.t[e].file);
+	ck_assert_uint_ne(R.t[a].file, R.t[b].file);
+	ck_assert_uint_eq(R.f[R.t[a].file].pending, 3);
+	ck_assert_uint_eq(mt_run_find_file(&R, "b.py"), R.t[b].file);
+	mt_run_init(&R, NULL, NULL);
+	ck_assert_uint_eq(R.t[add("c::1", "c.py")].file, 0);	/* none left from before */
+	ck_assert_uint_eq(R.nf, 1);
+}
+END_TEST
+
 /* The words of a verdict are kept apart, only for tests that have some, and
  * a reason given to many tests is stored once (peak memory per test). */
 START_TEST(test_words_kept_apart_and_once)
@@ -557,6 +576,7 @@ Suite *run_suite(void)
 	tcase_add_test(tc, test_decide_unstored);
 	tcase_add_test(tc, test_settle_rest);
 	tcase_add_test(tc, test_words_kept_apart_and_once);
+	tcase_add_test(tc, test_files_in_any_order);
 	tcase_add_test(tc, test_pending_goes_down);
 	suite_add_tcase(s, tc);
 

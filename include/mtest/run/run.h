@@ -118,6 +118,7 @@ struct mt_run {
 	char arena[MT_ARENA_BYTES];
 	uint32_t arena_len;
 	uint32_t last_str;	/* the last string interned, reused when repeated */
+	uint32_t last_file;	/* the last file added or found */
 	uint32_t count[MT_V_COUNT];
 	uint32_t ntests;	/* tests (not files) known, stored or not */
 	uint32_t nfiles_bad;	/* collection errors */
