@@ -40,12 +40,16 @@ LIBOBJ := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 
 all: $(BUILD)/mtest $(BUILD)/mtest_crash.so
 
+# The plugin's sources, and their bytecode compiled by this machine's Python
+# (written beside them at run time: workers need not compile the plugin).
 $(BUILD)/gen/plugin_src.h: src/plugin/mtest_plugin.py src/plugin/mtest_boot.py \
-			   src/plugin/mtest_locks.py tools/embed.sh
+			   src/plugin/mtest_locks.py tools/embed.sh tools/embed-pyc
 	@mkdir -p $(dir $@)
 	{ tools/embed.sh src/plugin/mtest_plugin.py mt_plugin_source && \
 	  tools/embed.sh src/plugin/mtest_boot.py mt_boot_source && \
-	  tools/embed.sh src/plugin/mtest_locks.py mt_locks_source; } > $@
+	  tools/embed.sh src/plugin/mtest_locks.py mt_locks_source && \
+	  $(PYTHON) tools/embed-pyc src/plugin/mtest_plugin.py mt_plugin_pyc \
+		src/plugin/mtest_boot.py mt_boot_pyc src/plugin/mtest_locks.py mt_locks_pyc; } > $@
 
 # Header dependencies come from the compiler (-MMD -MP): a change to any
 # header, in include/ or beside the sources, rebuilds what includes it.

@@ -2,40 +2,63 @@
 #include "mtest/sup/plugin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mtest/base/fsx.h"
 #include "mtest/limits.h"
 
-#include "plugin_src.h"	/* generated: mt_plugin_source, mt_boot_source, mt_locks_source */
+#include "plugin_src.h"	/* generated: the sources, and their bytecode */
 
-#define BIGGER(a, b) (sizeof(a) > sizeof(b) ? sizeof(a) : sizeof(b))
-
-/* Write <module>.py unless it holds these bytes already. */
-static int install(int dirfd, const char *module, const char *text, size_t n)
+/* Write a new file into the plugin's folder. The folder is made afresh at
+ * each start (mt_statedir_plugin) and only workers started after this read
+ * it: no temporary file, no fsync (a cut write is gone at the next start). */
+static int put(int dirfd, const char *name, const void *bytes, size_t n)
 {
-	static char have[BIGGER(mt_locks_source, BIGGER(mt_plugin_source, mt_boot_source)) + 1];
-	static struct mt_atomic a;
-	char path[64];
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int ok;
 
-	snprintf(path, sizeof path, "%s.py", module);
-	if (mt_read_file_at(dirfd, path, have, sizeof have) == (ssize_t)n &&
-	    memcmp(have, text, n) == 0)
-		return 1;
-	if (!mt_atomic_open_at(&a, dirfd, path))
+	if (fd < 0)
 		return 0;
-	mt_buf_put(&a.out, text, n);
-	if (!mt_atomic_commit(&a)) {
-		mt_atomic_abort(&a);
+	ok = mt_write_all(fd, bytes, n);
+	if (close(fd) < 0)
+		ok = 0;
+	return ok;
+}
+
+/* A module's bytecode where Python looks for it first (and a Python of
+ * another version never does): __pycache__/<module>.<tag>.pyc. */
+static int put_pyc(int cachefd, const char *module, const unsigned char *pyc, size_t n)
+{
+	char name[128];
+
+	snprintf(name, sizeof name, "%s.%s.pyc", module, MT_PYC_TAG);
+	return put(cachefd, name, pyc, n);
+}
+
+static int put_cache(int dirfd)
+{
+	int fd, ok;
+
+	if (mkdirat(dirfd, "__pycache__", 0700) < 0 && errno != EEXIST)
 		return 0;
-	}
-	return 1;
+	fd = openat(dirfd, "__pycache__", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ok = put_pyc(fd, MT_PLUGIN_MODULE, mt_plugin_pyc, sizeof mt_plugin_pyc) &&
+	     put_pyc(fd, MT_BOOT_MODULE, mt_boot_pyc, sizeof mt_boot_pyc) &&
+	     put_pyc(fd, MT_LOCKS_MODULE, mt_locks_pyc, sizeof mt_locks_pyc);
+	close(fd);
+	return ok;
 }
 
 int mt_plugin_install(int dirfd)
 {
-	return install(dirfd, MT_PLUGIN_MODULE, mt_plugin_source, sizeof mt_plugin_source - 1) &&
-	       install(dirfd, MT_BOOT_MODULE, mt_boot_source, sizeof mt_boot_source - 1) &&
-	       install(dirfd, MT_LOCKS_MODULE, mt_locks_source, sizeof mt_locks_source - 1);
+	return put(dirfd, MT_PLUGIN_MODULE ".py", mt_plugin_source, sizeof mt_plugin_source - 1) &&
+	       put(dirfd, MT_BOOT_MODULE ".py", mt_boot_source, sizeof mt_boot_source - 1) &&
+	       put(dirfd, MT_LOCKS_MODULE ".py", mt_locks_source, sizeof mt_locks_source - 1) &&
+	       put_cache(dirfd);
 }

@@ -67,6 +67,28 @@ def test_planted_plugin_never_runs(tmp_path):
     assert oct(os.stat(plugin).st_mode & 0o777) == "0o700"
 
 
+def test_plugin_bytecode_is_the_plugin(tmp_path):
+    """mtest writes the plugin's bytecode (compiled when mtest was built)
+    beside its source, so that workers do not compile it: it must be that
+    source's code, for this Python, and never checked against a file a
+    worker could find changed (unchecked-hash)."""
+    import importlib.util
+    import marshal
+    import sys
+
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    assert run(state).returncode == 0
+    plugin = state / "plugin"
+    for module in ("mtest_plugin", "mtest_boot", "mtest_locks"):
+        pyc = plugin / "__pycache__" / ("%s.%s.pyc" % (module, sys.implementation.cache_tag))
+        data = pyc.read_bytes()
+        assert data[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(data[4:8], "little") == 1  # hash-based, unchecked
+        src = plugin / (module + ".py")
+        assert marshal.loads(data[16:]) == compile(src.read_bytes(), str(src), "exec")
+
+
 def test_links_are_never_followed(tmp_path):
     state = tmp_path / "state"
     state.mkdir(mode=0o755)

@@ -3,9 +3,10 @@
 #ifndef MTEST_PLUGIN_H
 #define MTEST_PLUGIN_H
 
-/* Write mtest_plugin.py, mtest_boot.py and mtest_locks.py into the open
- * directory dirfd unless they hold these bytes already. Returns 1, or 0
- * with errno. */
+/* Write mtest_plugin.py, mtest_boot.py and mtest_locks.py, and their
+ * bytecode as compiled by the build machine's Python (__pycache__), into the
+ * open directory dirfd: the fresh folder mt_statedir_plugin made. Returns 1,
+ * or 0 with errno. */
 int mt_plugin_install(int dirfd);
 #define MT_PLUGIN_MODULE "mtest_plugin"
 /* The worker runs `python -m mtest_boot`: pytest's own main, after a
