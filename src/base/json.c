@@ -192,7 +192,52 @@ static const char *flat_scalar(const struct flat *f, const char *p)
 	return p < f->end ? p : NULL;
 }
 
+/* A string or a scalar value's token; the position after it, or NULL. */
+static const char *flat_value(struct mt_json *j, int *n, const struct flat *f, const char *p)
+{
+	const char *q;
+
+	if (*p == '"') {
+		if (!(q = flat_string(f, p)) || !add_tok(j, n, JSMN_STRING, f, p + 1, q))
+			return NULL;
+		return q + 1;
+	}
+	if (!(q = flat_scalar(f, p)) || !add_tok(j, n, JSMN_PRIMITIVE, f, p, q))
+		return NULL;
+	return q;
+}
+
+/* An array of strings and scalars ("d":[0.1,0.2]), from its '[': its token
+ * and theirs; the position after its ']', or NULL (nested, or odd). */
+static const char *flat_array(struct mt_json *j, int *n, const struct flat *f, const char *p)
+{
+	const char *end = f->end;
+	int arr = *n;
+
+	if (!add_tok(j, n, JSMN_ARRAY, f, p, p))
+		return NULL;
+	p = skip_spaces(f, p + 1);
+	while (p < end && *p != ']') {
+		if (*p == '[' || *p == '{' || !(p = flat_value(j, n, f, p)))
+			return NULL;
+		j->tok[arr].size++;
+		p = skip_spaces(f, p);
+		if (p < end && *p == ',') {
+			p = skip_spaces(f, p + 1);
+			if (p == end || *p == ']')
+				return NULL;
+		} else if (p == end || *p != ']') {
+			return NULL;
+		}
+	}
+	if (p == end)
+		return NULL;
+	j->tok[arr].end = (int)(p + 1 - f->s);
+	return p + 1;
+}
+
 /* An object whose values are all strings and scalars ({"k":"v","n":1}),
+ * or arrays of them,
  * the shape of nearly every event and record, tokenized in one pass into
  * the very tokens jsmn makes of it; with k, its keys of k found in the same
  * pass (vals, as mt_json_get_many). Returns the text's length up to the
@@ -236,17 +281,9 @@ static long flat_object(struct mt_json *j, const struct flat *f, struct mt_json_
 		}
 		p = skip_spaces(f, p + 1);
 		/* the value */
-		if (p == end)
+		if (p == end || *p == '{' || !(p = *p == '[' ? flat_array(j, &n, f, p) :
+					       flat_value(j, &n, f, p)))
 			return -1;
-		if (*p == '"') {
-			if (!(q = flat_string(f, p)) || !add_tok(j, &n, JSMN_STRING, f, p + 1, q))
-				return -1;
-			p = q + 1;
-		} else {
-			if (!(q = flat_scalar(f, p)) || !add_tok(j, &n, JSMN_PRIMITIVE, f, p, q))
-				return -1;
-			p = q;
-		}
 		/* then a comma and the next key, or the end */
 		if (p < end && *p != ',' && *p != '}')
 			p = skip_spaces(f, p);
@@ -263,6 +300,7 @@ static long flat_object(struct mt_json *j, const struct flat *f, struct mt_json_
 	if (p == end)
 		return -1;
 	j->tok[0].end = (int)(p + 1 - f->s);
+	j->n = n;
 	p = skip_spaces(f, p + 1);
 	if (f->nl)
 		return p < end && *p == f->nl ? p - f->s : -1;
@@ -284,9 +322,9 @@ static long flat(struct mt_json *j, const char *s, size_t len, char nl, struct m
 	if (r < 0) {
 		if (k)	/* what it found before it gave up */
 			memset(vals, 0xff, sizeof vals[0] * (size_t)k->n);
+		j->n = 0;
 		return -1;
 	}
-	j->n = (int)(j->tok[0].size * 2 + 1);
 	return r;
 }
 

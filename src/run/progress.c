@@ -145,6 +145,8 @@ void mt_progress_verdict(struct mt_progress *p, const struct mt_run *r, uint32_t
 	for (i = 0; i < p->nlanes; i++)
 		if (slot == p->current[i])
 			p->current[i] = MT_NONE;
+	if (p->dead || p->mode == MT_PROGRESS_QUIET)
+		return;	/* nothing shown: nothing to format (a line per test) */
 	if (p->mode == MT_PROGRESS_TTY && !bad) {
 		draw(p, r, now);
 		return;
