@@ -207,18 +207,24 @@ static const char *flat_value(struct mt_json *j, int *n, const struct flat *f, c
 	return q;
 }
 
-/* An array of strings and scalars ("d":[0.1,0.2]), from its '[': its token
- * and theirs; the position after its ']', or NULL (nested, or odd). */
-static const char *flat_array(struct mt_json *j, int *n, const struct flat *f, const char *p)
+/* Arrays in arrays, at most this deep ("tests":[["id","file"],...]). */
+#define FLAT_DEPTH 4
+
+/* An array of strings, scalars and such arrays ("d":[0.1,0.2]), from its
+ * '[': its token and theirs; the position after its ']', or NULL (an
+ * object in it, deeper arrays, or odd). */
+static const char *flat_array(struct mt_json *j, int *n, const struct flat *f, const char *p,
+			      int depth)
 {
 	const char *end = f->end;
 	int arr = *n;
 
-	if (!add_tok(j, n, JSMN_ARRAY, f, p, p))
+	if (depth > FLAT_DEPTH || !add_tok(j, n, JSMN_ARRAY, f, p, p))
 		return NULL;
 	p = skip_spaces(f, p + 1);
 	while (p < end && *p != ']') {
-		if (*p == '[' || *p == '{' || !(p = flat_value(j, n, f, p)))
+		if (*p == '{' || !(p = *p == '[' ? flat_array(j, n, f, p, depth + 1) :
+					       flat_value(j, n, f, p)))
 			return NULL;
 		j->tok[arr].size++;
 		p = skip_spaces(f, p);
@@ -281,7 +287,7 @@ static long flat_object(struct mt_json *j, const struct flat *f, struct mt_json_
 		}
 		p = skip_spaces(f, p + 1);
 		/* the value */
-		if (p == end || *p == '{' || !(p = *p == '[' ? flat_array(j, &n, f, p) :
+		if (p == end || *p == '{' || !(p = *p == '[' ? flat_array(j, &n, f, p, 1) :
 					       flat_value(j, &n, f, p)))
 			return -1;
 		/* then a comma and the next key, or the end */
