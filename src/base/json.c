@@ -46,7 +46,7 @@ static int is_hex(char c)
 /* Bytes of a number, true, false or null, as the flat path takes them. */
 static int is_scalar(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	return (unsigned char)(c - '0') < 10 || (unsigned char)((c | 0x20) - 'a') < 26 ||
 	       c == '-' || c == '+' || c == '.';
 }
 
@@ -193,7 +193,8 @@ static const char *flat_scalar(const struct flat *f, const char *p)
 }
 
 /* A string or a scalar value's token; the position after it, or NULL. */
-static const char *flat_value(struct mt_json *j, int *n, const struct flat *f, const char *p)
+static inline const char *flat_value(struct mt_json *j, int *n, const struct flat *f,
+				      const char *p)
 {
 	const char *q;
 
