@@ -87,6 +87,7 @@ def overhead(mtest, rounds, work):
               % (name, med[name] / med["pytest"], best[name] / best["pytest"], goal))
     print("  mtest -j 2 / pytest -n 2 = %.3f by median"
           % (med["mtest -j 2"] / med["pytest -n 2"]))
+    return times, cpu
 
 
 def tower_suite(work, name, *flags):
@@ -463,6 +464,17 @@ def tower_second_run(mtest, rounds, work):
           "verdicts %d of %d" % (first, med, rounds, limit, med / limit,
                                  true_verdicts(expected, mtest_verdicts(state)), len(expected)))
 
+def paired(times, cpu):
+    """-j 1 against plain pytest as the goal states it: the median of each
+    round's ratio (a round runs both, one after the other), and the CPU of
+    every process of each."""
+    for name in ("mtest -j 1", "mtest -j 2"):
+        ratios = [t / p for t, p in zip(times[name], times["pytest"])]
+        print("  %s / pytest, median of the rounds' ratios = %.3f (min %.3f, max %.3f); "
+              "CPU %.3f" % (name, statistics.median(ratios), min(ratios), max(ratios),
+                            statistics.median(cpu[name]) / statistics.median(cpu["pytest"])))
+
+
 PEAK_SIZES = (1000, 10000, 16000)
 
 
@@ -584,7 +596,8 @@ def main(argv):
     rounds = int(argv[2]) if len(argv) > 2 else 11
     tower_rounds = int(argv[3]) if len(argv) > 3 else 1
     with tempfile.TemporaryDirectory(prefix="mtest-bench-") as tmp:
-        overhead(mtest, rounds, Path(tmp))
+        times, cpu = overhead(mtest, rounds, Path(tmp))
+        paired(times, cpu)
         print()
         tower(mtest, tower_rounds, Path(tmp))
         print()
