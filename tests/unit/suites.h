@@ -23,4 +23,12 @@ Suite *kmsg_suite(void);
 Suite *ledger_suite(void);
 Suite *cgroup_suite(void);
 
+/* A file of text (tests/unit/unit_files.c). */
+void unit_write_file(const char *path, const char *text);
+/* Each of the n texts in bad, as the file at path, is damage: load(path)
+ * (which says whether the store loaded it or holds anything after it)
+ * must say no, and the file must be moved aside to path.corrupt. */
+void unit_each_moved_aside(const char *path, const char *const *bad, unsigned n,
+			   int (*load)(const char *path));
+
 #endif
