@@ -19,6 +19,7 @@
 #include "mtest/base/fsx.h"
 #include "mtest/base/msg.h"
 #include "mtest/base/notify.h"
+#include "mtest/base/procfs.h"
 #include "mtest/base/heapcheck.h"
 #include "mtest/base/trust.h"
 #include "mtest/led/channel.h"
@@ -64,15 +65,31 @@ int mt_led_daemon_present(const struct mt_board *b, char *why, size_t cap)
 
 /* ---- what the state directory says ------------------------------------------- */
 
-/* A run holds the lock while it runs. Never blocks: a FIFO at the name
- * is no lock. */
+/* Is the run that holds the lock (its "PID START_US" line) stopped: SIGSTOP,
+ * a debugger? It tells no verdict until it goes on, and a frozen one is
+ * ended by systemd's watchdog: the LEDs say incomplete meanwhile. */
+static int holder_stopped(int fd)
+{
+	char text[64];
+	struct mt_proc p;
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	pid = strtol(text, NULL, 10);
+	return pid > 0 && mt_proc_stat((pid_t)pid, &p) && (p.state == 'T' || p.state == 't');
+}
+
+/* A run holds the state directory and goes on. */
 static int busy(int dirfd)
 {
 	int fd = mt_open_file_at(dirfd, "lock"), b;
 
 	if (fd < 0)
 		return 0;
-	b = mt_lock_held(fd);
+	b = mt_lock_held(fd) && !holder_stopped(fd);
 	close(fd);
 	return b;
 }
@@ -103,7 +120,7 @@ static enum mt_led_code read_state(int dirfd)
 	if ((size_t)n == sizeof text - 1 || !mt_runstate_parse(text, (size_t)n, &st))
 		return MT_LED_FAULT;
 	if (strcmp(st.status, "running") == 0)
-		return busy(dirfd) ? MT_LED_RUNNING : MT_LED_INCOMPLETE;	/* it died */
+		return busy(dirfd) ? MT_LED_RUNNING : MT_LED_INCOMPLETE;	/* died, or stopped */
 	c = mt_led_code_named(st.led);
 	if (c == MT_LED_COUNT || c == MT_LED_RUNNING || c == MT_LED_LAMP || c == MT_LED_NONE)
 		c = strcmp(st.status, "interrupted") == 0 ? MT_LED_INCOMPLETE :
