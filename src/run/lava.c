@@ -62,28 +62,44 @@ void mt_lava_end(struct mt_lava *l, struct mt_buf *b)
 	l->set[0] = '\0';
 }
 
-/* The diagnosis of a hung test, as the log lines of its case: LAVA files
- * what comes between STARTTC and ENDTC under the case of that name. One
- * line, and no '<' (a thread's name must not forge a signal). */
-static void diagnosis(struct mt_buf *b, const char *name, size_t nlen, const char *detail)
+/* Text on the console between signals: one line, no '<' (no signal can
+ * start in it), at most max bytes. */
+static void plain(struct mt_buf *b, const char *s, size_t max)
 {
 	size_t i;
 
+	for (i = 0; s && s[i] && i < max; i++)
+		mt_buf_putc(b, s[i] == '<' ? '[' : (unsigned char)s[i] < ' ' ? ' ' : s[i]);
+}
+
+/* A bad verdict's reason as the test case's own log: LAVA keeps the lines
+ * between STARTTC and ENDTC with the case (the server shows them as its
+ * log; lava-run's results give their place, starttc and endtc). */
+static void why(struct mt_buf *b, const char *name, size_t nlen, const struct mt_lava_why *w)
+{
 	mt_buf_puts(b, "<LAVA_SIGNAL_STARTTC ");
 	mt_buf_put(b, name, nlen);
-	mt_buf_puts(b, ">\n");
-	for (i = 0; detail[i]; i++)
-		mt_buf_putc(b, detail[i] == '<' ? '[' : detail[i] == '\n' || detail[i] == '\r' ?
-			    ' ' : detail[i]);
+	mt_buf_puts(b, ">\nmtest: ");
+	mt_buf_puts(b, mt_verdict_name(w->verdict));
+	if (w->reason && *w->reason) {
+		mt_buf_puts(b, " (");
+		plain(b, w->reason, 200);
+		mt_buf_putc(b, ')');
+	}
+	if (w->detail && *w->detail) {
+		mt_buf_puts(b, ": ");
+		plain(b, w->detail, 400);
+	}
 	mt_buf_puts(b, "\n<LAVA_SIGNAL_ENDTC ");
 	mt_buf_put(b, name, nlen);
 	mt_buf_puts(b, ">\n");
 }
 
 void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const char *file,
-		     enum mt_verdict v, int planned, int64_t duration_us, const char *detail)
+		     const struct mt_lava_why *w, int planned, int64_t duration_us)
 {
 	const char *set = file && *file ? file : id, *sep;
+	enum mt_verdict v = w->verdict;
 	char name[128];
 	struct mt_buf nb;
 	size_t flen;
@@ -102,8 +118,8 @@ void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const 
 	      id + flen + 2 : file ? id : "collection";
 	mt_buf_init(&nb, name, sizeof name, -1);
 	mt_lava_name(&nb, sep, 100);
-	if (v == MT_V_HUNG && detail && *detail)
-		diagnosis(b, nb.p, nb.len, detail);
+	if (mt_verdict_is_bad(v))
+		why(b, nb.p, nb.len, w);
 	mt_buf_puts(b, "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=");
 	mt_buf_put(b, nb.p, nb.len);
 	mt_buf_printf(b, " RESULT=%s", result(v, planned));
@@ -125,14 +141,15 @@ int mt_lava_replay(struct mt_lava *l, const struct mt_run *r)
 	/* Table order is collection order: each file's tests together. */
 	for (i = 0; i < r->n; i++) {
 		const struct mt_test *t = &r->t[i];
+		struct mt_lava_why w = { (enum mt_verdict)t->verdict, mt_run_reason(r, t),
+					 mt_run_detail(r, t) };
 
 		if (t->verdict == MT_V_NONE || t->gone)
 			continue;
 		mt_lava_verdict(l, &out, mt_run_str(r, t->id),
 				t->kind == MT_KIND_FILE ? NULL : t->file != MT_NONE ?
 				mt_run_str(r, r->f[t->file].rel) : "",
-				(enum mt_verdict)t->verdict, t->planned, t->duration_us,
-				mt_run_detail(r, t));
+				&w, t->planned, t->duration_us);
 	}
 	return mt_buf_flush(&out);
 }

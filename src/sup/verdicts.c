@@ -92,12 +92,13 @@ void sup_on_verdict(void *ctx, struct mt_run *r, uint32_t slot, const struct mt_
 	mt_records_end(&s->rec, now);
 	mt_progress_verdict(&s->prog, r, slot, id, v, now);
 	if (s->o->lava) {
-		char line[MT_DETAIL_MAX + 2048];	/* a diagnosis, and the signals */
+		char line[4 * 512];
 		struct mt_buf lb;
+		struct mt_lava_why w = { v->verdict, v->reason, v->detail };
 
 		mt_buf_init(&lb, line, sizeof line, -1);
 		mt_lava_verdict(&s->lava, &lb, id, t && t->kind == MT_KIND_FILE ? NULL : file ? file : "",
-				v->verdict, v->planned, v->duration_us, v->detail);
+				&w, v->planned, v->duration_us);
 		mt_progress_signal(&s->prog, lb.p, lb.len);
 	}
 	/* Acted on in the loop: a stop from inside a verdict would settle

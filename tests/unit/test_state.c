@@ -192,20 +192,24 @@ START_TEST(test_lava_verdicts)
 	struct mt_lava l = { { 0 } };
 	struct mt_buf b;
 
+	struct mt_lava_why pass = { MT_V_PASSED, "", "" };
+	struct mt_lava_why hung = { MT_V_HUNG, "deadlock (likely)", "DEADLOCK <LAVA_SIGNAL_X y>\nz" };
+	struct mt_lava_why notrun = { MT_V_NOT_RUN, "budget", "" };
+	struct mt_lava_why coll = { MT_V_COLLECTION_ERROR, "ImportError", NULL };
+
 	mt_buf_init(&b, out, sizeof out, -1);
-	mt_lava_verdict(&l, &b, "a.py::t1", "a.py", MT_V_PASSED, 0, 12000, "");
-	mt_lava_verdict(&l, &b, "a.py::t2", "a.py", MT_V_HUNG, 0, 5000000,
-			"DEADLOCK (certain) after 1.0 s: <LAVA_SIGNAL_TESTCASE x> waits\nfor b");
-	mt_lava_verdict(&l, &b, "b.py::t3", "b.py", MT_V_NOT_RUN, 0, 0, NULL);
-	mt_lava_verdict(&l, &b, "b.py::t4", "b.py", MT_V_NOT_RUN, 1, 0, "not shown");
-	mt_lava_verdict(&l, &b, "c.py", NULL, MT_V_COLLECTION_ERROR, 0, 0, "SyntaxError");
+	mt_lava_verdict(&l, &b, "a.py::t1", "a.py", &pass, 0, 12000);
+	mt_lava_verdict(&l, &b, "a.py::t2", "a.py", &hung, 0, 5000000);
+	mt_lava_verdict(&l, &b, "b.py::t3", "b.py", &notrun, 0, 0);
+	mt_lava_verdict(&l, &b, "b.py::t4", "b.py", &notrun, 1, 0);
+	mt_lava_verdict(&l, &b, "c.py", NULL, &coll, 0, 0);
 	mt_lava_end(&l, &b);
 	mt_lava_end(&l, &b);	/* closed once */
 	ck_assert_str_eq(mt_buf_str(&b),
 		"<LAVA_SIGNAL_TESTSET START a.py>\n"
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1 RESULT=pass MEASUREMENT=0.012 UNITS=seconds>\n"
 		"<LAVA_SIGNAL_STARTTC t2>\n"
-		"DEADLOCK (certain) after 1.0 s: [LAVA_SIGNAL_TESTCASE x> waits for b\n"
+		"mtest: hung (deadlock (likely)): DEADLOCK [LAVA_SIGNAL_X y> z\n"
 		"<LAVA_SIGNAL_ENDTC t2>\n"
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t2 RESULT=fail MEASUREMENT=5.000 UNITS=seconds>\n"
 		"<LAVA_SIGNAL_TESTSET STOP>\n"
@@ -214,6 +218,9 @@ START_TEST(test_lava_verdicts)
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t4 RESULT=skip>\n"
 		"<LAVA_SIGNAL_TESTSET STOP>\n"
 		"<LAVA_SIGNAL_TESTSET START c.py>\n"
+		"<LAVA_SIGNAL_STARTTC collection>\n"
+		"mtest: collection_error (ImportError)\n"
+		"<LAVA_SIGNAL_ENDTC collection>\n"
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=collection RESULT=fail MEASUREMENT=0.000 UNITS=seconds>\n"
 		"<LAVA_SIGNAL_TESTSET STOP>\n");
 }

@@ -12,14 +12,9 @@
  * longer than LAVA keeps (100 for a case, 200 for a set), is cut and gets
  * "-" and 8 hex digits of a hash of the original, so that two ids never
  * become one name. passed, xfailed, xpassed: pass; failed, error, hung,
- * crashed, collection_error: fail; skipped and not_run left out by the
- * plan: skip; other not_run: unknown. A hung test's diagnosis comes as
- * its case's log:
- *
- *   <LAVA_SIGNAL_STARTTC t2>
- *   DEADLOCK (certain) after 1.0 s without progress: MainThread waits for ...
- *   <LAVA_SIGNAL_ENDTC t2>
- *   <LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t2 RESULT=fail MEASUREMENT=1.612 UNITS=seconds> */
+ * crashed, collection_error: fail, with mtest's reason as the case's log
+ * (STARTTC, a line, ENDTC); skipped and not_run left out by the plan:
+ * skip; other not_run: unknown. */
 #ifndef MTEST_LAVA_H
 #define MTEST_LAVA_H
 
@@ -34,11 +29,18 @@ struct mt_lava {
 
 /* A name LAVA takes, from s; cap 100 for a case, 200 for a set. */
 void mt_lava_name(struct mt_buf *b, const char *s, size_t cap);
+/* A verdict and what mtest says of it. */
+struct mt_lava_why {
+	enum mt_verdict verdict;
+	const char *reason, *detail;
+};
+
 /* The signals for one verdict of a test (id, file) or a file (file NULL):
- * a change of test set, then the test case; a hung test's diagnosis
- * (detail) first, as its case's log, between STARTTC and ENDTC. */
+ * a change of test set, then, for a bad verdict, its reason and detail on
+ * one line between STARTTC and ENDTC (the case's log in LAVA), then the
+ * test case. */
 void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const char *file,
-		     enum mt_verdict v, int planned, int64_t duration_us, const char *detail);
+		     const struct mt_lava_why *w, int planned, int64_t duration_us);
 /* Close the open test set. */
 void mt_lava_end(struct mt_lava *l, struct mt_buf *b);
 /* Every verdict of a run so far, file by file, to stdout: --report

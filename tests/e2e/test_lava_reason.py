@@ -1,0 +1,66 @@
+"""--lava gives each bad verdict mtest's reason as its LAVA test case's log
+(issue 20: make check-lava found LAVA's results held "fail" for a hung or a
+crashed test and nothing of why): the case's lines between STARTTC and
+ENDTC, which lava-run's results point at (starttc, endtc) and LAVA's server
+shows as the case's log."""
+
+import re
+
+from conftest import expected
+
+# lava_dispatcher/actions/test/shell.py (Linaro/lava): the signal pattern.
+LAVA_SIGNAL = re.compile(r"<LAVA_SIGNAL_(\S+) ([^>]+)>")
+BAD = {"failed", "error", "hung", "crashed", "collection_error"}
+
+
+def cases_with_logs(stdout):
+    """[(case, result, [lines of its log])] as LAVA's test shell and its
+    logger pair them: a STARTTC/ENDTC marker pair names the case whose
+    result comes next with that name."""
+    out, open_case, log, logs = [], None, [], {}
+    for line in stdout.splitlines():
+        m = LAVA_SIGNAL.search(line)
+        if not m:
+            if open_case is not None:
+                log.append(line)
+            continue
+        name, params = m.group(1), m.group(2).split()
+        if name == "STARTTC":
+            assert open_case is None, line
+            open_case, log = params[0], []
+        elif name == "ENDTC":
+            assert open_case == params[0], line
+            logs[open_case], open_case = log, None
+        elif name == "TESTCASE":
+            p = dict(x.split("=", 1) for x in params)
+            out.append((p["TEST_CASE_ID"], p["RESULT"], logs.pop(p["TEST_CASE_ID"], None)))
+    assert open_case is None and not logs, (open_case, logs)
+    return out
+
+
+def check(stdout, records):
+    cases = cases_with_logs(stdout)
+    assert len(cases) == len(records)
+    for (case, result, log), rec in zip(cases, records):
+        if rec["verdict"] in BAD:
+            assert result == "fail"
+            assert log is not None and len(log) == 1, (case, log)
+            want = "mtest: %s (%s)" % (rec["verdict"], rec["reason"].replace("<", "["))
+            assert log[0].startswith(want), (log[0], want)
+            assert "<" not in log[0]
+        else:
+            assert log is None, (case, log)
+
+
+def test_bad_verdicts_carry_their_reason(mtest):
+    run = mtest("results", "--lava")
+    assert run.code == 1
+    records = run.of_type("test")
+    assert {(r["id"], (r["verdict"], r["reason"])) for r in records} == \
+        set(expected("results").items())
+    check(run.stdout, records)
+    hung = [r for r in records if r["verdict"] == "hung"][0]
+    assert hung["detail"][:40].replace("<", "[") in run.stdout   # the diagnosis line
+    rep = run.report("--lava")
+    assert rep.returncode == 1
+    check(rep.stdout, records)
