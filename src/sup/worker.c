@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,7 +65,7 @@ static void child_exec(int ev, int ctl, int con, int null, int zyg, int cg, pid_
 				       MT_WORKER_ZYGOTE_FD };
 	int src[5] = { ev, ctl, con, null, zyg }, i, nfd = zyg >= 0 ? 5 : 4;
 	char msg[160];
-	int n;
+	int n, fd;
 
 	/* Into its lane's cgroup before it runs anything: all it starts is
 	 * born there. (mtest checks, and moves it itself if this failed.) */
@@ -76,6 +77,13 @@ static void child_exec(int ev, int ctl, int con, int null, int zyg, int cg, pid_
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	setpgid(0, 0);
+	/* No controlling terminal: a test cannot write to mtest's terminal
+	 * past its capture (on a LAVA console: forged signals) nor read it. */
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)ioctl(fd, TIOCNOTTY);
+		close(fd);
+	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
 	/* Lift the sources above the targets first, so that no dup2 can
