@@ -170,6 +170,7 @@ static int run(struct check *c, const struct mt_opts *o)
 		argv[n++] = "--board";
 		argv[n++] = o->board_name;
 	}
+	argv[n++] = c->dir;	/* named: a box's config names its own suite */
 	argv[n] = NULL;
 	snprintf(errpath, sizeof errpath, "%s/stderr", c->tmp);
 	pid = fork();
