@@ -3,7 +3,6 @@
 import array
 import math
 import os
-import subprocess
 import time
 
 from tower.encoder.ffmpeg_supervisor import PCM_FRAME_BYTES, PCM_SAMPLE_RATE, build_ffmpeg_cmd
@@ -57,19 +56,11 @@ def failing_encoder_cmd() -> list:
     return cmd
 
 
-_DEATH = []
-
-
-def failing_encoder_death() -> float:
-    """How long the failing ffmpeg takes to die on this machine (measured
-    once): "at once" is 0.2 s on an x86 box, over a second on a slow or
-    emulated ARM one, where 215 shared libraries load first."""
-    if not _DEATH:
-        t0 = time.monotonic()
-        subprocess.run(failing_encoder_cmd(), stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        _DEATH.append(time.monotonic() - t0)
-    return _DEATH[0]
+def instant_failure_cmd() -> list:
+    """An encoder that exits (status 1) before it reads or writes anything.
+    A failing ffmpeg first loads its 215 libraries: 0.2 s on an x86 box,
+    seconds on a slow or emulated ARM one, which outlasts a settle of 1 s."""
+    return ["/bin/false"]
 
 
 def slow_boot_encoder_cmd(boot_delay: float = 1.0, duration: float = 0.3) -> list:

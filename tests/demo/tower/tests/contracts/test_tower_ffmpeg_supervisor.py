@@ -11,8 +11,8 @@ import pytest
 from tower.encoder.ffmpeg_supervisor import SupervisorState as S
 from tower.encoder.packetizer import parse_header
 from tower.tests.support import (
-    failing_encoder_cmd, failing_encoder_death, feed_pcm, ffmpeg_children, is_mp3_frame, pump_until,
-    slow_boot_encoder_cmd, wait_until,
+    failing_encoder_cmd, feed_pcm, ffmpeg_children, instant_failure_cmd, is_mp3_frame,
+    pump_until, slow_boot_encoder_cmd, wait_until,
 )
 
 pytestmark = [pytest.mark.contract, pytest.mark.ffmpeg]
@@ -164,11 +164,9 @@ class TestFFmpegSupervisorStartupSequence:
             sup.start()  # only from STOPPED or FAILED
 
     def test_s19_14_deferred_failure_handling_during_starting(self, make_supervisor):
-        # ffmpeg dies while start() is still settling: the failure is held
-        # back until BOOTING, then handled (here: no restarts left). The
-        # settle outlasts the encoder's death on this machine.
-        settle = max(1.0, 3 * failing_encoder_death())
-        sup = make_supervisor(ffmpeg_cmd=failing_encoder_cmd(), spawn_settle=settle, max_restarts=0)
+        # The encoder dies while start() is still settling: the failure is
+        # held back until BOOTING, then handled (here: no restarts left).
+        sup = make_supervisor(ffmpeg_cmd=instant_failure_cmd(), spawn_settle=1.0, max_restarts=0)
         assert sup.start() is S.FAILED
         assert sup.state_history == [S.STOPPED, S.STARTING, S.BOOTING, S.FAILED]
         assert sup.failures[0].reason == "eof"
