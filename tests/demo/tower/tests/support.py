@@ -27,7 +27,13 @@ def feed_pcm(supervisor, seconds: float) -> int:
     return ok
 
 
-def pump_until(supervisor, condition, timeout: float = 5.0) -> bool:
+# The bound of a wait: it only catches what never happens, so it is wide. A
+# box just booted after a power cut, or emulated, takes seconds to start or
+# fail an ffmpeg (make check-box found 5 and 10 s too short there).
+BOUND = 30.0
+
+
+def pump_until(supervisor, condition, timeout: float = BOUND) -> bool:
     """Play AudioPump: feed tone, a little faster than real time, until
     `condition()` holds. Writes to a dead or restarting encoder are dropped."""
     deadline = time.monotonic() + timeout
@@ -39,7 +45,7 @@ def pump_until(supervisor, condition, timeout: float = 5.0) -> bool:
     return condition()
 
 
-def wait_until(condition, timeout: float = 5.0, interval: float = 0.01) -> bool:
+def wait_until(condition, timeout: float = BOUND, interval: float = 0.01) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -67,7 +67,7 @@ class TestFFmpegSupervisorLiveness:
         sup = make_supervisor()
         start_running(sup)
         feed_pcm(sup, 1.0)
-        assert wait_until(lambda: sup.frames_received >= 30, timeout=5), sup.get_status()
+        assert wait_until(lambda: sup.frames_received >= 30), sup.get_status()
         frames = [sup.frames.pop_frame() for _ in range(len(sup.frames))]
         assert all(is_mp3_frame(f) for f in frames)
         assert {parse_header(f).frame_length for f in frames} == {384}  # 128 kbps, 48 kHz
@@ -86,7 +86,7 @@ class TestFFmpegSupervisorFailureDetection:
         sup = make_supervisor(soft_startup_target=0.05, startup_timeout=0.3,
                               backoff_schedule=(30.0,))
         sup.start()  # and no PCM: ffmpeg never produces a frame
-        assert wait_until(lambda: sup.failures, timeout=5)
+        assert wait_until(lambda: sup.failures)
         assert sup.failures[0].reason == "startup_timeout"
         assert sup.state is S.RESTARTING
         assert wait_until(lambda: sup.process.poll() is not None)  # the hung encoder was killed
@@ -106,13 +106,13 @@ class TestFFmpegSupervisorRestartBehavior:
         sup = make_supervisor(ffmpeg_cmd=failing_encoder_cmd(),
                               backoff_schedule=(0.01, 0.02), max_restarts=3)
         sup.start()
-        assert wait_until(lambda: sup.state is S.FAILED, timeout=10), sup.state_history
+        assert wait_until(lambda: sup.state is S.FAILED), sup.state_history
         assert sup.restart_delays == [0.01, 0.02, 0.02]  # the last step repeats
 
     def test_s13_5_max_restarts_enforced(self, make_supervisor):
         sup = make_supervisor(ffmpeg_cmd=failing_encoder_cmd(), max_restarts=2)
         sup.start()
-        assert wait_until(lambda: sup.state is S.FAILED, timeout=10), sup.state_history
+        assert wait_until(lambda: sup.state is S.FAILED), sup.state_history
         assert sup.spawn_count == 3  # the first start and two restarts
         assert [f.reason for f in sup.failures] == ["eof"] * 3
         assert all(f.exit_code not in (None, 0) for f in sup.failures), sup.failures
