@@ -4,6 +4,7 @@ crashed test and nothing of why): the case's lines between STARTTC and
 ENDTC, which lava-run's results point at (starttc, endtc) and LAVA's server
 shows as the case's log."""
 
+import json
 import re
 
 from conftest import expected
@@ -64,3 +65,34 @@ def test_bad_verdicts_carry_their_reason(mtest):
     rep = run.report("--lava")
     assert rep.returncode == 1
     check(rep.stdout, records)
+
+
+def test_lava_definition_runs_its_suite_on_a_box_whose_config_names_another(tmp_path):
+    """tools/lava/mtest.yaml on a set-up box (make check-lava found it
+    running the box's own suite from mtest.conf, not the job's SUITE)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import yaml
+
+    from conftest import MTEST, ROOT, SUITES, _env
+    d = yaml.safe_load((ROOT / "tools" / "lava" / "mtest.yaml").read_text())
+    conf = tmp_path / "mtest.conf"
+    conf.write_text("suite = %s\n" % (SUITES / "allpass"))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("lava-test-case", "lava-test-set"):
+        (bindir / tool).write_text("#!/bin/sh\nexit 0\n")
+        (bindir / tool).chmod(0o755)
+    params = dict(d["params"], SUITE=str(SUITES / "results"), MTEST=MTEST,
+                  STATE_DIR=str(tmp_path / "state"))
+    script = "set -e\n" + "".join("%s='%s'\n" % kv for kv in params.items()) + \
+        "\n".join(d["run"]["steps"]) + "\n"
+    env = _env({"PATH": str(bindir) + ":" + os.environ["PATH"], "MTEST_CONFIG": str(conf)})
+    r = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, env=env,
+                       timeout=200)
+    assert r.returncode == 0, r.stderr
+    run = Path(tmp_path / "state" / "last-run" / "run.jsonl").read_text()
+    ids = {json.loads(l)["id"] for l in run.splitlines() if '"type":"test"' in l}
+    assert ids == set(expected("results")), ids
