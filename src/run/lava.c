@@ -62,24 +62,29 @@ void mt_lava_end(struct mt_lava *l, struct mt_buf *b)
 	l->set[0] = '\0';
 }
 
-/* Text on the console between signals: one line, no '<' (no signal can
- * start in it), at most max bytes. */
+/* Text inside a signal: one line, no '<' or '>' (LAVA's pattern ends a
+ * signal at the first '>'), at most max bytes. */
 static void plain(struct mt_buf *b, const char *s, size_t max)
 {
 	size_t i;
 
 	for (i = 0; s && s[i] && i < max; i++)
-		mt_buf_putc(b, s[i] == '<' ? '[' : (unsigned char)s[i] < ' ' ? ' ' : s[i]);
+		mt_buf_putc(b, s[i] == '<' ? '[' : s[i] == '>' ? ']' :
+			    (unsigned char)s[i] < ' ' ? ' ' : s[i]);
 }
 
-/* A bad verdict's reason as the test case's own log: LAVA keeps the lines
- * between STARTTC and ENDTC with the case (the server shows them as its
- * log; lava-run's results give their place, starttc and endtc). */
+/* A bad verdict's reason with its case's markers: LAVA takes only the name
+ * from STARTTC and ENDTC and logs each signal it parses as one line, which
+ * its result points at (starttc, endtc) and its server shows as the case's
+ * log; the reason rides in ENDTC, so that line holds it, however the
+ * console's output was read. */
 static void why(struct mt_buf *b, const char *name, size_t nlen, const struct mt_lava_why *w)
 {
 	mt_buf_puts(b, "<LAVA_SIGNAL_STARTTC ");
 	mt_buf_put(b, name, nlen);
-	mt_buf_puts(b, ">\nmtest: ");
+	mt_buf_puts(b, ">\n<LAVA_SIGNAL_ENDTC ");
+	mt_buf_put(b, name, nlen);
+	mt_buf_puts(b, " mtest: ");
 	mt_buf_puts(b, mt_verdict_name(w->verdict));
 	if (w->reason && *w->reason) {
 		mt_buf_puts(b, " (");
@@ -90,8 +95,6 @@ static void why(struct mt_buf *b, const char *name, size_t nlen, const struct mt
 		mt_buf_puts(b, ": ");
 		plain(b, w->detail, 400);
 	}
-	mt_buf_puts(b, "\n<LAVA_SIGNAL_ENDTC ");
-	mt_buf_put(b, name, nlen);
 	mt_buf_puts(b, ">\n");
 }
 

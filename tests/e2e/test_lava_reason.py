@@ -1,8 +1,9 @@
 """--lava gives each bad verdict mtest's reason as its LAVA test case's log
 (issue 20: make check-lava found LAVA's results held "fail" for a hung or a
-crashed test and nothing of why): the case's lines between STARTTC and
-ENDTC, which lava-run's results point at (starttc, endtc) and LAVA's server
-shows as the case's log."""
+crashed test and nothing of why). LAVA's dispatcher takes only the case's
+name from STARTTC and ENDTC, and logs each signal it parses as one line,
+which its result points at (starttc, endtc) and its server shows as the
+case's log; the reason rides in ENDTC after the name."""
 
 import json
 import re
@@ -15,23 +16,19 @@ BAD = {"failed", "error", "hung", "crashed", "collection_error"}
 
 
 def cases_with_logs(stdout):
-    """[(case, result, [lines of its log])] as LAVA's test shell and its
-    logger pair them: a STARTTC/ENDTC marker pair names the case whose
+    """[(case, result, the text ENDTC carried after the name, or None)], as
+    LAVA's test shell parses them: a STARTTC/ENDTC pair names the case whose
     result comes next with that name."""
-    out, open_case, log, logs = [], None, [], {}
-    for line in stdout.splitlines():
-        m = LAVA_SIGNAL.search(line)
-        if not m:
-            if open_case is not None:
-                log.append(line)
-            continue
-        name, params = m.group(1), m.group(2).split()
+    out, open_case, logs = [], None, {}
+    for m in LAVA_SIGNAL.finditer(stdout):
+        name, raw = m.group(1), m.group(2)
+        params = raw.split()
         if name == "STARTTC":
-            assert open_case is None, line
-            open_case, log = params[0], []
+            assert open_case is None and len(params) == 1, raw
+            open_case = params[0]
         elif name == "ENDTC":
-            assert open_case == params[0], line
-            logs[open_case], open_case = log, None
+            assert open_case == params[0], raw
+            logs[open_case], open_case = raw[len(params[0]):].strip(), None
         elif name == "TESTCASE":
             p = dict(x.split("=", 1) for x in params)
             out.append((p["TEST_CASE_ID"], p["RESULT"], logs.pop(p["TEST_CASE_ID"], None)))
@@ -45,10 +42,9 @@ def check(stdout, records):
     for (case, result, log), rec in zip(cases, records):
         if rec["verdict"] in BAD:
             assert result == "fail"
-            assert log is not None and len(log) == 1, (case, log)
-            want = "mtest: %s (%s)" % (rec["verdict"], rec["reason"].replace("<", "["))
-            assert log[0].startswith(want), (log[0], want)
-            assert "<" not in log[0]
+            want = "mtest: %s (%s)" % (rec["verdict"],
+                                       rec["reason"].replace("<", "[").replace(">", "]"))
+            assert log is not None and log.startswith(want), (log, want)
         else:
             assert log is None, (case, log)
 
@@ -61,7 +57,7 @@ def test_bad_verdicts_carry_their_reason(mtest):
         set(expected("results").items())
     check(run.stdout, records)
     hung = [r for r in records if r["verdict"] == "hung"][0]
-    assert hung["detail"][:40].replace("<", "[") in run.stdout   # the diagnosis line
+    assert hung["detail"][:40].replace("<", "[").replace(">", "]") in run.stdout  # diagnosis
     rep = run.report("--lava")
     assert rep.returncode == 1
     check(rep.stdout, records)

@@ -209,8 +209,7 @@ START_TEST(test_lava_verdicts)
 		"<LAVA_SIGNAL_TESTSET START a.py>\n"
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1 RESULT=pass MEASUREMENT=0.012 UNITS=seconds>\n"
 		"<LAVA_SIGNAL_STARTTC t2>\n"
-		"mtest: hung (deadlock (likely)): DEADLOCK [LAVA_SIGNAL_X y> z\n"
-		"<LAVA_SIGNAL_ENDTC t2>\n"
+		"<LAVA_SIGNAL_ENDTC t2 mtest: hung (deadlock (likely)): DEADLOCK [LAVA_SIGNAL_X y] z>\n"
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t2 RESULT=fail MEASUREMENT=5.000 UNITS=seconds>\n"
 		"<LAVA_SIGNAL_TESTSET STOP>\n"
 		"<LAVA_SIGNAL_TESTSET START b.py>\n"
@@ -219,8 +218,7 @@ START_TEST(test_lava_verdicts)
 		"<LAVA_SIGNAL_TESTSET STOP>\n"
 		"<LAVA_SIGNAL_TESTSET START c.py>\n"
 		"<LAVA_SIGNAL_STARTTC collection>\n"
-		"mtest: collection_error (ImportError)\n"
-		"<LAVA_SIGNAL_ENDTC collection>\n"
+		"<LAVA_SIGNAL_ENDTC collection mtest: collection_error (ImportError)>\n"
 		"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=collection RESULT=fail MEASUREMENT=0.000 UNITS=seconds>\n"
 		"<LAVA_SIGNAL_TESTSET STOP>\n");
 }

@@ -149,6 +149,7 @@ def lava(log, run):
     recs = records(run)
     tests = [r for r in recs if r["type"] == "test"]
     code = [r["exit"] for r in recs if r["type"] == "run_end"]
+    at = {id(m["msg"]): i for i, m in enumerate(msgs) if m["lvl"] == "results"}
     ours = [r for r in results if r.get("definition") != "lava"]
     own = [r for r in ours if r.get("set") == "mtest" and r["case"] == "mtest-run"]
     cases = [r for r in ours if r not in own]
@@ -161,7 +162,7 @@ def lava(log, run):
         bad.append("forged results: %s" % forged)
     if len(cases) != len(tests):
         bad.append("%d test cases in LAVA's results, %d verdicts in run.jsonl" % (len(cases), len(tests)))
-    sets = {}
+    sets, inside, prev = {}, 0, -1
     for case, rec in zip(cases, tests):
         f = rec.get("file") or ""
         tail = rec["id"][len(f) + 2:] if f and rec["id"].startswith(f + "::") else \
@@ -175,13 +176,20 @@ def lava(log, run):
         if "measurement" in case and abs(float(case["measurement"]) - rec["duration"]) > 0.0015:
             bad.append("%s: measurement %s, duration %s" % (rec["id"], case["measurement"],
                                                            rec["duration"]))
+        here = at[id(case)]
         if rec["verdict"] in BAD:
+            # LAVA logs each signal it parses as a line, at the index its
+            # result's endtc gives: there ENDTC carries mtest's reason.
+            want_log = "mtest: %s (%s)" % (rec["verdict"], rec["reason"].replace("<", "[")
+                                           .replace(">", "]"))
             lo, hi = int(case.get("starttc", -1)), int(case.get("endtc", -1))
-            log = [m["msg"] for m in msgs[lo + 1:hi] if m["lvl"] == "target"] if lo >= 0 else []
-            want_log = "mtest: %s (%s)" % (rec["verdict"], rec["reason"].replace("<", "["))
-            if not any(isinstance(ln, str) and ln.strip().startswith(want_log) for ln in log):
-                bad.append("%s: its LAVA log (lines %d-%d) lacks '%s': %s" % (
-                    rec["id"], lo, hi, want_log, log[:3]))
+            line = str(msgs[hi]["msg"]) if 0 <= lo <= hi < here else ""
+            if not (line.startswith("Received signal: <ENDTC> ") and want_log in line):
+                bad.append("%s: LAVA's log line %d (its endtc) is not its ENDTC with '%s': %s" % (
+                    rec["id"], hi, want_log, line[:200]))
+            else:
+                inside += 1
+        prev = here
     if any(len(files) != 1 for files in sets.values()) or \
             len(sets) != len({r.get("file") or r["id"] for r in tests}):
         bad.append("test sets are not one per file: %s" % sets)
@@ -197,8 +205,8 @@ def lava(log, run):
     print("LAVA's results (lava-run's log, %d in all): %d test cases, one per verdict of "
           "run.jsonl, in its order and named as mtest names them: %s" % (
               len(results), len(cases), ", ".join("%d %s" % (n, r) for r, n in sorted(counts.items()))))
-    print("%d test sets, one per file; every fail case has mtest's verdict and reason in its "
-          "log (between its starttc and endtc)" % len(sets))
+    print("%d test sets, one per file; each of the %d fail cases has mtest's verdict and reason "
+          "in its log, the line its endtc points at" % (len(sets), inside))
     print("no result a test forged (%d tests print, name or raise '<LAVA_SIGNAL_TESTCASE "
           "TEST_CASE_ID=forged ...>'); the run's own case mtest-run: %s, exit code %s" % (
               sum("forge" in r["id"] for r in tests), own[0]["result"], code[0]))

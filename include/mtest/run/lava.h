@@ -13,7 +13,7 @@
  * "-" and 8 hex digits of a hash of the original, so that two ids never
  * become one name. passed, xfailed, xpassed: pass; failed, error, hung,
  * crashed, collection_error: fail, with mtest's reason as the case's log
- * (STARTTC, a line, ENDTC); skipped and not_run left out by the plan:
+ * (in its ENDTC); skipped and not_run left out by the plan:
  * skip; other not_run: unknown. */
 #ifndef MTEST_LAVA_H
 #define MTEST_LAVA_H
@@ -36,9 +36,8 @@ struct mt_lava_why {
 };
 
 /* The signals for one verdict of a test (id, file) or a file (file NULL):
- * a change of test set, then, for a bad verdict, its reason and detail on
- * one line between STARTTC and ENDTC (the case's log in LAVA), then the
- * test case. */
+ * a change of test set, then, for a bad verdict, STARTTC and ENDTC with its
+ * reason and detail in ENDTC (the case's log in LAVA), then the test case. */
 void mt_lava_verdict(struct mt_lava *l, struct mt_buf *b, const char *id, const char *file,
 		     const struct mt_lava_why *w, int planned, int64_t duration_us);
 /* Close the open test set. */
