@@ -367,7 +367,14 @@ int mt_lock_take(int fd)
 
 int mt_lock_held(int fd)
 {
+	return mt_lock_holder(fd) != 0;
+}
+
+pid_t mt_lock_holder(int fd)
+{
 	struct flock l = whole(F_RDLCK);
 
-	return fcntl(fd, F_GETLK, &l) == 0 && l.l_type != F_UNLCK;
+	if (fcntl(fd, F_GETLK, &l) < 0 || l.l_type == F_UNLCK)
+		return 0;
+	return l.l_pid > 0 ? l.l_pid : -1;	/* -1: held, from another pid namespace */
 }

@@ -65,33 +65,20 @@ int mt_led_daemon_present(const struct mt_board *b, char *why, size_t cap)
 
 /* ---- what the state directory says ------------------------------------------- */
 
-/* Is the run that holds the lock (its "PID START_US" line) stopped: SIGSTOP,
- * a debugger? It tells no verdict until it goes on, and a frozen one is
- * ended by systemd's watchdog: the LEDs say incomplete meanwhile. */
-static int holder_stopped(int fd)
-{
-	char text[64];
-	struct mt_proc p;
-	ssize_t n = pread(fd, text, sizeof text - 1, 0);
-	long pid;
-
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	pid = strtol(text, NULL, 10);
-	return pid > 0 && mt_proc_stat((pid_t)pid, &p) && (p.state == 'T' || p.state == 't');
-}
-
-/* A run holds the state directory and goes on. */
+/* A run holds the state directory and goes on. One stopped (SIGSTOP, a
+ * debugger) tells no verdict until it goes on, and a frozen one is ended by
+ * systemd's watchdog: the LEDs say incomplete meanwhile. */
 static int busy(int dirfd)
 {
-	int fd = mt_open_file_at(dirfd, "lock"), b;
+	int fd = mt_open_file_at(dirfd, "lock");
+	struct mt_proc p;
+	pid_t pid;
 
 	if (fd < 0)
 		return 0;
-	b = mt_lock_held(fd) && !holder_stopped(fd);
+	pid = mt_lock_holder(fd);
 	close(fd);
-	return b;
+	return pid != 0 && !(pid > 0 && mt_proc_stat(pid, &p) && (p.state == 'T' || p.state == 't'));
 }
 
 static enum mt_led_code from_exit(int code)

@@ -49,8 +49,8 @@ def test_a_stopped_run_shows_incomplete_until_it_goes_on(daemon, tmp_path):  # n
 
 
 def test_lock_holder_line_is_what_a_run_writes(tmp_path):
-    # The daemon reads "PID START_US" from the lock: the format mtest
-    # writes (src/state/statedir.c), checked on a real run's lock.
+    # The lock of a real run: "PID START_US" in it (what a second run says
+    # of it, src/state/statedir.c), and free once the run ended.
     from conftest import MTEST, SUITES, _env
     state = tmp_path / "state"
     r = subprocess.run([MTEST, "--state-dir", str(state), "--progress", "quiet",

@@ -284,6 +284,7 @@ START_TEST(test_lock_not_kept_by_a_child)
 	fd = open(lock, O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(mt_lock_held(fd), 1);
+	ck_assert_int_eq(mt_lock_holder(fd), a);
 	ck_assert_int_eq(mt_lock_take(fd), 0);
 	ck_assert_int_eq(errno, EWOULDBLOCK);
 	ck_assert_int_eq(write(go[1], "g", 1), 1);

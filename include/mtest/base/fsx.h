@@ -41,6 +41,9 @@ int mt_set_nonblock(int fd);
 int mt_lock_take(int fd);
 /* Does another process hold the lock on this file? */
 int mt_lock_held(int fd);
+/* The pid of the process that holds it, as this process sees pids; 0 if
+ * none does. */
+pid_t mt_lock_holder(int fd);
 
 /* Directory reading without the C library's heap (getdents64). */
 struct mt_dir {
