@@ -265,7 +265,7 @@ $(FUZZ)/obj/%.o: src/%.c $(BUILD)/gen/plugin_src.h
 
 $(FUZZ)/fuzz_events: $(call FUZZ_OBJ,sup/events base/json base/buf base/fsx sup/worker run/verdict base/hash base/ring base/procfs base/msg)
 $(FUZZ)/fuzz_json: $(call FUZZ_OBJ,base/json base/buf base/fsx)
-$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,run/report base/json base/buf base/fsx run/run run/summary state/statedir base/clock base/msg base/hash base/trust state/runstate run/runs run/junit run/lava)
+$(FUZZ)/fuzz_report: $(call FUZZ_OBJ,run/report base/json base/buf base/fsx run/run run/summary state/statedir base/clock base/msg base/hash base/trust state/runstate run/pick run/junit run/lava)
 $(FUZZ)/fuzz_config: $(call FUZZ_OBJ,cli base/fsx base/msg base/buf led/board led/codes base/json)
 $(FUZZ)/fuzz_ledreq: $(call FUZZ_OBJ,led/request led/codes)
 $(FUZZ)/fuzz_board: $(call FUZZ_OBJ,led/board led/codes base/json base/fsx base/buf)

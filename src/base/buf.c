@@ -9,7 +9,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mtest/base/fsx.h"
+int mt_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 1;
+}
+
 
 void mt_buf_init(struct mt_buf *b, char *p, size_t cap, int fd)
 {

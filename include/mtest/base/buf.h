@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* write() until all n bytes are written (EINTR retried): 1, or 0 with
+ * errno. What a buffer's flush does; the file helpers (fsx.h) use it too. */
+int mt_write_all(int fd, const void *p, size_t n);
+
 /* A buffer over caller-owned storage. With fd < 0 it is a bounded string:
  * what does not fit is dropped and counted in `cut`. With fd >= 0 it is a
  * write buffer: a full buffer is written to fd, and a write error is kept

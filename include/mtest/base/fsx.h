@@ -9,7 +9,6 @@
 #include "mtest/base/buf.h"
 #include "mtest/limits.h"
 
-int mt_write_all(int fd, const void *p, size_t n);
 /* read() until n bytes, end of file or an error; returns bytes or -1. */
 ssize_t mt_read_full(int fd, void *p, size_t n);
 /* Read a whole small file into p (NUL-terminated); returns bytes or -1. */

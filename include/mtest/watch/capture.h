@@ -16,21 +16,8 @@
 #include <sys/types.h>
 
 #include "mtest/limits.h"
+#include "mtest/watch/names.h"
 #include "mtest/watch/watch.h"
-
-/* Thread names, as the plugin reported them (the kernel calls every
- * thread "python3"). */
-struct mt_names {
-	int n;
-	struct {
-		pid_t tid;
-		char name[64];
-		unsigned char daemon;
-	} t[MT_THREADS_MAX];
-};
-void mt_names_reset(struct mt_names *nm);
-void mt_names_set(struct mt_names *nm, pid_t tid, const char *name, int daemon);
-const char *mt_names_get(const struct mt_names *nm, pid_t tid, pid_t pid);
 
 struct mt_capture_req {
 	pid_t pid;
