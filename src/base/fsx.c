@@ -10,24 +10,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int mt_write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return 0;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 1;
-}
-
 ssize_t mt_read_full(int fd, void *p, size_t n)
 {
 	char *c = p;
@@ -48,10 +30,9 @@ ssize_t mt_read_full(int fd, void *p, size_t n)
 	return (ssize_t)got;
 }
 
-ssize_t mt_read_file(const char *path, char *p, size_t cap)
+/* A whole small file from an open fd (closed here), NUL-terminated. */
+static ssize_t read_closing(int fd, char *p, size_t cap)
 {
-	/* Never blocks in open(): a FIFO put where a file was gives EOF. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	ssize_t n;
 	int e;
 
@@ -65,6 +46,12 @@ ssize_t mt_read_file(const char *path, char *p, size_t cap)
 		return -1;
 	p[n] = '\0';
 	return n;
+}
+
+ssize_t mt_read_file(const char *path, char *p, size_t cap)
+{
+	/* Never blocks in open(): a FIFO put where a file was gives EOF. */
+	return read_closing(open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), p, cap);
 }
 
 int mt_open_file_at(int dirfd, const char *name)
@@ -91,20 +78,7 @@ int mt_open_file_at(int dirfd, const char *name)
 
 ssize_t mt_read_file_at(int dirfd, const char *name, char *p, size_t cap)
 {
-	int fd = mt_open_file_at(dirfd, name);
-	ssize_t n;
-	int e;
-
-	if (fd < 0)
-		return -1;
-	n = mt_read_full(fd, p, cap - 1);
-	e = errno;
-	close(fd);
-	errno = e;
-	if (n < 0)
-		return -1;
-	p[n] = '\0';
-	return n;
+	return read_closing(mt_open_file_at(dirfd, name), p, cap);
 }
 
 ssize_t mt_read_tail(int fd, char *p, size_t max)
