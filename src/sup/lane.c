@@ -775,7 +775,7 @@ int lane_pollfds(struct lane *l, struct pollfd *p)
 	int fds[MT_HELPERS_MAX], n = 0, nh, i;
 
 	p[n++] = (struct pollfd){ .fd = l->coalesce_until_us ? -1 : w->ev_fd, .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = w->con_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = l->coalesce_until_us ? -1 : w->con_fd, .events = POLLIN };
 	p[n++] = (struct pollfd){ .fd = w->ctl_len ? w->ctl_fd : -1, .events = POLLOUT };
 	nh = w->state == MT_W_NONE ? 0 : mt_dirt_helper_fds(&l->dirt, fds, MT_HELPERS_MAX);
 	for (i = 0; i < nh; i++)
