@@ -626,6 +626,15 @@ static void settle_lost(struct sup *s, struct lane *l, const char *what)
 }
 
 /* The queue position the worker must be at: the item it was sent next. */
+/* How long ago the worker stamped `mono_us` (its CLOCK_MONOTONIC), or 0
+ * for no stamp or one that makes no sense. */
+static int64_t worker_ago(int64_t mono_us)
+{
+	int64_t ago = mono_us > 0 ? mt_now_us() - mono_us : 0;
+
+	return ago > 0 && ago < 10 * 1000000 ? ago : 0;
+}
+
 static int expected_item(const struct lane *l, uint32_t k, int64_t i)
 {
 	return k < l->w.qsent && (int64_t)l->w.queue[k] == i;
@@ -657,7 +666,10 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	if (!s->rechecking)
 		s->run.t[slot].start_us = now;
 	c->start_us = now;
-	c->start_wall_us = mt_wall_us();
+	c->start_mono_us = e->mono_us;
+	/* Read late when events gather (coalesce): the worker's stamp says
+	 * when it started. */
+	c->start_wall_us = mt_wall_us() - worker_ago(e->mono_us);
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
 	l->idle_deadline_us = MT_NEVER;
@@ -751,6 +763,7 @@ static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int6
 	sup_dirt_gone(s, l, e, slot);
 	if (e->mono_us > 0)
 		l->kern.until_us = e->mono_us;	/* the kernel's lines up to here are its */
+	c->end_mono_us = e->mono_us;
 	c->mem_kib = e->mem_kib;
 	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 	if (extra[0])

@@ -97,6 +97,7 @@ struct inflight {
 	const char *started;	/* "clean", "dirty" or "restarted" */
 	int started_event;	/* the dirty event's id, or 0 */
 	int64_t start_us, start_wall_us, deadline_us, timeout_us;
+	int64_t start_mono_us, end_mono_us;	/* the worker's stamps; 0: none */
 	int64_t mem_kib;	/* its peak memory, as the plugin measured it; -1 */
 	struct mt_phases ph;
 	char crash[MT_DETAIL_MAX];

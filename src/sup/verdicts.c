@@ -206,6 +206,7 @@ void sup_inflight_reset(struct lane *l)
 	c->slot = MT_NONE;
 	c->deadline_us = MT_NEVER;
 	c->mem_kib = -1;
+	c->start_mono_us = c->end_mono_us = -1;
 	mt_phases_reset(&c->ph);
 	c->crash[0] = c->tb[0] = '\0';
 	mt_buf_init(&c->fb, c->fail, sizeof c->fail, -1);
@@ -256,6 +257,12 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	v.duration_us = now - c->start_us;
 	v.start_wall_us = c->start_wall_us;
 	v.end_wall_us = mt_wall_us();
+	/* Its done came: the worker's own stamps are exact, where mtest's
+	 * reading of the events may be a coalescing window late. */
+	if (c->start_mono_us > 0 && c->end_mono_us >= c->start_mono_us) {
+		v.duration_us = c->end_mono_us - c->start_mono_us;
+		v.end_wall_us = v.start_wall_us + v.duration_us;
+	}
 	v.worker = l->w.num;
 	v.lane = l->idx + 1;
 	v.attempt = 1;

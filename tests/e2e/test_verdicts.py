@@ -96,3 +96,24 @@ def test_slow_teardown_after_pytest_exit_is_not_a_hang(mtest):
     assert run.verdicts == expected("hostile_slowexit"), run.stdout
     assert run.record("test_a_exit.py::test_exits")["detail"] == \
         "pytest.exit: the test ends the session"
+
+
+def test_durations_are_the_workers_own(mtest, tmp_path):
+    """A test's duration is the worker's clock from its start to its done,
+    not mtest's reading of them: the events of short tests gather before
+    mtest reads them (a coalescing window), so a start read late made a
+    5 ms test 3 or 4 ms long (and a trivial one 2 ms)."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    body = ["import time\n"]
+    for k in range(12):
+        body += ["def test_quick_%d_%d():\n    pass\n" % (k, i) for i in range(6)]
+        body.append("def test_sleep_%d():\n    time.sleep(0.005)\n" % k)
+    (suite / "test_durations.py").write_text("\n".join(body))
+    run = mtest("allpass", "-j", "1", cwd=suite)
+    assert run.code == 0, run.stderr
+    tests = run.of_type("test")
+    assert len(tests) == 12 * 7
+    short = {r["id"]: r["duration"] for r in tests
+             if "sleep" in r["id"] and r["duration"] < 0.005}
+    assert short == {}, short
