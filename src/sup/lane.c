@@ -733,22 +733,27 @@ int lane_advance(struct sup *s, struct lane *l, int64_t now)
 
 /* Each pipe write that wakes mtest costs the worker more than the write
  * itself (on a VM, an inter-processor interrupt). While tests stream by,
- * let their events gather for a moment: the event pipe is left out of the
- * poll until then (a timer, never a sleep: signals and other pipes are
- * heard at once, and deadlines are seconds away). Never before a fence,
- * where the worker waits for mtest. */
+ * let their events gather for a moment: the event and console pipes are
+ * left out of the poll until then (a timer, never a sleep: signals and
+ * other pipes are heard at once, and deadlines are seconds away). Not
+ * past the moment the worker is expected to wait for mtest (a fence, or
+ * the end of what it was sent): that wait would be ours. */
 static void coalesce(struct sup *s, struct lane *l, int64_t now)
 {
 	struct mt_worker *w = &l->w;
+	uint32_t k = w->qdone, n = 1;
+	int64_t until_wait;
 
 	if (w->state != MT_W_RUNNING || w->ctl_len || s->stop != STOP_NONE ||
-	    l->cur.slot == MT_NONE || w->ev_fd < 0)
+	    l->cur.slot == MT_NONE || w->ev_fd < 0 || l->test_avg_us <= 0)
 		return;
-	/* The test in flight is the last before a fence: the worker will
-	 * soon wait for our answer there. */
-	if (w->qdone + 1 < w->qsent && sup_fence_due(s, l, w->qdone))
+	/* The tests it runs before it waits, the one in flight included. */
+	while (k + 1 < w->qsent && !sup_fence_due(s, l, k) && n * l->test_avg_us < MT_COALESCE_US)
+		k++, n++;
+	until_wait = (int64_t)n * l->test_avg_us - l->test_avg_us / 2;
+	if (until_wait < MT_COALESCE_US / 8)
 		return;
-	l->coalesce_until_us = now + MT_COALESCE_US;
+	l->coalesce_until_us = now + (until_wait < MT_COALESCE_US ? until_wait : MT_COALESCE_US);
 }
 
 /* Read the worker's events; an end of the pipe while it lives is news. */

@@ -666,7 +666,7 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	if (!s->rechecking)
 		s->run.t[slot].start_us = now;
 	c->start_us = now;
-	c->start_mono_us = e->mono_us;
+	c->stamp_start_us = e->mono_us > 0 ? e->mono_us - s->paused_us : -1;
 	/* Read late when events gather (coalesce): the worker's stamp says
 	 * when it started. */
 	c->start_wall_us = mt_wall_us() - worker_ago(e->mono_us);
@@ -763,7 +763,7 @@ static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int6
 	sup_dirt_gone(s, l, e, slot);
 	if (e->mono_us > 0)
 		l->kern.until_us = e->mono_us;	/* the kernel's lines up to here are its */
-	c->end_mono_us = e->mono_us;
+	c->stamp_end_us = e->mono_us > 0 ? e->mono_us - s->paused_us : -1;
 	c->mem_kib = e->mem_kib;
 	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 	if (extra[0])

@@ -97,7 +97,7 @@ struct inflight {
 	const char *started;	/* "clean", "dirty" or "restarted" */
 	int started_event;	/* the dirty event's id, or 0 */
 	int64_t start_us, start_wall_us, deadline_us, timeout_us;
-	int64_t start_mono_us, end_mono_us;	/* the worker's stamps; 0: none */
+	int64_t stamp_start_us, stamp_end_us;	/* the worker's stamps, on sup_now()'s clock; -1 */
 	int64_t mem_kib;	/* its peak memory, as the plugin measured it; -1 */
 	struct mt_phases ph;
 	char crash[MT_DETAIL_MAX];
@@ -236,6 +236,7 @@ struct lane {
 	int64_t idle_deadline_us;	/* for one that holds work between tests */
 	int64_t last_event_us;		/* when the worker last said something */
 	int64_t coalesce_until_us;	/* events gather until then; 0: off */
+	int64_t test_avg_us;		/* its recent tests' mean duration; 0: none yet */
 	int64_t sweep_next_us;		/* the next sweep pass; 0: no sweep */
 	int sweep_passes;
 	char sweep_whose[48];

@@ -206,7 +206,7 @@ void sup_inflight_reset(struct lane *l)
 	c->slot = MT_NONE;
 	c->deadline_us = MT_NEVER;
 	c->mem_kib = -1;
-	c->start_mono_us = c->end_mono_us = -1;
+	c->stamp_start_us = c->stamp_end_us = -1;
 	mt_phases_reset(&c->ph);
 	c->crash[0] = c->tb[0] = '\0';
 	mt_buf_init(&c->fb, c->fail, sizeof c->fail, -1);
@@ -258,10 +258,15 @@ void sup_settle(struct sup *s, struct lane *l, enum mt_verdict verdict, const ch
 	v.start_wall_us = c->start_wall_us;
 	v.end_wall_us = mt_wall_us();
 	/* Its done came: the worker's own stamps are exact, where mtest's
-	 * reading of the events may be a coalescing window late. */
-	if (c->start_mono_us > 0 && c->end_mono_us >= c->start_mono_us) {
-		v.duration_us = c->end_mono_us - c->start_mono_us;
-		v.end_wall_us = v.start_wall_us + v.duration_us;
+	 * reading of the events may be a coalescing window late (a pause
+	 * between them counts, as on mtest's clock, for nothing). */
+	if (c->stamp_start_us > 0 && c->stamp_end_us >= c->stamp_start_us) {
+		v.duration_us = c->stamp_end_us - c->stamp_start_us;
+		if (now >= c->stamp_end_us)
+			v.end_wall_us -= now - c->stamp_end_us;
+		/* The lane's pace, for how long its events may gather. */
+		l->test_avg_us = l->test_avg_us ? (7 * l->test_avg_us + v.duration_us) / 8 + 1 :
+				 v.duration_us + 1;
 	}
 	v.worker = l->w.num;
 	v.lane = l->idx + 1;
