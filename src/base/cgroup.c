@@ -12,6 +12,9 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <linux/sched.h>	/* struct clone_args, CLONE_INTO_CGROUP */
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -562,13 +565,13 @@ static void close_leaf(struct mt_cg_leaf *f)
 /* Can a process of ours join a leaf, as a worker will (it writes "0")? */
 static int probe_join(struct mt_cgroup *cg)
 {
-	int status, fd = cg->leaf[MT_CG_ZYGOTE].join;
-	pid_t pid = fork();
+	int status, fd = cg->leaf[MT_CG_ZYGOTE].join, born_in;
+	pid_t pid = mt_cgroup_fork(cg, MT_CG_ZYGOTE, &born_in);
 
 	if (pid < 0)
 		return 0;
 	if (pid == 0)
-		_exit(write(fd, "0", 1) == 1 ? 0 : errno & 0xff);
+		_exit(born_in || write(fd, "0", 1) == 1 ? 0 : errno & 0xff);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return 0;
@@ -821,6 +824,35 @@ int mt_cgroup_join_fd(const struct mt_cgroup *cg, int leaf)
 	return cg->leaf[leaf].join;
 }
 
+pid_t mt_cgroup_fork(const struct mt_cgroup *cg, int leaf, int *born_in)
+{
+	*born_in = 0;
+#if defined(SYS_clone3) && defined(CLONE_INTO_CGROUP)
+	/* Not mt_cgroup_held(): the probe of the leaves comes before it. */
+	if (!cg->lost && leaf >= 0 && leaf < MT_CG_LEAVES && cg->leaf[leaf].dir >= 0 &&
+	    !cg->leaf[leaf].killed) {
+		struct clone_args a;
+		long pid;
+
+		memset(&a, 0, sizeof a);
+		a.flags = CLONE_INTO_CGROUP;
+		a.exit_signal = SIGCHLD;
+		a.cgroup = (uint64_t)cg->leaf[leaf].dir;
+		pid = syscall(SYS_clone3, &a, sizeof a);
+		if (pid >= 0) {
+			*born_in = 1;
+			return (pid_t)pid;
+		}
+		/* ENOSYS, E2BIG, EINVAL: older kernels; any other error is
+		 * the join's too, and said by it. */
+	}
+#else
+	(void)cg;
+	(void)leaf;
+#endif
+	return fork();
+}
+
 int mt_cgroup_join(const struct mt_cgroup *cg, int leaf, pid_t pid)
 {
 	char num[24];
@@ -930,7 +962,7 @@ int mt_cgroup_has(const struct mt_cgroup *cg, int leaf, pid_t pid)
 	       (own[strlen(mine)] == '\0' || own[strlen(mine)] == '/');
 }
 
-int mt_cgroup_kill(const struct mt_cgroup *cg, int leaf)
+int mt_cgroup_kill(struct mt_cgroup *cg, int leaf)
 {
 	static pid_t pids[MT_PROCS_MAX];
 	int n, more, i;
@@ -938,6 +970,7 @@ int mt_cgroup_kill(const struct mt_cgroup *cg, int leaf)
 	n = mt_cgroup_pids(cg, leaf, pids, MT_PROCS_MAX, &more);
 	if (n <= 0)
 		return n;
+	cg->leaf[leaf].killed = 1;
 	if (cg->leaf[leaf].kill >= 0 && write_fd(cg->leaf[leaf].kill, "1"))
 		return n;
 	/* No cgroup.kill (before Linux 5.14): each member, pinned by a pidfd

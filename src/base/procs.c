@@ -217,7 +217,7 @@ int mt_procs_sweep_pass(pid_t spare, mt_proc_keep_fn *keep, mt_proc_fn *killed,
 	return alive;
 }
 
-int mt_procs_sweep_cgroup_pass(const struct mt_cgroup *cg, int leaf, mt_proc_fn *killed,
+int mt_procs_sweep_cgroup_pass(struct mt_cgroup *cg, int leaf, mt_proc_fn *killed,
 			       mt_reap_fn *reap, void *ctx)
 {
 	static pid_t pids[MT_PROCS_MAX];

@@ -250,8 +250,7 @@ int sup_exec(struct sup *s, struct lane *l, int64_t now, int zygote_fd)
 		return 0;
 	}
 	mt_bundle_quote_argv(l->fp.cmdline, sizeof l->fp.cmdline, s->argv);
-	if (!mt_worker_spawn(w, s->argv, s->envp, zygote_fd,
-			     mt_cgroup_join_fd(&s->cg, lane_leaf(s, l)))) {
+	if (!mt_worker_spawn(w, s->argv, s->envp, zygote_fd, &s->cg, lane_leaf(s, l))) {
 		sup_fatal(s, MT_EXIT_INTERNAL, "cannot start a worker: %s", mt_strerror(errno));
 		return 0;
 	}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mtest/base/cgroup.h"
 #include "mtest/base/fsx.h"
 #include "mtest/base/procfs.h"
 
@@ -67,8 +68,9 @@ static void child_exec(int ev, int ctl, int con, int null, int zyg, int cg, pid_
 	char msg[160];
 	int n, fd;
 
-	/* Into its lane's cgroup before it runs anything: all it starts is
-	 * born there. (mtest checks, and moves it itself if this failed.) */
+	/* Into its lane's cgroup before it runs anything, if it was not born
+	 * there: all it starts is born there. (mtest checks, and moves it
+	 * itself if this failed.) */
 	if (cg >= 0 && write(cg, "0", 1) < 0) {
 	}
 	sigemptyset(&none);
@@ -150,16 +152,17 @@ static void pipes_keep(struct pipes *p, struct mt_worker *w)
 }
 
 int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd,
-		    int cgroup_fd)
+		    const struct mt_cgroup *cg, int leaf)
 {
 	struct pipes p;
 	pid_t parent = getpid(), pid;
-	int null;
+	int null, born_in = 0, cgroup_fd;
 
 	if (!pipes_open(&p))
 		return 0;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	pid = null < 0 ? -1 : fork();
+	pid = null < 0 ? -1 : mt_cgroup_fork(cg, leaf, &born_in);
+	cgroup_fd = born_in ? -1 : mt_cgroup_join_fd(cg, leaf);
 	if (pid < 0) {
 		pipes_close(&p);
 		if (null >= 0)

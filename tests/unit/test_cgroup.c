@@ -5,6 +5,7 @@
  * Without one, those tests say so on stderr and pass. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,61 @@ START_TEST(test_real_leaves)
 }
 END_TEST
 
+/* A child of mt_cgroup_fork is in its leaf, and lives: also once the leaf
+ * was killed (Linux 6.18 kills a child born into a cgroup after its
+ * cgroup.kill; mtest's then joins instead). */
+static pid_t forked_into(struct mt_cgroup *cg, int leaf, int *alive)
+{
+	int p[2], born_in;
+	char c = 0;
+	struct pollfd pf;
+	pid_t pid;
+
+	ck_assert(pipe(p) == 0);
+	pid = mt_cgroup_fork(cg, leaf, &born_in);
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		if (!born_in && write(mt_cgroup_join_fd(cg, leaf), "0", 1) != 1)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		alarm(ORPHAN_ALARM);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	pf = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	ck_assert(poll(&pf, 1, 10000) == 1);
+	*alive = read(p[0], &c, 1) == 1;
+	close(p[0]);
+	return pid;
+}
+
+START_TEST(test_fork_into_leaf)
+{
+	static struct mt_cgroup cg;
+	struct mt_cg_limits lim = { -1, -1, -1, -1, 0, 0 };
+	int alive, status;
+	pid_t pid;
+
+	if (!mt_cgroup_open(&cg, NULL, &lim, 1)) {
+		fprintf(stderr, "test_cgroup: SKIPPED the real cgroup tests: %s\n", cg.why);
+		return;
+	}
+	pid = forked_into(&cg, 0, &alive);
+	ck_assert(alive);
+	ck_assert(mt_cgroup_has(&cg, 0, pid));
+	ck_assert_int_ge(mt_cgroup_kill(&cg, 0), 1);
+	ck_assert(waitpid(pid, &status, 0) == pid);
+	pid = forked_into(&cg, 0, &alive);
+	ck_assert_msg(alive, "a child forked into a leaf after its kill was killed");
+	ck_assert(mt_cgroup_has(&cg, 0, pid));
+	kill(pid, SIGKILL);
+	ck_assert(waitpid(pid, &status, 0) == pid);
+	ck_assert(mt_cgroup_close(&cg));
+}
+END_TEST
+
 Suite *cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup");
@@ -276,6 +332,7 @@ Suite *cgroup_suite(void)
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_off_and_bad_paths);
 	tcase_add_test(tc, test_real_leaves);
+	tcase_add_test(tc, test_fork_into_leaf);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -61,6 +61,7 @@ struct mt_cg_leaf {
 	int procs;		/* its cgroup.procs, for reading */
 	int join;		/* its cgroup.procs, for writing ("0" or a pid) */
 	int kill;		/* its cgroup.kill, or -1 */
+	int killed;		/* killed once: no child is born in it since */
 	uint64_t oom_kill;	/* memory.events' oom_kill as last seen */
 	uint64_t oom;		/* memory.events' oom (its limit was hit) */
 };
@@ -106,6 +107,16 @@ void mt_cgroup_describe(const struct mt_cgroup *cg, char *out, size_t cap);
 /* A descriptor on the leaf's cgroup.procs, open for writing: a process
  * that writes "0" there joins the leaf. -1 when off. */
 int mt_cgroup_join_fd(const struct mt_cgroup *cg, int leaf);
+/* fork() with the child born in the leaf (clone3's CLONE_INTO_CGROUP,
+ * Linux 5.7): no migration, which waits for an RCU grace period (15 ms on
+ * a quiet machine) where a write to cgroup.procs does. Returns as fork()
+ * does; *born_in is 1 when the child is in the leaf, 0 when it must join
+ * (cgroups off, a kernel without it, or a leaf killed once: Linux 6.18
+ * kills every child born into a cgroup after its cgroup.kill, while one
+ * that joins lives; then a plain fork). The child may only make
+ * async-signal-safe calls, then exec or _exit: the C library knows
+ * nothing of it. */
+pid_t mt_cgroup_fork(const struct mt_cgroup *cg, int leaf, int *born_in);
 /* Put a process into the leaf (nothing to do when it is there already).
  * Returns 1, or 0 with errno. */
 int mt_cgroup_join(const struct mt_cgroup *cg, int leaf, pid_t pid);
@@ -116,7 +127,7 @@ int mt_cgroup_pids(const struct mt_cgroup *cg, int leaf, pid_t *out, int max, in
 int mt_cgroup_has(const struct mt_cgroup *cg, int leaf, pid_t pid);
 /* SIGKILL every member of the leaf: cgroup.kill, or each pid listed.
  * Returns how many members there were (-1: the list could not be read). */
-int mt_cgroup_kill(const struct mt_cgroup *cg, int leaf);
+int mt_cgroup_kill(struct mt_cgroup *cg, int leaf);
 /* Memory of a leaf or of the run. Returns 1, or 0 without a memory
  * controller. */
 int mt_cgroup_mem(const struct mt_cgroup *cg, int leaf, struct mt_cg_mem *m);

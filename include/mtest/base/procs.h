@@ -37,7 +37,7 @@ int mt_procs_sweep_pass(pid_t spare, mt_proc_keep_fn *keep, mt_proc_fn *killed,
  * member heard of once through `killed`, then all of them killed at once
  * (cgroup.kill). Returns the members still alive, or -1 when the leaf
  * cannot be read (then sweep through /proc). */
-int mt_procs_sweep_cgroup_pass(const struct mt_cgroup *cg, int leaf, mt_proc_fn *killed,
+int mt_procs_sweep_cgroup_pass(struct mt_cgroup *cg, int leaf, mt_proc_fn *killed,
 			       mt_reap_fn *reap, void *ctx);
 
 /* SIGKILL processes of this user whose environment carries `var`=PID:START

@@ -15,6 +15,8 @@
 #include "mtest/limits.h"
 #include "mtest/base/ring.h"
 
+struct mt_cgroup;
+
 enum mt_wstate {
 	MT_W_NONE = 0,		/* no process */
 	MT_W_STARTING,		/* spawned, pytest not configured yet */
@@ -87,12 +89,13 @@ struct mt_worker {
 };
 
 void mt_worker_reset(struct mt_worker *w, int num);
-/* Fork and exec; zygote_fd >= 0 goes to the child as MT_WORKER_ZYGOTE_FD;
- * cgroup_fd >= 0 is a cgroup.procs the child joins before its exec.
- * Returns 1, or 0 with errno (pipes or fork failed). An exec failure is
- * reported by the child as an "execfail" event. */
+/* Fork and exec; zygote_fd >= 0 goes to the child as MT_WORKER_ZYGOTE_FD.
+ * The child is born in cgroup leaf `leaf` of cg (or joins it before its
+ * exec, on an older kernel; nothing when cgroups are off). Returns 1, or
+ * 0 with errno (pipes or fork failed). An exec failure is reported by the
+ * child as an "execfail" event. */
 int mt_worker_spawn(struct mt_worker *w, char *const argv[], char *const envp[], int zygote_fd,
-		    int cgroup_fd);
+		    const struct mt_cgroup *cg, int leaf);
 /* Ask the zygote on zsock to fork this worker: the request's bytes go with
  * the worker's ends of three new pipes, and cgroup_fd (when >= 0), the
  * cgroup.procs its fork joins before it forks the worker. Returns 1, or 0
