@@ -703,8 +703,25 @@ def pytest_deselected(items):
     _DESELECTED[0] += len(items)
 
 
-def _item_timeout(item):
-    marker = item.get_closest_marker("timeout")
+def _marks(item, parents):
+    """The item's marks, closest first (as item.iter_markers() gives them):
+    its own, then its parents', whose chain is walked once per parent (a
+    module's thousand items share it)."""
+    parent = item.parent
+    key = id(parent)
+    chain = parents.get(key)
+    if chain is None:
+        chain = []
+        node = parent
+        while node is not None:
+            chain.extend(node.own_markers)
+            node = node.parent
+        chain = parents[key] = (parent, tuple(chain))  # parent: keeps its id its own
+    return list(item.own_markers) + list(chain[1])
+
+
+def _item_timeout(marks):
+    marker = next((m for m in marks if m.name == "timeout"), None)
     if marker is None:
         return None
     value = marker.kwargs.get("timeout", marker.args[0] if marker.args else None)
@@ -715,10 +732,12 @@ def _item_timeout(item):
     return value if math.isfinite(value) else None
 
 
-def _item_groups(item, lim):
+def _item_groups(marks, lim):
     """The names its mtest_group markers give (the closest first)."""
     names = []
-    for mark in item.iter_markers("mtest_group"):
+    for mark in marks:
+        if mark.name != "mtest_group":
+            continue
         for name in list(mark.args) + list(mark.kwargs.values()):
             if isinstance(name, str) and name and name not in names and len(names) < 8:
                 names.append(_utf8_cut(name, lim["marker"]))
@@ -731,20 +750,22 @@ def pytest_collection_finish(session):
     if ch is None:
         return
     lim = ch.limits
+    parents = {}
     for index, item in enumerate(session.items):
         path, line, _ = item.location
+        marks = _marks(item, parents)
         names = []
-        for mark in item.iter_markers():
+        for mark in marks:
             if mark.name not in names and len(names) < lim["markers"]:
                 names.append(_utf8_cut(mark.name, lim["marker"]))
         fields = dict(i=index, id=_short_id(item.nodeid, lim["id"]),
                       file=_utf8_cut(path, 4096),
                       path=str(getattr(item, "path", "") or ""),
                       line=(line + 1) if isinstance(line, int) else 0, m=names)
-        timeout = _item_timeout(item)
+        timeout = _item_timeout(marks)
         if timeout is not None:
             fields["to"] = timeout
-        groups = _item_groups(item, lim)
+        groups = _item_groups(marks, lim)
         if groups:
             fields["g"] = groups
         ch.send("item", flush=False, **fields)  # sent with "collected"
