@@ -90,6 +90,47 @@ def overhead(mtest, rounds, work):
     return times, cpu
 
 
+PHASES_PLUGIN = """
+import os, time
+_t = {}
+def pytest_configure(config): _t["configure"] = time.time()
+def pytest_collection_finish(session): _t["collected"] = time.time()
+def pytest_runtest_logfinish(nodeid, location): _t["last"] = time.time()
+def pytest_unconfigure(config):
+    with open(os.environ["BENCH_PHASES_OUT"], "w") as f:
+        f.write(" ".join("%s=%.6f" % kv for kv in _t.items()))
+"""
+
+
+def pytest_phases(rounds, work):
+    """Where plain pytest's time goes on the 1,000 trivial tests: its start
+    (interpreter, imports, configure), its collection, its tests, its end.
+    Lanes share the tests only: with one collection, -j N can take no less
+    than start + collection + tests / N + end of pytest's time."""
+    suite = work / "gen1000"
+    (work / "bench_phases.py").write_text(PHASES_PLUGIN)
+    out = work / "phases.txt"
+    env = dict(ENV, PYTHONPATH=str(work), BENCH_PHASES_OUT=str(out))
+    parts = {"start": [], "collection": [], "tests": [], "end": []}
+    for _ in range(rounds):
+        begin = time.time()
+        wall(PYTEST + ["-p", "bench_phases"], suite, env=env)
+        end = time.time()
+        t = dict(kv.split("=") for kv in out.read_text().split())
+        t = {k: float(v) for k, v in t.items()}
+        parts["start"].append(t["configure"] - begin)
+        parts["collection"].append(t["collected"] - t["configure"])
+        parts["tests"].append(t["last"] - t["collected"])
+        parts["end"].append(end - t["last"])
+    med = {k: statistics.median(v) for k, v in parts.items()}
+    total = sum(med.values())
+    print("plain pytest on the 1,000 passing tests, %d rounds, medians: start %.3f s, "
+          "collection %.3f s, tests %.3f s, end %.3f s" % (rounds, med["start"], med["collection"],
+                                                           med["tests"], med["end"]))
+    print("  with one collection, -j 2 takes at least %.3f of pytest's time (the tests "
+          "halved, nothing else)" % ((total - med["tests"] / 2) / total))
+
+
 def tower_suite(work, name, *flags):
     """A tower-shaped suite (tools/gen-suite.py --tower) and its expected
     verdicts and durations."""
@@ -598,6 +639,7 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="mtest-bench-") as tmp:
         times, cpu = overhead(mtest, rounds, Path(tmp))
         paired(times, cpu)
+        pytest_phases(rounds, Path(tmp))
         print()
         tower(mtest, tower_rounds, Path(tmp))
         print()
