@@ -320,6 +320,7 @@ struct sup {
 	uint32_t collected, deselected;
 	int64_t start_us, start_wall_us, run_deadline_us;
 	int64_t paused_us;		/* how long the run was paused, all told (SIGTSTP) */
+	int published;			/* last-run and state.json say it runs */
 	int pauses;
 	int64_t suite_timeout_us;	/* pytest-timeout's setting, -1 if none */
 	/* As --timeout-scale (or the config's, or the board's) makes them. */
