@@ -90,6 +90,11 @@ def _exc_name(exc):
 _RS = b"\x1e"
 
 
+# One encoder for every line: json.dumps() with options builds a new one
+# each call, which costs more than the encoding of a small line.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _high_fd(fd):
     """Move an inherited descriptor out of the way of test code: to a high
     number, close-on-exec, so that a test closing, reusing or dup2()ing
@@ -181,8 +186,7 @@ class _Channel:
         head = self._head % kind.encode()
         while True:
             try:
-                text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
-                                  allow_nan=False)
+                text = _ENCODER.encode(fields)
             except ValueError:  # inf or nan: not JSON; mtest would lose the line
                 fields = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                           for k, v in fields.items()}
