@@ -96,6 +96,8 @@
 /* Run folders in a state directory that --keep considers (the oldest
  * beyond --keep are removed at the end of each run). */
 #define MT_RUNS_MAX 1024
+/* A run folder's name, <stamp>-<pid>[.k], with its NUL. */
+#define MT_RUN_NAME_MAX 64
 
 /* One record in run.jsonl (a test verdict with its traceback tail). */
 #define MT_RECORD_MAX (32u << 10)
@@ -156,6 +158,12 @@
 /* How long mtest lets a running worker's events gather before reading
  * them (microseconds): fewer wake-ups, less overhead per test. */
 #define MT_COALESCE_US 2000
+/* Shorter than this until the worker waits for mtest, they are read at
+ * once: a window that short would save no wake-up. */
+#define MT_COALESCE_MIN_US (MT_COALESCE_US / 8)
+/* A worker's CLOCK_MONOTONIC stamp older than this when read is taken for
+ * a wrong one (the events of a stopped run, a clock that is not ours). */
+#define MT_STAMP_AGE_MAX_US 10000000
 
 /* A worker that dies twice in a row without a new verdict stops the run. */
 #define MT_DEATHS_WITHOUT_PROGRESS 2

@@ -7,7 +7,7 @@
 #include "mtest/base/msg.h"
 #include "mtest/run/report.h"
 
-static char names[MT_RUNS_MAX][64];
+static char names[MT_RUNS_MAX][MT_RUN_NAME_MAX];
 
 /* "2026-12-01T02:00" -> "20261201T0200", as run folders are named. */
 static void squeeze(const char *s, char *out, size_t cap)
@@ -37,7 +37,7 @@ static int number(const char *s, unsigned *out)
 
 int mt_runs_pick(const struct mt_statedir *sd, const char *spec, char *out, size_t cap)
 {
-	char want[64], shown[80];
+	char want[MT_RUN_NAME_MAX], shown[80];
 	struct mt_buf b;
 	unsigned k;
 	int n = mt_statedir_runs(sd, names, MT_RUNS_MAX), i;

@@ -10,7 +10,7 @@
 #include "mtest/run/report.h"
 #include "mtest/run/summary.h"
 
-static char names[MT_RUNS_MAX][64];
+static char names[MT_RUNS_MAX][MT_RUN_NAME_MAX];
 
 /* ---- --history ------------------------------------------------------------ */
 

@@ -332,9 +332,9 @@ static int run_like(const char *name)
 	return name[0] >= '0' && name[0] <= '9' && strchr(name, '-') != NULL;
 }
 
-int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned max)
+int mt_statedir_runs(const struct mt_statedir *s, char (*names)[MT_RUN_NAME_MAX], unsigned max)
 {
-	char tmp[64];
+	char tmp[MT_RUN_NAME_MAX];
 	struct mt_dir d;
 	const char *e;
 	unsigned n = 0, i, j;
@@ -357,7 +357,7 @@ int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned ma
 
 int mt_statedir_prune(struct mt_statedir *s, unsigned keep)
 {
-	static char names[MT_RUNS_MAX][64];
+	static char names[MT_RUNS_MAX][MT_RUN_NAME_MAX];
 	struct mt_dir d;
 	unsigned i, removed = 0;
 	int n = mt_statedir_runs(s, names, MT_RUNS_MAX);

@@ -751,7 +751,7 @@ static void coalesce(struct sup *s, struct lane *l, int64_t now)
 	while (k + 1 < w->qsent && !sup_fence_due(s, l, k) && n * l->test_avg_us < MT_COALESCE_US)
 		k++, n++;
 	until_wait = (int64_t)n * l->test_avg_us - l->test_avg_us / 2;
-	if (until_wait < MT_COALESCE_US / 8)
+	if (until_wait < MT_COALESCE_MIN_US)
 		return;
 	l->coalesce_until_us = now + (until_wait < MT_COALESCE_US ? until_wait : MT_COALESCE_US);
 }

@@ -29,7 +29,7 @@ struct mt_statedir {
 	char last[MT_PATH_MAX];		/* <dir>/last-run, for messages */
 	char plugin[MT_PATH_MAX];	/* <dir>/plugin, for messages */
 	char run[MT_PATH_MAX];		/* this run's folder, once made: for messages */
-	char run_name[64];		/* <stamp>-<pid> */
+	char run_name[MT_RUN_NAME_MAX];	/* <stamp>-<pid> */
 	/* What other processes are given: /proc/<pid>/fd/<fd> of the held
 	 * plugin folder (the workers' PYTHONPATH) and run folder. */
 	char plugin_at[48], run_at[48];
@@ -61,7 +61,7 @@ int mt_statedir_use_run(struct mt_statedir *s, const char *name);
 int mt_statedir_publish(struct mt_statedir *s);
 /* The run folders' names, oldest first, at most max. Returns how many,
  * or -1 with errno. */
-int mt_statedir_runs(const struct mt_statedir *s, char (*names)[64], unsigned max);
+int mt_statedir_runs(const struct mt_statedir *s, char (*names)[MT_RUN_NAME_MAX], unsigned max);
 /* The newest run folder's name (runs/ is the truth; last-run may dangle
  * or be missing). Returns 1, or 0 if there is none. */
 int mt_statedir_newest(const struct mt_statedir *s, char *name, size_t cap);
