@@ -626,13 +626,13 @@ static void settle_lost(struct sup *s, struct lane *l, const char *what)
 }
 
 /* The queue position the worker must be at: the item it was sent next. */
-/* How long ago the worker stamped `mono_us` (its CLOCK_MONOTONIC), or 0
- * for no stamp or one that makes no sense. */
-static int64_t worker_ago(int64_t mono_us)
+/* A worker's stamp (its CLOCK_MONOTONIC at a start or done) on sup_now()'s
+ * clock, or -1 for none or one that makes no sense. */
+static int64_t worker_stamp(const struct sup *s, int64_t mono_us)
 {
-	int64_t ago = mono_us > 0 ? mt_now_us() - mono_us : 0;
+	int64_t ago = mono_us > 0 ? mt_now_us() - mono_us : -1;
 
-	return ago > 0 && ago < 10 * 1000000 ? ago : 0;
+	return ago >= 0 && ago < MT_STAMP_AGE_MAX_US ? mono_us - s->paused_us : -1;
 }
 
 static int expected_item(const struct lane *l, uint32_t k, int64_t i)
@@ -666,10 +666,11 @@ static void ev_start(struct sup *s, struct lane *l, const struct mt_event *e, in
 	if (!s->rechecking)
 		s->run.t[slot].start_us = now;
 	c->start_us = now;
-	c->stamp_start_us = e->mono_us > 0 ? e->mono_us - s->paused_us : -1;
+	c->stamp_start_us = worker_stamp(s, e->mono_us);
 	/* Read late when events gather (coalesce): the worker's stamp says
 	 * when it started. */
-	c->start_wall_us = mt_wall_us() - worker_ago(e->mono_us);
+	c->start_wall_us = mt_wall_us() - (c->stamp_start_us > 0 && now > c->stamp_start_us ?
+					   now - c->stamp_start_us : 0);
 	c->timeout_us = test_timeout(s, slot);
 	c->deadline_us = c->timeout_us > 0 ? now + c->timeout_us : MT_NEVER;
 	l->idle_deadline_us = MT_NEVER;
@@ -763,7 +764,7 @@ static int ev_done(struct sup *s, struct lane *l, const struct mt_event *e, int6
 	sup_dirt_gone(s, l, e, slot);
 	if (e->mono_us > 0)
 		l->kern.until_us = e->mono_us;	/* the kernel's lines up to here are its */
-	c->stamp_end_us = e->mono_us > 0 ? e->mono_us - s->paused_us : -1;
+	c->stamp_end_us = worker_stamp(s, e->mono_us);
 	c->mem_kib = e->mem_kib;
 	v = mt_verdict_of(&c->ph, reason, sizeof reason, extra, sizeof extra);
 	if (extra[0])
