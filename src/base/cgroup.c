@@ -12,9 +12,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#ifdef __linux__
 #include <linux/sched.h>	/* struct clone_args, CLONE_INTO_CGROUP */
-#endif
 #include <time.h>
 #include <unistd.h>
 

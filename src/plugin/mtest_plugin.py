@@ -711,17 +711,14 @@ def _marks(item, parents):
     """The item's marks, closest first (as item.iter_markers() gives them):
     its own, then its parents', whose chain is walked once per parent (a
     module's thousand items share it)."""
-    parent = item.parent
-    key = id(parent)
-    chain = parents.get(key)
+    chain = parents.get(item.parent)
     if chain is None:
-        chain = []
-        node = parent
+        chain, node = [], item.parent
         while node is not None:
             chain.extend(node.own_markers)
             node = node.parent
-        chain = parents[key] = (parent, tuple(chain))  # parent: keeps its id its own
-    return list(item.own_markers) + list(chain[1])
+        parents[item.parent] = chain
+    return item.own_markers + chain
 
 
 def _item_timeout(marks):
